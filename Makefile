@@ -1,0 +1,44 @@
+# Two commands do all the set-up: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+# Pinned here so installs stay predictable; pyproject.toml keeps normal ranges for users.
+TORCH_PIN := torch==2.14.1 torchvision==0.29.1
+
+.PHONY: setup run test test-long lint bench bench-quick app clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH_PIN)
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/snapseek-desktop
+
+lint: $(STAMP)
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check core desktop tests benchmarks
+
+test: $(STAMP) lint
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m "not slow"
+
+test-long: $(STAMP) lint
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run
+
+bench-quick: $(STAMP)
+	$(PY) -m benchmarks.run --quick
+
+app: $(STAMP)
+	$(PY) -m pip install -q '.[build]'
+	$(VENV)/bin/pyinstaller --noconfirm build.spec
+
+clean:
+	rm -rf $(VENV) build dist

@@ -1,0 +1,382 @@
+"""The catalog: SQLite is the truth about folders, media, their vectors and the index header."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+from .types import CatalogError, Folder
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS folders (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    paused INTEGER NOT NULL DEFAULT 0,
+    added_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS media (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+    path TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'photo',
+    width INTEGER,
+    height INTEGER,
+    taken_at REAL,
+    taken_source TEXT,
+    camera TEXT,
+    status TEXT NOT NULL DEFAULT 'pending',
+    error TEXT,
+    added_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS media_folder ON media(folder_id);
+CREATE INDEX IF NOT EXISTS media_hash ON media(content_hash);
+CREATE TABLE IF NOT EXISTS embeddings (
+    media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+    model_id TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (media_id, model_id)
+);
+CREATE INDEX IF NOT EXISTS embeddings_model_seq ON embeddings(model_id, seq);
+CREATE TABLE IF NOT EXISTS index_header (
+    model_id TEXT PRIMARY KEY,
+    dim INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    file_size INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    generation INTEGER NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class MediaRow:
+    id: int
+    folder_id: int
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    status: str
+
+
+@dataclass(frozen=True)
+class IndexHeader:
+    model_id: str
+    dim: int
+    count: int
+    seq: int
+    file_size: int
+    fingerprint: str
+    generation: int
+
+
+class Catalog:
+    """SQLite catalog in WAL mode; one connection per thread, one writer at a time."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        self._connections: list[sqlite3.Connection] = []
+        self._open()
+
+    # -- connection handling -------------------------------------------------
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = self.db
+            version = self._schema_version(db)
+            if version > SCHEMA_VERSION:
+                raise CatalogError(
+                    f"The catalog {self.path} was written by a newer Snapseek "
+                    f"(schema {version}, this version knows {SCHEMA_VERSION}). "
+                    "Update Snapseek, or use another --home."
+                )
+            with self.write() as w:
+                w.executescript(_SCHEMA)
+                w.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?)",
+                    [str(SCHEMA_VERSION)],
+                )
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise CatalogError(
+                f"The catalog {self.path} cannot be read ({exc}). It was left untouched: "
+                "move it aside to start a new library there, or use another --home."
+            ) from exc
+
+    @staticmethod
+    def _schema_version(db: sqlite_utils.Database) -> int:
+        if "meta" not in db.table_names():
+            return 0
+        row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """This thread's connection (sqlite connections are bound to their thread)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = sqlite3.connect(str(self.path), timeout=60)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            db = sqlite_utils.Database(conn)
+            self._local.db = db
+            self._connections.append(conn)
+        return db
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite_utils.Database]:
+        """One transaction on this thread's connection; writers take turns."""
+        with self._write_lock:
+            db = self.db
+            with db.atomic():
+                yield db
+
+    def close(self) -> None:
+        for conn in self._connections:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+        self._connections.clear()
+        self._local = threading.local()
+
+    def _rows(self, sql: str, params: Iterable = ()) -> list[tuple]:
+        return self.db.execute(sql, list(params)).fetchall()
+
+    # -- meta ----------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", [key]).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.write() as w:
+            w.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", [key, value])
+
+    # -- folders -------------------------------------------------------------
+    def add_folder(self, path: str) -> int:
+        with self.write() as w:
+            w.execute(
+                "INSERT OR IGNORE INTO folders(path, added_at) VALUES(?, ?)", [path, time.time()]
+            )
+            return w.execute("SELECT id FROM folders WHERE path=?", [path]).fetchone()[0]
+
+    def remove_folder(self, folder_id: int) -> list[int]:
+        """Forget a folder and its media; returns the media ids that were removed."""
+        with self.write() as w:
+            ids = [r[0] for r in w.execute("SELECT id FROM media WHERE folder_id=?", [folder_id])]
+            w.execute("DELETE FROM media WHERE folder_id=?", [folder_id])
+            w.execute("DELETE FROM folders WHERE id=?", [folder_id])
+        return ids
+
+    def set_folder_paused(self, folder_id: int, paused: bool) -> None:
+        with self.write() as w:
+            w.execute("UPDATE folders SET paused=? WHERE id=?", [int(paused), folder_id])
+
+    def folders(self) -> list[Folder]:
+        rows = self._rows(
+            """SELECT f.id, f.path, f.paused,
+                      (SELECT COUNT(*) FROM media m WHERE m.folder_id=f.id),
+                      (SELECT COUNT(*) FROM media m WHERE m.folder_id=f.id AND m.status='error')
+               FROM folders f ORDER BY f.path"""
+        )
+        return [Folder(r[0], r[1], bool(r[2]), r[3], r[4]) for r in rows]
+
+    def folder_id(self, path: str) -> int | None:
+        row = self.db.execute("SELECT id FROM folders WHERE path=?", [path]).fetchone()
+        return row[0] if row else None
+
+    # -- media ---------------------------------------------------------------
+    def media_in_folder(self, folder_id: int) -> dict[str, MediaRow]:
+        rows = self._rows(
+            "SELECT id, folder_id, path, size, mtime_ns, content_hash, status "
+            "FROM media WHERE folder_id=?",
+            [folder_id],
+        )
+        return {r[2]: MediaRow(*r) for r in rows}
+
+    def media_by_hash(self, content_hash: str) -> list[MediaRow]:
+        rows = self._rows(
+            "SELECT id, folder_id, path, size, mtime_ns, content_hash, status "
+            "FROM media WHERE content_hash=?",
+            [content_hash],
+        )
+        return [MediaRow(*r) for r in rows]
+
+    def media_by_id(self, media_id: int) -> MediaRow | None:
+        row = self.db.execute(
+            "SELECT id, folder_id, path, size, mtime_ns, content_hash, status FROM media WHERE id=?",
+            [media_id],
+        ).fetchone()
+        return MediaRow(*row) if row else None
+
+    def insert_media(
+        self, db: sqlite_utils.Database, folder_id: int, path: str, size: int, mtime_ns: int,
+        content_hash: str, kind: str = "photo",
+    ) -> int:
+        cur = db.execute(
+            "INSERT INTO media(folder_id, path, size, mtime_ns, content_hash, kind, added_at) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?)",
+            [folder_id, path, size, mtime_ns, content_hash, kind, time.time()],
+        )
+        return cur.lastrowid
+
+    @staticmethod
+    def copy_embeddings(db: sqlite_utils.Database, src_id: int, dst_id: int) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO embeddings(media_id, model_id, vector, seq) "
+            "SELECT ?, model_id, vector, (SELECT COALESCE(MAX(seq), 0) + 1 FROM embeddings) "
+            "FROM embeddings WHERE media_id=?",
+            [dst_id, src_id],
+        )
+
+    def media_rows(self, ids: list[int]) -> dict[int, tuple]:
+        """id → (path, width, height, taken_at, kind) for the given ids."""
+        out: dict[int, tuple] = {}
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            for r in self._rows(
+                f"SELECT id, path, width, height, taken_at, kind, folder_id FROM media "
+                f"WHERE id IN ({marks})",
+                chunk,
+            ):
+                out[r[0]] = r[1:]
+        return out
+
+    def pending(self, model_id: str, limit: int | None = None) -> list[tuple[int, str]]:
+        """Media without a vector for this model and without an error, newest first."""
+        sql = (
+            "SELECT m.id, m.path FROM media m JOIN folders f ON f.id=m.folder_id "
+            "WHERE f.paused=0 AND m.status!='error' AND NOT EXISTS "
+            "(SELECT 1 FROM embeddings e WHERE e.media_id=m.id AND e.model_id=?) "
+            "ORDER BY m.mtime_ns DESC, m.id DESC"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [(r[0], r[1]) for r in self._rows(sql, [model_id])]
+
+    def store_vectors(
+        self, model_id: str, items: list[tuple[int, np.ndarray, dict]], errors: list[tuple[int, str]]
+    ) -> int:
+        """Write one batch (vectors, metadata and errors) in one transaction; returns its seq."""
+        with self.write() as w:
+            seq = w.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM embeddings").fetchone()[0]
+            for media_id, vec, meta in items:
+                cur = w.execute(
+                    "UPDATE media SET status='ok', error=NULL, width=?, height=?, taken_at=?, "
+                    "taken_source=?, camera=? WHERE id=?",
+                    [meta.get("width"), meta.get("height"), meta.get("taken_at"),
+                     meta.get("taken_source"), meta.get("camera"), media_id],
+                )
+                if cur.rowcount == 0:  # the file vanished while it was being embedded
+                    continue
+                w.execute(
+                    "INSERT OR REPLACE INTO embeddings(media_id, model_id, vector, seq) "
+                    "VALUES(?, ?, ?, ?)",
+                    [media_id, model_id, np.asarray(vec, dtype="<f4").tobytes(), seq],
+                )
+            for media_id, reason in errors:
+                w.execute("UPDATE media SET status='error', error=? WHERE id=?", [reason, media_id])
+        return seq
+
+    def errors(self) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self._rows(
+            "SELECT path, error FROM media WHERE status='error' ORDER BY path")]
+
+    def media_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM media").fetchone()[0]
+
+    def error_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM media WHERE status='error'").fetchone()[0]
+
+    def recent(self, limit: int) -> list[int]:
+        return [r[0] for r in self._rows(
+            "SELECT id FROM media WHERE status='ok' ORDER BY COALESCE(taken_at, mtime_ns / 1e9) "
+            "DESC, id DESC LIMIT ?", [limit])]
+
+    # -- vectors -------------------------------------------------------------
+    def vector_count(self, model_id: str) -> int:
+        return self.db.execute(
+            "SELECT COUNT(*) FROM embeddings WHERE model_id=?", [model_id]
+        ).fetchone()[0]
+
+    def vector_ids(self, model_id: str) -> np.ndarray:
+        rows = self._rows("SELECT media_id FROM embeddings WHERE model_id=?", [model_id])
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def vectors(
+        self, model_id: str, since_seq: int = 0, ids: Iterable[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """(ids, float32 matrix, max seq) of this model's vectors, optionally newer than a seq."""
+        if ids is not None:
+            id_list = list(ids)
+            rows: list[tuple] = []
+            for start in range(0, len(id_list), 900):
+                chunk = id_list[start : start + 900]
+                marks = ",".join("?" * len(chunk))
+                rows += self._rows(
+                    f"SELECT media_id, vector, seq FROM embeddings WHERE model_id=? "
+                    f"AND media_id IN ({marks})", [model_id, *chunk])
+        else:
+            rows = self._rows(
+                "SELECT media_id, vector, seq FROM embeddings WHERE model_id=? AND seq>? "
+                "ORDER BY media_id", [model_id, since_seq])
+        if not rows:
+            return np.empty(0, np.int64), np.empty((0, 0), np.float32), since_seq
+        out_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        mat = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+        return out_ids, mat, max(r[2] for r in rows)
+
+    def max_seq(self, model_id: str) -> int:
+        return self.db.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM embeddings WHERE model_id=?", [model_id]
+        ).fetchone()[0]
+
+    def other_models(self, model_id: str) -> list[str]:
+        return [r[0] for r in self._rows(
+            "SELECT DISTINCT model_id FROM embeddings WHERE model_id!=?", [model_id])]
+
+    # -- index header --------------------------------------------------------
+    def index_header(self, model_id: str) -> IndexHeader | None:
+        row = self.db.execute(
+            "SELECT model_id, dim, count, seq, file_size, fingerprint, generation "
+            "FROM index_header WHERE model_id=?", [model_id]).fetchone()
+        return IndexHeader(*row) if row else None
+
+    def set_index_header(self, header: IndexHeader) -> None:
+        with self.write() as w:
+            w.execute(
+                "INSERT OR REPLACE INTO index_header VALUES(?, ?, ?, ?, ?, ?, ?)",
+                [header.model_id, header.dim, header.count, header.seq, header.file_size,
+                 header.fingerprint, header.generation])
+
+    def clear_index_header(self, model_id: str) -> None:
+        with self.write() as w:
+            w.execute("DELETE FROM index_header WHERE model_id=?", [model_id])
+
+
+def same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

@@ -1,0 +1,199 @@
+"""`snapseek` on the command line: index, search, status and watch, with --json output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from .search import parse_terms
+from .types import Progress, Query, SnapseekError
+
+
+def _common(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument("--home", default=default,
+                        help="library home (default: $SNAPSEEK_HOME or the user data folder)")
+    parser.add_argument("--model", default=default,
+                        help="model: NAME:TAG, hf-hub:org/repo or local-dir:/path/to/folder")
+    parser.add_argument("--device", default=default, help="auto (default), cpu, cuda or mps")
+    parser.add_argument("--threads", type=int, default=default, help="torch threads")
+    parser.add_argument("-v", "--verbose", action="store_true", default=default)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="snapseek", description="Search your own photos by meaning.")
+    _common(parser, None)
+    sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    _common(common, argparse.SUPPRESS)
+
+    p = sub.add_parser("index", parents=[common], help="catalog and embed photos under folders")
+    p.add_argument("folders", nargs="*", help="folders to add (default: the library's folders)")
+    p.add_argument("--json", action="store_true", help="print a JSON report")
+
+    p = sub.add_parser("search", parents=[common], help="search by text or by an example image")
+    p.add_argument("query", nargs="?", default="",
+                   help='text; rclip-style terms work too: "2:dog + ./beach.jpg - people"')
+    p.add_argument("--image", action="append", default=[], help="an example image (repeatable)")
+    p.add_argument("-k", "--top", type=int, default=10, help="how many results (default 10)")
+    p.add_argument("--folder", help="only results under this folder")
+    p.add_argument("--json", action="store_true", help="print JSON results")
+
+    p = sub.add_parser("status", parents=[common], help="folders, counts, model and index health")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--errors", action="store_true", help="list files that could not be indexed")
+
+    p = sub.add_parser("remove", parents=[common], help="forget a folder and its photos")
+    p.add_argument("folder")
+    return parser
+
+
+class ProgressBar:
+    """A tqdm bar on a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._bar = None
+        self._state = None
+
+    def __call__(self, event: object) -> None:
+        if not self.enabled or not isinstance(event, Progress):
+            return
+        from tqdm import tqdm
+
+        if event.state != self._state:
+            self.close()
+            self._state = event.state
+            if event.state in ("scanning", "indexing"):
+                self._bar = tqdm(total=event.total or None, unit=" photos", desc=event.state,
+                                 file=sys.stderr, dynamic_ncols=True)
+        if self._bar is not None:
+            self._bar.n = event.done + event.failed if event.state == "indexing" else event.found
+            if event.total:
+                self._bar.total = event.total
+            self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _open(args, **kw):
+    from .library import Library
+
+    return Library(args.home, model=args.model, device=args.device or "auto",
+                   threads=args.threads, **kw)
+
+
+def cmd_index(args) -> int:
+    lib = _open(args)
+    bar = ProgressBar(sys.stderr.isatty() and not args.json)
+    lib.subscribe(bar)
+    try:
+        lib.embedder  # the model first: nothing is written when it is unavailable
+        for folder in args.folders:
+            lib.add_folder(folder)
+        if not lib.folders():
+            raise SnapseekError("No folders yet: run `snapseek index FOLDER`.")
+        report = lib.update(on_progress=bar)
+    except KeyboardInterrupt:
+        lib.cancel()
+        print("snapseek: interrupted; what was indexed is kept", file=sys.stderr)
+        return 130
+    finally:
+        bar.close()
+        lib.close()
+    s = report.scan
+    if args.json:
+        print(json.dumps({"found": s.found, "new": s.new, "changed": s.changed,
+                          "unchanged": s.unchanged, "renamed": s.renamed, "copied": s.copied,
+                          "removed": s.removed, "embedded": report.embedded,
+                          "failed": report.failed, "seconds": round(report.seconds, 2)}))
+    else:
+        print(f"{s.found} photos: {s.new} new, {s.changed} changed, {s.renamed} renamed, "
+              f"{s.copied} copied, {s.removed} removed; embedded {report.embedded}, "
+              f"failed {report.failed} in {report.seconds:.1f}s")
+    return 0
+
+
+def build_query(text: str, images: list[str], k: int, folder: str | None) -> Query:
+    query = Query(k=k, folder=folder)
+    for term, weight in parse_terms(text) if text else []:
+        if _looks_like_path(term):
+            query.images.append((Path(term).expanduser(), weight))
+        else:
+            query.texts.append((term, weight))
+    query.images += [(Path(p).expanduser(), 1.0) for p in images]
+    return query
+
+
+def _looks_like_path(term: str) -> bool:
+    return term.startswith(("/", "./", "../", "~")) and os.path.isfile(os.path.expanduser(term))
+
+
+def cmd_search(args) -> int:
+    query = build_query(args.query, args.image, args.top, args.folder)
+    if query.is_empty():
+        raise SnapseekError("Give a text query or --image PATH.")
+    with _open(args) as lib:
+        results = lib.search(query)
+    if args.json:
+        print(json.dumps([r.to_json() for r in results]))
+    else:
+        for rank, r in enumerate(results, 1):
+            print(f"{rank:3d}  {r.score:.4f}  {r.path}")
+        if not results:
+            print("No results.", file=sys.stderr)
+    return 0
+
+
+def cmd_status(args) -> int:
+    with _open(args) as lib:
+        status = lib.status()
+        errors = lib.errors() if args.errors else []
+    if args.errors:
+        status["errors"] = [{"path": p, "reason": r} for p, r in errors]
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    print(f"Library  {status['home']}")
+    print(f"Model    {status['model']}")
+    print(f"Photos   {status['media_count']} ({status['indexed_count']} indexed, "
+          f"{status['error_count']} could not be read)")
+    print(f"Index    {status['index']}")
+    for f in status["folders"]:
+        paused = "  (paused)" if f["paused"] else ""
+        print(f"  {f['path']}  {f['media_count']} photos, {f['errors']} errors{paused}")
+    for e in status.get("errors", []):
+        print(f"  ! {e['path']}: {e['reason']}")
+    return 0
+
+
+def cmd_remove(args) -> int:
+    with _open(args) as lib:
+        n = lib.remove_folder(args.folder)
+    print(f"Forgot {args.folder} and its {n} photos (nothing was deleted on disk).")
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "search": cmd_search, "status": cmd_status, "remove": cmd_remove}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except SnapseekError as exc:
+        print(f"snapseek: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

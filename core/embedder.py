@@ -1,0 +1,327 @@
+"""open_clip models by spec: loading, device and threads, batched image and fast text encoding."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .types import ModelUnavailable
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "ViT-B-32-256:datacomp_s34b_b86k"
+LOCAL_DIR = "local-dir:"
+HF_HUB = "hf-hub:"
+WEIGHT_NAMES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model in open_clip's own spellings: NAME:TAG, hf-hub:org/repo or local-dir:PATH."""
+
+    text: str
+
+    @property
+    def kind(self) -> str:
+        if self.text.startswith(LOCAL_DIR):
+            return "local-dir"
+        if self.text.startswith(HF_HUB):
+            return "hf-hub"
+        return "pretrained"
+
+    @classmethod
+    def parse(cls, text: str) -> ModelSpec:
+        text = text.strip()
+        if text.startswith(LOCAL_DIR):
+            folder = Path(text[len(LOCAL_DIR):]).expanduser()
+            return cls(LOCAL_DIR + str(folder.resolve()))
+        if text.startswith(HF_HUB):
+            return cls(text)
+        if ":" not in text:
+            raise ModelUnavailable(
+                f"Model '{text}' has no pretrained tag. Use NAME:TAG (for example "
+                f"{DEFAULT_MODEL}), hf-hub:org/repo or local-dir:/path/to/folder."
+            )
+        return cls(text)
+
+
+def file_fingerprint(path: str | os.PathLike, block: int = 1 << 20) -> str:
+    """Cheap identity of a large file: its size and its first and last megabyte."""
+    h = hashlib.blake2b(digest_size=8)
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        h.update(size.to_bytes(8, "little"))
+        h.update(f.read(block))
+        if size > 2 * block:
+            f.seek(size - block)
+            h.update(f.read(block))
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def _hub_offline(offline: bool = True):
+    """Make huggingface_hub answer from its cache only, without a network round trip."""
+    try:
+        from huggingface_hub import constants
+    except ImportError:  # pragma: no cover - open_clip depends on it
+        yield
+        return
+    old = constants.HF_HUB_OFFLINE
+    constants.HF_HUB_OFFLINE = offline or old
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE = old
+
+
+@contextlib.contextmanager
+def _quiet_logs():
+    """open_clip and the hub log every failed cache lookup; the caller reports one clear line."""
+    logging.disable(logging.ERROR)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _hub_host() -> str:
+    from urllib.parse import urlparse
+
+    try:
+        from huggingface_hub import constants
+
+        return urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    except ImportError:  # pragma: no cover
+        return "huggingface.co"
+
+
+def _unreachable(host: str, timeout: float = 5.0) -> str | None:
+    """Why the hub can't be reached, or None: one quick connect instead of minutes of retries."""
+    import socket
+
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError as exc:
+        return exc.strerror or str(exc) or type(exc).__name__
+    return None
+
+
+def pick_device(preference: str = "auto") -> str:
+    import torch
+
+    if preference and preference != "auto":
+        return preference
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+class Embedder:
+    """One loaded model. Thread-safe: calls into the model are serialised."""
+
+    def __init__(self, model, preprocess, tokenizer, spec: str, fingerprint: str, device: str):
+        import torch
+
+        self._torch = torch
+        self.model = model.eval().to(device)
+        self.preprocess = preprocess
+        self.tokenizer = tokenizer
+        self.spec = spec
+        self.device = device
+        self._lock = threading.Lock()
+        self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        with torch.inference_mode():
+            probe = tokenizer(["a"]).to(device)
+            self.dim = int(model.encode_text(probe).shape[-1])
+        self.model_id = f"{spec}#{fingerprint}#{self.dim}"
+        size = getattr(model.visual, "image_size", 224)
+        self.image_size = int(min(size) if isinstance(size, (tuple, list)) else size)
+
+    # -- loading -------------------------------------------------------------
+    @classmethod
+    def load(
+        cls, spec: str, device: str = "auto", threads: int | None = None,
+        allow_download: bool = True,
+    ) -> Embedder:
+        """Load a model by spec; downloads only when allowed and not yet cached."""
+        import open_clip
+        import torch
+
+        if threads:
+            torch.set_num_threads(int(threads))
+        parsed = ModelSpec.parse(spec)
+        dev = pick_device(device)
+        try:
+            if parsed.kind == "local-dir":
+                model, preprocess, weights = cls._load_local_dir(parsed.text)
+            else:
+                model, preprocess, weights = cls._load_hub(parsed, allow_download)
+            tokenizer = open_clip.get_tokenizer(
+                parsed.text if parsed.kind != "pretrained" else parsed.text.split(":")[0]
+            )
+        except ModelUnavailable:
+            raise
+        except Exception as exc:  # open_clip raises many kinds; the user needs one clear line
+            raise ModelUnavailable(cls._explain(parsed, exc)) from exc
+        reparameterize(model)
+        return cls(model, preprocess, tokenizer, parsed.text, file_fingerprint(weights), dev)
+
+    @staticmethod
+    def _load_local_dir(spec: str):
+        import open_clip
+
+        folder = Path(spec[len(LOCAL_DIR):])
+        weights = next((folder / n for n in WEIGHT_NAMES if (folder / n).is_file()), None)
+        if not (folder / "open_clip_config.json").is_file() or weights is None:
+            raise ModelUnavailable(
+                f"Model folder {folder} needs open_clip_config.json and one of "
+                f"{', '.join(WEIGHT_NAMES)}."
+            )
+        model, _, preprocess = open_clip.create_model_and_transforms(spec, weights_only=True)
+        return model, preprocess, weights
+
+    @staticmethod
+    def _load_hub(parsed: ModelSpec, allow_download: bool):
+        import open_clip
+        from open_clip.pretrained import download_pretrained, download_pretrained_from_hf
+
+        def create():
+            if parsed.kind == "hf-hub":
+                return open_clip.create_model_and_transforms(parsed.text, weights_only=True)
+            name, tag = parsed.text.split(":", 1)
+            if not open_clip.get_pretrained_cfg(name, tag):
+                raise ModelUnavailable(
+                    f"open_clip knows no model '{name}' with weights '{tag}'. "
+                    "See `python -m open_clip.pretrained` or open_clip's docs for names."
+                )
+            return open_clip.create_model_and_transforms(name, pretrained=tag, weights_only=True)
+
+        def weights_file():
+            if parsed.kind == "hf-hub":
+                return download_pretrained_from_hf(parsed.text[len(HF_HUB):])
+            name, tag = parsed.text.split(":", 1)
+            return download_pretrained(open_clip.get_pretrained_cfg(name, tag))
+
+        try:
+            with _hub_offline(), _quiet_logs():
+                model, _, preprocess = create()
+        except ModelUnavailable:
+            raise
+        except Exception as exc:
+            if not allow_download:
+                raise ModelUnavailable(
+                    f"The weights of model {parsed.text} are not on this computer and downloads "
+                    "are off. Download them from Settings, or pass --model local-dir:PATH."
+                ) from exc
+            host = _hub_host()
+            reason = _unreachable(host)
+            if reason:
+                raise ModelUnavailable(
+                    f"Could not download the weights of model {parsed.text} from {host} "
+                    f"({reason}). Connect to the internet once so they can be downloaded, or "
+                    "pass --model local-dir:/path/to/folder.") from exc
+            log.warning("Downloading model %s from %s (first use only)", parsed.text, host)
+            model, _, preprocess = create()
+        with _hub_offline():
+            return model, preprocess, weights_file()
+
+    @staticmethod
+    def _explain(parsed: ModelSpec, exc: Exception) -> str:
+        if parsed.kind == "local-dir":
+            return f"Could not load model {parsed.text}: {exc}"
+        return (
+            f"Could not get the weights of model {parsed.text} ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200] if str(exc) else 'no details'}). Connect to the "
+            "internet once so they can be downloaded, or pass --model local-dir:/path/to/folder."
+        )
+
+    # -- encoding ------------------------------------------------------------
+    def encode_images(self, images) -> np.ndarray:
+        """Normalised float32 vectors for a list of PIL images, one model call per batch."""
+        torch = self._torch
+        if not images:
+            return np.empty((0, self.dim), np.float32)
+        batch = torch.stack([self.preprocess(im) for im in images]).to(self.device)
+        with self._lock, torch.inference_mode():
+            feats = self.model.encode_image(batch)
+            feats = torch.nn.functional.normalize(feats.float(), dim=-1)
+        return feats.cpu().numpy().astype(np.float32, copy=False)
+
+    def encode_text(self, texts: list[str], truncate: bool = True) -> np.ndarray:
+        """Normalised float32 vectors for texts; recent single queries come from a cache."""
+        if len(texts) == 1 and truncate and texts[0] in self._text_cache:
+            self._text_cache.move_to_end(texts[0])
+            return self._text_cache[texts[0]][None, :]
+        torch = self._torch
+        tokens = self.tokenizer(texts).to(self.device)
+        with self._lock, torch.inference_mode():
+            if truncate and _supports_truncation(self.model):
+                feats = _encode_text_truncated(self.model, tokens)
+            else:
+                feats = self.model.encode_text(tokens)
+            feats = torch.nn.functional.normalize(feats.float(), dim=-1)
+        out = feats.cpu().numpy().astype(np.float32, copy=False)
+        if len(texts) == 1 and truncate:
+            self._text_cache[texts[0]] = out[0]
+            if len(self._text_cache) > 256:
+                self._text_cache.popitem(last=False)
+        return out
+
+
+def reparameterize(model) -> None:
+    """Fuse MobileCLIP's train-time branches (timm); several times faster at inference."""
+    try:
+        from timm.utils.model import reparameterize_model
+    except ImportError:
+        return
+    if any(hasattr(m, "reparameterize") for m in model.modules()):
+        reparameterize_model(model, inplace=True)
+
+
+def _supports_truncation(model) -> bool:
+    return (
+        hasattr(model, "token_embedding")
+        and getattr(model, "attn_mask", None) is not None
+        and getattr(model, "text_pool_type", "argmax") in ("argmax", "eos")
+    )
+
+
+def _encode_text_truncated(model, tokens):
+    """CLIP's text tower run only up to the last real token.
+
+    Exact: with the causal mask, position i never attends past i, so the padding after the
+    pooled token cannot change it.
+    """
+    import torch
+    from open_clip.transformer import text_global_pool
+
+    if model.text_pool_type == "eos":
+        pooled_at = (tokens == model.text_eos_id).int().argmax(dim=-1)
+    else:
+        pooled_at = tokens.argmax(dim=-1)
+    n = int(pooled_at.max().item()) + 1
+    tokens = tokens[:, :n]
+    cast_dtype = model.transformer.get_cast_dtype()
+    x = model.token_embedding(tokens).to(cast_dtype)
+    x = x + model.positional_embedding[:n].to(cast_dtype)
+    x = model.transformer(x, attn_mask=model.attn_mask[:n, :n])
+    x = model.ln_final(x)
+    x = text_global_pool(x, tokens, model.text_pool_type,
+                         eos_token_id=getattr(model, "text_eos_id", None))
+    if model.text_projection is not None:
+        if isinstance(model.text_projection, torch.nn.Linear):
+            x = model.text_projection(x)
+        else:
+            x = x @ model.text_projection
+    return x

@@ -1,0 +1,184 @@
+"""Fast, safe image opening: one decode gives the model's input and the thumbnail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+PHOTO_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+)
+# Refuse images whose declared size is beyond any camera (about 16k x 12k); checked before decode.
+MAX_PIXELS = 200_000_000
+THUMB_SIZE = 384
+HASH_CHUNK = 64 * 1024
+
+# Pillow's own bomb check warns at MAX_IMAGE_PIXELS; ours runs first with a clear reason.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+class ImageError(Exception):
+    """A file that cannot be used as a photo; the message is the recorded reason."""
+
+
+@dataclass
+class Decoded:
+    image: Image.Image  # upright RGB, at least `min_side` on its short side where possible
+    width: int  # full size, upright
+    height: int
+    meta: dict = field(default_factory=dict)
+
+
+def is_photo(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in PHOTO_EXTENSIONS
+
+
+def content_hash(path: str | os.PathLike, size: int | None = None) -> str:
+    """Hash of size + head + tail: recognises renamed and copied files without reading them whole."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        if size is None:
+            size = os.fstat(f.fileno()).st_size
+        h.update(size.to_bytes(8, "little"))
+        h.update(f.read(HASH_CHUNK))
+        if size > 2 * HASH_CHUNK:
+            f.seek(size - HASH_CHUNK)
+            h.update(f.read(HASH_CHUNK))
+    return h.hexdigest()
+
+
+def open_image(path: str | os.PathLike, min_side: int) -> Decoded:
+    """Decode a photo to an upright RGB image no smaller than `min_side` where the file allows.
+
+    Order matters: open → size check → draft (JPEG decodes at 1/2, 1/4, 1/8 scale) →
+    exif_transpose → resize.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(path)
+            try:
+                return _decode(im, min_side)
+            finally:
+                im.close()
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"image too large to decode safely ({exc})") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError("not a readable image (unknown or corrupt format)") from exc
+    except FileNotFoundError as exc:
+        raise ImageError("file vanished before it could be read") from exc
+    except PermissionError as exc:
+        raise ImageError("permission denied") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"corrupt or truncated image ({exc})") from exc
+
+
+def _decode(im: Image.Image, min_side: int) -> Decoded:
+    w, h = im.size
+    if w <= 0 or h <= 0:
+        raise ImageError("image has no pixels")
+    if w * h > MAX_PIXELS:
+        raise ImageError(f"image too large to decode safely ({w}x{h} pixels)")
+    meta = read_exif(im)
+    orientation = meta.pop("orientation", 1)
+    if getattr(im, "n_frames", 1) > 1:
+        im.seek(0)
+    if im.format == "JPEG":
+        # draft decodes at 1/2, 1/4 or 1/8 scale, never below the requested size on either side
+        im.draft("RGB", (min_side, min_side))
+    im = ImageOps.exif_transpose(im) if orientation != 1 else im
+    im = _to_rgb(im)
+    if orientation in (5, 6, 7, 8):
+        w, h = h, w
+    short = min(im.size)
+    if short > min_side:
+        f = min_side / short
+        im = im.resize((max(1, round(im.width * f)), max(1, round(im.height * f))),
+                       Image.Resampling.BICUBIC, reducing_gap=2.0)
+    meta["width"], meta["height"] = w, h
+    return Decoded(im, w, h, meta)
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    if im.mode == "RGB":
+        im.load()
+        return im
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit greyscale: scale to 8 bits instead of clipping to white
+        im = im.point(lambda v: v / 256).convert("L")
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        bg = Image.new("RGB", rgba.size, (255, 255, 255))
+        bg.paste(rgba, mask=rgba.getchannel("A"))
+        return bg
+    return im.convert("RGB")
+
+
+_EXIF_DATETIME_ORIGINAL = 0x9003
+_EXIF_OFFSET_ORIGINAL = 0x9011
+_EXIF_SUBSEC_ORIGINAL = 0x9291
+
+
+def read_exif(im: Image.Image) -> dict:
+    """Orientation, date taken (with offset and subseconds) and camera, where present."""
+    meta: dict = {}
+    try:
+        exif = im.getexif()
+    except Exception:  # broken EXIF must never stop the photo itself
+        return meta
+    try:
+        meta["orientation"] = int(exif.get(0x0112, 1) or 1)
+        if meta["orientation"] not in range(1, 9):
+            meta["orientation"] = 1
+        make, model = exif.get(0x010F), exif.get(0x0110)
+        camera = " ".join(str(x).strip("\x00 ") for x in (make, model) if x)
+        if camera:
+            meta["camera"] = camera
+        sub = exif.get_ifd(0x8769)
+        taken = _parse_exif_date(sub.get(_EXIF_DATETIME_ORIGINAL) or exif.get(0x0132),
+                                 sub.get(_EXIF_OFFSET_ORIGINAL), sub.get(_EXIF_SUBSEC_ORIGINAL))
+        if taken is not None:
+            meta["taken_at"], meta["taken_source"] = taken, "exif"
+    except Exception:
+        meta.setdefault("orientation", 1)
+    return meta
+
+
+def _parse_exif_date(value, offset, subsec) -> float | None:
+    if not value:
+        return None
+    try:
+        when = dt.datetime.strptime(str(value).strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    if subsec:
+        digits = "".join(c for c in str(subsec) if c.isdigit())[:6]
+        if digits:
+            when = when.replace(microsecond=int(digits.ljust(6, "0")))
+    tz = dt.timezone.utc  # without an offset, treat the wall-clock time as UTC: stable sorting
+    if offset:
+        try:
+            sign = -1 if str(offset).startswith("-") else 1
+            hh, mm = str(offset).strip("+-\x00 ").split(":")[:2]
+            tz = dt.timezone(sign * dt.timedelta(hours=int(hh), minutes=int(mm)))
+        except ValueError:
+            pass
+    return when.replace(tzinfo=tz).timestamp()
+
+
+def save_thumbnail(image: Image.Image, dest: Path, size: int = THUMB_SIZE) -> None:
+    """Write a JPEG thumbnail atomically (temp file + rename)."""
+    thumb = image.copy()
+    thumb.thumbnail((size, size), Image.Resampling.BICUBIC)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(f".{os.getpid()}.tmp")
+    thumb.save(tmp, "JPEG", quality=85)
+    os.replace(tmp, dest)

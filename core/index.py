@@ -1,0 +1,253 @@
+"""The vector index: an hnswlib cache of the catalog's vectors, checked against SQLite on load."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import hnswlib
+import numpy as np
+
+from .catalog import Catalog, IndexHeader
+
+log = logging.getLogger(__name__)
+
+# Chosen from the sweep in benchmarks/ann.py (docs/PERFORMANCE.md).
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 200
+HNSW_EF_SEARCH = 96
+MIN_CAPACITY = 1024
+
+
+class RWLock:
+    """Many readers or one writer: queries run together; add, delete and resize run alone."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+
+    @contextmanager
+    def read(self):
+        with self._cond:
+            while self._writer:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def write(self):
+        with self._cond:
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+def index_fingerprint(path: Path, block: int = 1 << 16, samples: int = 64) -> str:
+    """Size plus evenly spaced blocks: catches truncation and overwritten bytes without
+    reading a multi-gigabyte file whole."""
+    h = hashlib.blake2b(digest_size=16)
+    size = path.stat().st_size
+    h.update(size.to_bytes(8, "little"))
+    with open(path, "rb") as f:
+        if size <= block * samples:
+            h.update(f.read())
+        else:
+            step = (size - block) // (samples - 1)
+            for i in range(samples):
+                f.seek(i * step)
+                h.update(f.read(block))
+    return h.hexdigest()
+
+
+class VectorIndex:
+    """hnswlib `ip` space over normalised vectors; labels are media ids."""
+
+    def __init__(self, path: Path, model_id: str, dim: int):
+        self.path = Path(path)
+        self.model_id = model_id
+        self.dim = dim
+        self._lock = RWLock()
+        self._index = self._new(MIN_CAPACITY)
+        self._live: set[int] = set()
+        self.seq = 0
+        self.generation = 0
+
+    @staticmethod
+    def _new_raw(dim: int, capacity: int) -> hnswlib.Index:
+        index = hnswlib.Index(space="ip", dim=dim)
+        index.init_index(max_elements=capacity, M=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION)
+        index.set_ef(HNSW_EF_SEARCH)
+        return index
+
+    def _new(self, capacity: int) -> hnswlib.Index:
+        return self._new_raw(self.dim, capacity)
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    @property
+    def ids(self) -> set[int]:
+        return set(self._live)
+
+    # -- changes -------------------------------------------------------------
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        with self._lock.write():
+            need = self._index.get_current_count() + len(ids)
+            if need > self._index.get_max_elements():
+                self._index.resize_index(max(need, int(self._index.get_max_elements() * 1.5)))
+            self._index.add_items(vectors, np.asarray(ids, dtype=np.int64))
+            self._live.update(int(i) for i in ids)
+
+    def remove(self, ids) -> None:
+        with self._lock.write():
+            for media_id in ids:
+                media_id = int(media_id)
+                if media_id in self._live:
+                    self._index.mark_deleted(media_id)
+                    self._live.discard(media_id)
+
+    # -- queries -------------------------------------------------------------
+    def knn(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, similarities) of the k nearest live vectors, best first."""
+        with self._lock.read():
+            k = min(k, len(self._live))
+            if k <= 0:
+                return np.empty(0, np.int64), np.empty(0, np.float32)
+            if self._index.ef < k:
+                self._index.set_ef(k)
+            labels, dists = self._index.knn_query(
+                np.asarray(vector, np.float32).reshape(1, -1), k=k)
+        return labels[0].astype(np.int64), (1.0 - dists[0]).astype(np.float32)
+
+    # -- persistence ---------------------------------------------------------
+    def save(self, catalog: Catalog) -> None:
+        """Atomic save: temp file, fsync, os.replace, then the header in SQLite."""
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock.read():
+            self._index.save_index(str(tmp))
+            count, seq = len(self._live), self.seq
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        _fsync_dir(self.path.parent)
+        self.generation += 1
+        catalog.set_index_header(IndexHeader(
+            self.model_id, self.dim, count, seq, self.path.stat().st_size,
+            index_fingerprint(self.path), self.generation))
+
+    @classmethod
+    def open(cls, path: Path, model_id: str, dim: int, catalog: Catalog) -> tuple[VectorIndex, str]:
+        """Load the index and bring it level with the catalog; rebuild when it can't be trusted.
+
+        Returns the index and what happened: 'loaded', 'caught-up' or 'rebuilt: <why>'.
+        """
+        idx = cls(path, model_id, dim)
+        why = idx._try_load(catalog)
+        if why is None:
+            changed = idx._catch_up(catalog)
+            if changed:
+                idx.save(catalog)
+            return idx, "caught-up" if changed else "loaded"
+        if catalog.index_header(model_id) is None and catalog.vector_count(model_id) == 0:
+            idx.save(catalog)  # a new library: nothing to rebuild
+            return idx, "new"
+        log.warning("Rebuilding the vector index %s: %s", path, why)
+        idx.rebuild(catalog)
+        return idx, f"rebuilt: {why}"
+
+    def _try_load(self, catalog: Catalog) -> str | None:
+        header = catalog.index_header(self.model_id)
+        if header is None:
+            return "no index header in the catalog"
+        if not self.path.exists():
+            return "index file missing"
+        if header.dim != self.dim:
+            return f"dimension {header.dim} in header, model has {self.dim}"
+        if self.path.stat().st_size != header.file_size:
+            return "index file size differs from the header (truncated or replaced)"
+        if index_fingerprint(self.path) != header.fingerprint:
+            return "index file contents differ from the header (corrupt)"
+        # load into a fresh object: a failed load leaves hnswlib's object unusable
+        raw = hnswlib.Index(space="ip", dim=self.dim)
+        try:
+            raw.load_index(str(self.path), max_elements=0)
+        except (RuntimeError, ValueError, MemoryError) as exc:
+            return f"index file unreadable ({exc})"
+        raw.set_ef(HNSW_EF_SEARCH)
+        self._index = raw
+        self.seq = header.seq
+        self.generation = header.generation
+        return None
+
+    def _catch_up(self, catalog: Catalog) -> bool:
+        """Apply what the catalog gained or lost since the index was saved.
+
+        Media ids are never reused (AUTOINCREMENT) and the catalog commits before the index
+        changes, so a label the catalog still has was never marked deleted in the file.
+        """
+        truth = set(catalog.vector_ids(self.model_id).tolist())
+        labels = set(int(i) for i in self._index.get_ids_list())  # deleted labels included
+        self._live = labels & truth
+        changed = False
+        for label in labels - truth:
+            try:
+                self._index.mark_deleted(label)
+                changed = True
+            except RuntimeError:
+                pass  # deleted before the save
+        # vectors written after the save, plus any the index never got
+        ids, vecs, max_seq = catalog.vectors(self.model_id, since_seq=self.seq)
+        missing = truth - labels - set(ids.tolist())
+        if missing:
+            extra_ids, extra_vecs, _ = catalog.vectors(self.model_id, ids=sorted(missing))
+            ids = np.concatenate([ids, extra_ids]) if len(ids) else extra_ids
+            vecs = np.vstack([vecs, extra_vecs]) if len(vecs) else extra_vecs
+        if len(ids):
+            self.add(ids, vecs)
+            changed = True
+        self.seq = max(self.seq, max_seq)
+        return changed
+
+    def rebuild(self, catalog: Catalog) -> None:
+        ids, vecs, max_seq = catalog.vectors(self.model_id)
+        index = self._new(max(MIN_CAPACITY, int(len(ids) * 1.25)))
+        if len(ids):
+            index.add_items(np.ascontiguousarray(vecs, np.float32), ids)
+        with self._lock.write():
+            self._index = index
+            self._live = set(ids.tolist())
+            self.seq = max_seq
+        self.save(catalog)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,322 @@
+"""The facade the CLI and the desktop use: folders, indexing, search, status and events."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+
+from .catalog import Catalog
+from .embedder import DEFAULT_MODEL, Embedder, ModelSpec
+from .imaging import THUMB_SIZE, ImageError, open_image, save_thumbnail
+from .index import VectorIndex
+from .pipeline import IndexingPipeline, thumb_path
+from .scanner import Scanner, ScanChanges
+from .search import ExactSearch, combine
+from .types import (
+    Folder, IndexReport, ModelMismatch, Notice, Progress, Query, SearchResult, SnapseekError,
+)
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[object], None]
+
+
+def default_home() -> Path:
+    env = os.environ.get("SNAPSEEK_HOME")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("snapseek", appauthor=False))
+
+
+class Library:
+    """One library home: a catalog, the model's vectors and their index, and background work."""
+
+    def __init__(self, home: str | Path | None = None, model: str | None = None,
+                 device: str = "auto", threads: int | None = None, allow_download: bool = True):
+        self.home = Path(home).expanduser() if home else default_home()
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.catalog = Catalog(self.home / "catalog.db")
+        self.thumbs = self.home / "thumbs"
+        stored = self.catalog.get_meta("model")
+        self.model_spec = ModelSpec.parse(model).text if model else (stored or DEFAULT_MODEL)
+        self.model_changed = bool(model) and stored is not None and self.model_spec != stored
+        self.device = device
+        self.threads = threads
+        self.allow_download = allow_download
+        self._embedder: Embedder | None = None
+        self._index: VectorIndex | None = None
+        self._exact: ExactSearch | None = None
+        self.index_state = "not loaded"
+        self._load_lock = threading.RLock()
+        self._listeners: list[Listener] = []
+        self._pipeline: IndexingPipeline | None = None
+
+    # -- events --------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> None:
+        """Listeners get Progress and Notice objects, on whatever thread produced them."""
+        self._listeners.append(listener)
+
+    def emit(self, event: object) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not stop indexing
+                log.exception("event listener failed")
+
+    # -- model and index -----------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        with self._load_lock:
+            if self._embedder is None:
+                self._embedder = Embedder.load(self.model_spec, self.device, self.threads,
+                                               self.allow_download)
+            return self._embedder
+
+    @property
+    def model_loaded(self) -> bool:
+        return self._embedder is not None
+
+    def _index_path(self, model_id: str) -> Path:
+        return self.home / f"index-{hashlib.blake2b(model_id.encode(), digest_size=8).hexdigest()}.hnsw"
+
+    @property
+    def index(self) -> VectorIndex:
+        with self._load_lock:
+            if self._index is None:
+                emb = self.embedder
+                self._index, self.index_state = VectorIndex.open(
+                    self._index_path(emb.model_id), emb.model_id, emb.dim, self.catalog)
+                if self.index_state.startswith("rebuilt"):
+                    self.emit(Notice("warning", f"Search index {self.index_state}"))
+            return self._index
+
+    def remember_model(self) -> None:
+        """Make the loaded model this library's model (after it loaded successfully)."""
+        self.catalog.set_meta("model", self.embedder.spec)
+
+    def check_model(self) -> None:
+        """Refuse to compare this model's vectors with another model's."""
+        emb = self.embedder
+        if self.catalog.vector_count(emb.model_id) == 0:
+            others = self.catalog.other_models(emb.model_id)
+            if others:
+                theirs = ", ".join(sorted({o.split("#")[0] for o in others}))
+                raise ModelMismatch(
+                    f"This library's photos were indexed with {theirs}, not {emb.spec}. "
+                    f"Run `snapseek index --model {emb.spec}` to embed them with it, or search "
+                    "without --model to use the library's model.")
+
+    # -- folders -------------------------------------------------------------
+    def add_folder(self, path: str | Path) -> Folder:
+        real = os.path.realpath(os.path.expanduser(str(path)))
+        if not os.path.isdir(real):
+            raise SnapseekError(f"{path} is not a folder.")
+        for folder in self.catalog.folders():
+            if real == folder.path or real.startswith(folder.path.rstrip(os.sep) + os.sep):
+                return folder  # already covered by a watched folder
+        self.catalog.add_folder(real)
+        return next(f for f in self.catalog.folders() if f.path == real)
+
+    def remove_folder(self, path: str | Path) -> int:
+        real = os.path.realpath(os.path.expanduser(str(path)))
+        folder_id = self.catalog.folder_id(real)
+        if folder_id is None:
+            raise SnapseekError(f"{path} is not a folder of this library.")
+        ids = self.catalog.remove_folder(folder_id)
+        if self._index is not None:
+            self._index.remove(ids)
+            self._index.save(self.catalog)
+        return len(ids)
+
+    def folders(self) -> list[Folder]:
+        return self.catalog.folders()
+
+    # -- indexing ------------------------------------------------------------
+    def scan(self, on_progress: Callable[[Progress], None] | None = None) -> ScanChanges:
+        """Stat-only sweep of every folder; follows renames, copies and deletions in the index."""
+        notify = on_progress or self.emit
+        folders = [(f.id, f.path) for f in self.catalog.folders() if not f.paused]
+        changes = Scanner(self.catalog).scan(
+            folders, on_found=lambda n: notify(Progress("scanning", found=n)))
+        for where, why in changes.unreadable:
+            self.emit(Notice("warning", f"{where}: {why}"))
+        if self._index is not None or changes.removed_ids or changes.copied_ids:
+            index = self.index
+            index.remove(changes.removed_ids)
+            if changes.copied_ids:
+                ids, vecs, _ = self.catalog.vectors(index.model_id, ids=changes.copied_ids)
+                index.add(ids, vecs)
+            if changes.removed_ids or changes.copied_ids:
+                index.seq = self.catalog.max_seq(index.model_id)
+                index.save(self.catalog)
+        self._exact = None
+        return changes
+
+    def index_pending(self, on_progress: Callable[[Progress], None] | None = None
+                      ) -> tuple[int, int, bool]:
+        """Embed every photo that has no vector for this library's model yet."""
+        emb, index = self.embedder, self.index
+        items = self.catalog.pending(emb.model_id)
+        pipeline = IndexingPipeline(self.catalog, emb, index, self.thumbs)
+        self._pipeline = pipeline
+        try:
+            return pipeline.run(items, on_progress or self.emit)
+        finally:
+            self._pipeline = None
+            self._exact = None
+
+    def update(self, on_progress: Callable[[Progress], None] | None = None) -> IndexReport:
+        """Scan all folders, then embed what is new: what `snapseek index` does."""
+        started = time.monotonic()
+        self.embedder  # fail before touching anything when the model is unavailable
+        self.remember_model()
+        changes = self.scan(on_progress)
+        embedded, failed, cancelled = self.index_pending(on_progress)
+        return IndexReport(changes.report, embedded, failed, time.monotonic() - started, cancelled)
+
+    def pause(self) -> None:
+        if self._pipeline:
+            self._pipeline.pause()
+
+    def resume(self) -> None:
+        if self._pipeline:
+            self._pipeline.resume()
+
+    def cancel(self) -> None:
+        if self._pipeline:
+            self._pipeline.cancel()
+
+    # -- search --------------------------------------------------------------
+    def query_vector(self, query: Query) -> np.ndarray:
+        emb = self.embedder
+        parts: list[tuple[np.ndarray, float]] = []
+        for text, weight in query.texts:
+            parts.append((emb.encode_text([text])[0], weight))
+        for path, weight in query.images:
+            try:
+                image = open_image(path, emb.image_size).image
+            except ImageError as exc:
+                raise SnapseekError(f"Cannot use {path} as a query: {exc}") from exc
+            parts.append((emb.encode_images([image])[0], weight))
+        if query.media:
+            ids, vecs, _ = self.catalog.vectors(emb.model_id, ids=[m for m, _ in query.media])
+            by_id = dict(zip(ids.tolist(), vecs))
+            for media_id, weight in query.media:
+                if media_id in by_id:
+                    parts.append((by_id[media_id], weight))
+        if not parts:
+            raise SnapseekError("Nothing to search for.")
+        return combine(parts)
+
+    def search(self, query: Query) -> list[SearchResult]:
+        """Ranked results for a query; never mixes vectors of different models."""
+        if query.is_empty():
+            return []
+        self.check_model()
+        vector = self.query_vector(query)
+        exclude = {m for m, w in query.media if w > 0}
+        return self._ranked(vector, query.k, exclude, query.folder)
+
+    def similar(self, media_id: int, k: int = 20) -> list[SearchResult]:
+        return self.search(Query(media=[(media_id, 1.0)], k=k))
+
+    def _searcher(self):
+        return self.index
+
+    def _ranked(self, vector: np.ndarray, k: int, exclude: set[int], folder: str | None
+                ) -> list[SearchResult]:
+        searcher = self._searcher()
+        total = len(searcher)
+        fetch = k + len(exclude)
+        folder_prefix = os.path.realpath(folder).rstrip(os.sep) + os.sep if folder else None
+        while True:
+            ids, scores = searcher.knn(vector, min(fetch, total))
+            rows = self.catalog.media_rows(ids.tolist())
+            results = []
+            for media_id, score in zip(ids.tolist(), scores.tolist()):
+                row = rows.get(media_id)
+                if row is None or media_id in exclude:
+                    continue
+                if folder_prefix and not row[0].startswith(folder_prefix):
+                    continue
+                results.append(SearchResult(media_id, row[0], score, row[1], row[2], row[3], row[4]))
+                if len(results) == k:
+                    return results
+            if fetch >= total:
+                return results
+            fetch *= 4  # filters took some: page further rather than return a short list
+
+    # -- status --------------------------------------------------------------
+    def status(self) -> dict:
+        """Counts, folders, model and index health, without loading the model."""
+        stored = self.catalog.get_meta("model")
+        model_ids = [h for h in self._model_ids() if h.split("#")[0] == self.model_spec]
+        model_id = self._embedder.model_id if self._embedder else (model_ids[0] if model_ids else None)
+        header = self.catalog.index_header(model_id) if model_id else None
+        indexed = self.catalog.vector_count(model_id) if model_id else 0
+        if header is None:
+            health = "missing (rebuilt on next search)" if indexed else "empty"
+        else:
+            path = self._index_path(model_id)
+            ok = path.exists() and path.stat().st_size == header.file_size
+            health = (f"ok ({header.count} vectors, generation {header.generation})" if ok
+                      else "damaged (rebuilt on next search)")
+        return {
+            "home": str(self.home),
+            "model": self.model_spec,
+            "library_model": stored,
+            "media_count": self.catalog.media_count(),
+            "indexed_count": indexed,
+            "error_count": self.catalog.error_count(),
+            "index": health,
+            "folders": [
+                {"path": f.path, "media_count": f.media_count, "errors": f.error_count,
+                 "paused": f.paused} for f in self.catalog.folders()
+            ],
+        }
+
+    def _model_ids(self) -> list[str]:
+        return [r[0] for r in self.catalog.db.execute("SELECT DISTINCT model_id FROM embeddings")]
+
+    def errors(self) -> list[tuple[str, str]]:
+        return self.catalog.errors()
+
+    def thumbnail(self, media_id: int) -> Path | None:
+        """The cached thumbnail of a photo, made from the original when missing (any thread)."""
+        path = thumb_path(self.thumbs, media_id)
+        if path.exists():
+            return path
+        row = self.catalog.media_by_id(media_id)
+        if row is None:
+            return None
+        try:
+            save_thumbnail(open_image(row.path, THUMB_SIZE).image, path)
+        except (ImageError, OSError):
+            return None
+        return path
+
+    def recent(self, k: int = 500) -> list[SearchResult]:
+        """The newest photos, for the window before any query."""
+        ids = self.catalog.recent(k)
+        rows = self.catalog.media_rows(ids)
+        return [SearchResult(i, r[0], 0.0, r[1], r[2], r[3], r[4]) for i in ids
+                if (r := rows.get(i))]
+
+    # -- lifetime ------------------------------------------------------------
+    def close(self) -> None:
+        self.cancel()
+        self.catalog.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

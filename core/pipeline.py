@@ -1,0 +1,153 @@
+"""The background indexer: a decode pool feeds one embedder; each batch lands in one transaction."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .catalog import Catalog
+from .imaging import ImageError, open_image, save_thumbnail
+from .index import VectorIndex
+from .types import Progress
+
+log = logging.getLogger(__name__)
+
+
+def thumb_path(thumbs: Path, media_id: int) -> Path:
+    """Thumbnails are keyed by media id, so a renamed photo keeps its thumbnail."""
+    return thumbs / f"{media_id // 1000:04d}" / f"{media_id}.jpg"
+
+
+@dataclass
+class _Decoded:
+    media_id: int
+    path: str
+    image: object = None
+    meta: dict | None = None
+    error: str | None = None
+
+
+class IndexingPipeline:
+    """Embeds pending media: decode in threads, embed in batches, write, then add to the index."""
+
+    def __init__(
+        self, catalog: Catalog, embedder, index: VectorIndex, thumbs: Path,
+        batch_size: int = 16, decode_workers: int | None = None, save_every: int = 20,
+    ):
+        self.catalog = catalog
+        self.embedder = embedder
+        self.index = index
+        self.thumbs = thumbs
+        self.batch_size = batch_size
+        self.decode_workers = decode_workers or max(2, min(8, os.cpu_count() or 2))
+        self.save_every = save_every
+        self._resume = threading.Event()
+        self._resume.set()
+        self._cancel = threading.Event()
+
+    # -- control (any thread) ------------------------------------------------
+    def pause(self) -> None:
+        self._resume.clear()
+
+    def resume(self) -> None:
+        self._resume.set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._resume.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._resume.is_set()
+
+    # -- work ----------------------------------------------------------------
+    def _decode(self, media_id: int, path: str) -> _Decoded:
+        try:
+            decoded = open_image(path, self.embedder.image_size)
+            save_thumbnail(decoded.image, thumb_path(self.thumbs, media_id))
+            return _Decoded(media_id, path, decoded.image, decoded.meta)
+        except ImageError as exc:
+            return _Decoded(media_id, path, error=str(exc))
+        except OSError as exc:  # thumbnail cache unwritable (disk full): the batch must fail
+            raise
+
+    def run(self, items: list[tuple[int, str]], on_progress: Callable[[Progress], None] | None = None
+            ) -> tuple[int, int, bool]:
+        """Embed the items; returns (embedded, failed, cancelled)."""
+        total = len(items)
+        done = failed = batches = 0
+        started = time.monotonic()
+        notify = on_progress or (lambda p: None)
+
+        def report(state: str, current: str = "") -> None:
+            elapsed = max(time.monotonic() - started, 1e-6)
+            rate = (done + failed) / elapsed
+            left = total - done - failed
+            eta = left / rate if rate > 0 else None
+            notify(Progress(state, found=total, done=done, failed=failed, total=total,
+                            rate=rate, eta_s=eta, current=current))
+
+        report("indexing")
+        window = self.decode_workers * 2 + self.batch_size
+        pending: deque = deque()
+        queue = iter(items)
+        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode") as pool:
+            def refill():
+                while len(pending) < window:
+                    item = next(queue, None)
+                    if item is None:
+                        return
+                    pending.append(pool.submit(self._decode, *item))
+
+            refill()
+            while pending and not self._cancel.is_set():
+                if not self._resume.is_set():
+                    report("paused")
+                    self._resume.wait()
+                    if self._cancel.is_set():
+                        break
+                batch = []
+                while pending and len(batch) < self.batch_size:
+                    batch.append(pending.popleft().result())
+                    refill()
+                good = [d for d in batch if d.error is None]
+                errors = [(d.media_id, d.error) for d in batch if d.error is not None]
+                vectors = (self.embedder.encode_images([d.image for d in good])
+                           if good else np.empty((0, 0), np.float32))
+                self.catalog.store_vectors(
+                    self.embedder.model_id,
+                    [(d.media_id, vectors[i], d.meta or {}) for i, d in enumerate(good)], errors)
+                live = self._still_present([d.media_id for d in good])
+                keep = [i for i, d in enumerate(good) if d.media_id in live]
+                if keep:
+                    self.index.add(np.array([good[i].media_id for i in keep]), vectors[keep])
+                    self.index.seq = self.catalog.max_seq(self.embedder.model_id)
+                done += len(good)
+                failed += len(errors)
+                for media_id, reason in errors:
+                    log.info("Skipped media %s: %s", media_id, reason)
+                batches += 1
+                if batches % self.save_every == 0:
+                    self.index.save(self.catalog)
+                report("indexing", batch[-1].path)
+            cancelled = self._cancel.is_set()
+            for fut in pending:
+                fut.cancel()
+        if batches:
+            self.index.save(self.catalog)
+        report("idle")
+        return done, failed, cancelled
+
+    def _still_present(self, ids: list[int]) -> set[int]:
+        if not ids:
+            return set()
+        return set(self.catalog.media_rows(ids))

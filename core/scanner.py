@@ -1,0 +1,160 @@
+"""Stat-only sweeps of watched folders: what is new, changed, renamed, copied or gone."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from .catalog import Catalog, MediaRow
+from .imaging import content_hash, is_photo
+from .types import ScanReport
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScanChanges:
+    """What a scan did that the vector index must follow."""
+
+    report: ScanReport = field(default_factory=ScanReport)
+    removed_ids: list[int] = field(default_factory=list)  # drop from the index
+    copied_ids: list[int] = field(default_factory=list)  # new ids that already have vectors
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+
+
+def walk_photos(root: str, on_error: Callable[[str, str], None] | None = None
+                ) -> Iterator[tuple[str, int, int]]:
+    """Yield (path, size, mtime_ns) for photos under root, with os.scandir and no image reads.
+
+    Hidden entries are skipped; symlinked folders are followed once (loops and folders reached
+    twice are skipped by device and inode).
+    """
+    seen_dirs: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            st = os.stat(folder)
+        except OSError as exc:
+            if on_error:
+                on_error(folder, f"folder unreadable ({exc.strerror or exc})")
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in seen_dirs:
+            continue
+        seen_dirs.add(key)
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            if on_error:
+                on_error(folder, f"folder unreadable ({exc.strerror or exc})")
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=True):
+                    stack.append(entry.path)
+                elif entry.is_file(follow_symlinks=True) and is_photo(entry.name):
+                    est = entry.stat(follow_symlinks=True)
+                    yield entry.path, est.st_size, est.st_mtime_ns
+            except OSError:
+                continue  # vanished between listing and stat
+
+
+class Scanner:
+    """Compares folders on disk with the catalog by (size, mtime); hashes only what is new."""
+
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+
+    def scan(self, folders: list[tuple[int, str]], on_found: Callable[[int], None] | None = None
+             ) -> ScanChanges:
+        changes = ScanChanges()
+        report = changes.report
+        missing: dict[str, MediaRow] = {}
+        new: list[tuple[int, str, int, int]] = []
+        changed: list[tuple[MediaRow, int, int]] = []
+        for folder_id, root in folders:
+            known = self.catalog.media_in_folder(folder_id)
+            if not os.path.isdir(root):
+                # an unmounted disk is not a deletion: keep its photos until it comes back
+                changes.unreadable.append((root, "folder is missing or not mounted"))
+                continue
+            for path, size, mtime_ns in walk_photos(
+                root, on_error=lambda p, why: changes.unreadable.append((p, why))
+            ):
+                report.found += 1
+                if on_found and report.found % 500 == 0:
+                    on_found(report.found)
+                row = known.pop(path, None)
+                if row is None:
+                    new.append((folder_id, path, size, mtime_ns))
+                elif row.size != size or row.mtime_ns != mtime_ns:
+                    changed.append((row, size, mtime_ns))
+                else:
+                    report.unchanged += 1
+            missing.update(known)
+        if on_found:
+            on_found(report.found)
+        hashes = {}
+        for _, path, size, _ in new:
+            try:
+                hashes[path] = content_hash(path, size)
+            except OSError:
+                hashes[path] = None  # vanished or unreadable: skip now, the next scan retries
+        changed_hashes = {}
+        for row, size, _ in changed:
+            try:
+                changed_hashes[row.id] = content_hash(row.path, size)
+            except OSError:
+                changed_hashes[row.id] = None
+        missing_by_hash: dict[str, list[MediaRow]] = {}
+        for row in missing.values():
+            missing_by_hash.setdefault(row.content_hash, []).append(row)
+
+        with self.catalog.write() as db:
+            for folder_id, path, size, mtime_ns in new:
+                digest = hashes[path]
+                if digest is None:
+                    continue
+                moved = missing_by_hash.get(digest)
+                if moved:
+                    row = moved.pop()
+                    del missing[row.path]
+                    db.execute(
+                        "UPDATE media SET path=?, folder_id=?, size=?, mtime_ns=? WHERE id=?",
+                        [path, folder_id, size, mtime_ns, row.id])
+                    report.renamed += 1
+                    continue
+                source = db.execute(
+                    "SELECT id FROM media WHERE content_hash=? AND status='ok' LIMIT 1", [digest]
+                ).fetchone()
+                media_id = self.catalog.insert_media(db, folder_id, path, size, mtime_ns, digest)
+                if source:
+                    db.execute(
+                        "UPDATE media SET (status, width, height, taken_at, taken_source, camera)"
+                        " = (SELECT status, width, height, taken_at, taken_source, camera"
+                        " FROM media WHERE id=?) WHERE id=?", [source[0], media_id])
+                    self.catalog.copy_embeddings(db, source[0], media_id)
+                    changes.copied_ids.append(media_id)
+                    report.copied += 1
+                else:
+                    report.new += 1
+            for row, size, mtime_ns in changed:
+                digest = changed_hashes[row.id]
+                if digest is None:
+                    continue
+                db.execute(
+                    "UPDATE media SET size=?, mtime_ns=?, content_hash=?, status='pending', "
+                    "error=NULL WHERE id=?", [size, mtime_ns, digest, row.id])
+                db.execute("DELETE FROM embeddings WHERE media_id=?", [row.id])
+                changes.removed_ids.append(row.id)
+                report.changed += 1
+            for row in missing.values():
+                db.execute("DELETE FROM media WHERE id=?", [row.id])
+                changes.removed_ids.append(row.id)
+                report.removed += 1
+        return changes

@@ -1,0 +1,71 @@
+"""Query vectors and ranking: weighted terms, negatives, exact fallback, over-fetch for filters."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import numpy as np
+
+
+def combine(parts: list[tuple[np.ndarray, float]]) -> np.ndarray:
+    """Weighted sum of unit vectors (negative weights push away), normalised."""
+    if not parts:
+        raise ValueError("empty query")
+    vec = np.zeros_like(parts[0][0], dtype=np.float32)
+    for v, w in parts:
+        vec += np.float32(w) * np.asarray(v, np.float32)
+    norm = float(np.linalg.norm(vec))
+    if norm < 1e-6:
+        # e.g. "a - a": nothing left to look for; fall back to the positive terms alone
+        vec = sum(np.float32(w) * v for v, w in parts if w > 0)
+        norm = float(np.linalg.norm(vec)) or 1.0
+    return (vec / norm).astype(np.float32)
+
+
+def parse_terms(text: str) -> list[tuple[str, float]]:
+    """rclip-style terms: "2:golden retriever + ./pool.jpg - fruit" → [(term, weight)].
+
+    Terms are separated by a '+' or '-' with spaces around it; a leading 'N:' sets the weight.
+    """
+    pieces = re.split(r"\s([+-])\s", text.strip())
+    terms: list[tuple[str, float]] = []
+    for i in range(0, len(pieces), 2):
+        sign = -1.0 if i and pieces[i - 1] == "-" else 1.0
+        term, weight = pieces[i].strip(), 1.0
+        head, sep, rest = term.partition(":")
+        if sep and _is_number(head) and rest.strip():
+            term, weight = rest.strip(), float(head)
+        if term:
+            terms.append((term, sign * weight))
+    return terms
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+class ExactSearch:
+    """Brute-force inner product over a matrix held in memory: the answer while the index
+    is (re)built, and the ground truth the index is measured against."""
+
+    def __init__(self, ids: np.ndarray, matrix: np.ndarray):
+        self.ids = np.asarray(ids, np.int64)
+        self.matrix = np.ascontiguousarray(matrix, np.float32)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def knn(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        k = min(k, len(self.ids))
+        if k <= 0:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        scores = self.matrix @ np.asarray(vector, np.float32)
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        top = top[np.lexsort((self.ids[top], -scores[top]))]
+        return self.ids[top], scores[top]

@@ -1,0 +1,109 @@
+"""Small value types shared by the core, the CLI and the desktop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SnapseekError(Exception):
+    """An error with a message meant for the user: what failed and how to fix it."""
+
+
+class ModelUnavailable(SnapseekError):
+    """The model's weights could not be loaded or downloaded."""
+
+
+class ModelMismatch(SnapseekError):
+    """The stored vectors were made with another model than the one asked for."""
+
+
+class CatalogError(SnapseekError):
+    """The catalog cannot be opened (corrupt, or written by a newer version)."""
+
+
+@dataclass(frozen=True)
+class Folder:
+    id: int
+    path: str
+    paused: bool
+    media_count: int = 0
+    error_count: int = 0
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    media_id: int
+    path: str
+    score: float
+    width: int | None = None
+    height: int | None = None
+    taken_at: float | None = None
+    kind: str = "photo"
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "score": round(float(self.score), 6), "media_id": self.media_id}
+
+
+@dataclass
+class Query:
+    """What the user asked for: text and images, each with a weight (negative excludes)."""
+
+    texts: list[tuple[str, float]] = field(default_factory=list)
+    images: list[tuple[Path, float]] = field(default_factory=list)
+    media: list[tuple[int, float]] = field(default_factory=list)
+    k: int = 20
+    folder: str | None = None
+
+    @classmethod
+    def text(cls, text: str, k: int = 20) -> Query:
+        return cls(texts=[(text, 1.0)], k=k)
+
+    @classmethod
+    def image(cls, path: str | Path, k: int = 20) -> Query:
+        return cls(images=[(Path(path), 1.0)], k=k)
+
+    def is_empty(self) -> bool:
+        return not (self.texts or self.images or self.media)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot of background work, sent to listeners as it changes."""
+
+    state: str  # scanning | indexing | paused | idle | error
+    found: int = 0
+    done: int = 0
+    failed: int = 0
+    total: int = 0
+    rate: float = 0.0  # photos per second
+    eta_s: float | None = None
+    current: str = ""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for the user: something happened that they may need to act on."""
+
+    level: str  # info | warning | error
+    text: str
+
+
+@dataclass
+class ScanReport:
+    found: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    renamed: int = 0
+    copied: int = 0
+    removed: int = 0
+
+
+@dataclass
+class IndexReport:
+    scan: ScanReport
+    embedded: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False

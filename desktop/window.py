@@ -1,0 +1,552 @@
+"""The main window: one search box with image chips, a thumbnail grid, preview and status bar."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QIcon, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListView, QMainWindow, QMenu, QMessageBox,
+    QProgressBar, QPushButton, QSlider, QSplitter, QStackedWidget, QToolButton, QVBoxLayout,
+    QWidget,
+)
+
+from core.types import Notice, Progress, Query
+
+from .bridge import CoreBridge
+from .resources import icon_path
+from .results import ResultRole, ResultsModel, ThumbnailDelegate
+from .tasks import TaskRunner
+
+
+class Chip(QToolButton):
+    """A query term beside the text box: an image (or an excluded one); click ✕ to remove."""
+
+    def __init__(self, label: str, negative: bool, parent=None):
+        super().__init__(parent)
+        self.negative = negative
+        self.setText(("− " if negative else "") + label + "  ✕")
+        self.setToolTip("Click to remove")
+        self.setStyleSheet(
+            "QToolButton{border-radius:10px;padding:2px 8px;background:%s;color:white}"
+            % ("#a33" if negative else "#2d6cdf"))
+
+
+class SearchBar(QWidget):
+    """The text box plus image chips. Emits `changed` when the query changes."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.edit = QLineEdit(placeholderText="Search your photos — type, or drop / paste an image")
+        self.edit.setClearButtonEnabled(True)
+        self.edit.setMinimumHeight(32)
+        self.chips: list[tuple[Chip, Path, float]] = []
+        self._chip_row = QHBoxLayout()
+        self._chip_row.setSpacing(4)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._chip_row)
+        layout.addWidget(self.edit, 1)
+        self.edit.textChanged.connect(lambda _: self.changed.emit())
+
+    def add_image(self, path: Path, negative: bool = False) -> None:
+        chip = Chip(path.name if len(path.name) < 24 else path.name[:21] + "…", negative)
+        chip.toggled.connect(lambda *_: None)
+        chip.clicked.connect(lambda: self.remove_chip(chip))
+        chip.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        flip = QAction("Exclude (−)" if not negative else "Include (+)", chip)
+        flip.triggered.connect(lambda: self._flip(chip))
+        chip.addAction(flip)
+        self.chips.append((chip, path, -1.0 if negative else 1.0))
+        self._chip_row.addWidget(chip)
+        self.changed.emit()
+
+    def _flip(self, chip: Chip) -> None:
+        for i, (c, path, w) in enumerate(self.chips):
+            if c is chip:
+                self.remove_chip(chip, notify=False)
+                self.add_image(path, negative=w > 0)
+                return
+
+    def remove_chip(self, chip: Chip, notify: bool = True) -> None:
+        self.chips = [(c, p, w) for c, p, w in self.chips if c is not chip]
+        chip.setParent(None)
+        chip.deleteLater()
+        if notify:
+            self.changed.emit()
+
+    def clear(self) -> None:
+        for chip, _, _ in list(self.chips):
+            self.remove_chip(chip, notify=False)
+        self.edit.clear()
+        self.changed.emit()
+
+    def query(self, k: int) -> Query:
+        from core.search import parse_terms
+
+        q = Query(k=k)
+        text = self.edit.text().strip()
+        if text:
+            q.texts = parse_terms(text)
+        q.images = [(p, w) for _, p, w in self.chips]
+        return q
+
+
+class MainWindow(QMainWindow):
+    """Talks to core.Library only through the task runner: the GUI thread never waits on it."""
+
+    RESULTS = 200
+
+    def __init__(self, home: str | None = None, model: str | None = None, library=None):
+        super().__init__()
+        self.setWindowTitle("Snapseek")
+        self.setWindowIcon(QIcon(str(icon_path("snapseek.png"))))
+        self.resize(1100, 720)
+        self.setAcceptDrops(True)
+        self._home, self._model = home, model
+        self.library = library
+        self.tasks = TaskRunner(self, max_threads=2)
+        self.indexer = TaskRunner(self, max_threads=1)
+        self.bridge = CoreBridge(self)
+        self.bridge.progress.connect(self.on_progress)
+        self.bridge.notice.connect(self.on_notice)
+        self._generation = 0
+        self._shown_generation = 0
+        self._query_dir = Path(tempfile.mkdtemp(prefix="snapseek-query-"))
+        self._build()
+        self._debounce = QTimer(self, singleShot=True, interval=250)
+        self._debounce.timeout.connect(self.run_search)
+        self.search.changed.connect(self._debounce.start)
+
+    # -- layout --------------------------------------------------------------
+    def _build(self) -> None:
+        self.search = SearchBar()
+        self.size_slider = QSlider(Qt.Orientation.Horizontal, minimum=96, maximum=320, value=180)
+        self.size_slider.setFixedWidth(120)
+        self.size_slider.setToolTip("Thumbnail size (Ctrl+wheel)")
+        self.size_slider.valueChanged.connect(self.set_thumb_size)
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.size_slider)
+
+        self.model = ResultsModel(self._thumbnail_for, self)
+        self.grid = QListView()
+        self.grid.setViewMode(QListView.ViewMode.IconMode)
+        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
+        self.grid.setMovement(QListView.Movement.Static)
+        self.grid.setUniformItemSizes(True)
+        self.grid.setLayoutMode(QListView.LayoutMode.Batched)
+        self.grid.setBatchSize(200)
+        self.grid.setSpacing(2)
+        self.grid.setDragEnabled(True)
+        self.grid.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
+        self.delegate = ThumbnailDelegate(self.grid)
+        self.grid.setItemDelegate(self.delegate)
+        self.grid.setModel(self.model)
+        self.grid.doubleClicked.connect(lambda idx: self.open_result(idx.row()))
+        self.grid.activated.connect(lambda idx: self.open_result(idx.row()))
+        self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.grid.customContextMenuRequested.connect(self._context_menu)
+        self.grid.selectionModel().currentChanged.connect(lambda *_: self._update_preview())
+        self.grid.viewport().installEventFilter(self)
+        self.model.mimeData = self._mime_for  # drag results out as file URLs
+
+        self.preview = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumWidth(280)
+        self.preview.setWordWrap(True)
+        self.preview.hide()
+        split = QSplitter()
+        split.addWidget(self.grid)
+        split.addWidget(self.preview)
+        split.setStretchFactor(0, 1)
+
+        self.welcome = QWidget()
+        wl = QVBoxLayout(self.welcome)
+        title = QLabel("<h1>Welcome to Snapseek</h1><p>Search your own photos by what is in them."
+                       "<br>Everything stays on this computer.</p>",
+                       alignment=Qt.AlignmentFlag.AlignCenter)
+        add = QPushButton("Add a folder…")
+        add.setMinimumHeight(40)
+        add.clicked.connect(self.choose_folder)
+        hint = QLabel("or drop a folder here", alignment=Qt.AlignmentFlag.AlignCenter)
+        wl.addStretch(1)
+        wl.addWidget(title)
+        wl.addWidget(add, 0, Qt.AlignmentFlag.AlignCenter)
+        wl.addWidget(hint)
+        wl.addStretch(2)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(split)
+        self.loading = QLabel("Opening library…", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.stack.addWidget(self.loading)
+        self.stack.setCurrentWidget(self.loading)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(8, 8, 8, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.state_label = QLabel("Starting…")
+        self.progress_bar = QProgressBar(maximumWidth=200, textVisible=True)
+        self.progress_bar.hide()
+        self.pause_button = QPushButton("Pause", checkable=True)
+        self.pause_button.hide()
+        self.pause_button.toggled.connect(self.toggle_pause)
+        self.statusBar().addWidget(self.state_label, 1)
+        self.statusBar().addPermanentWidget(self.progress_bar)
+        self.statusBar().addPermanentWidget(self.pause_button)
+        self._build_menus()
+
+    def _action(self, menu: QMenu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        self.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        self._action(file, "Add Folder…", self.choose_folder, QKeySequence.StandardKey.Open)
+        self._action(file, "Search by Image File…", self.choose_query_image, "Ctrl+I")
+        file.addSeparator()
+        self._action(file, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        edit = bar.addMenu("&Edit")
+        self._action(edit, "Find", self.focus_search, QKeySequence.StandardKey.Find)
+        self._action(edit, "Paste Image as Query", self.paste, QKeySequence.StandardKey.Paste)
+        self._action(edit, "Clear Search", self.clear_search, "Esc")
+        photo = bar.addMenu("&Photo")
+        self._action(photo, "Open", lambda: self.open_result(self._current_row()), "Return")
+        self._action(photo, "More Like This", self.more_like_this, "Ctrl+L")
+        self._action(photo, "Show in File Manager", self.reveal, "Ctrl+Shift+R")
+        self._action(photo, "Copy Path", self.copy_path, "Ctrl+Shift+C")
+        self._action(photo, "Copy Image", self.copy_image, QKeySequence.StandardKey.Copy)
+        view = bar.addMenu("&View")
+        self.preview_action = self._action(view, "Preview Pane", self.toggle_preview, "Space")
+        self.preview_action.setCheckable(True)
+        self._action(view, "Larger Thumbnails", lambda: self.size_slider.setValue(
+            self.size_slider.value() + 24), QKeySequence.StandardKey.ZoomIn)
+        self._action(view, "Smaller Thumbnails", lambda: self.size_slider.setValue(
+            self.size_slider.value() - 24), QKeySequence.StandardKey.ZoomOut)
+
+    # -- start-up ------------------------------------------------------------
+    def start(self) -> None:
+        """Open the library and start indexing, all off the GUI thread."""
+        if self.library is not None:
+            self._library_ready(self.library)
+            return
+
+        def open_library():
+            from core.library import Library
+
+            return Library(self._home, model=self._model)
+
+        self.tasks.run(open_library, self._library_ready, self._fatal)
+
+    def _library_ready(self, library) -> None:
+        self.library = library
+        library.subscribe(self.bridge)
+        self.tasks.run(lambda: (library.folders(), library.recent(self.RESULTS)),
+                       self._show_start_page, self.show_error)
+        self.start_indexing()
+
+    def _show_start_page(self, payload) -> None:
+        folders, recent = payload
+        if not folders:
+            self.stack.setCurrentWidget(self.welcome)
+            return
+        self.stack.setCurrentIndex(1)
+        if self.search.query(1).is_empty():
+            self.model.set_results(recent)
+
+    def start_indexing(self) -> None:
+        lib = self.library
+
+        def work():
+            if not lib.folders():
+                return None
+            return lib.update()
+
+        self.indexer.run(work, self._indexing_done, self.show_error)
+
+    def _indexing_done(self, report) -> None:
+        if report is None:
+            self.state_label.setText("No folders yet")
+            return
+        self.state_label.setText(
+            f"Up to date · {report.scan.found} photos"
+            + (f" · {report.failed} could not be read" if report.failed else ""))
+        self.progress_bar.hide()
+        self.pause_button.hide()
+        if self.search.query(1).is_empty():
+            self.tasks.run(lambda: self.library.recent(self.RESULTS), self._show_recent)
+
+    def _show_recent(self, recent) -> None:
+        if self.search.query(1).is_empty():
+            self.stack.setCurrentIndex(1)
+            self.model.set_results(recent)
+
+    # -- searching -----------------------------------------------------------
+    def run_search(self, query: Query | None = None) -> None:
+        if self.library is None:
+            return
+        query = query or self.search.query(self.RESULTS)
+        self._generation += 1
+        generation = self._generation
+        if query.is_empty():
+            self.tasks.run(lambda: self.library.recent(self.RESULTS),
+                           lambda r: self._show_results(generation, r), self.show_error)
+            return
+        started = time.perf_counter()
+        self.tasks.run(lambda: (self.library.search(query), time.perf_counter() - started),
+                       lambda r: self._show_results(generation, *r), self.show_error)
+
+    def _show_results(self, generation: int, results, seconds: float | None = None) -> None:
+        if generation < self._shown_generation:
+            return  # a newer query already answered: stale results never overwrite it
+        self._shown_generation = generation
+        self.stack.setCurrentIndex(1)
+        self.model.set_results(results)
+        if seconds is not None:
+            self.statusBar().showMessage(f"{len(results)} results in {seconds * 1000:.0f} ms", 4000)
+        if results:
+            self.grid.setCurrentIndex(self.model.index(0))
+
+    def more_like_this(self) -> None:
+        row = self._current_row()
+        if row is None:
+            return
+        result = self.model.result(row)
+        self.search.clear()
+        self._debounce.stop()
+        self.run_search(Query(media=[(result.media_id, 1.0)], k=self.RESULTS))
+
+    def clear_search(self) -> None:
+        self.search.clear()
+
+    def focus_search(self) -> None:
+        self.search.edit.setFocus()
+        self.search.edit.selectAll()
+
+    # -- image queries: drop, paste, pick ------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
+        mime = event.mimeData()
+        if mime.hasUrls() or mime.hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if self.add_query_from_mime(event.mimeData()):
+            event.acceptProposedAction()
+
+    def paste(self) -> None:
+        if self.search.edit.hasFocus() and QGuiApplication.clipboard().mimeData().hasText() \
+                and not QGuiApplication.clipboard().mimeData().hasImage():
+            self.search.edit.paste()
+            return
+        self.add_query_from_mime(QGuiApplication.clipboard().mimeData())
+
+    def add_query_from_mime(self, mime: QMimeData) -> bool:
+        """Local files and file URLs become image chips; a folder is added; raw data is saved."""
+        for url in mime.urls() if mime.hasUrls() else []:
+            if url.isLocalFile():
+                path = Path(url.toLocalFile())
+                if path.is_dir():
+                    self.add_folder(str(path))
+                    return True
+                if path.is_file():
+                    self.search.add_image(path)
+                    return True
+        if mime.hasImage():
+            image = QImage(mime.imageData())
+            if not image.isNull():
+                path = self._query_dir / f"pasted-{int(time.time() * 1000)}.png"
+                image.save(str(path), "PNG")
+                self.search.add_image(path)
+                return True
+        return False
+
+    def choose_query_image(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Search by image", str(Path.home()),
+                                              "Images (*.jpg *.jpeg *.png *.webp *.gif *.bmp *.tif *.tiff)")
+        if name:
+            self.search.add_image(Path(name))
+
+    # -- folders -------------------------------------------------------------
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos", str(Path.home()))
+        if folder:
+            self.add_folder(folder)
+
+    def add_folder(self, folder: str) -> None:
+        if self.library is None:
+            return
+        self.tasks.run(lambda: self.library.add_folder(folder), lambda _: self._folder_added(),
+                       self.show_error)
+
+    def _folder_added(self) -> None:
+        self.stack.setCurrentIndex(1)
+        if not self.indexer.busy:
+            self.start_indexing()
+
+    # -- results -------------------------------------------------------------
+    def _current_row(self) -> int | None:
+        idx = self.grid.currentIndex()
+        return idx.row() if idx.isValid() else None
+
+    def open_result(self, row: int | None) -> None:
+        if row is not None:
+            # no shell: the desktop's own opener gets the file URL
+            QDesktopServices.openUrl(QUrl.fromLocalFile(self.model.result(row).path))
+
+    def reveal(self) -> None:
+        row = self._current_row()
+        if row is not None:
+            QDesktopServices.openUrl(
+                QUrl.fromLocalFile(os.path.dirname(self.model.result(row).path)))
+
+    def copy_path(self) -> None:
+        row = self._current_row()
+        if row is not None:
+            QGuiApplication.clipboard().setText(self.model.result(row).path)
+
+    def copy_image(self) -> None:
+        row = self._current_row()
+        if row is None:
+            return
+        path = self.model.result(row).path
+        self.tasks.run(lambda: QImage(path), QGuiApplication.clipboard().setImage)
+
+    def _mime_for(self, indexes) -> QMimeData:
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(self.model.result(i.row()).path) for i in indexes])
+        return mime
+
+    def _context_menu(self, pos) -> None:
+        idx = self.grid.indexAt(pos)
+        if not idx.isValid():
+            return
+        self.grid.setCurrentIndex(idx)
+        menu = QMenu(self)
+        for action in self.actions():
+            if action.text() in ("Open", "More Like This", "Show in File Manager", "Copy Path",
+                                 "Copy Image"):
+                menu.addAction(action)
+        menu.exec(self.grid.viewport().mapToGlobal(pos))
+
+    def _thumbnail_for(self, media_id: int) -> str | None:
+        path = self.library.thumbnail(media_id) if self.library else None
+        return str(path) if path else None
+
+    def set_thumb_size(self, size: int) -> None:
+        self.delegate.size = size
+        self.grid.setGridSize(QSize(size + 8, size + 8))
+        self.grid.doItemsLayout()
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        from PySide6.QtCore import QEvent
+
+        if event.type() == QEvent.Type.Wheel and \
+                event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            step = 16 if event.angleDelta().y() > 0 else -16
+            self.size_slider.setValue(self.size_slider.value() + step)
+            return True
+        return super().eventFilter(obj, event)
+
+    # -- preview -------------------------------------------------------------
+    def toggle_preview(self) -> None:
+        self.preview.setVisible(self.preview_action.isChecked())
+        self._update_preview()
+
+    def _update_preview(self) -> None:
+        row = self._current_row()
+        if not self.preview.isVisible() or row is None:
+            return
+        result = self.model.data(self.model.index(row), ResultRole)
+        path = result.path
+        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(result.taken_at)) \
+            if result.taken_at else "unknown date"
+        info = (f"<b>{Path(path).name}</b><br>{result.width}×{result.height} · {when}"
+                f"<br>score {result.score:.3f}<br><small>{path}</small>")
+
+        def load():
+            image = QImage(path)
+            if not image.isNull():
+                image = image.scaled(QSize(600, 600), Qt.AspectRatioMode.KeepAspectRatio,
+                                     Qt.TransformationMode.SmoothTransformation)
+            return image
+
+        def show(image):
+            from PySide6.QtGui import QPixmap
+
+            if self._current_row() == row:
+                self.preview.setPixmap(QPixmap.fromImage(image).scaled(
+                    self.preview.width() - 16, self.preview.height() - 120,
+                    Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+                self.preview.setToolTip(path)
+                self.preview_info = info
+                self.statusBar().showMessage(f"{Path(path).name} · score {result.score:.3f}")
+
+        self.preview.setText(info)
+        self.tasks.run(load, show)
+
+    # -- status --------------------------------------------------------------
+    def on_progress(self, p: Progress) -> None:
+        if p.state == "scanning":
+            self.state_label.setText(f"Looking for photos… {p.found} found")
+        elif p.state in ("indexing", "paused"):
+            eta = f" · about {p.eta_s / 60:.0f} min left" if p.eta_s and p.eta_s > 90 else ""
+            verb = "Paused" if p.state == "paused" else "Indexing"
+            self.state_label.setText(
+                f"{verb} {p.done + p.failed} of {p.total} · {p.rate:.1f} photos/s{eta}")
+            self.progress_bar.setMaximum(max(p.total, 1))
+            self.progress_bar.setValue(p.done + p.failed)
+            self.progress_bar.setVisible(p.total > 0)
+            self.pause_button.setVisible(True)
+        elif p.state == "idle":
+            self.progress_bar.hide()
+            self.pause_button.hide()
+
+    def toggle_pause(self, paused: bool) -> None:
+        if self.library is None:
+            return
+        (self.library.pause if paused else self.library.resume)()
+        self.pause_button.setText("Resume" if paused else "Pause")
+
+    def on_notice(self, notice: Notice) -> None:
+        self.statusBar().showMessage(notice.text, 10000)
+        if notice.level == "error":
+            self.show_error(notice.text)
+
+    def show_error(self, error) -> None:
+        """Errors from the core become a message the user can act on."""
+        text = str(error)
+        self.state_label.setText(f"⚠ {text}")
+        self.state_label.setToolTip(text)
+        self.last_error = text
+        if self.stack.currentWidget() is self.loading:
+            self.stack.setCurrentWidget(self.welcome)
+
+    def _fatal(self, error) -> None:
+        self.show_error(error)
+        QMessageBox.critical(self, "Snapseek cannot open its library", str(error))
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if self.library is not None:
+            self.library.cancel()
+        self.indexer.wait(10000)
+        self.tasks.wait(5000)
+        self.model._loader.wait(5000)
+        if self.library is not None:
+            self.library.close()
+        super().closeEvent(event)

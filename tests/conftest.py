@@ -1,0 +1,54 @@
+"""Shared fixtures: a tiny random model as a local-dir folder, synthetic photos, a library."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+from helpers import make_photo, make_random_model
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """Tests never touch the network: any outbound connection fails the test."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            if host not in ("127.0.0.1", "::1", "localhost"):
+                raise AssertionError(f"test tried to reach the network: {address}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def random_model(tmp_path_factory) -> str:
+    return make_random_model(tmp_path_factory.mktemp("models") / "tiny-random")
+
+
+@pytest.fixture
+def photo_dir(tmp_path):
+    folder = tmp_path / "Pictures"
+    specs = [("red", "circle"), ("green", "square"), ("blue", "triangle"),
+             ("yellow", "stripe"), ("purple", "circle"), ("orange", "square")]
+    for i, (colour, shape) in enumerate(specs):
+        make_photo(folder / f"{colour}_{shape}.jpg", colour, shape, seed=i)
+    make_photo(folder / "sub" / "red_square.png", "red", "square", seed=10)
+    make_photo(folder / "sub" / "blue_circle.webp", "blue", "circle", seed=11)
+    return folder
+
+
+@pytest.fixture
+def library(tmp_path, random_model):
+    from core.library import Library
+
+    lib = Library(tmp_path / "home", model=random_model)
+    yield lib
+    lib.close()

@@ -1,0 +1,109 @@
+"""Test helpers: tiny open_clip models saved as local-dir folders, and synthetic photos."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TINY_CONFIG = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+}
+PREPROCESS = {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "interpolation": "bicubic",
+              "resize_mode": "shortest"}
+
+
+def save_local_dir(model, model_cfg: dict, folder: Path) -> Path:
+    """Save a model the way open_clip's `local-dir:` loader reads it."""
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "open_clip_config.json").write_text(json.dumps(
+        {"model_cfg": model_cfg, "preprocess_cfg": PREPROCESS}))
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / "open_clip_model.safetensors"))
+    return folder
+
+
+def make_random_model(folder: Path, seed: int = 0, config: dict | None = None) -> str:
+    import open_clip
+    import torch
+
+    torch.manual_seed(seed)
+    cfg = config or TINY_CONFIG
+    name = f"snapseek-tiny-{seed}"
+    open_clip.add_model_config  # noqa: B018 - keep the import honest
+    model = open_clip.CLIP(**cfg)
+    save_local_dir(model, cfg, folder)
+    return f"local-dir:{folder}"
+
+
+COLOURS = {
+    "red": (220, 30, 30), "green": (30, 180, 40), "blue": (30, 60, 220),
+    "yellow": (240, 220, 30), "purple": (140, 40, 170), "orange": (250, 140, 20),
+}
+
+
+def make_photo(path: Path, colour: str = "red", shape: str = "circle", size=(640, 480),
+               exif_date: str | None = "2021:07:14 10:30:00", orientation: int | None = None,
+               seed: int = 0, fmt: str | None = None) -> Path:
+    """A synthetic photo: a coloured shape on a light noisy background, with EXIF."""
+    import random
+
+    rnd = random.Random(seed)
+    w, h = size
+    bg = tuple(200 + rnd.randint(0, 40) for _ in range(3))
+    im = Image.new("RGB", size, bg)
+    d = ImageDraw.Draw(im)
+    s = min(w, h)
+    cx, cy = w // 2 + rnd.randint(-s // 10, s // 10), h // 2 + rnd.randint(-s // 10, s // 10)
+    r = s // 3
+    fill = COLOURS[colour]
+    if shape == "circle":
+        d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill)
+    elif shape == "square":
+        d.rectangle([cx - r, cy - r, cx + r, cy + r], fill=fill)
+    elif shape == "triangle":
+        d.polygon([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)], fill=fill)
+    else:
+        d.rectangle([0, cy - r // 4, w, cy + r // 4], fill=fill)  # stripe
+    exif = Image.Exif()
+    if exif_date:
+        exif[0x0132] = exif_date
+        exif.get_ifd(0x8769)[0x9003] = exif_date
+    exif[0x010F] = "Snapseek"
+    exif[0x0110] = "Synthetic 1"
+    if orientation:
+        exif[0x0112] = orientation
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = fmt or {".png": "PNG", ".webp": "WEBP", ".gif": "GIF", ".bmp": "BMP",
+                  ".tif": "TIFF", ".tiff": "TIFF"}.get(path.suffix.lower(), "JPEG")
+    kwargs = {"exif": exif.tobytes()} if fmt in ("JPEG", "PNG", "WEBP", "TIFF") else {}
+    if fmt == "JPEG":
+        kwargs["quality"] = 90
+    im.save(path, fmt, **kwargs)
+    return path
+
+
+def run_cli(*args: str, home: Path, model: str | None = None, check: bool = True,
+            env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `snapseek` as a user would, in a subprocess, with no network for the hub."""
+    cmd = [sys.executable, "-m", "core.cli", "--home", str(home)]
+    if model:
+        cmd += ["--model", model]
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    full_env.update(env or {})
+    proc = subprocess.run(cmd + list(args), capture_output=True, text=True, env=full_env,
+                          cwd=ROOT, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snapseek {' '.join(args)} failed ({proc.returncode}):\n"
+                             f"{proc.stdout}\n{proc.stderr}")
+    return proc

@@ -1,0 +1,111 @@
+"""The core directly: unchanged files are never read, the index follows the catalog."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.library import Library
+from core.types import CatalogError, Query
+
+
+def test_second_index_run_reads_no_image(library, photo_dir, monkeypatch):
+    library.add_folder(photo_dir)
+    first = library.update()
+    assert first.embedded == 8
+
+    def forbidden(*a, **k):
+        raise AssertionError("an unchanged photo was read")
+
+    monkeypatch.setattr(Image, "open", forbidden)
+    monkeypatch.setattr("core.scanner.content_hash", forbidden)
+    second = library.update()
+    assert second.scan.unchanged == 8 and second.embedded == 0
+
+
+def test_index_catches_up_when_older_than_catalog(tmp_path, photo_dir, random_model):
+    from helpers import make_photo
+
+    home = tmp_path / "home"
+    with Library(home, model=random_model) as lib:
+        lib.add_folder(photo_dir)
+        lib.update()
+        (index_file,) = home.glob("index-*.hnsw")
+        saved = index_file.read_bytes()
+        header = lib.catalog.index_header(lib.embedder.model_id)
+        make_photo(photo_dir / "new.jpg", "purple", "triangle", seed=5)
+        (photo_dir / "red_circle.jpg").unlink()
+        lib.update()
+        expected = [r.media_id for r in lib.search(Query.text("purple", k=8))]
+    # put back the older index and header, as after a crash before the last save
+    index_file.write_bytes(saved)
+    with Library(home) as lib:
+        lib.catalog.set_index_header(header)
+        results = lib.search(Query.text("purple", k=8))
+        assert lib.index_state == "caught-up"
+        assert [r.media_id for r in results] == expected
+        assert len(lib.index) == lib.catalog.vector_count(lib.embedder.model_id) == 8
+
+
+def test_index_agrees_with_exact_search(library, photo_dir):
+    from core.search import ExactSearch
+
+    library.add_folder(photo_dir)
+    library.update()
+    ids, mat, _ = library.catalog.vectors(library.embedder.model_id)
+    exact = ExactSearch(ids, mat)
+    q = library.embedder.encode_text(["a blue triangle"])[0]
+    assert library.index.knn(q, 5)[0].tolist() == exact.knn(q, 5)[0].tolist()
+
+
+def test_corrupt_catalog_is_reported_and_left_untouched(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    garbage = b"this is not a database" * 100
+    (home / "catalog.db").write_bytes(garbage)
+    with pytest.raises(CatalogError) as err:
+        Library(home)
+    assert str(home / "catalog.db") in str(err.value)
+    assert (home / "catalog.db").read_bytes() == garbage
+
+
+def test_catalog_from_newer_version_is_refused(tmp_path):
+    home = tmp_path / "home"
+    Library(home).close()
+    import sqlite3
+
+    conn = sqlite3.connect(home / "catalog.db")
+    conn.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(CatalogError, match="newer"):
+        Library(home)
+
+
+def test_weighted_and_negative_terms_move_the_query(library, photo_dir):
+    library.add_folder(photo_dir)
+    library.update()
+    emb = library.embedder
+    plain = library.query_vector(Query(texts=[("red", 1.0)]))
+    minus = library.query_vector(Query(texts=[("red", 1.0), ("blue", -1.0)]))
+    blue = emb.encode_text(["blue"])[0]
+    assert float(minus @ blue) < float(plain @ blue)
+    assert np.isclose(np.linalg.norm(minus), 1.0, atol=1e-5)
+
+
+def test_folder_filter_pages_until_k_results(library, photo_dir):
+    library.add_folder(photo_dir)
+    library.update()
+    q = Query(texts=[("red", 1.0)], k=2, folder=str(photo_dir / "sub"))
+    results = library.search(q)
+    assert len(results) == 2
+    assert all("/sub/" in r.path for r in results)
+
+
+def test_truncated_text_encoding_equals_full(library):
+    emb = library.embedder
+    texts = ["a", "a red circle on a white wall", "dog " * 30]
+    fast = emb.encode_text(texts, truncate=True)
+    full = emb.encode_text(texts, truncate=False)
+    assert np.allclose(fast, full, atol=1e-5)
