@@ -95,7 +95,7 @@ def cmd_index(args) -> int:
     bar = ProgressBar(sys.stderr.isatty() and not args.json)
     lib.subscribe(bar)
     try:
-        lib.embedder  # the model first: nothing is written when it is unavailable
+        lib.load_model()  # the model first: nothing is written when it is unavailable
         for folder in args.folders:
             lib.add_folder(folder)
         if not lib.folders():

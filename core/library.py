@@ -80,6 +80,10 @@ class Library:
                                                self.allow_download)
             return self._embedder
 
+    def load_model(self) -> Embedder:
+        """Load the model now (downloading it if needed); raises ModelUnavailable."""
+        return self.embedder
+
     @property
     def model_loaded(self) -> bool:
         return self._embedder is not None
@@ -176,7 +180,7 @@ class Library:
     def update(self, on_progress: Callable[[Progress], None] | None = None) -> IndexReport:
         """Scan all folders, then embed what is new: what `snapseek index` does."""
         started = time.monotonic()
-        self.embedder  # fail before touching anything when the model is unavailable
+        self.load_model()  # fail before touching anything when the model is unavailable
         self.remember_model()
         changes = self.scan(on_progress)
         embedded, failed, cancelled = self.index_pending(on_progress)
@@ -208,7 +212,7 @@ class Library:
             parts.append((emb.encode_images([image])[0], weight))
         if query.media:
             ids, vecs, _ = self.catalog.vectors(emb.model_id, ids=[m for m, _ in query.media])
-            by_id = dict(zip(ids.tolist(), vecs))
+            by_id = dict(zip(ids.tolist(), vecs, strict=True))
             for media_id, weight in query.media:
                 if media_id in by_id:
                     parts.append((by_id[media_id], weight))
@@ -241,7 +245,7 @@ class Library:
             ids, scores = searcher.knn(vector, min(fetch, total))
             rows = self.catalog.media_rows(ids.tolist())
             results = []
-            for media_id, score in zip(ids.tolist(), scores.tolist()):
+            for media_id, score in zip(ids.tolist(), scores.tolist(), strict=True):
                 row = rows.get(media_id)
                 if row is None or media_id in exclude:
                     continue

@@ -77,7 +77,7 @@ class IndexingPipeline:
             return _Decoded(media_id, path, decoded.image, decoded.meta)
         except ImageError as exc:
             return _Decoded(media_id, path, error=str(exc))
-        except OSError as exc:  # thumbnail cache unwritable (disk full): the batch must fail
+        except OSError:  # thumbnail cache unwritable (disk full): the batch must fail
             raise
 
     def run(self, items: list[tuple[int, str]], on_progress: Callable[[Progress], None] | None = None

@@ -68,7 +68,7 @@ class SearchBar(QWidget):
         self.changed.emit()
 
     def _flip(self, chip: Chip) -> None:
-        for i, (c, path, w) in enumerate(self.chips):
+        for c, path, w in self.chips:
             if c is chip:
                 self.remove_chip(chip, notify=False)
                 self.add_image(path, negative=w > 0)

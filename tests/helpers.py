@@ -39,8 +39,6 @@ def make_random_model(folder: Path, seed: int = 0, config: dict | None = None) -
 
     torch.manual_seed(seed)
     cfg = config or TINY_CONFIG
-    name = f"snapseek-tiny-{seed}"
-    open_clip.add_model_config  # noqa: B018 - keep the import honest
     model = open_clip.CLIP(**cfg)
     save_local_dir(model, cfg, folder)
     return f"local-dir:{folder}"
