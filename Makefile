@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # Pinned here so installs stay predictable; pyproject.toml keeps normal ranges for users.
 TORCH_PIN := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: setup run test test-long lint bench bench-quick app clean
+.PHONY: setup run test test-long lint app clean
 
 setup: $(STAMP)
 
@@ -22,19 +22,13 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/ruff check core desktop tests benchmarks
+	$(VENV)/bin/ruff check core desktop tests
 
 test: $(STAMP) lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m "not slow"
 
 test-long: $(STAMP) lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
-
-bench: $(STAMP)
-	$(PY) -m benchmarks.run
-
-bench-quick: $(STAMP)
-	$(PY) -m benchmarks.run --quick
 
 app: $(STAMP)
 	$(PY) -m pip install -q '.[build]'

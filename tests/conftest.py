@@ -52,3 +52,31 @@ def library(tmp_path, random_model):
     lib = Library(tmp_path / "home", model=random_model)
     yield lib
     lib.close()
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> str:
+    """A tiny model trained on synthetic pictures (cached; see tests/ranking_model.py)."""
+    from ranking_model import ranking_model
+
+    return ranking_model()
+
+
+@pytest.fixture(scope="session")
+def ranked_photos(tmp_path_factory, trained_model):
+    """120 freshly drawn pictures (5 per colour x shape, none from training), indexed by the CLI."""
+    from helpers import run_cli
+    from ranking_model import CLASSES
+
+    root = tmp_path_factory.mktemp("ranked")
+    photos = root / "Pictures"
+    truth = {}
+    for i in range(5):
+        for j, (colour, shape) in enumerate(CLASSES):
+            sub = "holiday" if i % 2 else "home"
+            path = make_photo(photos / sub / f"{colour}-{shape}-{i}.jpg", colour, shape,
+                              size=(640, 480) if i % 3 else (480, 640), seed=500_000 + 100 * i + j)
+            truth[str(path)] = (colour, shape)
+    home = root / "home"
+    run_cli("index", str(photos), home=home, model=trained_model)
+    return home, photos, truth

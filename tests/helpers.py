@@ -50,29 +50,36 @@ COLOURS = {
 }
 
 
-def make_photo(path: Path, colour: str = "red", shape: str = "circle", size=(640, 480),
-               exif_date: str | None = "2021:07:14 10:30:00", orientation: int | None = None,
-               seed: int = 0, fmt: str | None = None) -> Path:
-    """A synthetic photo: a coloured shape on a light noisy background, with EXIF."""
+def draw_photo(colour: str = "red", shape: str = "circle", size=(640, 480), seed: int = 0
+               ) -> Image.Image:
+    """A synthetic picture: a coloured shape on a light, slightly varied background."""
     import random
 
     rnd = random.Random(seed)
     w, h = size
-    bg = tuple(200 + rnd.randint(0, 40) for _ in range(3))
+    bg = tuple(190 + rnd.randint(0, 50) for _ in range(3))
     im = Image.new("RGB", size, bg)
     d = ImageDraw.Draw(im)
     s = min(w, h)
     cx, cy = w // 2 + rnd.randint(-s // 10, s // 10), h // 2 + rnd.randint(-s // 10, s // 10)
-    r = s // 3
-    fill = COLOURS[colour]
+    r = int(s * rnd.uniform(0.25, 0.38))
+    fill = tuple(max(0, min(255, c + rnd.randint(-20, 20))) for c in COLOURS[colour])
     if shape == "circle":
         d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill)
     elif shape == "square":
         d.rectangle([cx - r, cy - r, cx + r, cy + r], fill=fill)
     elif shape == "triangle":
         d.polygon([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)], fill=fill)
-    else:
-        d.rectangle([0, cy - r // 4, w, cy + r // 4], fill=fill)  # stripe
+    else:  # stripe
+        d.rectangle([0, cy - r // 3, w, cy + r // 3], fill=fill)
+    return im
+
+
+def make_photo(path: Path, colour: str = "red", shape: str = "circle", size=(640, 480),
+               exif_date: str | None = "2021:07:14 10:30:00", orientation: int | None = None,
+               seed: int = 0, fmt: str | None = None) -> Path:
+    """A synthetic photo file with EXIF (date, camera, orientation)."""
+    im = draw_photo(colour, shape, size, seed)
     exif = Image.Exif()
     if exif_date:
         exif[0x0132] = exif_date
