@@ -155,7 +155,6 @@ class MainWindow(QMainWindow):
         self.grid.customContextMenuRequested.connect(self._context_menu)
         self.grid.selectionModel().currentChanged.connect(lambda *_: self._update_preview())
         self.grid.viewport().installEventFilter(self)
-        self.model.mimeData = self._mime_for  # drag results out as file URLs
 
         self.preview = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.preview.setMinimumWidth(280)
@@ -426,11 +425,6 @@ class MainWindow(QMainWindow):
             return
         path = self.model.result(row).path
         self.tasks.run(lambda: QImage(path), QGuiApplication.clipboard().setImage)
-
-    def _mime_for(self, indexes) -> QMimeData:
-        mime = QMimeData()
-        mime.setUrls([QUrl.fromLocalFile(self.model.result(i.row()).path) for i in indexes])
-        return mime
 
     def _context_menu(self, pos) -> None:
         idx = self.grid.indexAt(pos)

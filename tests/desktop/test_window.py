@@ -1,0 +1,188 @@
+"""The desktop window with pytest-qt (offscreen), driven as a user would, with the trained model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
+
+from core.types import Notice, Progress
+
+pytestmark = pytest.mark.usefixtures("qapp")
+
+
+@pytest.fixture
+def window(qtbot, ranked_photos):
+    from core.library import Library
+    from desktop.window import MainWindow
+
+    home, photos, truth = ranked_photos
+    lib = Library(home)
+    win = MainWindow(library=lib)
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: not win.indexer.busy, timeout=60_000)
+    win.truth = truth
+    yield win
+    win.close()
+
+
+def top_kinds(win, n=5):
+    return [win.truth[r.path] for r in win.model.results()[:n]]
+
+
+def wait_for_results(qtbot, win, previous_generation):
+    qtbot.waitUntil(lambda: win._shown_generation > previous_generation and
+                    win.model.rowCount() > 0, timeout=30_000)
+
+
+def test_typing_a_query_fills_the_grid_in_ranked_order(qtbot, window):
+    gen = window._generation
+    qtbot.keyClicks(window.search.edit, "a green square")
+    wait_for_results(qtbot, window, gen)
+    assert sum(k == ("green", "square") for k in top_kinds(window)) >= 4
+    scores = [r.score for r in window.model.results()]
+    assert scores == sorted(scores, reverse=True)
+    # thumbnails arrive off the GUI thread
+    qtbot.waitUntil(lambda: window.model.data(window.model.index(0),
+                                              Qt.ItemDataRole.UserRole + 4) is not None)
+
+
+def test_latest_query_wins(qtbot, window):
+    window._show_results(5, [])  # an answer for a newer query already shown
+    window._shown_generation = 5
+    stale = window.model.rowCount()
+    window._show_results(3, window.model.results()[:1] or [])
+    assert window.model.rowCount() == stale
+
+
+def _drop(window, mime):
+    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+
+
+def test_dropping_a_file_url_runs_an_image_query(qtbot, window, tmp_path):
+    from helpers import make_photo
+
+    query = make_photo(tmp_path / "query.jpg", "orange", "triangle", seed=77)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(query))])
+    gen = window._generation
+    _drop(window, mime)
+    assert len(window.search.chips) == 1
+    wait_for_results(qtbot, window, gen)
+    assert sum(k == ("orange", "triangle") for k in top_kinds(window)) >= 4
+
+
+def test_dropping_raw_image_data_runs_an_image_query(qtbot, window, tmp_path):
+    from helpers import draw_photo
+
+    image = draw_photo("purple", "stripe", (320, 240), seed=78)
+    image.save(tmp_path / "raw.png")
+    mime = QMimeData()
+    mime.setImageData(QImage(str(tmp_path / "raw.png")))
+    gen = window._generation
+    _drop(window, mime)
+    wait_for_results(qtbot, window, gen)
+    assert sum(k == ("purple", "stripe") for k in top_kinds(window)) >= 4
+
+
+def test_paste_and_removing_the_chip_update_results(qtbot, window, tmp_path):
+    from helpers import draw_photo
+
+    draw_photo("yellow", "circle", (320, 240), seed=79).save(tmp_path / "clip.png")
+    QGuiApplication.clipboard().setImage(QImage(str(tmp_path / "clip.png")))
+    window.grid.setFocus()
+    gen = window._generation
+    window.paste()
+    wait_for_results(qtbot, window, gen)
+    assert sum(k == ("yellow", "circle") for k in top_kinds(window)) >= 4
+    gen = window._generation
+    qtbot.keyClicks(window.search.edit, "a blue square")
+    wait_for_results(qtbot, window, gen)
+    chip = window.search.chips[0][0]
+    gen = window._generation
+    qtbot.mouseClick(chip, Qt.MouseButton.LeftButton)
+    assert window.search.chips == []
+    wait_for_results(qtbot, window, gen)
+    assert sum(k == ("blue", "square") for k in top_kinds(window)) >= 4
+
+
+def test_more_like_this(qtbot, window):
+    gen = window._generation
+    qtbot.keyClicks(window.search.edit, "a red stripe")
+    wait_for_results(qtbot, window, gen)
+    first = window.model.result(0)
+    gen = window._generation
+    qtbot.keyClick(window.grid, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    wait_for_results(qtbot, window, gen)
+    ids = [r.media_id for r in window.model.results()]
+    assert first.media_id not in ids
+    assert sum(k == window.truth[first.path] for k in top_kinds(window, 4)) >= 3
+
+
+def test_progress_from_a_worker_thread_updates_the_status_bar(qtbot, window):
+    event = Progress("indexing", found=10, done=3, failed=1, total=10, rate=2.5, eta_s=3)
+    worker = threading.Thread(target=window.bridge, args=(event,))
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: "4 of 10" in window.state_label.text())
+    assert window.progress_bar.value() == 4 and window.progress_bar.isVisible()
+
+
+def test_core_errors_become_a_visible_message(qtbot, window, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image")
+    window.search.add_image(broken)
+    qtbot.waitUntil(lambda: "⚠" in window.state_label.text(), timeout=10_000)
+    assert "broken.jpg" in window.state_label.text()
+    threading.Thread(target=window.bridge, args=(Notice("warning", "/mnt/nas: unreadable"),)).start()
+    qtbot.waitUntil(lambda: "/mnt/nas" in window.statusBar().currentMessage())
+
+
+def test_keyboard_shortcuts_are_in_the_menus(window):
+    shortcuts = {a.text(): a.shortcut().toString() for a in window.actions()}
+    assert shortcuts["Find"] == "Ctrl+F"
+    assert shortcuts["More Like This"] == "Ctrl+L"
+    assert shortcuts["Clear Search"] == "Esc"
+    assert shortcuts["Open"] == "Return"
+
+
+def test_welcome_page_on_first_run(qtbot, tmp_path, random_model):
+    from core.library import Library
+    from desktop.window import MainWindow
+
+    win = MainWindow(library=Library(tmp_path / "empty", model=random_model))
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: win.stack.currentWidget() is win.welcome, timeout=10_000)
+    win.close()
+
+
+def test_window_appears_before_torch_is_imported(tmp_path):
+    code = (
+        "import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]);"
+        "from desktop.window import MainWindow; w = MainWindow(home=sys.argv[1]); w.show();"
+        "app.processEvents(); print('torch' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "home")], check=False,
+                          capture_output=True, text=True, timeout=60,
+                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert proc.stdout.strip() == "False", proc.stdout + proc.stderr
+
+
+def test_results_drag_out_as_file_urls(qtbot, window):
+    gen = window._generation
+    qtbot.keyClicks(window.search.edit, "a red circle")
+    wait_for_results(qtbot, window, gen)
+    index = window.model.index(0)
+    assert window.model.flags(index) & Qt.ItemFlag.ItemIsDragEnabled
+    mime = window.model.mimeData([index])  # a method override: Qt's view drag calls it
+    assert mime.urls()[0].toLocalFile() == window.model.result(0).path
