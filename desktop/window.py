@@ -156,9 +156,15 @@ class MainWindow(QMainWindow):
         self.grid.selectionModel().currentChanged.connect(lambda *_: self._update_preview())
         self.grid.viewport().installEventFilter(self)
 
-        self.preview = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumWidth(280)
-        self.preview.setWordWrap(True)
+        self.preview = QWidget()
+        self.preview.setMinimumWidth(300)
+        self.preview_image = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.preview_info = QLabel(alignment=Qt.AlignmentFlag.AlignTop)
+        self.preview_info.setWordWrap(True)
+        self.preview_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        pl = QVBoxLayout(self.preview)
+        pl.addWidget(self.preview_image, 1)
+        pl.addWidget(self.preview_info)
         self.preview.hide()
         split = QSplitter()
         split.addWidget(self.grid)
@@ -204,6 +210,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress_bar)
         self.statusBar().addPermanentWidget(self.pause_button)
         self._build_menus()
+        self.set_thumb_size(self.size_slider.value())
 
     def _action(self, menu: QMenu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -484,14 +491,11 @@ class MainWindow(QMainWindow):
             from PySide6.QtGui import QPixmap
 
             if self._current_row() == row:
-                self.preview.setPixmap(QPixmap.fromImage(image).scaled(
-                    self.preview.width() - 16, self.preview.height() - 120,
-                    Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
-                self.preview.setToolTip(path)
-                self.preview_info = info
-                self.statusBar().showMessage(f"{Path(path).name} · score {result.score:.3f}")
+                self.preview_image.setPixmap(QPixmap.fromImage(image).scaled(
+                    self.preview_image.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation))
 
-        self.preview.setText(info)
+        self.preview_info.setText(info)
         self.tasks.run(load, show)
 
     # -- status --------------------------------------------------------------

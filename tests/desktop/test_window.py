@@ -186,3 +186,17 @@ def test_results_drag_out_as_file_urls(qtbot, window):
     assert window.model.flags(index) & Qt.ItemFlag.ItemIsDragEnabled
     mime = window.model.mimeData([index])  # a method override: Qt's view drag calls it
     assert mime.urls()[0].toLocalFile() == window.model.result(0).path
+
+
+def test_preview_pane_shows_photo_metadata_and_score(qtbot, window):
+    gen = window._generation
+    qtbot.keyClicks(window.search.edit, "a blue circle")
+    wait_for_results(qtbot, window, gen)
+    window.preview_action.trigger()
+    assert window.preview.isVisible()
+    result = window.model.result(0)
+    info = window.preview_info.text()
+    assert result.path.rsplit("/", 1)[-1] in info and f"{result.score:.3f}" in info
+    assert "640×480" in info or "480×640" in info
+    qtbot.waitUntil(lambda: window.preview_image.pixmap() is not None
+                    and not window.preview_image.pixmap().isNull())
