@@ -214,6 +214,15 @@ class Catalog:
         )
         return {r[2]: MediaRow(*r) for r in rows}
 
+    def media_under(self, folder_id: int, path: str) -> dict[str, MediaRow]:
+        """Rows for a file path, or for everything under a folder path (a range on the index)."""
+        prefix = path.rstrip(os.sep) + os.sep
+        rows = self._rows(
+            "SELECT id, folder_id, path, size, mtime_ns, content_hash, status FROM media "
+            "WHERE folder_id=? AND (path=? OR (path>=? AND path<?))",
+            [folder_id, path, prefix, prefix[:-1] + chr(ord(os.sep) + 1)])
+        return {r[2]: MediaRow(*r) for r in rows}
+
     def media_by_hash(self, content_hash: str) -> list[MediaRow]:
         rows = self._rows(
             "SELECT id, folder_id, path, size, mtime_ns, content_hash, status "

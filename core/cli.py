@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from .search import parse_terms
-from .types import Progress, Query, SnapseekError
+from .types import Notice, Progress, Query, SnapseekError
 
 
 def _common(parser: argparse.ArgumentParser, default) -> None:
@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", parents=[common], help="folders, counts, model and index health")
     p.add_argument("--json", action="store_true")
     p.add_argument("--errors", action="store_true", help="list files that could not be indexed")
+
+    p = sub.add_parser("watch", parents=[common],
+                       help="keep folders indexed as photos arrive (Ctrl-C stops)")
+    p.add_argument("folders", nargs="*", help="folders to add (default: the library's folders)")
+    p.add_argument("--reconcile-minutes", type=float, default=None,
+                   help="full re-check interval (default 30, remembered)")
 
     p = sub.add_parser("remove", parents=[common], help="forget a folder and its photos")
     p.add_argument("folder")
@@ -174,6 +180,37 @@ def cmd_status(args) -> int:
     return 0
 
 
+def cmd_watch(args) -> int:
+    import signal
+    import threading
+
+    lib = _open(args)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    bar = ProgressBar(sys.stderr.isatty())
+    lib.subscribe(bar)
+    lib.subscribe(lambda e: isinstance(e, Notice) and print(f"snapseek: {e.text}", file=sys.stderr))
+    try:
+        lib.load_model()
+        for folder in args.folders:
+            lib.add_folder(folder)
+        if not lib.folders():
+            raise SnapseekError("No folders yet: run `snapseek watch FOLDER`.")
+        if args.reconcile_minutes is not None:
+            lib.catalog.set_meta("reconcile_every", str(args.reconcile_minutes * 60))
+        lib.start_watching()
+        print(f"Watching {len(lib.folders())} folder(s); Ctrl-C stops.", file=sys.stderr)
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        lib.close()  # finishes the batch in flight and saves the index
+        bar.close()
+    print("Stopped; everything indexed so far is saved.", file=sys.stderr)
+    return 0
+
+
 def cmd_remove(args) -> int:
     with _open(args) as lib:
         n = lib.remove_folder(args.folder)
@@ -181,7 +218,8 @@ def cmd_remove(args) -> int:
     return 0
 
 
-COMMANDS = {"index": cmd_index, "search": cmd_search, "status": cmd_status, "remove": cmd_remove}
+COMMANDS = {"index": cmd_index, "search": cmd_search, "status": cmd_status, "watch": cmd_watch,
+            "remove": cmd_remove}
 
 
 def main(argv: list[str] | None = None) -> int:

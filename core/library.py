@@ -58,6 +58,9 @@ class Library:
         self._load_lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._pipeline: IndexingPipeline | None = None
+        self._paused = False
+        self.young: list[int] = []
+        self.background = None  # a BackgroundIndexer while watching
 
     # -- events --------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -127,6 +130,9 @@ class Library:
             if real == folder.path or real.startswith(folder.path.rstrip(os.sep) + os.sep):
                 return folder  # already covered by a watched folder
         self.catalog.add_folder(real)
+        if self.background is not None:
+            self.background.watch(real)
+            self.background.queue.add(real, now=True)
         return next(f for f in self.catalog.folders() if f.path == real)
 
     def remove_folder(self, path: str | Path) -> int:
@@ -134,6 +140,8 @@ class Library:
         folder_id = self.catalog.folder_id(real)
         if folder_id is None:
             raise SnapseekError(f"{path} is not a folder of this library.")
+        if self.background is not None:
+            self.background.unwatch(real)
         ids = self.catalog.remove_folder(folder_id)
         if self._index is not None:
             self._index.remove(ids)
@@ -144,12 +152,28 @@ class Library:
         return self.catalog.folders()
 
     # -- indexing ------------------------------------------------------------
-    def scan(self, on_progress: Callable[[Progress], None] | None = None) -> ScanChanges:
-        """Stat-only sweep of every folder; follows renames, copies and deletions in the index."""
+    def folder_of(self, path: str) -> Folder | None:
+        """The watched folder a path lies in, if any."""
+        for folder in self.catalog.folders():
+            if path == folder.path or path.startswith(folder.path.rstrip(os.sep) + os.sep):
+                return folder
+        return None
+
+    def scan(self, on_progress: Callable[[Progress], None] | None = None,
+             paths: list[str] | None = None) -> ScanChanges:
+        """Stat-only sweep of every folder (or just `paths` in them); follows renames, copies
+        and deletions in the index."""
         notify = on_progress or self.emit
         folders = [(f.id, f.path) for f in self.catalog.folders() if not f.paused]
+        only = None
+        if paths is not None:
+            only = {}
+            for path in paths:
+                folder = self.folder_of(path)
+                if folder is not None:
+                    only.setdefault(folder.id, []).append(path)
         changes = Scanner(self.catalog).scan(
-            folders, on_found=lambda n: notify(Progress("scanning", found=n)))
+            folders, on_found=lambda n: notify(Progress("scanning", found=n)), only=only)
         for where, why in changes.unreadable:
             self.emit(Notice("warning", f"{where}: {why}"))
         if self._index is not None or changes.removed_ids or changes.copied_ids:
@@ -164,16 +188,24 @@ class Library:
         self._exact = None
         return changes
 
-    def index_pending(self, on_progress: Callable[[Progress], None] | None = None
-                      ) -> tuple[int, int, bool]:
-        """Embed every photo that has no vector for this library's model yet."""
+    def index_pending(self, on_progress: Callable[[Progress], None] | None = None,
+                      retry_young_s: float = 0.0) -> tuple[int, int, bool]:
+        """Embed every photo that has no vector for this library's model yet.
+
+        With retry_young_s, files that fail to decode but changed in the last seconds stay
+        pending (they may be half-copied); `young` lists them afterwards.
+        """
         emb, index = self.embedder, self.index
         items = self.catalog.pending(emb.model_id)
-        pipeline = IndexingPipeline(self.catalog, emb, index, self.thumbs)
+        pipeline = IndexingPipeline(self.catalog, emb, index, self.thumbs,
+                                    retry_young_s=retry_young_s)
         self._pipeline = pipeline
+        if self._paused:
+            pipeline.pause()
         try:
             return pipeline.run(items, on_progress or self.emit)
         finally:
+            self.young = pipeline.young
             self._pipeline = None
             self._exact = None
 
@@ -187,16 +219,44 @@ class Library:
         return IndexReport(changes.report, embedded, failed, time.monotonic() - started, cancelled)
 
     def pause(self) -> None:
+        """Pause indexing (the batch in flight finishes first)."""
+        self._paused = True
         if self._pipeline:
             self._pipeline.pause()
 
     def resume(self) -> None:
+        self._paused = False
         if self._pipeline:
             self._pipeline.resume()
 
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
     def cancel(self) -> None:
+        """Stop the indexing in progress after its current batch."""
         if self._pipeline:
             self._pipeline.cancel()
+
+    # -- watching ------------------------------------------------------------
+    def start_watching(self, settle: float = 1.0, reconcile_every: float | None = None,
+                       **options) -> None:
+        """Reconcile, then keep every folder indexed in the background until stop()."""
+        from .watcher import BackgroundIndexer
+
+        if self.background is not None:
+            return
+        if reconcile_every is None:
+            reconcile_every = float(self.catalog.get_meta("reconcile_every", "1800"))
+        self.background = BackgroundIndexer(self, settle=settle, reconcile_every=reconcile_every,
+                                            **options)
+        self.background.start()
+
+    def stop(self) -> None:
+        """Stop background work cleanly: the batch in flight finishes, the index is saved."""
+        if self.background is not None:
+            self.background.stop()
+            self.background = None
 
     # -- search --------------------------------------------------------------
     def query_vector(self, query: Query) -> np.ndarray:
@@ -315,7 +375,16 @@ class Library:
                 if (r := rows.get(i))]
 
     # -- lifetime ------------------------------------------------------------
+    def set_folder_paused(self, path: str, paused: bool) -> None:
+        folder_id = self.catalog.folder_id(os.path.realpath(path))
+        if folder_id is None:
+            raise SnapseekError(f"{path} is not a folder of this library.")
+        self.catalog.set_folder_paused(folder_id, paused)
+        if self.background is not None and not paused:
+            self.background.queue.add(os.path.realpath(path), now=True)
+
     def close(self) -> None:
+        self.stop()
         self.cancel()
         self.catalog.close()
 

@@ -42,6 +42,7 @@ class IndexingPipeline:
     def __init__(
         self, catalog: Catalog, embedder, index: VectorIndex, thumbs: Path,
         batch_size: int = 16, decode_workers: int | None = None, save_every: int = 20,
+        retry_young_s: float = 0.0,
     ):
         self.catalog = catalog
         self.embedder = embedder
@@ -50,6 +51,10 @@ class IndexingPipeline:
         self.batch_size = batch_size
         self.decode_workers = decode_workers or max(2, min(8, os.cpu_count() or 2))
         self.save_every = save_every
+        # a file written in the last seconds that fails to decode may be half-copied: leave it
+        # pending for a retry instead of recording it as broken
+        self.retry_young_s = retry_young_s
+        self.young: list[int] = []
         self._resume = threading.Event()
         self._resume.set()
         self._cancel = threading.Event()
@@ -120,7 +125,14 @@ class IndexingPipeline:
                     batch.append(pending.popleft().result())
                     refill()
                 good = [d for d in batch if d.error is None]
-                errors = [(d.media_id, d.error) for d in batch if d.error is not None]
+                errors = []
+                for d in batch:
+                    if d.error is None:
+                        continue
+                    if self._young(d.path):
+                        self.young.append(d.media_id)
+                    else:
+                        errors.append((d.media_id, d.error))
                 vectors = (self.embedder.encode_images([d.image for d in good])
                            if good else np.empty((0, 0), np.float32))
                 self.catalog.store_vectors(
@@ -146,6 +158,14 @@ class IndexingPipeline:
             self.index.save(self.catalog)
         report("idle")
         return done, failed, cancelled
+
+    def _young(self, path: str) -> bool:
+        if self.retry_young_s <= 0:
+            return False
+        try:
+            return time.time() - os.stat(path).st_mtime < self.retry_young_s
+        except OSError:
+            return False
 
     def _still_present(self, ids: list[int]) -> set[int]:
         if not ids:

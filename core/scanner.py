@@ -64,28 +64,60 @@ def walk_photos(root: str, on_error: Callable[[str, str], None] | None = None
                 continue  # vanished between listing and stat
 
 
+def _outermost(paths: list[str]) -> list[str]:
+    """Drop paths that lie inside another path of the list."""
+    out: list[str] = []
+    for path in sorted(set(paths)):
+        if not out or not path.startswith(out[-1].rstrip(os.sep) + os.sep):
+            out.append(path)
+    return out
+
+
+def _walk_one(path: str, on_error) -> list[tuple[str, int, int]]:
+    """A changed path: a folder is walked, a photo is stat-ed, anything gone yields nothing."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return []
+    if os.path.isdir(path):
+        return list(walk_photos(path, on_error))
+    if is_photo(path) and not os.path.basename(path).startswith("."):
+        return [(path, st.st_size, st.st_mtime_ns)]
+    return []
+
+
 class Scanner:
     """Compares folders on disk with the catalog by (size, mtime); hashes only what is new."""
 
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
 
-    def scan(self, folders: list[tuple[int, str]], on_found: Callable[[int], None] | None = None
-             ) -> ScanChanges:
+    def scan(self, folders: list[tuple[int, str]], on_found: Callable[[int], None] | None = None,
+             only: dict[int, list[str]] | None = None) -> ScanChanges:
+        """Sweep whole folders, or with `only` just some paths (files or sub-folders) in them."""
         changes = ScanChanges()
         report = changes.report
         missing: dict[str, MediaRow] = {}
         new: list[tuple[int, str, int, int]] = []
         changed: list[tuple[MediaRow, int, int]] = []
+        on_error = lambda p, why: changes.unreadable.append((p, why))  # noqa: E731
         for folder_id, root in folders:
-            known = self.catalog.media_in_folder(folder_id)
             if not os.path.isdir(root):
                 # an unmounted disk is not a deletion: keep its photos until it comes back
                 changes.unreadable.append((root, "folder is missing or not mounted"))
                 continue
-            for path, size, mtime_ns in walk_photos(
-                root, on_error=lambda p, why: changes.unreadable.append((p, why))
-            ):
+            if only is not None:
+                if folder_id not in only:
+                    continue
+                known: dict[str, MediaRow] = {}
+                found: list[tuple[str, int, int]] = []
+                for path in _outermost(only[folder_id]):
+                    known.update(self.catalog.media_under(folder_id, path))
+                    found.extend(_walk_one(path, on_error))
+            else:
+                known = self.catalog.media_in_folder(folder_id)
+                found = walk_photos(root, on_error=on_error)
+            for path, size, mtime_ns in found:
                 report.found += 1
                 if on_found and report.found % 500 == 0:
                     on_found(report.found)

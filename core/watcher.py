@@ -1,0 +1,265 @@
+"""Watched folders: watchdog events become debounced rescans, run by one background indexer."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+
+from watchdog.events import (
+    FileClosedEvent, FileSystemEvent, FileSystemEventHandler, FileSystemMovedEvent,
+)
+from watchdog.observers import Observer
+from watchdog.observers.polling import PollingObserver
+
+from .types import Notice, Progress, SnapseekError
+
+log = logging.getLogger(__name__)
+
+NETWORK_FS = {"nfs", "nfs4", "cifs", "smbfs", "smb3", "fuse.sshfs", "sshfs", "9p", "afs",
+              "fuse.rclone", "davfs", "fuse.gvfsd-fuse"}
+INOTIFY_HELP = (
+    "The system's limit on watched folders was reached, so {folder} is checked every "
+    "{poll:.0f} s instead of instantly. To raise the limit: "
+    "`sudo sysctl fs.inotify.max_user_watches=524288` (add it to /etc/sysctl.conf to keep it)."
+)
+
+
+def filesystem_type(path: str) -> str | None:
+    """The mount type holding a path, from /proc/mounts (Linux); None elsewhere."""
+    try:
+        with open("/proc/mounts", encoding="utf-8", errors="replace") as f:
+            mounts = [line.split()[1:3] for line in f if len(line.split()) >= 3]
+    except OSError:
+        return None
+    real = os.path.realpath(path)
+    best, kind = "", None
+    for mount_point, fstype in mounts:
+        mount_point = mount_point.replace("\\040", " ")
+        if (real == mount_point or real.startswith(mount_point.rstrip("/") + "/")) \
+                and len(mount_point) > len(best):
+            best, kind = mount_point, fstype
+    return kind
+
+
+class ChangeQueue:
+    """Paths that changed, each released once it has been quiet for `settle` seconds.
+
+    Every event is a hint: the scan that follows stats the path and decides what happened.
+    A file closed after writing (IN_CLOSE_WRITE) is released without waiting.
+    """
+
+    def __init__(self, settle: float = 1.0):
+        self.settle = settle
+        self._due: dict[str, float] = {}
+        self._in_flight = 0  # taken but not yet processed
+        self._cond = threading.Condition()
+
+    def add(self, path: str, now: bool = False) -> None:
+        with self._cond:
+            self._due[path] = time.monotonic() + (0 if now else self.settle)
+            self._cond.notify_all()
+
+    def take_ready(self, timeout: float) -> list[str]:
+        """Wait up to `timeout` for paths whose quiet time has passed; return them."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                ready = [p for p, due in self._due.items() if due <= now]
+                if ready:
+                    for p in ready:
+                        del self._due[p]
+                    self._in_flight = len(ready)
+                    return ready
+                wait = deadline - now
+                if self._due:
+                    wait = min(wait, min(self._due.values()) - now)
+                if wait <= 0:
+                    return []
+                self._cond.wait(wait)
+
+    def done(self) -> None:
+        with self._cond:
+            self._in_flight = 0
+
+    def wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._due) + self._in_flight
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, queue: ChangeQueue):
+        self.queue = queue
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        src = os.fsdecode(event.src_path)
+        if isinstance(event, FileClosedEvent):
+            self.queue.add(src, now=True)
+            return
+        if event.is_directory and event.event_type == "modified":
+            return  # a folder's own mtime: its files send their own events
+        self.queue.add(src)
+        if isinstance(event, FileSystemMovedEvent):
+            # both ends in one scan: a rename is then recognised by its content hash
+            self.queue.add(os.fsdecode(event.dest_path))
+
+
+class BackgroundIndexer:
+    """One worker thread: reconcile at start, then debounced changes, periodic reconciles,
+    and the embedding of whatever is pending. All catalog writes for indexing happen here."""
+
+    def __init__(self, library, settle: float = 1.0, reconcile_every: float = 1800.0,
+                 poll_interval: float = 30.0, observer_factory: Callable | None = None):
+        self.library = library
+        self.queue = ChangeQueue(settle)
+        self.reconcile_every = reconcile_every
+        self.poll_interval = poll_interval
+        self._observer_factory = observer_factory or Observer
+        self._observers: dict[str, object] = {}
+        self.polling: set[str] = set()
+        self._stop = threading.Event()
+        self._reconcile_now = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._told_limit = False
+        self.idle = threading.Event()
+        self.retry_young_s = max(5.0, settle * 4)
+
+    # -- lifetime ------------------------------------------------------------
+    def start(self) -> None:
+        for folder in self.library.folders():
+            self.watch(folder.path)
+        self._thread = threading.Thread(target=self._run, name="snapseek-indexer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the batch in flight, save the index, stop observers."""
+        self._stop.set()
+        self.library.cancel()
+        self.queue.wake()
+        for observer in self._observers.values():
+            observer.stop()
+        for observer in self._observers.values():
+            observer.join(timeout)
+        self._observers.clear()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def reconcile(self) -> None:
+        """Ask for a full stat sweep soon (what a periodic reconcile does)."""
+        self._reconcile_now.set()
+        self.queue.wake()
+
+    # -- observers -----------------------------------------------------------
+    def watch(self, folder: str) -> None:
+        if folder in self._observers:
+            return
+        handler = _Handler(self.queue)
+        network = filesystem_type(folder) in NETWORK_FS
+        observer = PollingObserver(timeout=self.poll_interval) if network \
+            else self._observer_factory()
+        try:
+            observer.schedule(handler, folder, recursive=True)
+            observer.start()
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EMFILE, errno.ENFILE):
+                self.library.emit(Notice("error", f"Cannot watch {folder}: {exc}"))
+                return
+            observer = PollingObserver(timeout=self.poll_interval)
+            observer.schedule(handler, folder, recursive=True)
+            observer.start()
+            network = True
+            if not self._told_limit:
+                self._told_limit = True
+                self.library.emit(Notice("warning", INOTIFY_HELP.format(
+                    folder=folder, poll=self.poll_interval)))
+        if network:
+            self.polling.add(folder)
+        self._observers[folder] = observer
+
+    def unwatch(self, folder: str) -> None:
+        observer = self._observers.pop(folder, None)
+        self.polling.discard(folder)
+        if observer is not None:
+            observer.stop()
+            observer.join(10)
+
+    # -- the worker ----------------------------------------------------------
+    def _run(self) -> None:
+        _lower_priority()
+        lib = self.library
+        try:
+            lib.load_model()
+            lib.remember_model()
+        except SnapseekError as exc:
+            lib.emit(Notice("error", str(exc)))
+            lib.emit(Progress("error"))
+            return
+        next_reconcile = 0.0  # a reconcile first: catches what changed while we were closed
+        retry_at = None
+        while not self._stop.is_set():
+            try:
+                if time.monotonic() >= next_reconcile or self._reconcile_now.is_set():
+                    self._reconcile_now.clear()
+                    lib.scan()
+                    next_reconcile = time.monotonic() + self.reconcile_every
+                    self.queue.take_ready(0)  # the full sweep covered these
+                    self.queue.done()
+                    work = True
+                else:
+                    wait = next_reconcile - time.monotonic()
+                    if retry_at is not None:
+                        wait = min(wait, retry_at - time.monotonic())
+                    self.idle.set()
+                    paths = self.queue.take_ready(max(0.0, min(wait, 1.0)))
+                    if paths:
+                        self.idle.clear()
+                        lib.scan(paths=paths)
+                    work = bool(paths) or (retry_at is not None and time.monotonic() >= retry_at)
+                if work and not self._stop.is_set():
+                    self.idle.clear()
+                    lib.index_pending(retry_young_s=self.retry_young_s)
+                    retry_at = time.monotonic() + self.retry_young_s if lib.young else None
+                self.queue.done()
+            except SnapseekError as exc:
+                lib.emit(Notice("error", str(exc)))
+                time.sleep(1.0)
+            except OSError as exc:  # e.g. disk full: pause, tell the user, keep what is indexed
+                lib.emit(Notice("error", f"Indexing paused: {exc}"))
+                lib.pause()
+                lib.emit(Progress("error"))
+                self._stop.wait(5.0)
+            except Exception:  # never let the indexer die silently
+                log.exception("background indexing failed")
+                lib.emit(Notice("error", "Background indexing failed; see the log."))
+                self._stop.wait(5.0)
+        self.idle.set()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until no change is queued and the worker is idle (for tests and the CLI)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.idle.wait(max(0.0, deadline - time.monotonic())) and len(self.queue) == 0:
+                time.sleep(0.05)
+                if self.idle.is_set() and len(self.queue) == 0:
+                    return True
+            else:
+                time.sleep(0.02)
+        return False
+
+
+def _lower_priority() -> None:
+    """Run background work at a lower OS priority so the desktop stays responsive."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass

@@ -1,0 +1,187 @@
+"""Watched folders with real watchdog observers: the catalog and search follow the disk."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import time
+
+import pytest
+
+from core.library import Library
+from core.types import Notice, Query
+from helpers import make_photo
+
+
+def wait_for(condition, timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def disk_photos(folder) -> set[str]:
+    return {str(p) for p in folder.rglob("*") if p.is_file() and p.suffix in (".jpg", ".png")}
+
+
+def indexed(lib) -> dict[str, int]:
+    """path → media id for media that have a vector of the library's model."""
+    rows = lib.catalog.db.execute(
+        "SELECT m.path, m.id FROM media m JOIN embeddings e ON e.media_id=m.id "
+        "WHERE e.model_id=?", [lib.embedder.model_id]).fetchall()
+    return dict(rows)
+
+
+def consistent(lib, folder) -> bool:
+    """Catalog, index and disk agree."""
+    paths = indexed(lib)
+    return (set(paths) == disk_photos(folder)
+            and lib.index.ids == set(paths.values())
+            and lib.catalog.media_count() == len(paths))
+
+
+@pytest.fixture
+def watched(tmp_path, random_model):
+    folder = tmp_path / "Pictures"
+    for i, colour in enumerate(["red", "green", "blue"]):
+        make_photo(folder / f"{colour}.jpg", colour, seed=i)
+    make_photo(folder / "trip" / "a.jpg", "yellow", "square", seed=4)
+    make_photo(folder / "trip" / "b.jpg", "purple", "triangle", seed=5)
+    lib = Library(tmp_path / "home", model=random_model)
+    lib.add_folder(folder)
+    notices = []
+    lib.subscribe(lambda e: isinstance(e, Notice) and notices.append(e))
+    lib.notices = notices
+    lib.start_watching(settle=0.3)
+    wait_for(lambda: consistent(lib, folder), what="initial reconcile")
+    yield lib, folder
+    lib.close()
+
+
+def test_new_photo_becomes_searchable(watched):
+    lib, folder = watched
+    make_photo(folder / "new" / "orange.jpg", "orange", "stripe", seed=9)
+    wait_for(lambda: consistent(lib, folder), what="new photo indexed")
+    hit = lib.search(Query.image(folder / "new" / "orange.jpg", k=1))[0]
+    assert hit.path == str(folder / "new" / "orange.jpg")
+
+
+def test_slow_copy_is_indexed_once_complete_not_recorded_broken(watched, tmp_path):
+    lib, folder = watched
+    source = make_photo(tmp_path / "big.jpg", "green", "stripe", size=(1600, 1200), seed=3)
+    data = source.read_bytes()
+    with open(folder / "slow.jpg", "wb") as f:
+        for i in range(0, len(data), len(data) // 4 + 1):
+            f.write(data[i:i + len(data) // 4 + 1])
+            f.flush()
+            time.sleep(0.15)
+    wait_for(lambda: consistent(lib, folder), what="slow copy indexed")
+    assert lib.catalog.error_count() == 0
+
+
+def test_rename_and_moves_keep_vectors(watched):
+    lib, folder = watched
+    before = indexed(lib)
+    (folder / "red.jpg").rename(folder / "crimson.jpg")
+    (folder / "green.jpg").rename(folder / "trip" / "green.jpg")
+    (folder / "trip").rename(folder / "journey")
+    wait_for(lambda: consistent(lib, folder), what="moves followed")
+    after = indexed(lib)
+    assert after[str(folder / "crimson.jpg")] == before[str(folder / "red.jpg")]
+    assert after[str(folder / "journey" / "green.jpg")] == before[str(folder / "green.jpg")]
+    assert after[str(folder / "journey" / "a.jpg")] == before[str(folder / "trip" / "a.jpg")]
+    assert sorted(after.values()) == sorted(before.values())
+
+
+def test_delete_and_move_out_forget_move_in_adds(watched, tmp_path):
+    lib, folder = watched
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (folder / "blue.jpg").unlink()
+    shutil.move(str(folder / "trip"), str(outside / "trip"))
+    make_photo(outside / "in.jpg", "orange", "circle", seed=12)
+    shutil.move(str(outside / "in.jpg"), str(folder / "in.jpg"))
+    wait_for(lambda: consistent(lib, folder), what="deletes and moves followed")
+    assert set(indexed(lib)) == {str(folder / "red.jpg"), str(folder / "green.jpg"),
+                                 str(folder / "in.jpg")}
+    results = lib.search(Query.text("blue", k=10))
+    assert all("blue.jpg" not in r.path and "/trip/" not in r.path for r in results)
+
+
+def test_burst_of_2000_files(watched, tmp_path):
+    lib, folder = watched
+    staging = tmp_path / "burst"
+    for i in range(2000):
+        make_photo(staging / f"b{i:04d}.png", ["red", "green", "blue", "yellow"][i % 4],
+                   ["circle", "square"][i // 4 % 2], size=(48, 36), seed=i, exif_date=None)
+    shutil.move(str(staging), str(folder / "burst"))
+    wait_for(lambda: consistent(lib, folder), timeout=240, what="2,000 files indexed")
+    assert len(indexed(lib)) == 2005
+
+
+def test_reconcile_catches_changes_made_while_closed(tmp_path, random_model):
+    folder = tmp_path / "Pictures"
+    for i, colour in enumerate(["red", "green", "blue"]):
+        make_photo(folder / f"{colour}.jpg", colour, seed=i)
+    home = tmp_path / "home"
+    with Library(home, model=random_model) as lib:
+        lib.add_folder(folder)
+        lib.update()
+        red_id = indexed(lib)[str(folder / "red.jpg")]
+    (folder / "red.jpg").rename(folder / "renamed.jpg")
+    (folder / "green.jpg").unlink()
+    make_photo(folder / "new.jpg", "purple", seed=8)
+    with Library(home) as lib:
+        lib.start_watching(settle=0.3)
+        wait_for(lambda: consistent(lib, folder), what="start-up reconcile")
+        assert indexed(lib)[str(folder / "renamed.jpg")] == red_id
+
+
+def test_inotify_limit_falls_back_to_polling_and_says_so(tmp_path, random_model):
+    from watchdog.observers import Observer
+
+    class LimitedObserver(Observer):
+        def schedule(self, *a, **k):
+            raise OSError(errno.ENOSPC, "inotify watch limit reached")
+
+    folder = tmp_path / "Pictures"
+    make_photo(folder / "red.jpg", "red")
+    with Library(tmp_path / "home", model=random_model) as lib:
+        notices = []
+        lib.subscribe(lambda e: isinstance(e, Notice) and notices.append(e))
+        lib.add_folder(folder)
+        lib.start_watching(settle=0.2, poll_interval=0.3, observer_factory=LimitedObserver)
+        wait_for(lambda: consistent(lib, folder), what="initial reconcile")
+        assert str(folder) in lib.background.polling
+        assert len([n for n in notices if "max_user_watches" in n.text]) == 1
+        make_photo(folder / "green.jpg", "green", seed=1)
+        wait_for(lambda: consistent(lib, folder), what="polled change indexed")
+
+
+def test_pause_resume_and_shutdown_mid_batch_stay_consistent(tmp_path, random_model):
+    folder = tmp_path / "Pictures"
+    for i in range(300):
+        make_photo(folder / f"p{i:03d}.jpg", ["red", "green", "blue"][i % 3], size=(400, 300),
+                   seed=i)
+    home = tmp_path / "home"
+    lib = Library(home, model=random_model)
+    lib.add_folder(folder)
+    lib.start_watching(settle=0.2)
+    wait_for(lambda: lib.catalog.vector_count(lib.embedder.model_id) > 0, what="indexing started")
+    lib.pause()
+    time.sleep(0.5)
+    frozen = lib.catalog.vector_count(lib.embedder.model_id)
+    time.sleep(0.5)
+    assert lib.catalog.vector_count(lib.embedder.model_id) == frozen  # really paused
+    lib.resume()
+    wait_for(lambda: lib.catalog.vector_count(lib.embedder.model_id) > frozen, what="resumed")
+    lib.close()  # mid-indexing: the batch in flight finishes, the index is saved
+    with Library(home) as again:
+        ids = set(again.catalog.vector_ids(again.embedder.model_id).tolist())
+        assert again.index.ids == ids
+        assert again.index_state == "loaded"  # the saved index already matched the catalog
+        again.update()
+        assert len(again.index) == 300 == again.catalog.vector_count(again.embedder.model_id)
