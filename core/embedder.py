@@ -152,7 +152,7 @@ class Embedder:
     @classmethod
     def load(
         cls, spec: str, device: str = "auto", threads: int | None = None,
-        allow_download: bool = True,
+        allow_download: bool = True, on_status=None,
     ) -> Embedder:
         """Load a model by spec; downloads only when allowed and not yet cached."""
         import open_clip
@@ -166,7 +166,7 @@ class Embedder:
             if parsed.kind == "local-dir":
                 model, preprocess, weights = cls._load_local_dir(parsed.text)
             else:
-                model, preprocess, weights = cls._load_hub(parsed, allow_download)
+                model, preprocess, weights = cls._load_hub(parsed, allow_download, on_status)
             tokenizer = open_clip.get_tokenizer(
                 parsed.text if parsed.kind != "pretrained" else parsed.text.split(":")[0]
             )
@@ -192,7 +192,7 @@ class Embedder:
         return model, preprocess, weights
 
     @staticmethod
-    def _load_hub(parsed: ModelSpec, allow_download: bool):
+    def _load_hub(parsed: ModelSpec, allow_download: bool, on_status=None):
         import open_clip
         from open_clip.pretrained import download_pretrained, download_pretrained_from_hf
 
@@ -231,7 +231,10 @@ class Embedder:
                     f"Could not download the weights of model {parsed.text} from {host} "
                     f"({reason}). Connect to the internet once so they can be downloaded, or "
                     "pass --model local-dir:/path/to/folder.") from exc
-            log.warning("Downloading model %s from %s (first use only)", parsed.text, host)
+            message = f"Downloading model {parsed.text} from {host} (first use only)…"
+            log.warning(message)
+            if on_status:
+                on_status(message)
             model, _, preprocess = create()
         with _hub_offline():
             return model, preprocess, weights_file()

@@ -40,11 +40,12 @@ class Library:
     """One library home: a catalog, the model's vectors and their index, and background work."""
 
     def __init__(self, home: str | Path | None = None, model: str | None = None,
-                 device: str = "auto", threads: int | None = None, allow_download: bool = True):
+                 device: str = "auto", threads: int | None = None, allow_download: bool = True,
+                 thumbs_dir: str | Path | None = None):
         self.home = Path(home).expanduser() if home else default_home()
         self.home.mkdir(parents=True, exist_ok=True)
         self.catalog = Catalog(self.home / "catalog.db")
-        self.thumbs = self.home / "thumbs"
+        self.thumbs = Path(thumbs_dir).expanduser() if thumbs_dir else self.home / "thumbs"
         stored = self.catalog.get_meta("model")
         self.model_spec = ModelSpec.parse(model).text if model else (stored or DEFAULT_MODEL)
         self.model_changed = bool(model) and stored is not None and self.model_spec != stored
@@ -79,8 +80,9 @@ class Library:
     def embedder(self) -> Embedder:
         with self._load_lock:
             if self._embedder is None:
-                self._embedder = Embedder.load(self.model_spec, self.device, self.threads,
-                                               self.allow_download)
+                self._embedder = Embedder.load(
+                    self.model_spec, self.device, self.threads, self.allow_download,
+                    on_status=lambda text: self.emit(Notice("info", text)))
             return self._embedder
 
     def load_model(self) -> Embedder:

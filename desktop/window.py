@@ -7,7 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QMimeData, QSettings, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListView, QMainWindow, QMenu, QMessageBox,
@@ -225,7 +225,9 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file = bar.addMenu("&File")
         self._action(file, "Add Folder…", self.choose_folder, QKeySequence.StandardKey.Open)
+        self._action(file, "Folders…", self.show_folders, "Ctrl+Shift+O")
         self._action(file, "Search by Image File…", self.choose_query_image, "Ctrl+I")
+        self._action(file, "Settings…", self.show_settings, QKeySequence.StandardKey.Preferences)
         file.addSeparator()
         self._action(file, "Quit", self.close, QKeySequence.StandardKey.Quit)
         edit = bar.addMenu("&Edit")
@@ -256,7 +258,11 @@ class MainWindow(QMainWindow):
         def open_library():
             from core.library import Library
 
-            return Library(self._home, model=self._model)
+            settings = QSettings()
+            threads = int(settings.value("threads", 0)) or None
+            return Library(self._home, model=self._model or settings.value("model") or None,
+                           device=settings.value("device", "auto"), threads=threads,
+                           thumbs_dir=settings.value("thumbs") or None)
 
         self.tasks.run(open_library, self._library_ready, self._fatal)
 
@@ -277,26 +283,28 @@ class MainWindow(QMainWindow):
             self.model.set_results(recent)
 
     def start_indexing(self) -> None:
+        """Reconcile, then watch the folders in the background (core's indexer thread)."""
+        lib = self.library
+        minutes = float(QSettings().value("reconcile_minutes", 30))
+        self.indexer.run(lambda: lib.start_watching(reconcile_every=minutes * 60),
+                         None, self.show_error)
+
+    def _indexing_idle(self) -> None:
         lib = self.library
 
-        def work():
-            if not lib.folders():
-                return None
-            return lib.update()
+        def summary():
+            status = lib.status()
+            return status["media_count"], status["error_count"], lib.recent(self.RESULTS)
 
-        self.indexer.run(work, self._indexing_done, self.show_error)
+        self.tasks.run(summary, self._show_idle)
 
-    def _indexing_done(self, report) -> None:
-        if report is None:
-            self.state_label.setText("No folders yet")
-            return
+    def _show_idle(self, payload) -> None:
+        count, errors, recent = payload
         self.state_label.setText(
-            f"Up to date · {report.scan.found} photos"
-            + (f" · {report.failed} could not be read" if report.failed else ""))
-        self.progress_bar.hide()
-        self.pause_button.hide()
-        if self.search.query(1).is_empty():
-            self.tasks.run(lambda: self.library.recent(self.RESULTS), self._show_recent)
+            (f"Up to date · {count} photos" if count else "No photos yet")
+            + (f" · {errors} could not be read" if errors else ""))
+        if self.search.query(1).is_empty() and recent:
+            self._show_recent(recent)
 
     def _show_recent(self, recent) -> None:
         if self.search.query(1).is_empty():
@@ -402,8 +410,23 @@ class MainWindow(QMainWindow):
 
     def _folder_added(self) -> None:
         self.stack.setCurrentIndex(1)
-        if not self.indexer.busy:
-            self.start_indexing()
+
+    def show_folders(self) -> None:
+        from .dialogs import FoldersDialog
+
+        if self.library is not None:
+            FoldersDialog(self.library, self.add_folder, self).exec()
+
+    def show_settings(self) -> None:
+        from .dialogs import SettingsDialog
+
+        dialog = SettingsDialog(self)
+        if dialog.exec() and self.library is not None:
+            # a new model, device or cache: reopen the library in the background
+            old = self.library
+            self.library = None
+            self.stack.setCurrentWidget(self.loading)
+            self.tasks.run(old.close, lambda _: self.start(), self.show_error)
 
     # -- results -------------------------------------------------------------
     def _current_row(self) -> int | None:
@@ -514,6 +537,9 @@ class MainWindow(QMainWindow):
         elif p.state == "idle":
             self.progress_bar.hide()
             self.pause_button.hide()
+            self._indexing_idle()
+        elif p.state == "error":
+            self.progress_bar.hide()
 
     def toggle_pause(self, paused: bool) -> None:
         if self.library is None:
@@ -540,9 +566,9 @@ class MainWindow(QMainWindow):
         QMessageBox.critical(self, "Snapseek cannot open its library", str(error))
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        if self.library is not None:
-            self.library.cancel()
         self.indexer.wait(10000)
+        if self.library is not None:
+            self.library.stop()  # finishes the batch in flight and saves the index
         self.tasks.wait(5000)
         self.model._loader.wait(5000)
         if self.library is not None:

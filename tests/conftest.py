@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 
 import pytest
 
 from helpers import make_photo, make_random_model
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# QSettings and other per-user files go to a throw-away folder, never the real profile
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="snapseek-test-config-")
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 

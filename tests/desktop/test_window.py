@@ -200,3 +200,57 @@ def test_preview_pane_shows_photo_metadata_and_score(qtbot, window):
     assert "640×480" in info or "480×640" in info
     qtbot.waitUntil(lambda: window.preview_image.pixmap() is not None
                     and not window.preview_image.pixmap().isNull())
+
+
+def test_missing_model_weights_become_a_visible_message(qtbot, tmp_path, photo_dir):
+    from core.library import Library
+    from desktop.window import MainWindow
+
+    lib = Library(tmp_path / "home", model="ViT-B-32-256:datacomp_s34b_b86k",
+                  allow_download=False)
+    lib.add_folder(photo_dir)
+    win = MainWindow(library=lib)
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: "⚠" in win.state_label.text(), timeout=30_000)
+    assert "ViT-B-32-256" in win.state_label.text() and "local-dir" in win.state_label.text()
+    win.close()
+
+
+def test_folders_dialog_shows_counts_and_pauses(qtbot, tmp_path, photo_dir, random_model):
+    from core.library import Library
+    from desktop.dialogs import FoldersDialog
+
+    lib = Library(tmp_path / "home", model=random_model)
+    lib.add_folder(photo_dir)
+    lib.update()
+    (photo_dir / "broken.jpg").write_bytes(b"\xff\xd8 truncated")
+    lib.update()
+    dialog = FoldersDialog(lib, lib.add_folder)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1)
+    assert dialog.table.item(0, 1).text() == "9" and dialog.table.item(0, 2).text() == "1"
+    dialog.table.selectRow(0)
+    assert "broken.jpg" in dialog.errors.item(0).text()
+    dialog.pause_button.click()
+    qtbot.waitUntil(lambda: dialog.table.item(0, 3).text() == "paused")
+    assert lib.folders()[0].paused
+    lib.close()
+
+
+def test_settings_persist(qtbot):
+    from PySide6.QtCore import QSettings
+
+    from desktop.dialogs import SettingsDialog
+
+    dialog = SettingsDialog()
+    qtbot.addWidget(dialog)
+    dialog.model.setCurrentText("local-dir:/models/mine")
+    dialog.reconcile.setValue(45)
+    dialog.accept()
+    again = SettingsDialog()
+    qtbot.addWidget(again)
+    assert again.values()["model"] == "local-dir:/models/mine"
+    assert again.values()["reconcile_minutes"] == 45
+    QSettings().clear()
