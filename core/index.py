@@ -161,19 +161,29 @@ class VectorIndex:
 
         Returns the index and what happened: 'loaded', 'caught-up' or 'rebuilt: <why>'.
         """
+        idx, why = cls.load(path, model_id, dim, catalog)
+        if idx is not None:
+            return idx, why
         idx = cls(path, model_id, dim)
-        why = idx._try_load(catalog)
-        if why is None:
-            changed = idx._catch_up(catalog)
-            if changed:
-                idx.save(catalog)
-            return idx, "caught-up" if changed else "loaded"
         if catalog.index_header(model_id) is None and catalog.vector_count(model_id) == 0:
             idx.save(catalog)  # a new library: nothing to rebuild
             return idx, "new"
         log.warning("Rebuilding the vector index %s: %s", path, why)
         idx.rebuild(catalog)
         return idx, f"rebuilt: {why}"
+
+    @classmethod
+    def load(cls, path: Path, model_id: str, dim: int, catalog: Catalog
+             ) -> tuple[VectorIndex | None, str]:
+        """Load and catch up without rebuilding: (index, 'loaded' | 'caught-up') or (None, why)."""
+        idx = cls(path, model_id, dim)
+        why = idx._try_load(catalog)
+        if why is not None:
+            return None, why
+        changed = idx._catch_up(catalog)
+        if changed:
+            idx.save(catalog)
+        return idx, "caught-up" if changed else "loaded"
 
     def _try_load(self, catalog: Catalog) -> str | None:
         header = catalog.index_header(self.model_id)

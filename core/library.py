@@ -57,6 +57,7 @@ class Library:
         self._exact: ExactSearch | None = None
         self.index_state = "not loaded"
         self._load_lock = threading.RLock()
+        self._rebuild_thread: threading.Thread | None = None
         self._listeners: list[Listener] = []
         self._pipeline: IndexingPipeline | None = None
         self._paused = False
@@ -98,6 +99,10 @@ class Library:
 
     @property
     def index(self) -> VectorIndex:
+        """The vector index, loaded, caught up or rebuilt as needed (blocks; for writers)."""
+        rebuilding = self._rebuild_thread
+        if rebuilding is not None:
+            rebuilding.join()
         with self._load_lock:
             if self._index is None:
                 emb = self.embedder
@@ -106,6 +111,45 @@ class Library:
                 if self.index_state.startswith("rebuilt"):
                     self.emit(Notice("warning", f"Search index {self.index_state}"))
             return self._index
+
+    def _searcher(self):
+        """The index when it is usable; while it is rebuilt, exact search over the catalog's
+        vectors held in memory. Results never wait for a rebuild."""
+        with self._load_lock:
+            if self._index is not None:
+                return self._index
+            emb = self.embedder
+            if self._rebuild_thread is None:
+                path = self._index_path(emb.model_id)
+                index, why = VectorIndex.load(path, emb.model_id, emb.dim, self.catalog)
+                if index is not None:
+                    self._index, self.index_state = index, why
+                    return index
+                self.index_state = f"rebuilding: {why}"
+                self.emit(Notice("warning", f"Search index {self.index_state}"))
+                self._rebuild_thread = threading.Thread(
+                    target=self._rebuild, args=(path, emb.model_id, emb.dim, why),
+                    name="snapseek-rebuild")
+                self._rebuild_thread.start()
+            if self._exact is None:
+                ids, matrix, _ = self.catalog.vectors(emb.model_id)
+                self._exact = ExactSearch(ids, matrix)
+            return self._exact
+
+    def _rebuild(self, path: Path, model_id: str, dim: int, why: str) -> None:
+        index = VectorIndex(path, model_id, dim)
+        index.rebuild(self.catalog)
+        with self._load_lock:
+            self._index, self.index_state = index, f"rebuilt: {why}"
+            self._exact = None
+            self._rebuild_thread = None
+        self.emit(Notice("info", "Search index rebuilt"))
+
+    def wait_for_index(self) -> None:
+        """Block until a rebuild in progress has finished and been saved."""
+        rebuilding = self._rebuild_thread
+        if rebuilding is not None:
+            rebuilding.join()
 
     def remember_model(self) -> None:
         """Make the loaded model this library's model (after it loaded successfully)."""
@@ -294,9 +338,6 @@ class Library:
     def similar(self, media_id: int, k: int = 20) -> list[SearchResult]:
         return self.search(Query(media=[(media_id, 1.0)], k=k))
 
-    def _searcher(self):
-        return self.index
-
     def _ranked(self, vector: np.ndarray, k: int, exclude: set[int], folder: str | None
                 ) -> list[SearchResult]:
         searcher = self._searcher()
@@ -388,6 +429,7 @@ class Library:
     def close(self) -> None:
         self.stop()
         self.cancel()
+        self.wait_for_index()
         self.catalog.close()
 
     def __enter__(self) -> Library:

@@ -109,3 +109,37 @@ def test_truncated_text_encoding_equals_full(library):
     fast = emb.encode_text(texts, truncate=True)
     full = emb.encode_text(texts, truncate=False)
     assert np.allclose(fast, full, atol=1e-5)
+
+
+def test_search_answers_exactly_while_the_index_is_rebuilt(tmp_path, photo_dir, random_model,
+                                                           monkeypatch):
+    import threading
+
+    from core.index import VectorIndex
+    from core.search import ExactSearch
+
+    home = tmp_path / "home"
+    with Library(home, model=random_model) as lib:
+        lib.add_folder(photo_dir)
+        lib.update()
+        expected = [r.media_id for r in lib.search(Query.text("green", k=8))]
+    (index_file,) = home.glob("index-*.hnsw")
+    index_file.write_bytes(b"garbage" * 1000)
+    release = threading.Event()
+    real_rebuild = VectorIndex.rebuild
+
+    def slow_rebuild(self, catalog):
+        assert release.wait(30)
+        real_rebuild(self, catalog)
+
+    monkeypatch.setattr(VectorIndex, "rebuild", slow_rebuild)
+    with Library(home) as lib:
+        results = lib.search(Query.text("green", k=8))  # answered while the rebuild waits
+        assert lib.index_state.startswith("rebuilding")
+        assert isinstance(lib._searcher(), ExactSearch)
+        assert [r.media_id for r in results] == expected
+        release.set()
+        lib.wait_for_index()
+        assert lib.index_state.startswith("rebuilt")
+        assert [r.media_id for r in lib.search(Query.text("green", k=8))] == expected
+        assert isinstance(lib._searcher(), VectorIndex)
