@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # Pinned here so installs stay predictable; pyproject.toml keeps normal ranges for users.
 TORCH_PIN := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: setup run test test-long lint app clean
+.PHONY: setup run test test-long lint app clean bench bench-quick
 
 setup: $(STAMP)
 
@@ -22,7 +22,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/ruff check core desktop tests
+	$(VENV)/bin/ruff check core desktop tests benchmarks
 
 test: $(STAMP) lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m "not slow"
@@ -36,3 +36,9 @@ app: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run
+
+bench-quick: $(STAMP)
+	$(PY) -m benchmarks.run --quick

@@ -65,6 +65,20 @@ CREATE TABLE IF NOT EXISTS index_header (
 """
 
 
+def db_path(path: str) -> str | bytes:
+    """A path as SQLite can hold it: text, or the raw bytes of a name that is not UTF-8."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+
+
+def fs_path(value: str | bytes) -> str:
+    """The inverse of db_path: the str that os functions take."""
+    return os.fsdecode(value) if isinstance(value, bytes) else value
+
+
 @dataclass(frozen=True)
 class MediaRow:
     id: int
@@ -176,9 +190,9 @@ class Catalog:
     def add_folder(self, path: str) -> int:
         with self.write() as w:
             w.execute(
-                "INSERT OR IGNORE INTO folders(path, added_at) VALUES(?, ?)", [path, time.time()]
+                "INSERT OR IGNORE INTO folders(path, added_at) VALUES(?, ?)", [db_path(path), time.time()]
             )
-            return w.execute("SELECT id FROM folders WHERE path=?", [path]).fetchone()[0]
+            return w.execute("SELECT id FROM folders WHERE path=?", [db_path(path)]).fetchone()[0]
 
     def remove_folder(self, folder_id: int) -> list[int]:
         """Forget a folder and its media; returns the media ids that were removed."""
@@ -199,10 +213,10 @@ class Catalog:
                       (SELECT COUNT(*) FROM media m WHERE m.folder_id=f.id AND m.status='error')
                FROM folders f ORDER BY f.path"""
         )
-        return [Folder(r[0], r[1], bool(r[2]), r[3], r[4]) for r in rows]
+        return [Folder(r[0], fs_path(r[1]), bool(r[2]), r[3], r[4]) for r in rows]
 
     def folder_id(self, path: str) -> int | None:
-        row = self.db.execute("SELECT id FROM folders WHERE path=?", [path]).fetchone()
+        row = self.db.execute("SELECT id FROM folders WHERE path=?", [db_path(path)]).fetchone()
         return row[0] if row else None
 
     # -- media ---------------------------------------------------------------
@@ -212,7 +226,7 @@ class Catalog:
             "FROM media WHERE folder_id=?",
             [folder_id],
         )
-        return {r[2]: MediaRow(*r) for r in rows}
+        return {fs_path(r[2]): _media_row(r) for r in rows}
 
     def media_under(self, folder_id: int, path: str) -> dict[str, MediaRow]:
         """Rows for a file path, or for everything under a folder path (a range on the index)."""
@@ -220,8 +234,9 @@ class Catalog:
         rows = self._rows(
             "SELECT id, folder_id, path, size, mtime_ns, content_hash, status FROM media "
             "WHERE folder_id=? AND (path=? OR (path>=? AND path<?))",
-            [folder_id, path, prefix, prefix[:-1] + chr(ord(os.sep) + 1)])
-        return {r[2]: MediaRow(*r) for r in rows}
+            [folder_id, db_path(path), db_path(prefix),
+             db_path(prefix[:-1] + chr(ord(os.sep) + 1))])
+        return {fs_path(r[2]): _media_row(r) for r in rows}
 
     def media_by_hash(self, content_hash: str) -> list[MediaRow]:
         rows = self._rows(
@@ -229,14 +244,14 @@ class Catalog:
             "FROM media WHERE content_hash=?",
             [content_hash],
         )
-        return [MediaRow(*r) for r in rows]
+        return [_media_row(r) for r in rows]
 
     def media_by_id(self, media_id: int) -> MediaRow | None:
         row = self.db.execute(
             "SELECT id, folder_id, path, size, mtime_ns, content_hash, status FROM media WHERE id=?",
             [media_id],
         ).fetchone()
-        return MediaRow(*row) if row else None
+        return _media_row(row) if row else None
 
     def insert_media(
         self, db: sqlite_utils.Database, folder_id: int, path: str, size: int, mtime_ns: int,
@@ -245,7 +260,7 @@ class Catalog:
         cur = db.execute(
             "INSERT INTO media(folder_id, path, size, mtime_ns, content_hash, kind, added_at) "
             "VALUES(?, ?, ?, ?, ?, ?, ?)",
-            [folder_id, path, size, mtime_ns, content_hash, kind, time.time()],
+            [folder_id, db_path(path), size, mtime_ns, content_hash, kind, time.time()],
         )
         return cur.lastrowid
 
@@ -269,7 +284,7 @@ class Catalog:
                 f"WHERE id IN ({marks})",
                 chunk,
             ):
-                out[r[0]] = r[1:]
+                out[r[0]] = (fs_path(r[1]), *r[2:])
         return out
 
     def pending(self, model_id: str, limit: int | None = None) -> list[tuple[int, str]]:
@@ -282,7 +297,7 @@ class Catalog:
         )
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [(r[0], r[1]) for r in self._rows(sql, [model_id])]
+        return [(r[0], fs_path(r[1])) for r in self._rows(sql, [model_id])]
 
     def store_vectors(
         self, model_id: str, items: list[tuple[int, np.ndarray, dict]], errors: list[tuple[int, str]]
@@ -309,7 +324,7 @@ class Catalog:
         return seq
 
     def errors(self) -> list[tuple[str, str]]:
-        return [(r[0], r[1]) for r in self._rows(
+        return [(fs_path(r[0]), r[1]) for r in self._rows(
             "SELECT path, error FROM media WHERE status='error' ORDER BY path")]
 
     def media_count(self) -> int:
@@ -384,8 +399,5 @@ class Catalog:
             w.execute("DELETE FROM index_header WHERE model_id=?", [model_id])
 
 
-def same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
+def _media_row(r: tuple) -> MediaRow:
+    return MediaRow(r[0], r[1], fs_path(r[2]), *r[3:])

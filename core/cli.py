@@ -224,6 +224,10 @@ COMMANDS = {"index": cmd_index, "search": cmd_search, "status": cmd_status, "wat
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # file names that are not UTF-8 print as the bytes they are, never as a crash
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -155,8 +155,11 @@ class Embedder:
         allow_download: bool = True, on_status=None,
     ) -> Embedder:
         """Load a model by spec; downloads only when allowed and not yet cached."""
-        import open_clip
-        import torch
+        try:
+            import open_clip
+            import torch
+        except Exception as exc:  # a broken install must be a message, not a dead thread
+            raise ModelUnavailable(f"torch / open_clip cannot be loaded: {exc}") from exc
 
         if threads:
             torch.set_num_threads(int(threads))

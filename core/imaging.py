@@ -82,6 +82,7 @@ def open_image(path: str | os.PathLike, min_side: int) -> Decoded:
 
 
 def _decode(im: Image.Image, min_side: int) -> Decoded:
+    source = im
     w, h = im.size
     if w <= 0 or h <= 0:
         raise ImageError("image has no pixels")
@@ -103,6 +104,8 @@ def _decode(im: Image.Image, min_side: int) -> Decoded:
         f = min_side / short
         im = im.resize((max(1, round(im.width * f)), max(1, round(im.height * f))),
                        Image.Resampling.BICUBIC, reducing_gap=2.0)
+    if im is source:
+        im = im.copy()  # detach from the file, which the caller closes
     meta["width"], meta["height"] = w, h
     return Decoded(im, w, h, meta)
 

@@ -78,12 +78,14 @@ class IndexingPipeline:
     def _decode(self, media_id: int, path: str) -> _Decoded:
         try:
             decoded = open_image(path, self.embedder.image_size)
-            save_thumbnail(decoded.image, thumb_path(self.thumbs, media_id))
-            return _Decoded(media_id, path, decoded.image, decoded.meta)
         except ImageError as exc:
             return _Decoded(media_id, path, error=str(exc))
-        except OSError:  # thumbnail cache unwritable (disk full): the batch must fail
-            raise
+        except Exception as exc:  # a decoder bug on one odd file must not stop the rest
+            log.exception("unexpected error decoding %s", path)
+            return _Decoded(media_id, path, error=f"cannot decode ({type(exc).__name__}: {exc})")
+        # an OSError here (thumbnail cache unwritable, disk full) fails the batch on purpose
+        save_thumbnail(decoded.image, thumb_path(self.thumbs, media_id))
+        return _Decoded(media_id, path, decoded.image, decoded.meta)
 
     def run(self, items: list[tuple[int, str]], on_progress: Callable[[Progress], None] | None = None
             ) -> tuple[int, int, bool]:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from .catalog import Catalog, MediaRow
+from .catalog import Catalog, MediaRow, db_path
 from .imaging import content_hash, is_photo
 from .types import ScanReport
 
@@ -158,7 +158,7 @@ class Scanner:
                     del missing[row.path]
                     db.execute(
                         "UPDATE media SET path=?, folder_id=?, size=?, mtime_ns=? WHERE id=?",
-                        [path, folder_id, size, mtime_ns, row.id])
+                        [db_path(path), folder_id, size, mtime_ns, row.id])
                     report.renamed += 1
                     continue
                 source = db.execute(

@@ -200,9 +200,13 @@ class BackgroundIndexer:
         try:
             lib.load_model()
             lib.remember_model()
-        except SnapseekError as exc:
-            lib.emit(Notice("error", str(exc)))
+        except Exception as exc:  # noqa: BLE001 - the user must see it, whatever it is
+            if not isinstance(exc, SnapseekError):
+                log.exception("model loading failed")
+            lib.emit(Notice("error", str(exc) if isinstance(exc, SnapseekError)
+                            else f"The model could not be loaded: {exc}"))
             lib.emit(Progress("error"))
+            self.idle.set()
             return
         next_reconcile = 0.0  # a reconcile first: catches what changed while we were closed
         retry_at = None

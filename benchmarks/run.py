@@ -1,0 +1,445 @@
+"""`make bench`: speed as ratios against baselines measured in the same run; prints JSON and
+writes docs/PERFORMANCE.md. `--quick` runs a smaller version in a few minutes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .data import clustered_vectors, photo_like_jpeg, random_weight_model
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ARCH = ("ViT-B-32-256", "datacomp_s34b_b86k")
+# Published MSCOCO text→image R@1 from open_clip's docs/openclip_retrieval_results.csv.
+PUBLISHED_R1 = {
+    "ViT-B-32:laion2b_s34b_b79k": 0.3934,
+    "ViT-B-32:datacomp_xl_s13b_b90k": 0.3714,
+    "ViT-B-32-256:datacomp_s34b_b86k": 0.3993,
+}
+QUERIES = ["dog on a beach", "birthday cake with candles", "snow on mountains at sunset",
+           "a red car parked in the street", "my grandmother in the garden", "fireworks",
+           "two cats sleeping on a sofa", "boat", "children playing football in the park",
+           "a bowl of ramen", "the eiffel tower at night", "receipt", "whiteboard with notes",
+           "a wedding dress", "autumn leaves in the forest", "x-ray", "passport photo",
+           "screenshot of a chat", "a black and white portrait", "fog over a lake"]
+
+
+def machine() -> dict:
+    import torch
+
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor()) \
+        if os.path.exists("/proc/cpuinfo") else platform.processor()
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30 \
+        if hasattr(os, "sysconf") else None
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1) if mem else None,
+            "python": platform.python_version(), "torch": torch.__version__,
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
+def timed(fn, *args, **kw):
+    t = time.perf_counter()
+    out = fn(*args, **kw)
+    return out, time.perf_counter() - t
+
+
+# -- 1 and 5: indexing 12 MP JPEGs, and the GUI event loop meanwhile ----------------------------
+def bench_indexing(work: Path, spec: str, n: int) -> dict:
+    import torch
+    from PIL import Image, ImageOps
+
+    from core.embedder import Embedder
+    from core.library import Library
+
+    photos = work / "photos"
+    photos.mkdir(exist_ok=True)
+    paths = [photo_like_jpeg(photos / f"IMG_{i:04d}.jpg", seed=i) for i in range(n)]
+    sizes = [p.stat().st_size / 2**20 for p in paths]
+    emb = Embedder.load(spec)
+
+    def naive():
+        thumbs = work / "naive-thumbs"
+        thumbs.mkdir(exist_ok=True)
+        for p in paths:  # full decode, one model call per image, thumbnail from the same decode
+            im = ImageOps.exif_transpose(Image.open(p)).convert("RGB")
+            thumb = im.copy()
+            thumb.thumbnail((384, 384))
+            thumb.save(thumbs / p.name, quality=85)
+            with torch.inference_mode():
+                emb.model.encode_image(emb.preprocess(im).unsqueeze(0))
+
+    _, naive_s = timed(naive)
+    lib = Library(work / "home-index", model=spec)
+    lib.add_folder(photos)
+    _, ours_s = timed(lib.update)
+    lib.close()
+    return {"images": n, "mean_file_mb": round(statistics.mean(sizes), 2),
+            "naive_img_per_s": round(n / naive_s, 2), "snapseek_img_per_s": round(n / ours_s, 2),
+            "ratio": round(naive_s / ours_s, 2), "target_ratio": 2.5}
+
+
+def bench_gui_stall(work: Path, spec: str) -> dict:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from core.library import Library
+
+    app = QApplication.instance() or QApplication([])
+    lib = Library(work / "home-gui", model=spec)
+    lib.add_folder(work / "photos")
+    lib.load_model()
+
+    def max_gap(seconds: float, busy: threading.Thread | None) -> float:
+        clock, gaps, last = QElapsedTimer(), [], [0]
+        clock.start()
+        timer = QTimer(interval=5)
+        timer.timeout.connect(lambda: (gaps.append(clock.elapsed() - last[0]),
+                                       last.__setitem__(0, clock.elapsed())))
+        timer.start()
+        if busy:
+            busy.start()
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and (busy is None or busy.is_alive()):
+            app.processEvents()
+            time.sleep(0.001)
+        timer.stop()
+        return max(gaps[1:] or [0])
+
+    idle = max_gap(2.0, None)
+    loaded = max_gap(120.0, threading.Thread(target=lib.update))
+    lib.close()
+    return {"idle_max_gap_ms": idle, "indexing_max_gap_ms": loaded, "target_ms": 50,
+            "ratio": round(loaded / max(idle, 1), 2)}
+
+
+# -- 2 and 3: text queries and the ANN index -----------------------------------------------------
+def build_index(vectors: np.ndarray, m: int, efc: int):
+    import hnswlib
+
+    index = hnswlib.Index(space="ip", dim=vectors.shape[1])
+    index.init_index(max_elements=len(vectors), M=m, ef_construction=efc)
+    index.add_items(vectors, np.arange(len(vectors)))
+    return index
+
+
+def recall_and_latency(index, vectors, queries, truth, ef: int, k: int = 20) -> tuple[float, float]:
+    index.set_ef(max(ef, k))
+    hits, times = 0, []
+    for q, want in zip(queries, truth, strict=True):
+        t = time.perf_counter()
+        labels, _ = index.knn_query(q[None, :], k=k)
+        times.append(time.perf_counter() - t)
+        hits += len(set(labels[0].tolist()) & set(want.tolist()))
+    return hits / (k * len(queries)), statistics.median(times) * 1000
+
+
+def exact_topk(vectors, queries, k=20):
+    from core.search import ExactSearch
+
+    exact = ExactSearch(np.arange(len(vectors)), vectors)
+    times, truth = [], []
+    for q in queries:
+        t = time.perf_counter()
+        ids, _ = exact.knn(q, k)
+        times.append(time.perf_counter() - t)
+        truth.append(ids)
+    return truth, statistics.median(times) * 1000
+
+
+def bench_ann(n: int, sweep: list[tuple[int, int]], big: int | None) -> dict:
+    from core.index import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
+
+    vectors = clustered_vectors(n)
+    rng = np.random.default_rng(1)
+    queries = vectors[rng.integers(0, n, 200)] + rng.standard_normal((200, 512)).astype(
+        np.float32) * 0.02
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    truth, exact_ms = exact_topk(vectors, queries)
+    rows = []
+    for m, efc in sweep:
+        index, build_s = timed(build_index, vectors, m, efc)
+        for ef in (32, 64, 96, 128, 192):
+            recall, ms = recall_and_latency(index, vectors, queries, truth, ef)
+            rows.append({"M": m, "ef_construction": efc, "ef": ef, "recall_at_20": round(recall, 4),
+                         "p50_ms": round(ms, 3), "build_s": round(build_s, 1)})
+    out = {"n": n, "exact_numpy_p50_ms": round(exact_ms, 3), "sweep": rows,
+           "chosen": {"M": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "ef": HNSW_EF_SEARCH}}
+    chosen = [r for r in rows if (r["M"], r["ef_construction"], r["ef"]) ==
+              (HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH)]
+    if chosen:
+        out["chosen_result"] = chosen[0]
+        out["speedup_vs_exact"] = round(exact_ms / chosen[0]["p50_ms"], 1)
+    if big:
+        out["large"] = bench_ann_large(big)
+    return out
+
+
+def bench_ann_large(n: int) -> dict:
+    import hnswlib
+    import resource
+
+    from core.index import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
+
+    vectors = clustered_vectors(n, seed=3)
+    rng = np.random.default_rng(2)
+    queries = vectors[rng.integers(0, n, 100)]
+    truth, exact_ms = exact_topk(vectors, queries)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    index, build_s = timed(build_index, vectors, HNSW_M, HNSW_EF_CONSTRUCTION)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "big.hnsw")
+        index.save_index(path)
+        file_gb = os.path.getsize(path) / 2**30
+        del index
+        loaded = hnswlib.Index(space="ip", dim=vectors.shape[1])
+        _, load_s = timed(loaded.load_index, path)
+    recall, ms = recall_and_latency(loaded, vectors, queries, truth, HNSW_EF_SEARCH)
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"n": n, "build_s": round(build_s, 1), "load_s": round(load_s, 2),
+            "file_gib": round(file_gb, 2), "peak_rss_growth_gib": round((rss1 - rss0) / 2**20, 2),
+            "recall_at_20": round(recall, 4), "p50_ms": round(ms, 3),
+            "exact_numpy_p50_ms": round(exact_ms, 2), "speedup_vs_exact": round(exact_ms / ms, 1)}
+
+
+def bench_text_query(spec: str, n: int) -> dict:
+    from core.embedder import Embedder
+    from core.index import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
+    from core.search import ExactSearch
+
+    emb = Embedder.load(spec)
+    vectors = clustered_vectors(n, dim=emb.dim, seed=5)
+    index = build_index(vectors, HNSW_M, HNSW_EF_CONSTRUCTION)
+    index.set_ef(HNSW_EF_SEARCH)
+    exact = ExactSearch(np.arange(n), vectors)
+    emb.encode_text(["warm up"])
+
+    def ours(q):
+        index.knn_query(emb.encode_text([q])[0][None, :], k=20)
+
+    def baseline(q):
+        exact.knn(emb.encode_text([q], truncate=False)[0], 20)
+
+    def p50(fn, queries):
+        times = []
+        for q in queries:
+            _, s = timed(fn, q)
+            times.append(s * 1000)
+        return statistics.median(times)
+
+    fresh = [f"{q} #{i}" for i, q in enumerate(QUERIES)]
+    ours_ms = p50(ours, fresh)
+    cached_ms = p50(ours, fresh)  # the same queries again: served from the cache
+    base_ms = p50(baseline, [f"{q} @{i}" for i, q in enumerate(QUERIES)])
+    return {"n": n, "p50_ms": round(ours_ms, 2), "cached_p50_ms": round(cached_ms, 3),
+            "baseline_full_text_exact_p50_ms": round(base_ms, 2),
+            "ratio": round(base_ms / ours_ms, 2), "target_ms": 35}
+
+
+# -- 4: start-up reconcile -----------------------------------------------------------------------
+def bench_reconcile(work: Path, n: int) -> dict:
+    from core.catalog import Catalog
+    from core.imaging import content_hash
+    from core.scanner import Scanner
+
+    root = work / f"tree{n}"
+    for i in range(n):
+        folder = root / f"{i // 1000:03d}" / f"{i // 100 % 10}"
+        if i % 100 == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"IMG_{i:06d}.jpg").write_bytes(i.to_bytes(8, "little") * 64)
+    catalog = Catalog(work / "reconcile.db")
+    folder_id = catalog.add_folder(str(root))
+    Scanner(catalog).scan([(folder_id, str(root))])  # first sweep: catalog every file
+    import PIL.Image
+
+    opened = []
+    real_open = PIL.Image.open
+    PIL.Image.open = lambda *a, **k: opened.append(a) or real_open(*a, **k)
+    try:
+        changes, seconds = timed(Scanner(catalog).scan, [(folder_id, str(root))])
+    finally:
+        PIL.Image.open = real_open
+    paths = [p for p in root.rglob("*.jpg")]
+    _, hash_s = timed(lambda: [content_hash(p) for p in paths])
+    catalog.close()
+    return {"files": n, "seconds": round(seconds, 2), "unchanged": changes.report.unchanged,
+            "images_opened": len(opened), "baseline_rehash_all_s": round(hash_s, 2),
+            "ratio": round(hash_s / seconds, 2), "target_s": 10}
+
+
+# -- 6: model candidates --------------------------------------------------------------------------
+CANDIDATES = [("ViT-B-32", "laion2b_s34b_b79k"), ("ViT-B-32", "datacomp_xl_s13b_b90k"),
+              ("ViT-B-32-256", "datacomp_s34b_b86k"), ("MobileCLIP2-S0", "dfndr2b"),
+              ("MobileCLIP2-S2", "dfndr2b"), ("MobileCLIP-B", "datacompdr")]
+
+
+def bench_models(quick: bool) -> dict:
+    import open_clip
+    import torch
+
+    from core.embedder import reparameterize
+
+    rows, seen = [], {}
+    batch = 8 if quick else 16
+    for name, tag in CANDIDATES[2:4] if quick else CANDIDATES:
+        if name not in seen:
+            model = open_clip.create_model(name, pretrained=None).eval()
+            reparameterize(model)
+            size = model.visual.image_size
+            size = size[0] if isinstance(size, (tuple, list)) else size
+            x = torch.randn(batch, 3, size, size)
+            with torch.inference_mode():
+                model.encode_image(x[:2])
+                _, s = timed(model.encode_image, x)
+            seen[name] = round(batch / s, 2)
+        rows.append({"model": f"{name}:{tag}", "img_per_s_model_only": seen[name],
+                     "coco_t2i_r1": PUBLISHED_R1.get(f"{name}:{tag}")})
+    fast = [r for r in rows if r["img_per_s_model_only"] >= 8 and r["coco_t2i_r1"]]
+    best = max(fast, key=lambda r: r["coco_t2i_r1"])["model"] if fast else None
+    return {"candidates": rows, "best_r1_at_8_img_per_s": best, "int8": bench_int8()}
+
+
+def bench_int8() -> dict:
+    import open_clip
+    import torch
+
+    name, _ = DEFAULT_ARCH
+    torch.manual_seed(0)
+    model = open_clip.create_model(name, pretrained=None).eval()
+    qmodel = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    x = torch.randn(8, 3, 256, 256)
+    with torch.inference_mode():
+        a = torch.nn.functional.normalize(model.encode_image(x), dim=-1)
+        _, fp32_s = timed(model.encode_image, x)
+        b = torch.nn.functional.normalize(qmodel.encode_image(x), dim=-1)
+        _, int8_s = timed(qmodel.encode_image, x)
+    cos = (a * b).sum(-1)
+    return {"model": name, "min_cosine_to_fp32": round(float(cos.min()), 4),
+            "speedup": round(fp32_s / int8_s, 2), "offered": bool(cos.min() >= 0.99),
+            "note": "random weights; the cosine must be re-measured on the real weights"}
+
+
+# -- report ---------------------------------------------------------------------------------------
+def markdown(report: dict) -> str:
+    m, r = report["machine"], report["results"]
+    lines = ["# Performance", "",
+             f"Measured by `{report['command']}` on {report['date']}: {m['cpu']}, {m['cores']} "
+             f"cores, {m['memory_gib']} GiB, Python {m['python']}, torch {m['torch']}"
+             f"{', ' + m['cuda'] if m['cuda'] else ', CPU only'}. Every figure is also a ratio "
+             "against a baseline measured in the same run. Models have random weights: speed "
+             "does not depend on them.", ""]
+    if "indexing" in r:
+        x = r["indexing"]
+        lines += ["## 1. Indexing 12 MP JPEGs (default architecture)", "",
+                  "| images | mean size | naive img/s | Snapseek img/s | ratio (target ≥ 2.5) |",
+                  "|---|---|---|---|---|",
+                  f"| {x['images']} | {x['mean_file_mb']} MB | {x['naive_img_per_s']} | "
+                  f"{x['snapseek_img_per_s']} | **{x['ratio']}×** |", "",
+                  "Naive: full decode, thumbnail from it, one model call per image. Snapseek: "
+                  "scan + hash, JPEG draft decode in a thread pool, thumbnail from the same "
+                  "decode, batched embedding, one transaction per batch, index save.", ""]
+    if "text_query" in r:
+        x = r["text_query"]
+        lines += ["## 2. Text query → ranked ids", "",
+                  "| vectors | p50 | cached p50 | baseline (full text tower + exact) | ratio |",
+                  "|---|---|---|---|---|",
+                  f"| {x['n']:,} | **{x['p50_ms']} ms** (target ≤ 35) | {x['cached_p50_ms']} ms"
+                  f" | {x['baseline_full_text_exact_p50_ms']} ms | {x['ratio']}× |", ""]
+    if "ann" in r:
+        x = r["ann"]
+        lines += ["## 3. ANN search (clustered 512-d vectors, recall@20 vs exact)", "",
+                  f"{x['n']:,} vectors; exact numpy search p50 {x['exact_numpy_p50_ms']} ms.", "",
+                  "| M | ef_construction | ef | recall@20 | p50 ms | build s |", "|---|---|---|---|---|---|"]
+        lines += [f"| {s['M']} | {s['ef_construction']} | {s['ef']} | {s['recall_at_20']} | "
+                  f"{s['p50_ms']} | {s['build_s']} |" for s in x["sweep"]]
+        c = x["chosen"]
+        lines += ["", f"Chosen: M={c['M']}, ef_construction={c['ef_construction']}, ef={c['ef']}"
+                  + (f" — {x['speedup_vs_exact']}× faster than exact" if "speedup_vs_exact" in x
+                     else ""), ""]
+        if "large" in x:
+            g = x["large"]
+            lines += [f"At {g['n']:,}: build {g['build_s']} s, load {g['load_s']} s (target ≤ 3), "
+                      f"file {g['file_gib']} GiB, RSS growth {g['peak_rss_growth_gib']} GiB, "
+                      f"recall@20 {g['recall_at_20']}, p50 {g['p50_ms']} ms (target ≤ 5), "
+                      f"{g['speedup_vs_exact']}× exact.", ""]
+    if "reconcile" in r:
+        x = r["reconcile"]
+        lines += ["## 4. Start-up reconcile of unchanged files", "",
+                  f"{x['files']:,} files: **{x['seconds']} s** (target ≤ 10 s at 100k), "
+                  f"{x['images_opened']} images opened; re-hashing them all instead takes "
+                  f"{x['baseline_rehash_all_s']} s ({x['ratio']}×).", ""]
+    if "gui" in r:
+        x = r["gui"]
+        lines += ["## 5. GUI event loop while indexing at full speed", "",
+                  f"Largest gap between 5 ms timer ticks: **{x['indexing_max_gap_ms']} ms** "
+                  f"(target ≤ 50), idle {x['idle_max_gap_ms']} ms.", ""]
+    if "models" in r:
+        x = r["models"]
+        lines += ["## 6. Model candidates", "",
+                  "| model | img/s here (image tower, batch) | published MSCOCO text→image R@1 |",
+                  "|---|---|---|"]
+        lines += [f"| {c['model']} | {c['img_per_s_model_only']} | "
+                  f"{c['coco_t2i_r1'] if c['coco_t2i_r1'] else 'not in open_clip table'} |"
+                  for c in x["candidates"]]
+        q = x["int8"]
+        lines += ["", f"Best published R@1 at ≥ 8 img/s: **{x['best_r1_at_8_img_per_s']}**.", "",
+                  f"int8 dynamic quantization of {q['model']}: min cosine to fp32 "
+                  f"{q['min_cosine_to_fp32']}, {q['speedup']}× speed — "
+                  f"{'offered' if q['offered'] else 'not offered (below 0.99)'} ({q['note']}).", ""]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, a few minutes")
+    parser.add_argument("--only", nargs="*", help="sections: indexing gui text_query ann "
+                        "reconcile models")
+    parser.add_argument("--no-doc", action="store_true", help="do not write docs/PERFORMANCE.md")
+    args = parser.parse_args(argv)
+    q = args.quick
+    sections = args.only or ["indexing", "gui", "text_query", "ann", "reconcile", "models"]
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="snapseek-bench-") as tmp:
+        work = Path(tmp)
+        spec = random_weight_model(*DEFAULT_ARCH, work / "model")
+        for name in sections:
+            started = time.perf_counter()
+            if name == "indexing":
+                results[name] = bench_indexing(work, spec, 6 if q else 24)
+            elif name == "gui":
+                if not (work / "photos").exists():
+                    bench_indexing(work, spec, 6 if q else 24)
+                results[name] = bench_gui_stall(work, spec)
+            elif name == "text_query":
+                results[name] = bench_text_query(spec, 20_000 if q else 100_000)
+            elif name == "ann":
+                sweep = [(32, 200)] if q else [(16, 100), (32, 100), (32, 200), (48, 200)]
+                results[name] = bench_ann(20_000 if q else 100_000, sweep,
+                                          None if q else 1_000_000)
+            elif name == "reconcile":
+                results[name] = bench_reconcile(work, 10_000 if q else 100_000)
+            elif name == "models":
+                results[name] = bench_models(q)
+            results[name]["section_s"] = round(time.perf_counter() - started, 1)
+            print(f"# {name}: {json.dumps(results[name])}", file=sys.stderr, flush=True)
+    report = {"command": "make bench" + ("-quick" if q else ""), "quick": q,
+              "date": time.strftime("%Y-%m-%d"), "machine": machine(), "results": results}
+    print(json.dumps(report, indent=2))
+    if not args.no_doc:
+        (ROOT / "docs" / "PERFORMANCE.md").write_text(markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
