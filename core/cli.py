@@ -235,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     except SnapseekError as exc:
         print(f"snapseek: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # disk full, unwritable home: the batch failed, the rest is kept
+        print(f"snapseek: {exc}. Everything indexed before this is kept.", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

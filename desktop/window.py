@@ -193,9 +193,25 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.loading)
         self.stack.setCurrentWidget(self.loading)
 
+        # errors the user can act on stay visible in a banner until dismissed
+        self.banner = QWidget()
+        self.banner.setStyleSheet("background:#fdecea;color:#611a15;border-radius:6px")
+        self.banner_text = QLabel(wordWrap=True)
+        self.banner_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        settings_button = QPushButton("Settings…")
+        settings_button.clicked.connect(self.show_settings)
+        dismiss = QToolButton(text="✕")
+        dismiss.clicked.connect(self.banner.hide)
+        bl = QHBoxLayout(self.banner)
+        bl.addWidget(self.banner_text, 1)
+        bl.addWidget(settings_button)
+        bl.addWidget(dismiss)
+        self.banner.hide()
+
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(8, 8, 8, 0)
+        layout.addWidget(self.banner)
         layout.addLayout(top)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
@@ -548,15 +564,18 @@ class MainWindow(QMainWindow):
         self.pause_button.setText("Resume" if paused else "Pause")
 
     def on_notice(self, notice: Notice) -> None:
-        self.statusBar().showMessage(notice.text, 10000)
         if notice.level == "error":
             self.show_error(notice.text)
+        else:
+            self.statusBar().showMessage(notice.text, 10000)
 
     def show_error(self, error) -> None:
         """Errors from the core become a message the user can act on."""
         text = str(error)
         self.state_label.setText(f"⚠ {text}")
         self.state_label.setToolTip(text)
+        self.banner_text.setText(f"⚠ {text}")
+        self.banner.show()
         self.last_error = text
         if self.stack.currentWidget() is self.loading:
             self.stack.setCurrentWidget(self.welcome)

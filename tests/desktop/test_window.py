@@ -254,3 +254,10 @@ def test_settings_persist(qtbot):
     assert again.values()["model"] == "local-dir:/models/mine"
     assert again.values()["reconcile_minutes"] == 45
     QSettings().clear()
+
+
+def test_errors_stay_visible_in_a_banner_until_dismissed(qtbot, window):
+    threading.Thread(target=window.bridge,
+                     args=(Notice("error", "Could not download the weights"),)).start()
+    qtbot.waitUntil(lambda: window.banner.isVisible())
+    assert "Could not download" in window.banner_text.text()
