@@ -31,7 +31,7 @@ test-long: $(STAMP) lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 app: $(STAMP)
-	$(PY) -m pip install -q '.[build]'
+	$(PY) -m pip install -q 'pyinstaller>=6'  # the project itself stays an editable install
 	$(VENV)/bin/pyinstaller --noconfirm build.spec
 
 clean:

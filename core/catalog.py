@@ -231,11 +231,13 @@ class Catalog:
     def media_under(self, folder_id: int, path: str) -> dict[str, MediaRow]:
         """Rows for a file path, or for everything under a folder path (a range on the index)."""
         prefix = path.rstrip(os.sep) + os.sep
+        # two lookups on the path index; an OR of them would scan the whole table
+        cols = "SELECT id, folder_id, path, size, mtime_ns, content_hash, status FROM media "
         rows = self._rows(
-            "SELECT id, folder_id, path, size, mtime_ns, content_hash, status FROM media "
-            "WHERE folder_id=? AND (path=? OR (path>=? AND path<?))",
-            [folder_id, db_path(path), db_path(prefix),
-             db_path(prefix[:-1] + chr(ord(os.sep) + 1))])
+            f"{cols} WHERE path=? AND +folder_id=? UNION ALL "
+            f"{cols} WHERE path>=? AND path<? AND +folder_id=?",
+            [db_path(path), folder_id, db_path(prefix),
+             db_path(prefix[:-1] + chr(ord(os.sep) + 1)), folder_id])
         return {fs_path(r[2]): _media_row(r) for r in rows}
 
     def media_by_hash(self, content_hash: str) -> list[MediaRow]:

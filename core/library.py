@@ -198,11 +198,12 @@ class Library:
         return self.catalog.folders()
 
     # -- indexing ------------------------------------------------------------
-    def folder_of(self, path: str) -> Folder | None:
-        """The watched folder a path lies in, if any."""
-        for folder in self.catalog.folders():
-            if path == folder.path or path.startswith(folder.path.rstrip(os.sep) + os.sep):
-                return folder
+    @staticmethod
+    def _folder_of(path: str, folders: list[tuple[int, str]]) -> int | None:
+        """The id of the watched folder a path lies in, if any."""
+        for folder_id, root in folders:
+            if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
+                return folder_id
         return None
 
     def scan(self, on_progress: Callable[[Progress], None] | None = None,
@@ -215,9 +216,9 @@ class Library:
         if paths is not None:
             only = {}
             for path in paths:
-                folder = self.folder_of(path)
-                if folder is not None:
-                    only.setdefault(folder.id, []).append(path)
+                folder_id = self._folder_of(path, folders)
+                if folder_id is not None:
+                    only.setdefault(folder_id, []).append(path)
         changes = Scanner(self.catalog).scan(
             folders, on_found=lambda n: notify(Progress("scanning", found=n)), only=only)
         for where, why in changes.unreadable:

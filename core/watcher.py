@@ -126,6 +126,7 @@ class BackgroundIndexer:
         self.poll_interval = poll_interval
         self._observer_factory = observer_factory or Observer
         self._observers: dict[str, object] = {}
+        self._roots: dict[str, tuple[int, int]] = {}  # folder → (device, inode) when watched
         self.polling: set[str] = set()
         self._stop = threading.Event()
         self._reconcile_now = threading.Event()
@@ -163,6 +164,11 @@ class BackgroundIndexer:
     def watch(self, folder: str) -> None:
         if folder in self._observers:
             return
+        try:
+            st = os.stat(folder)
+        except OSError:
+            return  # unplugged: the next reconcile tries again
+        self._roots[folder] = (st.st_dev, st.st_ino)
         handler = _Handler(self.queue)
         network = filesystem_type(folder) in NETWORK_FS
         observer = PollingObserver(timeout=self.poll_interval) if network \
@@ -186,7 +192,22 @@ class BackgroundIndexer:
             self.polling.add(folder)
         self._observers[folder] = observer
 
+    def rewatch_changed_roots(self) -> None:
+        """A folder that vanished and came back (a disk plugged in again) is a new inode: watch
+        it afresh; one whose observer died is restarted."""
+        for folder in [f.path for f in self.library.folders()]:
+            try:
+                st = os.stat(folder)
+            except OSError:
+                continue
+            observer = self._observers.get(folder)
+            if observer is None or not observer.is_alive() or \
+                    self._roots.get(folder) != (st.st_dev, st.st_ino):
+                self.unwatch(folder)
+                self.watch(folder)
+
     def unwatch(self, folder: str) -> None:
+        self._roots.pop(folder, None)
         observer = self._observers.pop(folder, None)
         self.polling.discard(folder)
         if observer is not None:
@@ -214,6 +235,7 @@ class BackgroundIndexer:
             try:
                 if time.monotonic() >= next_reconcile or self._reconcile_now.is_set():
                     self._reconcile_now.clear()
+                    self.rewatch_changed_roots()
                     lib.scan()
                     next_reconcile = time.monotonic() + self.reconcile_every
                     self.queue.take_ready(0)  # the full sweep covered these
@@ -227,6 +249,7 @@ class BackgroundIndexer:
                     paths = self.queue.take_ready(max(0.0, min(wait, 1.0)))
                     if paths:
                         self.idle.clear()
+                        log.debug("rescanning %d changed paths", len(paths))
                         lib.scan(paths=paths)
                     work = bool(paths) or (retry_at is not None and time.monotonic() >= retry_at)
                 if work and not self._stop.is_set():

@@ -191,6 +191,39 @@ def test_file_vanishing_between_scan_and_decode(tmp_path, random_model, monkeypa
         assert lib.catalog.media_count() == 3 and lib.errors() == []
 
 
+def test_permission_denied_file_and_folder(tmp_path, random_model, monkeypatch):
+    """The same as chmod 000, but also true when the tests run as root (who may read anything)."""
+    from core import imaging, scanner
+
+    folder = tmp_path / "Pictures"
+    make_photo(folder / "ok.jpg", "red")
+    locked = make_photo(folder / "locked.jpg", "blue")
+    make_photo(folder / "private" / "hidden.jpg", "green")
+    real_open, real_scandir = imaging.Image.open, scanner.os.scandir
+
+    def deny_open(path, *a, **k):
+        if str(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *a, **k)
+
+    def deny_scandir(path):
+        if str(path).endswith("private"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(imaging.Image, "open", deny_open)
+    monkeypatch.setattr(scanner.os, "scandir", deny_scandir)
+    with Library(tmp_path / "home", model=random_model) as lib:
+        notices = []
+        lib.subscribe(notices.append)
+        lib.add_folder(folder)
+        report = lib.update()
+        assert report.embedded == 1
+        assert "permission denied" in dict(lib.errors())[str(locked)]
+        assert any("private" in getattr(n, "text", "") and "unreadable" in n.text
+                   for n in notices if hasattr(n, "text"))
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
 def test_unreadable_file_and_folder(tmp_path, random_model):
     folder = tmp_path / "Pictures"

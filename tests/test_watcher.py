@@ -121,6 +121,40 @@ def test_burst_of_2000_files(watched, tmp_path):
     assert len(indexed(lib)) == 2005
 
 
+def test_burst_of_10000_files(watched, tmp_path):
+    lib, folder = watched
+    staging = tmp_path / "burst10k"
+    staging.mkdir()
+    tiles = [tmp_path / f"tile{i}.png" for i in range(8)]
+    for i, tile in enumerate(tiles):
+        make_photo(tile, ["red", "green", "blue", "yellow"][i % 4], size=(40, 30), seed=i,
+                   exif_date=None)
+    data = [t.read_bytes() for t in tiles]
+    for i in range(10_000):
+        # distinct bytes per file: each is a new photo, not a copy of another
+        (staging / f"f{i:05d}.png").write_bytes(data[i % 8] + i.to_bytes(4, "little"))
+    shutil.move(str(staging), str(folder / "burst10k"))
+    wait_for(lambda: consistent(lib, folder), timeout=600, what="10,000 files indexed")
+    assert len(indexed(lib)) == 10_005
+
+
+def test_watched_folder_deleted_while_watching_keeps_running(watched, tmp_path):
+    lib, folder = watched
+    shutil.rmtree(folder / "trip")
+    wait_for(lambda: consistent(lib, folder), what="deleted sub-folder followed")
+    gone = tmp_path / "gone"
+    folder.rename(gone)  # the watched folder itself disappears (unplugged disk)
+    time.sleep(1.0)
+    assert lib.background._thread.is_alive()
+    lib.background.reconcile()
+    wait_for(lambda: any("not mounted" in n.text for n in lib.notices), what="notice")
+    assert lib.catalog.media_count() == 3  # kept until the disk comes back
+    gone.rename(folder)
+    make_photo(folder / "back.jpg", "orange", seed=3)
+    lib.background.reconcile()
+    wait_for(lambda: consistent(lib, folder), what="folder back")
+
+
 def test_reconcile_catches_changes_made_while_closed(tmp_path, random_model):
     folder = tmp_path / "Pictures"
     for i, colour in enumerate(["red", "green", "blue"]):
