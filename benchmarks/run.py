@@ -80,6 +80,7 @@ def bench_indexing(work: Path, spec: str, n: int) -> dict:
 
     _, naive_s = timed(naive)
     lib = Library(work / "home-index", model=spec)
+    lib.load_model()  # both sides start with the model in memory
     lib.add_folder(photos)
     _, ours_s = timed(lib.update)
     lib.close()
@@ -416,10 +417,10 @@ def main(argv=None) -> int:
         for name in sections:
             started = time.perf_counter()
             if name == "indexing":
-                results[name] = bench_indexing(work, spec, 6 if q else 24)
+                results[name] = bench_indexing(work, spec, 12 if q else 48)
             elif name == "gui":
                 if not (work / "photos").exists():
-                    bench_indexing(work, spec, 6 if q else 24)
+                    bench_indexing(work, spec, 12 if q else 48)
                 results[name] = bench_gui_stall(work, spec)
             elif name == "text_query":
                 results[name] = bench_text_query(spec, 20_000 if q else 100_000)

@@ -103,12 +103,30 @@ def test_folder_filter_pages_until_k_results(library, photo_dir):
     assert all("/sub/" in r.path for r in results)
 
 
-def test_truncated_text_encoding_equals_full(library):
-    emb = library.embedder
+def test_truncated_text_encoding_equals_full(random_model):
+    from core.embedder import Embedder
+
+    emb = Embedder.load(random_model, text_precision="fp32")
     texts = ["a", "a red circle on a white wall", "dog " * 30]
     fast = emb.encode_text(texts, truncate=True)
     full = emb.encode_text(texts, truncate=False)
     assert np.allclose(fast, full, atol=1e-5)
+
+
+def test_bf16_text_tower_agrees_with_fp32(random_model):
+    from core.embedder import Embedder
+
+    fp32 = Embedder.load(random_model, text_precision="fp32")
+    bf16 = Embedder.load(random_model, text_precision="bf16")
+    assert bf16.text_precision == "bf16" and fp32.text_precision == "fp32"
+    texts = [f"photo number {i} of a {c} thing" for i, c in enumerate(["red", "blue", "odd"])]
+    cosine = (fp32.encode_text(texts) * bf16.encode_text(texts)).sum(axis=1)
+    assert cosine.min() >= 0.99
+    # image vectors, the stored ones, are untouched
+    from PIL import Image
+
+    image = Image.new("RGB", (64, 48), (200, 30, 30))
+    assert np.allclose(fp32.encode_images([image]), bf16.encode_images([image]), atol=1e-6)
 
 
 def test_search_answers_exactly_while_the_index_is_rebuilt(tmp_path, photo_dir, random_model,
