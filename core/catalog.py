@@ -276,13 +276,13 @@ class Catalog:
         )
 
     def media_rows(self, ids: list[int]) -> dict[int, tuple]:
-        """id → (path, width, height, taken_at, kind) for the given ids."""
+        """id → (path, width, height, taken_at, kind, folder_id, camera) for the given ids."""
         out: dict[int, tuple] = {}
         for start in range(0, len(ids), 900):
             chunk = ids[start : start + 900]
             marks = ",".join("?" * len(chunk))
             for r in self._rows(
-                f"SELECT id, path, width, height, taken_at, kind, folder_id FROM media "
+                f"SELECT id, path, width, height, taken_at, kind, folder_id, camera FROM media "
                 f"WHERE id IN ({marks})",
                 chunk,
             ):

@@ -41,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", action="append", default=[], help="an example image (repeatable)")
     p.add_argument("-k", "--top", type=int, default=10, help="how many results (default 10)")
     p.add_argument("--folder", help="only results under this folder")
+    p.add_argument("--after", type=parse_day, help="taken on or after YYYY[-MM[-DD]]")
+    p.add_argument("--before", type=parse_day, help="taken before YYYY[-MM[-DD]]")
+    p.add_argument("--kind", choices=["photo", "raw"], action="append",
+                   help="only this kind (repeatable)")
+    p.add_argument("--camera", help="camera make or model contains this text")
+    p.add_argument("--sort", choices=["relevance", "date"], default="relevance",
+                   help="order of the k best matches (default relevance)")
     p.add_argument("--json", action="store_true", help="print JSON results")
 
     p = sub.add_parser("status", parents=[common], help="folders, counts, model and index health")
@@ -52,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folders", nargs="*", help="folders to add (default: the library's folders)")
     p.add_argument("--reconcile-minutes", type=float, default=None,
                    help="full re-check interval (default 30, remembered)")
+
+    p = sub.add_parser("duplicates", parents=[common],
+                       help="groups of near-identical photos (never deletes anything)")
+    p.add_argument("--threshold", type=float, default=0.95,
+                   help="similarity from 0 to 1 (default 0.95)")
+    p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("remove", parents=[common], help="forget a folder and its photos")
     p.add_argument("folder")
@@ -127,6 +140,19 @@ def cmd_index(args) -> int:
     return 0
 
 
+def parse_day(text: str) -> float:
+    """YYYY, YYYY-MM or YYYY-MM-DD as the start of that period, in UTC (like EXIF dates)."""
+    import datetime as dt
+
+    for fmt in ("%Y-%m-%d", "%Y-%m", "%Y"):
+        try:
+            when = dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        return when.replace(tzinfo=dt.timezone.utc).timestamp()
+    raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY, YYYY-MM or YYYY-MM-DD)")
+
+
 def build_query(text: str, images: list[str], k: int, folder: str | None) -> Query:
     query = Query(k=k, folder=folder)
     for term, weight in parse_terms(text) if text else []:
@@ -144,6 +170,9 @@ def _looks_like_path(term: str) -> bool:
 
 def cmd_search(args) -> int:
     query = build_query(args.query, args.image, args.top, args.folder)
+    query.after, query.before, query.camera, query.sort = (args.after, args.before, args.camera,
+                                                           args.sort)
+    query.kinds = frozenset(args.kind) if args.kind else None
     if query.is_empty():
         raise SnapseekError("Give a text query or --image PATH.")
     with _open(args) as lib:
@@ -211,6 +240,21 @@ def cmd_watch(args) -> int:
     return 0
 
 
+def cmd_duplicates(args) -> int:
+    with _open(args) as lib:
+        groups = lib.duplicates(args.threshold)
+    if args.json:
+        print(json.dumps([[r.to_json() for r in g] for g in groups]))
+        return 0
+    for n, group in enumerate(groups, 1):
+        print(f"Group {n}: {len(group)} photos")
+        for r in group:
+            print(f"  {r.score:.4f}  {r.path}")
+    if not groups:
+        print("No near-duplicates at this threshold.", file=sys.stderr)
+    return 0
+
+
 def cmd_remove(args) -> int:
     with _open(args) as lib:
         n = lib.remove_folder(args.folder)
@@ -219,7 +263,7 @@ def cmd_remove(args) -> int:
 
 
 COMMANDS = {"index": cmd_index, "search": cmd_search, "status": cmd_status, "watch": cmd_watch,
-            "remove": cmd_remove}
+            "duplicates": cmd_duplicates, "remove": cmd_remove}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,9 +11,13 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-PHOTO_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+RAW_EXTENSIONS = frozenset(
+    {".dng", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".raf", ".orf", ".rw2", ".pef", ".srw"}
 )
+PHOTO_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic",
+     ".heif", ".avif"}
+) | RAW_EXTENSIONS
 # Refuse images whose declared size is beyond any camera (about 16k x 12k); checked before decode.
 MAX_PIXELS = 200_000_000
 THUMB_SIZE = 384
@@ -39,6 +43,50 @@ def is_photo(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in PHOTO_EXTENSIONS
 
 
+def kind_of(name: str) -> str:
+    return "raw" if os.path.splitext(name)[1].lower() in RAW_EXTENSIONS else "photo"
+
+
+_heif_registered = False
+
+
+def _register_heif() -> None:
+    """HEIC/HEIF through pillow-heif (phones write them); AVIF Pillow reads by itself."""
+    global _heif_registered
+    if not _heif_registered:
+        try:
+            from pillow_heif import register_heif_opener
+
+            register_heif_opener()
+        except ImportError:  # optional: HEIC files are then recorded as unreadable
+            pass
+        _heif_registered = True
+
+
+def _open_raw(path) -> Image.Image:
+    """A camera RAW file: its embedded JPEG preview when there is one (fast, and what the
+    camera showed), else a half-size demosaic. rawpy is optional."""
+    import io
+
+    try:
+        import rawpy
+    except ImportError as exc:
+        raise ImageError("RAW support is not installed (pip install rawpy)") from exc
+    try:
+        with rawpy.imread(os.fspath(path)) as raw:
+            try:
+                thumb = raw.extract_thumb()
+            except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
+                thumb = None
+            if thumb is not None and thumb.format == rawpy.ThumbFormat.JPEG:
+                return Image.open(io.BytesIO(thumb.data))
+            if thumb is not None and thumb.format == rawpy.ThumbFormat.BITMAP:
+                return Image.fromarray(thumb.data)
+            return Image.fromarray(raw.postprocess(half_size=True, use_camera_wb=True))
+    except rawpy.LibRawError as exc:
+        raise ImageError(f"not a readable RAW file ({type(exc).__name__})") from exc
+
+
 def content_hash(path: str | os.PathLike, size: int | None = None) -> str:
     """Hash of size + head + tail: recognises renamed and copied files without reading them whole."""
     h = hashlib.blake2b(digest_size=16)
@@ -62,7 +110,11 @@ def open_image(path: str | os.PathLike, min_side: int) -> Decoded:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(path)
+            if kind_of(os.fspath(path)) == "raw":
+                im = _open_raw(path)
+            else:
+                _register_heif()
+                im = Image.open(path)
             try:
                 return _decode(im, min_side)
             finally:

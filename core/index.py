@@ -138,6 +138,17 @@ class VectorIndex:
                 np.asarray(vector, np.float32).reshape(1, -1), k=k)
         return labels[0].astype(np.int64), (1.0 - dists[0]).astype(np.float32)
 
+    def knn_many(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest neighbours for many vectors at once (hnswlib spreads them over threads)."""
+        with self._lock.read():
+            k = min(k, len(self._live))
+            if k <= 0 or len(vectors) == 0:
+                return np.empty((len(vectors), 0), np.int64), np.empty((len(vectors), 0))
+            if self._index.ef < k:
+                self._index.set_ef(k)
+            labels, dists = self._index.knn_query(np.asarray(vectors, np.float32), k=k)
+        return labels.astype(np.int64), 1.0 - dists
+
     # -- persistence ---------------------------------------------------------
     def save(self, catalog: Catalog) -> None:
         """Atomic save: temp file, fsync, os.replace, then the header in SQLite."""

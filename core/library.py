@@ -334,17 +334,72 @@ class Library:
         self.check_model()
         vector = self.query_vector(query)
         exclude = {m for m, w in query.media if w > 0}
-        return self._ranked(vector, query.k, exclude, query.folder)
+        results = self._ranked(vector, query, exclude)
+        if query.sort == "date":
+            results.sort(key=lambda r: r.taken_at or 0.0, reverse=True)
+        return results
+
+    def duplicates(self, threshold: float = 0.95, neighbours: int = 8) -> list[list[SearchResult]]:
+        """Groups of near-duplicate photos (vector similarity ≥ threshold), largest first.
+
+        Reports only; never deletes anything. Each result's score is its similarity to the
+        group's first photo.
+        """
+        self.check_model()
+        model_id = self.embedder.model_id
+        ids, vectors, _ = self.catalog.vectors(model_id)
+        searcher = self._searcher()
+        parent = {int(i): int(i) for i in ids}
+
+        def root(x: int) -> int:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for start in range(0, len(ids), 1024):
+            labels, sims = searcher.knn_many(vectors[start:start + 1024], neighbours + 1)
+            for row, media_id in enumerate(ids[start:start + 1024].tolist()):
+                for other, sim in zip(labels[row].tolist(), sims[row].tolist(), strict=True):
+                    if other != media_id and sim >= threshold and other in parent:
+                        parent[root(other)] = root(media_id)
+        groups: dict[int, list[int]] = {}
+        for media_id in parent:
+            groups.setdefault(root(media_id), []).append(media_id)
+        found = sorted((sorted(g) for g in groups.values() if len(g) > 1),
+                       key=lambda g: (-len(g), g[0]))
+        by_id = dict(zip(ids.tolist(), vectors, strict=True))
+        rows = self.catalog.media_rows([m for g in found for m in g])
+        return [[SearchResult(m, rows[m][0], float(by_id[m] @ by_id[g[0]]), *rows[m][1:5])
+                 for m in g if m in rows] for g in found]
 
     def similar(self, media_id: int, k: int = 20) -> list[SearchResult]:
         return self.search(Query(media=[(media_id, 1.0)], k=k))
 
-    def _ranked(self, vector: np.ndarray, k: int, exclude: set[int], folder: str | None
-                ) -> list[SearchResult]:
+    @staticmethod
+    def _filter(query: Query):
+        """A predicate over catalog rows for the query's filters (None when there are none)."""
+        prefix = os.path.realpath(query.folder).rstrip(os.sep) + os.sep if query.folder else None
+        camera = query.camera.lower() if query.camera else None
+        if not (prefix or camera or query.kinds or query.after is not None
+                or query.before is not None):
+            return None
+
+        def keep(row) -> bool:
+            path, _, _, taken_at, kind, _, row_camera = row
+            return ((prefix is None or path.startswith(prefix))
+                    and (query.kinds is None or kind in query.kinds)
+                    and (camera is None or camera in (row_camera or "").lower())
+                    and (query.after is None or (taken_at is not None and taken_at >= query.after))
+                    and (query.before is None or (taken_at is not None and taken_at < query.before)))
+        return keep
+
+    def _ranked(self, vector: np.ndarray, query: Query, exclude: set[int]) -> list[SearchResult]:
         searcher = self._searcher()
         total = len(searcher)
+        k = query.k
         fetch = k + len(exclude)
-        folder_prefix = os.path.realpath(folder).rstrip(os.sep) + os.sep if folder else None
+        keep = self._filter(query)
         while True:
             ids, scores = searcher.knn(vector, min(fetch, total))
             rows = self.catalog.media_rows(ids.tolist())
@@ -353,7 +408,7 @@ class Library:
                 row = rows.get(media_id)
                 if row is None or media_id in exclude:
                     continue
-                if folder_prefix and not row[0].startswith(folder_prefix):
+                if keep is not None and not keep(row):
                     continue
                 results.append(SearchResult(media_id, row[0], score, row[1], row[2], row[3], row[4]))
                 if len(results) == k:

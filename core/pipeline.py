@@ -83,6 +83,12 @@ class IndexingPipeline:
         except Exception as exc:  # a decoder bug on one odd file must not stop the rest
             log.exception("unexpected error decoding %s", path)
             return _Decoded(media_id, path, error=f"cannot decode ({type(exc).__name__}: {exc})")
+        if "taken_at" not in decoded.meta:
+            try:  # no EXIF date: the file's time, and remember that it is only that
+                decoded.meta["taken_at"] = os.stat(path).st_mtime
+                decoded.meta["taken_source"] = "mtime"
+            except OSError:
+                pass
         # an OSError here (thumbnail cache unwritable, disk full) fails the batch on purpose
         save_thumbnail(decoded.image, thumb_path(self.thumbs, media_id))
         return _Decoded(media_id, path, decoded.image, decoded.meta)

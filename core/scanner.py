@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from .catalog import Catalog, MediaRow, db_path
-from .imaging import content_hash, is_photo
+from .imaging import content_hash, is_photo, kind_of
 from .types import ScanReport
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,14 @@ def walk_photos(root: str, on_error: Callable[[str, str], None] | None = None
             if on_error:
                 on_error(folder, f"folder unreadable ({exc.strerror or exc})")
             continue
+        # a RAW beside a JPEG (or HEIC) of the same name is one photo: the JPEG stands for it
+        developed = {os.path.splitext(e.name)[0].lower() for e in entries
+                     if is_photo(e.name) and kind_of(e.name) != "raw"}
         for entry in entries:
             if entry.name.startswith("."):
+                continue
+            if kind_of(entry.name) == "raw" and \
+                    os.path.splitext(entry.name)[0].lower() in developed:
                 continue
             try:
                 if entry.is_dir(follow_symlinks=True):
@@ -164,7 +170,8 @@ class Scanner:
                 source = db.execute(
                     "SELECT id FROM media WHERE content_hash=? AND status='ok' LIMIT 1", [digest]
                 ).fetchone()
-                media_id = self.catalog.insert_media(db, folder_id, path, size, mtime_ns, digest)
+                media_id = self.catalog.insert_media(db, folder_id, path, size, mtime_ns, digest,
+                                                     kind_of(path))
                 if source:
                     db.execute(
                         "UPDATE media SET (status, width, height, taken_at, taken_source, camera)"

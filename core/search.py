@@ -61,6 +61,10 @@ class ExactSearch:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def knn_many(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        pairs = [self.knn(v, k) for v in vectors]
+        return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+
     def knn(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         k = min(k, len(self.ids))
         if k <= 0:

@@ -54,6 +54,11 @@ class Query:
     media: list[tuple[int, float]] = field(default_factory=list)
     k: int = 20
     folder: str | None = None
+    after: float | None = None  # taken at or after (unix time)
+    before: float | None = None  # taken before
+    kinds: frozenset[str] | None = None  # photo, raw
+    camera: str | None = None  # a part of "make model", any case
+    sort: str = "relevance"  # or "date" (newest first) among the k best matches
 
     @classmethod
     def text(cls, text: str, k: int = 20) -> Query:
