@@ -48,7 +48,6 @@ class Library:
         self.thumbs = Path(thumbs_dir).expanduser() if thumbs_dir else self.home / "thumbs"
         stored = self.catalog.get_meta("model")
         self.model_spec = ModelSpec.parse(model).text if model else (stored or DEFAULT_MODEL)
-        self.model_changed = bool(model) and stored is not None and self.model_spec != stored
         self.device = device
         self.threads = threads
         self.allow_download = allow_download

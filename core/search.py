@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 
 import numpy as np
 
@@ -56,7 +55,6 @@ class ExactSearch:
     def __init__(self, ids: np.ndarray, matrix: np.ndarray):
         self.ids = np.asarray(ids, np.int64)
         self.matrix = np.ascontiguousarray(matrix, np.float32)
-        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.ids)

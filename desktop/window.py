@@ -57,7 +57,6 @@ class SearchBar(QWidget):
 
     def add_image(self, path: Path, negative: bool = False) -> None:
         chip = Chip(path.name if len(path.name) < 24 else path.name[:21] + "…", negative)
-        chip.toggled.connect(lambda *_: None)
         chip.clicked.connect(lambda: self.remove_chip(chip))
         chip.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         flip = QAction("Exclude (−)" if not negative else "Include (+)", chip)

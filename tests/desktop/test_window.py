@@ -27,6 +27,8 @@ def window(qtbot, ranked_photos):
     win.show()
     win.start()
     qtbot.waitUntil(lambda: not win.indexer.busy, timeout=60_000)
+    # the first test of a run also pays for importing torch and loading the model
+    qtbot.waitUntil(lambda: lib.model_loaded, timeout=180_000)
     win.truth = truth
     yield win
     win.close()
@@ -53,12 +55,33 @@ def test_typing_a_query_fills_the_grid_in_ranked_order(qtbot, window):
                                               Qt.ItemDataRole.UserRole + 4) is not None)
 
 
-def test_latest_query_wins(qtbot, window):
-    window._show_results(5, [])  # an answer for a newer query already shown
-    window._shown_generation = 5
-    stale = window.model.rowCount()
-    window._show_results(3, window.model.results()[:1] or [])
-    assert window.model.rowCount() == stale
+def test_latest_query_wins_over_a_slower_earlier_one(qtbot, window, monkeypatch):
+    import time
+
+    real_search = window.library.search
+    slow_done = threading.Event()
+
+    def search(query):
+        if query.texts and query.texts[0][0] == "a yellow stripe":
+            time.sleep(1.5)  # the first query answers last
+            try:
+                return real_search(query)
+            finally:
+                slow_done.set()
+        return real_search(query)
+
+    monkeypatch.setattr(window.library, "search", search)
+    window.search.edit.setText("a yellow stripe")
+    window._debounce.stop()
+    window.run_search()
+    gen = window._generation
+    window.search.edit.setText("a blue circle")
+    window._debounce.stop()
+    window.run_search()
+    wait_for_results(qtbot, window, gen)
+    qtbot.waitUntil(slow_done.is_set, timeout=10_000)
+    qtbot.wait(200)  # let the stale answer arrive on the GUI thread
+    assert sum(k == ("blue", "circle") for k in top_kinds(window)) >= 4
 
 
 def _drop(window, mime):
