@@ -327,8 +327,7 @@ def bench_int8() -> dict:
         _, int8_s = timed(qmodel.encode_image, x)
     cos = (a * b).sum(-1)
     return {"model": name, "min_cosine_to_fp32": round(float(cos.min()), 4),
-            "speedup": round(fp32_s / int8_s, 2), "offered": bool(cos.min() >= 0.99),
-            "note": "random weights; the cosine must be re-measured on the real weights"}
+            "speedup": round(fp32_s / int8_s, 2), "meets_bar": bool(cos.min() >= 0.99)}
 
 
 # -- report ---------------------------------------------------------------------------------------
@@ -394,10 +393,15 @@ def markdown(report: dict) -> str:
                   f"{c['coco_t2i_r1'] if c['coco_t2i_r1'] else 'not in open_clip table'} |"
                   for c in x["candidates"]]
         q = x["int8"]
-        lines += ["", f"Best published R@1 at ≥ 8 img/s: **{x['best_r1_at_8_img_per_s']}**.", "",
-                  f"int8 dynamic quantization of {q['model']}: min cosine to fp32 "
-                  f"{q['min_cosine_to_fp32']}, {q['speedup']}× speed — "
-                  f"{'offered' if q['offered'] else 'not offered (below 0.99)'} ({q['note']}).", ""]
+        lines += ["", f"Best published R@1 at ≥ 8 img/s: **{x['best_r1_at_8_img_per_s']}** — the "
+                  "default. MobileCLIP rows have no figure in open_clip's retrieval table, so "
+                  "they are not ranked here.", "",
+                  f"int8 dynamic quantization of the {q['model']} image tower: min cosine to fp32 "
+                  f"{q['min_cosine_to_fp32']} (random weights), {q['speedup']}× speed. Not offered:"
+                  " torch marks eager dynamic quantization deprecated, and the cosine must hold on"
+                  " the real weights. The faster CPU mode in use is the bf16 text tower, kept only"
+                  " when it agrees with fp32 (cosine ≥ 0.995 on probe texts, checked at load).",
+                  ""]
     return "\n".join(lines) + "\n"
 
 
@@ -407,7 +411,12 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="*", help="sections: indexing gui text_query ann "
                         "reconcile models")
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/PERFORMANCE.md")
+    parser.add_argument("--render", metavar="JSON", help="only write the table from a report")
     args = parser.parse_args(argv)
+    if args.render:
+        (ROOT / "docs" / "PERFORMANCE.md").write_text(markdown(json.loads(Path(args.render)
+                                                                          .read_text())))
+        return 0
     q = args.quick
     sections = args.only or ["indexing", "gui", "text_query", "ann", "reconcile", "models"]
     results = {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import threading
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .imaging import head_tail_hash
 from .types import ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -53,17 +53,9 @@ class ModelSpec:
         return cls(text)
 
 
-def file_fingerprint(path: str | os.PathLike, block: int = 1 << 20) -> str:
-    """Cheap identity of a large file: its size and its first and last megabyte."""
-    h = hashlib.blake2b(digest_size=8)
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        h.update(size.to_bytes(8, "little"))
-        h.update(f.read(block))
-        if size > 2 * block:
-            f.seek(size - block)
-            h.update(f.read(block))
-    return h.hexdigest()
+def file_fingerprint(path: str | os.PathLike) -> str:
+    """Cheap identity of a weights file: its size and its first and last megabyte."""
+    return head_tail_hash(path, 1 << 20, digest_size=8)
 
 
 @contextlib.contextmanager

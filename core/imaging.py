@@ -87,18 +87,24 @@ def _open_raw(path) -> Image.Image:
         raise ImageError(f"not a readable RAW file ({type(exc).__name__})") from exc
 
 
-def content_hash(path: str | os.PathLike, size: int | None = None) -> str:
-    """Hash of size + head + tail: recognises renamed and copied files without reading them whole."""
-    h = hashlib.blake2b(digest_size=16)
+def head_tail_hash(path: str | os.PathLike, chunk: int = HASH_CHUNK, size: int | None = None,
+                   digest_size: int = 16) -> str:
+    """Hash of size + head + tail: identifies a file without reading it whole."""
+    h = hashlib.blake2b(digest_size=digest_size)
     with open(path, "rb") as f:
         if size is None:
             size = os.fstat(f.fileno()).st_size
         h.update(size.to_bytes(8, "little"))
-        h.update(f.read(HASH_CHUNK))
-        if size > 2 * HASH_CHUNK:
-            f.seek(size - HASH_CHUNK)
-            h.update(f.read(HASH_CHUNK))
+        h.update(f.read(chunk))
+        if size > 2 * chunk:
+            f.seek(size - chunk)
+            h.update(f.read(chunk))
     return h.hexdigest()
+
+
+def content_hash(path: str | os.PathLike, size: int | None = None) -> str:
+    """What recognises a renamed or copied photo: size and its first and last 64 KiB."""
+    return head_tail_hash(path, HASH_CHUNK, size)
 
 
 def open_image(path: str | os.PathLike, min_side: int) -> Decoded:
