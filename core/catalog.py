@@ -194,6 +194,13 @@ class Catalog:
             )
             return w.execute("SELECT id FROM folders WHERE path=?", [db_path(path)]).fetchone()[0]
 
+    def absorb_folders(self, parent_id: int, child_ids: list[int]) -> None:
+        """Make folders that lie inside another one part of it (their media move over)."""
+        with self.write() as w:
+            for child in child_ids:
+                w.execute("UPDATE media SET folder_id=? WHERE folder_id=?", [parent_id, child])
+                w.execute("DELETE FROM folders WHERE id=?", [child])
+
     def remove_folder(self, folder_id: int) -> list[int]:
         """Forget a folder and its media; returns the media ids that were removed."""
         with self.write() as w:
@@ -258,13 +265,14 @@ class Catalog:
     def insert_media(
         self, db: sqlite_utils.Database, folder_id: int, path: str, size: int, mtime_ns: int,
         content_hash: str, kind: str = "photo",
-    ) -> int:
+    ) -> int | None:
+        """A new media row; None when another folder already holds that path."""
         cur = db.execute(
-            "INSERT INTO media(folder_id, path, size, mtime_ns, content_hash, kind, added_at) "
-            "VALUES(?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO media(folder_id, path, size, mtime_ns, content_hash, kind, "
+            "added_at) VALUES(?, ?, ?, ?, ?, ?, ?)",
             [folder_id, db_path(path), size, mtime_ns, content_hash, kind, time.time()],
         )
-        return cur.lastrowid
+        return cur.lastrowid if cur.rowcount else None
 
     @staticmethod
     def copy_embeddings(db: sqlite_utils.Database, src_id: int, dst_id: int) -> None:

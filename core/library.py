@@ -119,6 +119,8 @@ class Library:
                 return self._index
             emb = self.embedder
             if self._rebuild_thread is None:
+                if self.catalog.vector_count(emb.model_id) == 0:
+                    return self.index  # nothing to rebuild: a new, empty index
                 path = self._index_path(emb.model_id)
                 index, why = VectorIndex.load(path, emb.model_id, emb.dim, self.catalog)
                 if index is not None:
@@ -137,7 +139,14 @@ class Library:
 
     def _rebuild(self, path: Path, model_id: str, dim: int, why: str) -> None:
         index = VectorIndex(path, model_id, dim)
-        index.rebuild(self.catalog)
+        try:
+            index.rebuild(self.catalog)
+        except Exception as exc:  # e.g. disk full while saving: keep answering exactly
+            log.exception("index rebuild failed")
+            self.emit(Notice("error", f"The search index could not be rebuilt: {exc}"))
+            with self._load_lock:
+                self._rebuild_thread = None
+            return
         with self._load_lock:
             self._index, self.index_state = index, f"rebuilt: {why}"
             self._exact = None
@@ -171,11 +180,18 @@ class Library:
         real = os.path.realpath(os.path.expanduser(str(path)))
         if not os.path.isdir(real):
             raise SnapseekError(f"{path} is not a folder.")
-        for folder in self.catalog.folders():
+        folders = self.catalog.folders()
+        for folder in folders:
             if real == folder.path or real.startswith(folder.path.rstrip(os.sep) + os.sep):
                 return folder  # already covered by a watched folder
-        self.catalog.add_folder(real)
+        # watched folders inside the new one become part of it, photos and vectors kept
+        inside = [f for f in folders if f.path.startswith(real.rstrip(os.sep) + os.sep)]
+        folder_id = self.catalog.add_folder(real)
+        if inside:
+            self.catalog.absorb_folders(folder_id, [f.id for f in inside])
         if self.background is not None:
+            for f in inside:
+                self.background.unwatch(f.path)
             self.background.watch(real)
             self.background.queue.add(real, now=True)
         return next(f for f in self.catalog.folders() if f.path == real)

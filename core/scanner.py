@@ -172,6 +172,8 @@ class Scanner:
                 ).fetchone()
                 media_id = self.catalog.insert_media(db, folder_id, path, size, mtime_ns, digest,
                                                      kind_of(path))
+                if media_id is None:
+                    continue
                 if source:
                     db.execute(
                         "UPDATE media SET (status, width, height, taken_at, taken_source, camera)"

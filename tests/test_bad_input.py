@@ -271,6 +271,22 @@ def test_same_folder_twice_and_nested_folder_are_one_folder(tmp_path, random_mod
         assert lib.catalog.media_count() == 1
 
 
+def test_adding_a_parent_folder_absorbs_the_watched_child(tmp_path, random_model):
+    folder = tmp_path / "Pictures"
+    make_photo(folder / "trip" / "one.jpg", "red")
+    make_photo(folder / "two.jpg", "blue")
+    with Library(tmp_path / "home", model=random_model) as lib:
+        lib.add_folder(folder / "trip")
+        lib.update()
+        (before,) = lib.catalog.vector_ids(lib.embedder.model_id).tolist()
+        lib.add_folder(folder)
+        assert [f.path for f in lib.folders()] == [str(folder)]
+        report = lib.update()
+        assert report.scan.new == 1 and report.embedded == 1  # only two.jpg is new
+        assert before in lib.catalog.vector_ids(lib.embedder.model_id).tolist()
+        assert lib.catalog.media_count() == 2
+
+
 def test_unmounted_folder_keeps_its_photos(tmp_path, random_model):
     folder = tmp_path / "Disk"
     make_photo(folder / "one.jpg", "red")
