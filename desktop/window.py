@@ -565,6 +565,8 @@ class MainWindow(QMainWindow):
     def on_notice(self, notice: Notice) -> None:
         if notice.level == "error":
             self.show_error(notice.text)
+        elif notice.text.startswith("Downloading"):
+            self.state_label.setText(notice.text)  # stays until indexing reports progress
         else:
             self.statusBar().showMessage(notice.text, 10000)
 
