@@ -29,6 +29,10 @@ def window(qtbot, ranked_photos):
     qtbot.waitUntil(lambda: not win.indexer.busy, timeout=60_000)
     # the first test of a run also pays for importing torch and loading the model
     qtbot.waitUntil(lambda: lib.model_loaded, timeout=180_000)
+    # and the start-up reconcile has finished and its status line has been shown, so the
+    # tests' own events are not overwritten by it
+    qtbot.waitUntil(lambda: lib.background is not None and lib.background.idle.is_set()
+                    and not win.tasks.busy, timeout=120_000)
     win.truth = truth
     yield win
     win.close()
