@@ -247,14 +247,6 @@ class Catalog:
              db_path(prefix[:-1] + chr(ord(os.sep) + 1)), folder_id])
         return {fs_path(r[2]): _media_row(r) for r in rows}
 
-    def media_by_hash(self, content_hash: str) -> list[MediaRow]:
-        rows = self._rows(
-            "SELECT id, folder_id, path, size, mtime_ns, content_hash, status "
-            "FROM media WHERE content_hash=?",
-            [content_hash],
-        )
-        return [_media_row(r) for r in rows]
-
     def media_by_id(self, media_id: int) -> MediaRow | None:
         row = self.db.execute(
             "SELECT id, folder_id, path, size, mtime_ns, content_hash, status FROM media WHERE id=?",
@@ -403,10 +395,6 @@ class Catalog:
                 "INSERT OR REPLACE INTO index_header VALUES(?, ?, ?, ?, ?, ?, ?)",
                 [header.model_id, header.dim, header.count, header.seq, header.file_size,
                  header.fingerprint, header.generation])
-
-    def clear_index_header(self, model_id: str) -> None:
-        with self.write() as w:
-            w.execute("DELETE FROM index_header WHERE model_id=?", [model_id])
 
 
 def _media_row(r: tuple) -> MediaRow:

@@ -271,17 +271,6 @@ class BackgroundIndexer:
                 self._stop.wait(5.0)
         self.idle.set()
 
-    def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Wait until no change is queued and the worker is idle (for tests and the CLI)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.idle.wait(max(0.0, deadline - time.monotonic())) and len(self.queue) == 0:
-                time.sleep(0.05)
-                if self.idle.is_set() and len(self.queue) == 0:
-                    return True
-            else:
-                time.sleep(0.02)
-        return False
 
 
 def _lower_priority() -> None:

@@ -105,8 +105,6 @@ class ResultsModel(QAbstractListModel):
             self.dataChanged.emit(idx, idx, [ThumbnailRole])
         self.thumbnail_ready.emit(media_id)
 
-    def thumbnails_pending(self) -> bool:
-        return self._loader.busy
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
