@@ -231,7 +231,7 @@ class Embedder:
                 raise ModelUnavailable(
                     f"Could not download the weights of model {parsed.text} from {host} "
                     f"({reason}). Connect to the internet once so they can be downloaded, or "
-                    "pass --model local-dir:/path/to/folder.") from exc
+                    "use a model folder: --model local-dir:/path/to/folder, or Settings in the app.") from exc
             message = f"Downloading model {parsed.text} from {host} (first use only)…"
             log.warning(message)
             if on_status:
@@ -247,7 +247,8 @@ class Embedder:
         return (
             f"Could not get the weights of model {parsed.text} ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0][:200] if str(exc) else 'no details'}). Connect to the "
-            "internet once so they can be downloaded, or pass --model local-dir:/path/to/folder."
+            "internet once so they can be downloaded, or use a model folder: --model "
+            "local-dir:/path/to/folder, or Settings in the app."
         )
 
     # -- encoding ------------------------------------------------------------
