@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from .imaging import THUMB_SIZE, ImageError, open_image, save_thumbnail
 from .index import VectorIndex
 from .pipeline import IndexingPipeline, thumb_path
 from .scanner import Scanner, ScanChanges
-from .search import ExactSearch, combine
+from .search import NAME_BOOST, ExactSearch, combine, matches_exact, path_words, split_names
 from .types import (
     Folder, IndexReport, ModelMismatch, Notice, Progress, Query, SearchResult, SnapseekError,
 )
@@ -343,16 +344,76 @@ class Library:
         return combine(parts)
 
     def search(self, query: Query) -> list[SearchResult]:
-        """Ranked results for a query; never mixes vectors of different models."""
+        """Ranked results for a query; never mixes vectors of different models.
+
+        Words that match file or folder names lift those photos; quoted phrases and
+        `path:` / `name:` terms must match (see search.split_names).
+        """
         if query.is_empty():
             return []
         self.check_model()
-        vector = self.query_vector(query)
+        texts, exact, words = [], [], []
+        for text, weight in query.texts:
+            if weight > 0:
+                text, found_exact, found_words = split_names(text)
+                exact += found_exact
+                words += found_words
+            if text:
+                texts.append((text, weight))
+        query = replace(query, texts=texts)
         exclude = {m for m, w in query.media if w > 0}
-        results = self._ranked(vector, query, exclude)
+        if query.is_empty():  # only name filters: every match, newest first
+            results = self._name_matches(query, exact, None)
+            results.sort(key=lambda r: r.taken_at or 0.0, reverse=True)
+            return results[: query.k]
+        vector = self.query_vector(query)
+        results = self._ranked(vector, query, exclude, exact)
+        if words:
+            results = self._lift_names(vector, query, exclude, exact, words, results)
         if query.sort == "date":
             results.sort(key=lambda r: r.taken_at or 0.0, reverse=True)
         return results
+
+    def _name_matches(self, query: Query, exact, vector, words=()) -> list[SearchResult]:
+        """Photos whose paths match the exact filters (or contain one of the words), scored
+        by the query vector when there is one."""
+        clauses, params = [], []
+        for _, value in exact:
+            clauses.append("LOWER(path) LIKE ?")
+            params.append(f"%{value}%")
+        if words:
+            clauses.append("(" + " OR ".join("LOWER(path) LIKE ?" for _ in words) + ")")
+            params += [f"%{w}%" for w in words]
+        ids = [r[0] for r in self.catalog.db.execute(
+            f"SELECT id FROM media WHERE status='ok' AND {' AND '.join(clauses)} LIMIT 2000",
+            params)]
+        rows = self.catalog.media_rows(ids)
+        keep = self._filter(query)
+        sims: dict[int, float] = {}
+        if vector is not None and ids:
+            got, vecs, _ = self.catalog.vectors(self.embedder.model_id, ids=ids)
+            sims = dict(zip(got.tolist(), (vecs @ vector).tolist(), strict=True))
+        out = []
+        for media_id in ids:
+            row = rows.get(media_id)
+            if row is None or not matches_exact(row[0], exact) or (keep and not keep(row)):
+                continue
+            if vector is not None and media_id not in sims:
+                continue  # no vector for this model yet
+            out.append(SearchResult(media_id, row[0], sims.get(media_id, 1.0), *row[1:5]))
+        return out
+
+    def _lift_names(self, vector, query: Query, exclude: set[int], exact, words, ranked
+                    ) -> list[SearchResult]:
+        """Merge photos whose names contain query words into the ranking, lifted a little."""
+        merged = {r.media_id: r for r in ranked}
+        for r in self._name_matches(query, exact, vector, words):
+            if r.media_id not in exclude:
+                merged.setdefault(r.media_id, r)
+        lifted = [replace(r, score=r.score + NAME_BOOST * len(set(words) & path_words(r.path)))
+                  for r in merged.values()]
+        lifted.sort(key=lambda r: (-r.score, r.media_id))
+        return lifted[: query.k]
 
     def duplicates(self, threshold: float = 0.95, neighbours: int = 8) -> list[list[SearchResult]]:
         """Groups of near-duplicate photos (vector similarity ≥ threshold), largest first.
@@ -409,7 +470,8 @@ class Library:
                     and (query.before is None or (taken_at is not None and taken_at < query.before)))
         return keep
 
-    def _ranked(self, vector: np.ndarray, query: Query, exclude: set[int]) -> list[SearchResult]:
+    def _ranked(self, vector: np.ndarray, query: Query, exclude: set[int],
+                exact: list[tuple[str, str]] = ()) -> list[SearchResult]:
         searcher = self._searcher()
         total = len(searcher)
         k = query.k
@@ -424,6 +486,8 @@ class Library:
                 if row is None or media_id in exclude:
                     continue
                 if keep is not None and not keep(row):
+                    continue
+                if exact and not matches_exact(row[0], exact):
                     continue
                 results.append(SearchResult(media_id, row[0], score, row[1], row[2], row[3], row[4]))
                 if len(results) == k:

@@ -71,3 +71,44 @@ class ExactSearch:
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         top = top[np.lexsort((self.ids[top], -scores[top]))]
         return self.ids[top], scores[top]
+
+
+# -- words that match file and folder names ------------------------------------------------------
+NAME_BOOST = 0.05  # added to the similarity per query word found in the file's path
+_STOPWORDS = frozenset(
+    "the and with from for our my your his her their this that these those photo photos picture "
+    "pictures image images of in on at a an to by near some".split())
+_EXACT = re.compile(r'"([^"]+)"|\b(path|name):(\S+)')
+
+
+def split_names(text: str) -> tuple[str, list[tuple[str, str]], list[str]]:
+    """(text for the model, exact name filters, words that may match names).
+
+    A "quoted phrase" or `path:x` must appear in the path, `name:x` in the file name (any
+    case); they are taken out of the text. The remaining words (3+ letters or a year) lift
+    photos whose file or folder names contain them: "Lisbon 2019".
+    """
+    exact: list[tuple[str, str]] = []
+
+    def take(match: re.Match) -> str:
+        if match.group(1):
+            exact.append(("path", match.group(1).lower()))
+        else:
+            exact.append((match.group(2), match.group(3).lower()))
+        return " "
+
+    rest = " ".join(_EXACT.sub(take, text).split())
+    words = [w for w in re.findall(r"[^\W_]+", rest.lower())
+             if (len(w) >= 3 and not w.isdigit() and w not in _STOPWORDS)
+             or (w.isdigit() and len(w) == 4)]
+    return rest, exact, list(dict.fromkeys(words))
+
+
+def path_words(path: str) -> set[str]:
+    return set(re.findall(r"[^\W_]+", path.lower()))
+
+
+def matches_exact(path: str, exact: list[tuple[str, str]]) -> bool:
+    low = path.lower()
+    name = low.rsplit("/", 1)[-1]
+    return all((value in name) if field == "name" else (value in low) for field, value in exact)

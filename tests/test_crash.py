@@ -56,8 +56,10 @@ def change_some_photos(folder, rnd: random.Random, step: int) -> None:
                    size=(480, 360), seed=step * 1000 + i)
 
 
-@pytest.mark.parametrize("kills", [pytest.param(KILLS, id=f"{KILLS}-kills"),
-                                   pytest.param(100, id="100-kills", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("kills", [
+    pytest.param(KILLS, id=f"{KILLS}-kills", marks=pytest.mark.timeout(1200)),
+    pytest.param(100, id="100-kills", marks=[pytest.mark.slow, pytest.mark.timeout(3600)]),
+])
 def test_random_kills_never_lose_or_duplicate(tmp_path, random_model, kills):
     rnd = random.Random(20261124 + kills)
     folder = tmp_path / "Pictures"

@@ -98,3 +98,24 @@ def test_duplicates_groups_near_identical_photos_and_deletes_nothing(tmp_path, t
     assert len(groups) == 1
     assert {r["path"].rsplit("/", 1)[1] for r in groups[0]} == {"beach.jpg", "beach-small.jpg"}
     assert len(list(folder.iterdir())) == 4
+
+
+def test_words_in_file_and_folder_names_lift_results(tmp_path, random_model):
+    folder = tmp_path / "Pictures"
+    for i in range(6):
+        make_photo(folder / "misc" / f"IMG_{i:03d}.jpg", "red", "circle", seed=i)
+    make_photo(folder / "Lisbon 2019" / "tram.jpg", "blue", "square", seed=50)
+    make_photo(folder / "Lisbon 2019" / "IMG_120.jpg", "green", "stripe", seed=51)
+    make_photo(folder / "Porto" / "summer party.jpg", "yellow", "circle", seed=52)
+    with Library(tmp_path / "home", model=random_model) as lib:
+        lib.add_folder(folder)
+        lib.update()
+
+        def names(text, k=3):
+            return [r.path.split("/Pictures/")[1] for r in lib.search(Query.text(text, k=k))]
+
+        assert set(names("Lisbon 2019", k=2)) == {"Lisbon 2019/tram.jpg", "Lisbon 2019/IMG_120.jpg"}
+        assert names("tram in lisbon", k=1) == ["Lisbon 2019/tram.jpg"]
+        assert names('"summer party"', k=5) == ["Porto/summer party.jpg"]
+        assert names("name:img_12", k=5) == ["Lisbon 2019/IMG_120.jpg"]
+        assert sorted(names("red path:misc", k=10)) == [f"misc/IMG_{i:03d}.jpg" for i in range(6)]
