@@ -303,8 +303,12 @@ class Catalog:
 
     def store_vectors(
         self, model_id: str, items: list[tuple[int, np.ndarray, dict]], errors: list[tuple[int, str]]
-    ) -> int:
-        """Write one batch (vectors, metadata and errors) in one transaction; returns its seq."""
+    ) -> tuple[int, set[int]]:
+        """Write one batch (vectors, metadata and errors) in one transaction.
+
+        Returns the batch's seq and the ids whose vectors were stored (a file that vanished
+        meanwhile has no row left to update)."""
+        stored: set[int] = set()
         with self.write() as w:
             seq = w.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM embeddings").fetchone()[0]
             for media_id, vec, meta in items:
@@ -321,9 +325,10 @@ class Catalog:
                     "VALUES(?, ?, ?, ?)",
                     [media_id, model_id, np.asarray(vec, dtype="<f4").tobytes(), seq],
                 )
+                stored.add(media_id)
             for media_id, reason in errors:
                 w.execute("UPDATE media SET status='error', error=? WHERE id=?", [reason, media_id])
-        return seq
+        return seq, stored
 
     def errors(self) -> list[tuple[str, str]]:
         return [(fs_path(r[0]), r[1]) for r in self._rows(

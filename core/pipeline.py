@@ -143,14 +143,13 @@ class IndexingPipeline:
                         errors.append((d.media_id, d.error))
                 vectors = (self.embedder.encode_images([d.image for d in good])
                            if good else np.empty((0, 0), np.float32))
-                self.catalog.store_vectors(
+                seq, stored = self.catalog.store_vectors(
                     self.embedder.model_id,
                     [(d.media_id, vectors[i], d.meta or {}) for i, d in enumerate(good)], errors)
-                live = self._still_present([d.media_id for d in good])
-                keep = [i for i, d in enumerate(good) if d.media_id in live]
+                keep = [i for i, d in enumerate(good) if d.media_id in stored]
                 if keep:
                     self.index.add(np.array([good[i].media_id for i in keep]), vectors[keep])
-                    self.index.seq = self.catalog.max_seq(self.embedder.model_id)
+                    self.index.seq = max(self.index.seq, seq)
                 done += len(good)
                 failed += len(errors)
                 for media_id, reason in errors:
@@ -174,8 +173,3 @@ class IndexingPipeline:
             return time.time() - os.stat(path).st_mtime < self.retry_young_s
         except OSError:
             return False
-
-    def _still_present(self, ids: list[int]) -> set[int]:
-        if not ids:
-            return set()
-        return set(self.catalog.media_rows(ids))
