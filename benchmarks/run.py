@@ -19,12 +19,17 @@ import numpy as np
 from .data import clustered_vectors, photo_like_jpeg, random_weight_model
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ARCH = ("ViT-B-32-256", "datacomp_s34b_b86k")
-# Published MSCOCO text→image R@1 from open_clip's docs/openclip_retrieval_results.csv.
+DEFAULT_ARCH = ("MobileCLIP2-S0", "dfndr2b")
+# Published zero-shot MSCOCO 5k text→image R@1 ("image retrieval recall@1"), the same
+# benchmark in both sources: open_clip's docs/openclip_retrieval_results.csv, and for the
+# MobileCLIP rows Apple's own results/<model>.jsonl in github.com/apple/ml-mobileclip.
 PUBLISHED_R1 = {
-    "ViT-B-32:laion2b_s34b_b79k": 0.3934,
-    "ViT-B-32:datacomp_xl_s13b_b90k": 0.3714,
-    "ViT-B-32-256:datacomp_s34b_b86k": 0.3993,
+    "ViT-B-32:laion2b_s34b_b79k": (0.3934, "open_clip"),
+    "ViT-B-32:datacomp_xl_s13b_b90k": (0.3714, "open_clip"),
+    "ViT-B-32-256:datacomp_s34b_b86k": (0.3993, "open_clip"),
+    "MobileCLIP2-S0:dfndr2b": (0.4368, "apple/ml-mobileclip results/mobileclip2_s0.jsonl"),
+    "MobileCLIP2-S2:dfndr2b": (0.4882, "apple/ml-mobileclip results/mobileclip2_s2.jsonl"),
+    "MobileCLIP-B:datacompdr": (0.5059, "apple/ml-mobileclip results/mobileclip_b.jsonl"),
 }
 QUERIES = ["dog on a beach", "birthday cake with candles", "snow on mountains at sunset",
            "a red car parked in the street", "my grandmother in the garden", "fireworks",
@@ -78,9 +83,13 @@ def bench_indexing(work: Path, spec: str, n: int) -> dict:
             with torch.inference_mode():
                 emb.model.encode_image(emb.preprocess(im).unsqueeze(0))
 
+    # both sides start with the model in memory and its kernels set up for their batch size
+    warm = Image.new("RGB", (emb.image_size, emb.image_size))
+    with torch.inference_mode():
+        emb.model.encode_image(emb.preprocess(warm).unsqueeze(0))
     _, naive_s = timed(naive)
     lib = Library(work / "home-index", model=spec)
-    lib.load_model()  # both sides start with the model in memory
+    lib.load_model().encode_images([warm] * 16)
     lib.add_folder(photos)
     _, ours_s = timed(lib.update)
     lib.close()
@@ -339,14 +348,23 @@ CANDIDATES = [("ViT-B-32", "laion2b_s34b_b79k"), ("ViT-B-32", "datacomp_xl_s13b_
               ("MobileCLIP2-S2", "dfndr2b"), ("MobileCLIP-B", "datacompdr")]
 
 
-def bench_models(quick: bool) -> dict:
+def bench_models(work: Path, quick: bool) -> dict:
+    """Image-tower speed of each candidate (median of 3 runs), then end-to-end indexing of the
+    same 12 MP JPEGs for those fast enough to matter: "indexes at ≥ 8 img/s" is the latter."""
     import open_clip
     import torch
 
     from core.embedder import reparameterize
+    from core.library import Library
 
     rows, seen = [], {}
     batch = 8 if quick else 16
+    photos = work / "model-photos"
+    if not photos.exists():
+        photos.mkdir()
+        for i in range(8 if quick else 24):
+            photo_like_jpeg(photos / f"IMG_{i:04d}.jpg", seed=1000 + i)
+    n_photos = len(list(photos.iterdir()))
     for name, tag in CANDIDATES[2:4] if quick else CANDIDATES:
         if name not in seen:
             model = open_clip.create_model(name, pretrained=None).eval()
@@ -356,13 +374,31 @@ def bench_models(quick: bool) -> dict:
             x = torch.randn(batch, 3, size, size)
             with torch.inference_mode():
                 model.encode_image(x[:2])
-                _, s = timed(model.encode_image, x)
-            seen[name] = round(batch / s, 2)
-        rows.append({"model": f"{name}:{tag}", "img_per_s_model_only": seen[name],
-                     "coco_t2i_r1": PUBLISHED_R1.get(f"{name}:{tag}")})
-    fast = [r for r in rows if r["img_per_s_model_only"] >= 8 and r["coco_t2i_r1"]]
+                model.encode_image(x)  # the first call at a batch size sets up its kernels
+                runs = [timed(model.encode_image, x)[1] for _ in range(3)]
+            del model
+            model_rate = round(batch / statistics.median(runs), 2)
+            index_rate = None
+            if model_rate >= 6:  # slower image towers cannot index at 8 img/s end to end
+                spec = random_weight_model(name, tag, work / f"model-{name}")
+                rates = []
+                for rep in range(3):  # this machine's speed wanders: the median of three
+                    lib = Library(work / f"home-{name}-{rep}", model=spec)
+                    lib.load_model()
+                    lib.add_folder(photos)
+                    _, seconds = timed(lib.update)
+                    lib.close()
+                    rates.append(n_photos / seconds)
+                index_rate = round(statistics.median(rates), 2)
+            seen[name] = (model_rate, index_rate)
+        r1, source = PUBLISHED_R1.get(f"{name}:{tag}", (None, None))
+        rows.append({"model": f"{name}:{tag}", "img_per_s_model_only": seen[name][0],
+                     "indexing_img_per_s": seen[name][1], "coco_t2i_r1": r1,
+                     "r1_source": source})
+    fast = [r for r in rows if (r["indexing_img_per_s"] or 0) >= 8 and r["coco_t2i_r1"]]
     best = max(fast, key=lambda r: r["coco_t2i_r1"])["model"] if fast else None
-    return {"candidates": rows, "best_r1_at_8_img_per_s": best, "int8": bench_int8()}
+    return {"candidates": rows, "photos": n_photos, "best_r1_at_8_img_per_s": best,
+            "int8": bench_int8()}
 
 
 def bench_int8() -> dict:
@@ -451,19 +487,25 @@ def markdown(report: dict) -> str:
     if "models" in r:
         x = r["models"]
         lines += ["## 6. Model candidates", "",
-                  "| model | img/s here (image tower, batch) | published MSCOCO text→image R@1 |",
-                  "|---|---|---|"]
+                  f"Image tower alone (batch of 16 random inputs, median of 3 runs) and end-to-end "
+                  f"indexing (median of 3 runs) of {x.get('photos', '?')} 12 MP JPEGs (scan, decode, thumbnails, "
+                  "embedding, writes) for the towers fast enough to matter.", "",
+                  "| model | image tower img/s | indexing img/s | published MSCOCO text→image R@1 "
+                  "| source of R@1 |", "|---|---|---|---|---|"]
         lines += [f"| {c['model']} | {c['img_per_s_model_only']} | "
-                  f"{c['coco_t2i_r1'] if c['coco_t2i_r1'] else 'not in open_clip table'} |"
+                  f"{c.get('indexing_img_per_s') or '—'} | "
+                  f"{c['coco_t2i_r1'] or 'none found'} | {c.get('r1_source') or ''} |"
                   for c in x["candidates"]]
         q = x["int8"]
         lines += ["", f"Best published R@1 at ≥ 8 img/s: **{x['best_r1_at_8_img_per_s']}** — the "
-                  "default. MobileCLIP rows have no figure in open_clip's retrieval table, so "
-                  "they are not ranked here.", "",
+                  "default. R@1 is zero-shot MSCOCO 5k text→image recall@1, the same benchmark "
+                  "in both sources. MobileCLIP weights are published under Apple's AMLR licence "
+                  "(see README: Models).", "",
                   f"int8 dynamic quantization of the {q['model']} image tower: min cosine to fp32 "
-                  f"{q['min_cosine_to_fp32']} (random weights), {q['speedup']}× speed. Not offered:"
-                  " torch marks eager dynamic quantization deprecated, and the cosine must hold on"
-                  " the real weights. The faster CPU mode in use is the bf16 text tower, kept only"
+                  f"{q['min_cosine_to_fp32']} (random weights), {q['speedup']}× speed (image tower alone). Not offered yet:"
+                  " the 0.99 bar must hold on the real weights, which could not be downloaded"
+                  " where this was measured, and torch marks eager dynamic quantization"
+                  " deprecated. The faster CPU mode in use is the bf16 text tower, kept only"
                   " when it agrees with fp32 (cosine ≥ 0.995 on probe texts, checked at load).",
                   ""]
     return "\n".join(lines) + "\n"
@@ -509,7 +551,7 @@ def main(argv=None) -> int:
             elif name == "reconcile":
                 results[name] = bench_reconcile(work, 10_000 if q else 100_000)
             elif name == "models":
-                results[name] = bench_models(q)
+                results[name] = bench_models(work, q)
             results[name]["section_s"] = round(time.perf_counter() - started, 1)
             print(f"# {name}: {json.dumps(results[name])}", file=sys.stderr, flush=True)
     report = {"command": "make bench" + ("-quick" if q else ""), "quick": q,

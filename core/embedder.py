@@ -17,7 +17,9 @@ from .types import ModelUnavailable
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "ViT-B-32-256:datacomp_s34b_b86k"
+# The best published MSCOCO text→image R@1 that indexes at ≥ 8 img/s on a 2-core CPU
+# (docs/PERFORMANCE.md, section 6).
+DEFAULT_MODEL = "MobileCLIP2-S0:dfndr2b"
 LOCAL_DIR = "local-dir:"
 HF_HUB = "hf-hub:"
 WEIGHT_NAMES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
@@ -307,35 +309,49 @@ def _text_tower_to_bf16(model, tokenizer, device: str) -> str:
     """
     import torch
 
-    if not _supports_truncation(model):
+    tower = getattr(model, "text", None)  # CustomTextCLIP (MobileCLIP, ...) keeps it apart
+    truncated = _supports_truncation(model)
+    if tower is None and not truncated:
         return "fp32"
-    parts = [model.token_embedding, model.transformer, model.ln_final]
+
+    def encode(tokens):
+        out = _encode_text_truncated(model, tokens) if truncated else model.encode_text(tokens)
+        return torch.nn.functional.normalize(out.float(), dim=-1)
+
+    if tower is not None:
+        modules = [tower]
+    else:
+        modules = [model.token_embedding, model.transformer, model.ln_final]
+        if isinstance(model.text_projection, torch.nn.Linear):
+            modules.append(model.text_projection)
+    # references to the fp32 tensors, so a refusal restores them exactly rather than rounded
+    saved = [dict(m.state_dict()) for m in modules]
+    loose = {} if tower is not None else {
+        "positional_embedding": model.positional_embedding.data, "attn_mask": model.attn_mask,
+        "text_projection": None if isinstance(model.text_projection, torch.nn.Linear)
+        or model.text_projection is None else model.text_projection.data}
+
+    def cast_loose(values):
+        model.positional_embedding.data = values["positional_embedding"]
+        model.attn_mask = values["attn_mask"]
+        if values["text_projection"] is not None:
+            model.text_projection.data = values["text_projection"]
+
     with torch.inference_mode():
         tokens = tokenizer(PROBE_TEXTS).to(device)
-        reference = torch.nn.functional.normalize(_encode_text_truncated(model, tokens), dim=-1)
-        saved = {"pos": model.positional_embedding.data, "mask": model.attn_mask,
-                 "proj": model.text_projection}
-        for part in parts:
-            part.to(torch.bfloat16)
-        model.positional_embedding.data = saved["pos"].to(torch.bfloat16)
-        model.attn_mask = saved["mask"].to(torch.bfloat16)
-        if isinstance(model.text_projection, torch.nn.Linear):
-            model.text_projection.to(torch.bfloat16)
-        elif model.text_projection is not None:
-            model.text_projection.data = saved["proj"].data.to(torch.bfloat16)
-        fast = torch.nn.functional.normalize(
-            _encode_text_truncated(model, tokens).float(), dim=-1)
-        cosine = float((reference * fast).sum(-1).min())
-    if cosine >= BF16_MIN_COSINE:
-        return "bf16"
-    for part in parts:  # keep exactness where bf16 disagrees
-        part.to(torch.float32)
-    model.positional_embedding.data = saved["pos"]
-    model.attn_mask = saved["mask"]
-    if isinstance(model.text_projection, torch.nn.Linear):
-        model.text_projection.to(torch.float32)
-    elif model.text_projection is not None:
-        model.text_projection.data = saved["proj"].data.float()
+        reference = encode(tokens)
+        for m in modules:
+            m.to(torch.bfloat16)
+        if loose:
+            cast_loose({k: None if v is None else v.to(torch.bfloat16) for k, v in loose.items()})
+        cosine = float((reference * encode(tokens)).sum(-1).min())
+        if cosine >= BF16_MIN_COSINE:
+            return "bf16"
+        for m, state in zip(modules, saved):  # keep exactness where bf16 disagrees
+            m.to(torch.float32)
+            m.load_state_dict(state)
+        if loose:
+            cast_loose(loose)
     log.info("bf16 text tower disagrees with fp32 (cosine %.4f): staying fp32", cosine)
     return "fp32"
 

@@ -17,6 +17,9 @@ TINY_CONFIG = {
     "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
     "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
 }
+# MobileCLIP2's shape in miniature: the text tower apart (CustomTextCLIP), no causal mask
+TINY_CUSTOM_TEXT_CONFIG = {**TINY_CONFIG, "custom_text": True,
+                           "text_cfg": {**TINY_CONFIG["text_cfg"], "no_causal_mask": True}}
 PREPROCESS = {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "interpolation": "bicubic",
               "resize_mode": "shortest"}
 
@@ -39,7 +42,8 @@ def make_random_model(folder: Path, seed: int = 0, config: dict | None = None) -
 
     torch.manual_seed(seed)
     cfg = config or TINY_CONFIG
-    model = open_clip.CLIP(**cfg)
+    kind = open_clip.CustomTextCLIP if cfg.get("custom_text") else open_clip.CLIP
+    model = kind(**{k: v for k, v in cfg.items() if k != "custom_text"})
     save_local_dir(model, cfg, folder)
     return f"local-dir:{folder}"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+from core.embedder import DEFAULT_MODEL
 from helpers import make_photo, run_cli
 
 
@@ -62,7 +63,7 @@ def test_unavailable_default_model_says_so_in_one_line(tmp_path, photo_dir):
     assert proc.returncode != 0
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stderr
-    assert "ViT-B-32-256:datacomp_s34b_b86k" in lines[0] and "local-dir:" in lines[0]
+    assert DEFAULT_MODEL in lines[0] and "local-dir:" in lines[0]
     status = json.loads(run_cli("status", "--json", home=home).stdout)
     assert status["folders"] == [] and status["media_count"] == 0
 

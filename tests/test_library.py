@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 import pytest
 from PIL import Image
 
@@ -127,6 +128,50 @@ def test_bf16_text_tower_agrees_with_fp32(random_model):
 
     image = Image.new("RGB", (64, 48), (200, 30, 30))
     assert np.allclose(fp32.encode_images([image]), bf16.encode_images([image]), atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def custom_text_model(tmp_path_factory):
+    from helpers import TINY_CUSTOM_TEXT_CONFIG, make_random_model
+
+    return make_random_model(tmp_path_factory.mktemp("models") / "custom-text", seed=3,
+                             config=TINY_CUSTOM_TEXT_CONFIG)
+
+
+def test_text_tower_without_causal_mask_is_never_truncated(custom_text_model):
+    from core.embedder import Embedder
+
+    emb = Embedder.load(custom_text_model, text_precision="fp32")
+    texts = ["a", "a red circle on a white wall"]
+    # padding changes the answer when every token sees every other: no shortcut may be taken
+    assert np.array_equal(emb.encode_text(texts, truncate=True),
+                          emb.encode_text(texts, truncate=False))
+
+
+def test_bf16_applies_to_a_separate_text_tower(custom_text_model):
+    from core.embedder import Embedder
+
+    fp32 = Embedder.load(custom_text_model, text_precision="fp32")
+    bf16 = Embedder.load(custom_text_model, text_precision="bf16")
+    assert bf16.text_precision == "bf16"
+    assert next(bf16.model.text.parameters()).dtype == torch.bfloat16
+    assert next(bf16.model.visual.parameters()).dtype == torch.float32
+    texts = ["a dog", "snow on the mountains at sunset"]
+    assert (fp32.encode_text(texts) * bf16.encode_text(texts)).sum(axis=1).min() >= 0.99
+
+
+@pytest.mark.parametrize("model_fixture", ["random_model", "custom_text_model"])
+def test_refused_bf16_restores_the_exact_fp32_weights(model_fixture, request, monkeypatch):
+    from core import embedder
+
+    spec = request.getfixturevalue(model_fixture)
+    reference = embedder.Embedder.load(spec, text_precision="fp32")
+    monkeypatch.setattr(embedder, "BF16_MIN_COSINE", 1.01)  # nothing can agree this well
+    refused = embedder.Embedder.load(spec, text_precision="bf16")
+    assert refused.text_precision == "fp32"
+    texts = ["a dog", "photo 12 of a red circle"]
+    # float noise only (kernels differ with alignment); weights left rounded to bf16 differ ~1e-3
+    assert np.allclose(reference.encode_text(texts), refused.encode_text(texts), atol=1e-5)
 
 
 def test_search_answers_exactly_while_the_index_is_rebuilt(tmp_path, photo_dir, random_model,
