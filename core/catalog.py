@@ -16,7 +16,22 @@ import sqlite_utils
 
 from .types import CatalogError, Folder
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# A video is one media item with several vectors (its moments). Index labels pack the frame
+# number above the media id, so frame 0 (every photo, a video's first moment) keeps label ==
+# media id and an index file written before videos existed stays valid.
+FRAME_SHIFT = 40
+MEDIA_MASK = (1 << FRAME_SHIFT) - 1
+
+
+def label_of(media_id: int, frame: int = 0) -> int:
+    return media_id + (frame << FRAME_SHIFT)
+
+
+def split_label(label: int) -> tuple[int, int]:
+    """(media id, frame) of an index label."""
+    return label & MEDIA_MASK, label >> FRAME_SHIFT
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -41,16 +56,22 @@ CREATE TABLE IF NOT EXISTS media (
     camera TEXT,
     status TEXT NOT NULL DEFAULT 'pending',
     error TEXT,
-    added_at REAL NOT NULL
+    added_at REAL NOT NULL,
+    lens TEXT,
+    gps_lat REAL,
+    gps_lon REAL,
+    duration_s REAL
 );
 CREATE INDEX IF NOT EXISTS media_folder ON media(folder_id);
 CREATE INDEX IF NOT EXISTS media_hash ON media(content_hash);
 CREATE TABLE IF NOT EXISTS embeddings (
     media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
     model_id TEXT NOT NULL,
+    frame INTEGER NOT NULL DEFAULT 0,
+    at_s REAL,
     vector BLOB NOT NULL,
     seq INTEGER NOT NULL,
-    PRIMARY KEY (media_id, model_id)
+    PRIMARY KEY (media_id, model_id, frame)
 );
 CREATE INDEX IF NOT EXISTS embeddings_model_seq ON embeddings(model_id, seq);
 CREATE TABLE IF NOT EXISTS index_header (
@@ -62,6 +83,27 @@ CREATE TABLE IF NOT EXISTS index_header (
     fingerprint TEXT NOT NULL,
     generation INTEGER NOT NULL
 );
+"""
+
+# Schema 1 → 2: lens, GPS and duration on media; a frame number and time on each vector.
+_MIGRATE_1_TO_2 = """
+ALTER TABLE media ADD COLUMN lens TEXT;
+ALTER TABLE media ADD COLUMN gps_lat REAL;
+ALTER TABLE media ADD COLUMN gps_lon REAL;
+ALTER TABLE media ADD COLUMN duration_s REAL;
+CREATE TABLE embeddings_v2 (
+    media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+    model_id TEXT NOT NULL,
+    frame INTEGER NOT NULL DEFAULT 0,
+    at_s REAL,
+    vector BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (media_id, model_id, frame)
+);
+INSERT INTO embeddings_v2(media_id, model_id, frame, vector, seq)
+    SELECT media_id, model_id, 0, vector, seq FROM embeddings;
+DROP TABLE embeddings;
+ALTER TABLE embeddings_v2 RENAME TO embeddings;
 """
 
 
@@ -124,7 +166,9 @@ class Catalog:
                     "Update Snapseek, or use another --home."
                 )
             with self.write() as w:
-                w.executescript(_SCHEMA)
+                if version == 1:
+                    _run_script(w, _MIGRATE_1_TO_2)
+                _run_script(w, _SCHEMA)
                 w.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?)",
                     [str(SCHEMA_VERSION)],
@@ -269,25 +313,56 @@ class Catalog:
     @staticmethod
     def copy_embeddings(db: sqlite_utils.Database, src_id: int, dst_id: int) -> None:
         db.execute(
-            "INSERT OR REPLACE INTO embeddings(media_id, model_id, vector, seq) "
-            "SELECT ?, model_id, vector, (SELECT COALESCE(MAX(seq), 0) + 1 FROM embeddings) "
-            "FROM embeddings WHERE media_id=?",
+            "INSERT OR REPLACE INTO embeddings(media_id, model_id, frame, at_s, vector, seq) "
+            "SELECT ?, model_id, frame, at_s, vector, "
+            "(SELECT COALESCE(MAX(seq), 0) + 1 FROM embeddings) FROM embeddings WHERE media_id=?",
             [dst_id, src_id],
         )
 
     def media_rows(self, ids: list[int]) -> dict[int, tuple]:
-        """id → (path, width, height, taken_at, kind, folder_id, camera) for the given ids."""
+        """id → (path, width, height, taken_at, kind, folder_id, camera, duration_s)."""
         out: dict[int, tuple] = {}
         for start in range(0, len(ids), 900):
             chunk = ids[start : start + 900]
             marks = ",".join("?" * len(chunk))
             for r in self._rows(
-                f"SELECT id, path, width, height, taken_at, kind, folder_id, camera FROM media "
-                f"WHERE id IN ({marks})",
+                f"SELECT id, path, width, height, taken_at, kind, folder_id, camera, duration_s "
+                f"FROM media WHERE id IN ({marks})",
                 chunk,
             ):
                 out[r[0]] = (fs_path(r[1]), *r[2:])
         return out
+
+    def details(self, media_id: int) -> dict | None:
+        """Everything the catalog knows of one media item, for a preview or `--json`."""
+        cur = self.db.execute(
+            "SELECT id, path, kind, size, width, height, taken_at, taken_source, camera, lens, "
+            "gps_lat, gps_lon, duration_s, status, error FROM media WHERE id=?", [media_id])
+        row = cur.fetchone()
+        if row is None:
+            return None
+        out = dict(zip([d[0] for d in cur.description], row, strict=True))
+        out["path"] = fs_path(out["path"])
+        return out
+
+    def frame_times(self, model_id: str, labels: Iterable[int]) -> dict[int, float]:
+        """label → seconds into its video, for labels of video moments."""
+        pairs = [split_label(int(label)) for label in labels]
+        out: dict[int, float] = {}
+        for start in range(0, len(pairs), 400):
+            chunk = pairs[start : start + 400]
+            where = " OR ".join("(media_id=? AND frame=?)" for _ in chunk)
+            for media_id, frame, at in self._rows(
+                    f"SELECT media_id, frame, at_s FROM embeddings WHERE model_id=? AND "
+                    f"at_s IS NOT NULL AND ({where})",
+                    [model_id, *[v for pair in chunk for v in pair]]):
+                out[label_of(media_id, frame)] = at
+        return out
+
+    def cameras(self) -> list[str]:
+        return [r[0] for r in self._rows(
+            "SELECT camera FROM media WHERE camera IS NOT NULL AND status='ok' "
+            "GROUP BY camera ORDER BY COUNT(*) DESC")]
 
     def pending(self, model_id: str, limit: int | None = None) -> list[tuple[int, str]]:
         """Media without a vector for this model and without an error, newest first."""
@@ -306,6 +381,7 @@ class Catalog:
     ) -> tuple[int, set[int]]:
         """Write one batch (vectors, metadata and errors) in one transaction.
 
+        A photo has one vector; a video a matrix, one row per moment, with `meta["times"]`.
         Returns the batch's seq and the ids whose vectors were stored (a file that vanished
         meanwhile has no row left to update)."""
         stored: set[int] = set()
@@ -314,17 +390,24 @@ class Catalog:
             for media_id, vec, meta in items:
                 cur = w.execute(
                     "UPDATE media SET status='ok', error=NULL, width=?, height=?, taken_at=?, "
-                    "taken_source=?, camera=? WHERE id=?",
+                    "taken_source=?, camera=?, lens=?, gps_lat=?, gps_lon=?, duration_s=? "
+                    "WHERE id=?",
                     [meta.get("width"), meta.get("height"), meta.get("taken_at"),
-                     meta.get("taken_source"), meta.get("camera"), media_id],
+                     meta.get("taken_source"), meta.get("camera"), meta.get("lens"),
+                     meta.get("gps_lat"), meta.get("gps_lon"), meta.get("duration_s"), media_id],
                 )
                 if cur.rowcount == 0:  # the file vanished while it was being embedded
                     continue
-                w.execute(
-                    "INSERT OR REPLACE INTO embeddings(media_id, model_id, vector, seq) "
-                    "VALUES(?, ?, ?, ?)",
-                    [media_id, model_id, np.asarray(vec, dtype="<f4").tobytes(), seq],
-                )
+                vectors = np.atleast_2d(np.asarray(vec, dtype="<f4"))
+                times = meta.get("times") or [None] * len(vectors)
+                w.execute("DELETE FROM embeddings WHERE media_id=? AND model_id=?",
+                          [media_id, model_id])
+                for frame, (row, at) in enumerate(zip(vectors, times, strict=True)):
+                    w.execute(
+                        "INSERT INTO embeddings(media_id, model_id, frame, at_s, vector, seq) "
+                        "VALUES(?, ?, ?, ?, ?, ?)",
+                        [media_id, model_id, frame, at, row.tobytes(), seq],
+                    )
                 stored.add(media_id)
             for media_id, reason in errors:
                 w.execute("UPDATE media SET status='error', error=? WHERE id=?", [reason, media_id])
@@ -340,6 +423,29 @@ class Catalog:
     def error_count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM media WHERE status='error'").fetchone()[0]
 
+    def browse(self, prefix: str | None, kinds, camera: str | None, after: float | None,
+               before: float | None, limit: int) -> list[int]:
+        """Ids of indexed media that pass the filters, newest first."""
+        clauses, params = ["status='ok'"], []
+        if prefix:
+            clauses.append("path >= ? AND path < ?")
+            params += [db_path(prefix), db_path(prefix[:-1] + chr(ord(os.sep) + 1))]
+        if kinds:
+            clauses.append(f"kind IN ({','.join('?' * len(kinds))})")
+            params += sorted(kinds)
+        if camera:
+            clauses.append("LOWER(camera) LIKE ?")
+            params.append(f"%{camera.lower()}%")
+        if after is not None:
+            clauses.append("taken_at >= ?")
+            params.append(after)
+        if before is not None:
+            clauses.append("taken_at < ?")
+            params.append(before)
+        return [r[0] for r in self._rows(
+            f"SELECT id FROM media WHERE {' AND '.join(clauses)} "
+            "ORDER BY taken_at DESC, id DESC LIMIT ?", [*params, limit])]
+
     def recent(self, limit: int) -> list[int]:
         return [r[0] for r in self._rows(
             "SELECT id FROM media WHERE status='ok' ORDER BY COALESCE(taken_at, mtime_ns / 1e9) "
@@ -347,18 +453,23 @@ class Catalog:
 
     # -- vectors -------------------------------------------------------------
     def vector_count(self, model_id: str) -> int:
+        """How many media items have vectors for this model (a video counts once)."""
         return self.db.execute(
-            "SELECT COUNT(*) FROM embeddings WHERE model_id=?", [model_id]
+            "SELECT COUNT(*) FROM embeddings WHERE model_id=? AND frame=0", [model_id]
         ).fetchone()[0]
 
     def vector_ids(self, model_id: str) -> np.ndarray:
-        rows = self._rows("SELECT media_id FROM embeddings WHERE model_id=?", [model_id])
+        """Index labels of every vector of this model (see label_of)."""
+        rows = self._rows(f"SELECT media_id + (frame << {FRAME_SHIFT}) FROM embeddings "
+                          "WHERE model_id=?", [model_id])
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def vectors(
         self, model_id: str, since_seq: int = 0, ids: Iterable[int] | None = None
     ) -> tuple[np.ndarray, np.ndarray, int]:
-        """(ids, float32 matrix, max seq) of this model's vectors, optionally newer than a seq."""
+        """(labels, float32 matrix, max seq) of this model's vectors, optionally newer than a
+        seq or of some media ids (all of a video's moments). Labels are media ids for photos."""
+        label = f"media_id + (frame << {FRAME_SHIFT})"
         if ids is not None:
             id_list = list(ids)
             rows: list[tuple] = []
@@ -366,12 +477,12 @@ class Catalog:
                 chunk = id_list[start : start + 900]
                 marks = ",".join("?" * len(chunk))
                 rows += self._rows(
-                    f"SELECT media_id, vector, seq FROM embeddings WHERE model_id=? "
+                    f"SELECT {label}, vector, seq FROM embeddings WHERE model_id=? "
                     f"AND media_id IN ({marks})", [model_id, *chunk])
         else:
             rows = self._rows(
-                "SELECT media_id, vector, seq FROM embeddings WHERE model_id=? AND seq>? "
-                "ORDER BY media_id", [model_id, since_seq])
+                f"SELECT {label}, vector, seq FROM embeddings WHERE model_id=? AND seq>? "
+                "ORDER BY media_id, frame", [model_id, since_seq])
         if not rows:
             return np.empty(0, np.int64), np.empty((0, 0), np.float32), since_seq
         out_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -400,6 +511,13 @@ class Catalog:
                 "INSERT OR REPLACE INTO index_header VALUES(?, ?, ?, ?, ?, ?, ?)",
                 [header.model_id, header.dim, header.count, header.seq, header.file_size,
                  header.fingerprint, header.generation])
+
+
+def _run_script(db: sqlite_utils.Database, script: str) -> None:
+    """Statements one by one inside the caller's transaction (executescript would commit)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 def _media_row(r: tuple) -> MediaRow:

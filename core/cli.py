@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
-from .search import parse_terms
-from .types import Notice, Progress, Query, SnapseekError
+from .search import format_seconds, parse_query
+from .types import Notice, Progress, SnapseekError
 
 
 def _common(parser: argparse.ArgumentParser, default) -> None:
@@ -43,11 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folder", help="only results under this folder")
     p.add_argument("--after", type=parse_day, help="taken on or after YYYY[-MM[-DD]]")
     p.add_argument("--before", type=parse_day, help="taken before YYYY[-MM[-DD]]")
-    p.add_argument("--kind", choices=["photo", "raw"], action="append",
+    p.add_argument("--kind", choices=["photo", "raw", "video"], action="append",
                    help="only this kind (repeatable)")
     p.add_argument("--camera", help="camera make or model contains this text")
     p.add_argument("--sort", choices=["relevance", "date"], default="relevance",
                    help="order of the k best matches (default relevance)")
+    p.add_argument("--no-dates", action="store_true",
+                   help='read "last summer", "in 2019", ... as words, not as a date filter')
+    p.add_argument("--good", type=int, action="append", default=[], metavar="MEDIA_ID",
+                   help="relevance feedback: more like this result (repeatable)")
+    p.add_argument("--bad", type=int, action="append", default=[], metavar="MEDIA_ID",
+                   help="relevance feedback: fewer like this result, and not it (repeatable)")
     p.add_argument("--json", action="store_true", help="print JSON results")
 
     p = sub.add_parser("status", parents=[common], help="folders, counts, model and index health")
@@ -153,35 +158,27 @@ def parse_day(text: str) -> float:
     raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY, YYYY-MM or YYYY-MM-DD)")
 
 
-def build_query(text: str, images: list[str], k: int, folder: str | None) -> Query:
-    query = Query(k=k, folder=folder)
-    for term, weight in parse_terms(text) if text else []:
-        if _looks_like_path(term):
-            query.images.append((Path(term).expanduser(), weight))
-        else:
-            query.texts.append((term, weight))
-    query.images += [(Path(p).expanduser(), 1.0) for p in images]
-    return query
-
-
-def _looks_like_path(term: str) -> bool:
-    return term.startswith(("/", "./", "../", "~")) and os.path.isfile(os.path.expanduser(term))
-
-
 def cmd_search(args) -> int:
-    query = build_query(args.query, args.image, args.top, args.folder)
-    query.after, query.before, query.camera, query.sort = (args.after, args.before, args.camera,
-                                                           args.sort)
+    query, when = parse_query(args.query, k=args.top, dates=not args.no_dates)
+    query.images += [(Path(p).expanduser(), 1.0) for p in args.image]
+    query.folder, query.camera, query.sort = args.folder, args.camera, args.sort
+    if args.after is not None or args.before is not None:  # explicit dates win over words
+        query.after, query.before = args.after, args.before
     query.kinds = frozenset(args.kind) if args.kind else None
-    if query.is_empty():
-        raise SnapseekError("Give a text query or --image PATH.")
+    query.good, query.bad = args.good, args.bad
+    if query.is_empty() and not query.has_filters():
+        raise SnapseekError("Give a text query, --image PATH or a filter.")
+    if when is not None and not args.json:
+        print(f"(taken {when.label}: from \"{when.phrase}\"; --no-dates reads it as words)",
+              file=sys.stderr)
     with _open(args) as lib:
         results = lib.search(query)
     if args.json:
         print(json.dumps([r.to_json() for r in results]))
     else:
         for rank, r in enumerate(results, 1):
-            print(f"{rank:3d}  {r.score:.4f}  {r.path}")
+            moment = f"  @ {format_seconds(r.at_s)}" if r.at_s is not None else ""
+            print(f"{rank:3d}  {r.score:.4f}  {r.path}{moment}")
         if not results:
             print("No results.", file=sys.stderr)
     return 0

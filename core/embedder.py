@@ -347,7 +347,7 @@ def _text_tower_to_bf16(model, tokenizer, device: str) -> str:
         cosine = float((reference * encode(tokens)).sum(-1).min())
         if cosine >= BF16_MIN_COSINE:
             return "bf16"
-        for m, state in zip(modules, saved):  # keep exactness where bf16 disagrees
+        for m, state in zip(modules, saved, strict=True):  # keep exactness where bf16 disagrees
             m.to(torch.float32)
             m.load_state_dict(state)
         if loose:

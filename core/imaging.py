@@ -18,6 +18,10 @@ PHOTO_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic",
      ".heif", ".avif"}
 ) | RAW_EXTENSIONS
+VIDEO_EXTENSIONS = frozenset(
+    {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".3gp", ".mts", ".m2ts", ".mpg",
+     ".mpeg", ".wmv"}
+)
 # Refuse images whose declared size is beyond any camera (about 16k x 12k); checked before decode.
 MAX_PIXELS = 200_000_000
 THUMB_SIZE = 384
@@ -43,8 +47,19 @@ def is_photo(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in PHOTO_EXTENSIONS
 
 
+def is_video(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
+
+
+def is_media(name: str) -> bool:
+    """A file Snapseek catalogs: a photo, a RAW or a video."""
+    ext = os.path.splitext(name)[1].lower()
+    return ext in PHOTO_EXTENSIONS or ext in VIDEO_EXTENSIONS
+
+
 def kind_of(name: str) -> str:
-    return "raw" if os.path.splitext(name)[1].lower() in RAW_EXTENSIONS else "photo"
+    ext = os.path.splitext(name)[1].lower()
+    return "raw" if ext in RAW_EXTENSIONS else "video" if ext in VIDEO_EXTENSIONS else "photo"
 
 
 _heif_registered = False
@@ -186,10 +201,12 @@ def _to_rgb(im: Image.Image) -> Image.Image:
 _EXIF_DATETIME_ORIGINAL = 0x9003
 _EXIF_OFFSET_ORIGINAL = 0x9011
 _EXIF_SUBSEC_ORIGINAL = 0x9291
+_EXIF_LENS_MODEL = 0xA434
 
 
 def read_exif(im: Image.Image) -> dict:
-    """Orientation, date taken (with offset and subseconds) and camera, where present."""
+    """Orientation, date taken (with offset and subseconds), camera, lens and GPS, where
+    present."""
     meta: dict = {}
     try:
         exif = im.getexif()
@@ -208,9 +225,37 @@ def read_exif(im: Image.Image) -> dict:
                                  sub.get(_EXIF_OFFSET_ORIGINAL), sub.get(_EXIF_SUBSEC_ORIGINAL))
         if taken is not None:
             meta["taken_at"], meta["taken_source"] = taken, "exif"
+        lens = sub.get(_EXIF_LENS_MODEL)
+        if lens and str(lens).strip("\x00 "):
+            meta["lens"] = str(lens).strip("\x00 ")
+        meta.update(_gps(exif.get_ifd(0x8825)))
     except Exception:
         meta.setdefault("orientation", 1)
     return meta
+
+
+def _gps(gps) -> dict:
+    """Decimal degrees from the GPS IFD; nothing when it is missing or nonsense."""
+    try:
+        lat, lon = _degrees(gps.get(2)), _degrees(gps.get(4))
+    except (TypeError, ValueError, ZeroDivisionError):
+        return {}
+    if lat is None or lon is None:
+        return {}
+    if str(gps.get(1, "N")).strip("\x00 ").upper() == "S":
+        lat = -lat
+    if str(gps.get(3, "E")).strip("\x00 ").upper() == "W":
+        lon = -lon
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
+        return {}
+    return {"gps_lat": round(lat, 7), "gps_lon": round(lon, 7)}
+
+
+def _degrees(value) -> float | None:
+    if not value or len(value) != 3:
+        return None
+    d, m, sec = (float(x) for x in value)
+    return d + m / 60 + sec / 3600
 
 
 def _parse_exif_date(value, offset, subsec) -> float | None:

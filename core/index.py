@@ -12,7 +12,7 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
-from .catalog import Catalog, IndexHeader
+from .catalog import Catalog, IndexHeader, split_label
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,8 @@ def index_fingerprint(path: Path, block: int = 1 << 16, samples: int = 64) -> st
 
 
 class VectorIndex:
-    """hnswlib `ip` space over normalised vectors; labels are media ids."""
+    """hnswlib `ip` space over normalised vectors; labels are media ids (and, for a video's
+    later moments, the media id with the frame number above it: catalog.label_of)."""
 
     def __init__(self, path: Path, model_id: str, dim: int):
         self.path = Path(path)
@@ -85,6 +86,7 @@ class VectorIndex:
         self._lock = RWLock()
         self._index = self._new(MIN_CAPACITY)
         self._live: set[int] = set()
+        self._moments: dict[int, set[int]] = {}  # media id → its labels beyond frame 0
         self.seq = 0
         self.generation = 0
 
@@ -115,15 +117,24 @@ class VectorIndex:
             if need > self._index.get_max_elements():
                 self._index.resize_index(max(need, int(self._index.get_max_elements() * 1.5)))
             self._index.add_items(vectors, np.asarray(ids, dtype=np.int64))
-            self._live.update(int(i) for i in ids)
+            self._track(int(i) for i in ids)
+
+    def _track(self, labels) -> None:
+        for label in labels:
+            self._live.add(label)
+            media_id, frame = split_label(label)
+            if frame:
+                self._moments.setdefault(media_id, set()).add(label)
 
     def remove(self, ids) -> None:
+        """Forget media ids: a photo's vector, or every moment of a video."""
         with self._lock.write():
             for media_id in ids:
                 media_id = int(media_id)
-                if media_id in self._live:
-                    self._index.mark_deleted(media_id)
-                    self._live.discard(media_id)
+                for label in (media_id, *self._moments.pop(media_id, ())):
+                    if label in self._live:
+                        self._index.mark_deleted(label)
+                        self._live.discard(label)
 
     # -- queries -------------------------------------------------------------
     def knn(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -228,7 +239,8 @@ class VectorIndex:
         """
         truth = set(catalog.vector_ids(self.model_id).tolist())
         labels = set(int(i) for i in self._index.get_ids_list())  # deleted labels included
-        self._live = labels & truth
+        self._live, self._moments = set(), {}
+        self._track(labels & truth)
         changed = False
         for label in labels - truth:
             try:
@@ -256,7 +268,8 @@ class VectorIndex:
             index.add_items(np.ascontiguousarray(vecs, np.float32), ids)
         with self._lock.write():
             self._index = index
-            self._live = set(ids.tolist())
+            self._live, self._moments = set(), {}
+            self._track(ids.tolist())
             self.seq = max_seq
         self.save(catalog)
 

@@ -14,13 +14,15 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from .catalog import Catalog
+from .catalog import Catalog, split_label
 from .embedder import DEFAULT_MODEL, Embedder, ModelSpec
-from .imaging import THUMB_SIZE, ImageError, open_image, save_thumbnail
+from .imaging import THUMB_SIZE, ImageError, is_video, open_image, save_thumbnail
 from .index import VectorIndex
 from .pipeline import IndexingPipeline, thumb_path
 from .scanner import Scanner, ScanChanges
-from .search import NAME_BOOST, ExactSearch, combine, matches_exact, path_words, split_names
+from .search import (
+    NAME_BOOST, ExactSearch, combine, matches_exact, path_words, rocchio, split_names,
+)
 from .types import (
     Folder, IndexReport, ModelMismatch, Notice, Progress, Query, SearchResult, SnapseekError,
 )
@@ -334,14 +336,28 @@ class Library:
                 raise SnapseekError(f"Cannot use {path} as a query: {exc}") from exc
             parts.append((emb.encode_images([image])[0], weight))
         if query.media:
-            ids, vecs, _ = self.catalog.vectors(emb.model_id, ids=[m for m, _ in query.media])
-            by_id = dict(zip(ids.tolist(), vecs, strict=True))
+            by_id = self._media_vectors([m for m, _ in query.media])
             for media_id, weight in query.media:
                 if media_id in by_id:
                     parts.append((by_id[media_id], weight))
-        if not parts:
+        if not parts and not query.good:
             raise SnapseekError("Nothing to search for.")
-        return combine(parts)
+        return rocchio(combine(parts) if parts else None, self._media_vectors(query.good),
+                       self._media_vectors(query.bad))
+
+    def _media_vectors(self, media_ids: list[int]) -> dict[int, np.ndarray]:
+        """One unit vector per media id: a photo's, or the mean of a video's moments."""
+        if not media_ids:
+            return {}
+        labels, vecs, _ = self.catalog.vectors(self.embedder.model_id, ids=media_ids)
+        grouped: dict[int, list[np.ndarray]] = {}
+        for label, vec in zip(labels.tolist(), vecs, strict=True):
+            grouped.setdefault(split_label(label)[0], []).append(vec)
+        out = {}
+        for media_id, rows in grouped.items():
+            mean = np.mean(rows, axis=0)
+            out[media_id] = (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)
+        return out
 
     def search(self, query: Query) -> list[SearchResult]:
         """Ranked results for a query; never mixes vectors of different models.
@@ -349,7 +365,7 @@ class Library:
         Words that match file or folder names lift those photos; quoted phrases and
         `path:` / `name:` terms must match (see search.split_names).
         """
-        if query.is_empty():
+        if query.is_empty() and not query.has_filters():
             return []
         self.check_model()
         texts, exact, words = [], [], []
@@ -361,7 +377,9 @@ class Library:
             if text:
                 texts.append((text, weight))
         query = replace(query, texts=texts)
-        exclude = {m for m, w in query.media if w > 0}
+        exclude = {m for m, w in query.media if w > 0} | set(query.bad)
+        if query.is_empty() and not exact:  # filters alone ("photos from 2019"): newest first
+            return self.browse(query)
         if query.is_empty():  # only name filters: every match, newest first
             results = self._name_matches(query, exact, None)
             results.sort(key=lambda r: r.taken_at or 0.0, reverse=True)
@@ -389,18 +407,24 @@ class Library:
             params)]
         rows = self.catalog.media_rows(ids)
         keep = self._filter(query)
-        sims: dict[int, float] = {}
+        best: dict[int, tuple[float, int]] = {}  # media id → (similarity, label)
         if vector is not None and ids:
             got, vecs, _ = self.catalog.vectors(self.embedder.model_id, ids=ids)
-            sims = dict(zip(got.tolist(), (vecs @ vector).tolist(), strict=True))
+            for label, sim in zip(got.tolist(), (vecs @ vector).tolist(), strict=True):
+                media_id = split_label(label)[0]
+                if media_id not in best or sim > best[media_id][0]:
+                    best[media_id] = (sim, label)
+        times = self.catalog.frame_times(self.embedder.model_id,
+                                         [label for _, label in best.values()])
         out = []
         for media_id in ids:
             row = rows.get(media_id)
             if row is None or not matches_exact(row[0], exact) or (keep and not keep(row)):
                 continue
-            if vector is not None and media_id not in sims:
+            if vector is not None and media_id not in best:
                 continue  # no vector for this model yet
-            out.append(SearchResult(media_id, row[0], sims.get(media_id, 1.0), *row[1:5]))
+            sim, label = best.get(media_id, (1.0, media_id))
+            out.append(_result(label, sim, row, times))
         return out
 
     def _lift_names(self, vector, query: Query, exclude: set[int], exact, words, ranked
@@ -423,9 +447,9 @@ class Library:
         """
         self.check_model()
         model_id = self.embedder.model_id
-        ids, vectors, _ = self.catalog.vectors(model_id)
+        ids, vectors, _ = self.catalog.vectors(model_id)  # labels: a video's moments too
         searcher = self._searcher()
-        parent = {int(i): int(i) for i in ids}
+        parent = {split_label(int(i))[0]: split_label(int(i))[0] for i in ids}
 
         def root(x: int) -> int:
             while parent[x] != x:
@@ -435,8 +459,10 @@ class Library:
 
         for start in range(0, len(ids), 1024):
             labels, sims = searcher.knn_many(vectors[start:start + 1024], neighbours + 1)
-            for row, media_id in enumerate(ids[start:start + 1024].tolist()):
+            for row, label in enumerate(ids[start:start + 1024].tolist()):
+                media_id = split_label(label)[0]
                 for other, sim in zip(labels[row].tolist(), sims[row].tolist(), strict=True):
+                    other = split_label(other)[0]
                     if other != media_id and sim >= threshold and other in parent:
                         parent[root(other)] = root(media_id)
         groups: dict[int, list[int]] = {}
@@ -444,9 +470,9 @@ class Library:
             groups.setdefault(root(media_id), []).append(media_id)
         found = sorted((sorted(g) for g in groups.values() if len(g) > 1),
                        key=lambda g: (-len(g), g[0]))
-        by_id = dict(zip(ids.tolist(), vectors, strict=True))
+        by_id = dict(zip(ids.tolist(), vectors, strict=True))  # frame 0's label is the id
         rows = self.catalog.media_rows([m for g in found for m in g])
-        return [[SearchResult(m, rows[m][0], float(by_id[m] @ by_id[g[0]]), *rows[m][1:5])
+        return [[_result(m, float(by_id[m] @ by_id[g[0]]), rows[m], {})
                  for m in g if m in rows] for g in found]
 
     def similar(self, media_id: int, k: int = 20) -> list[SearchResult]:
@@ -462,7 +488,7 @@ class Library:
             return None
 
         def keep(row) -> bool:
-            path, _, _, taken_at, kind, _, row_camera = row
+            path, taken_at, kind, row_camera = row[0], row[3], row[4], row[6]
             return ((prefix is None or path.startswith(prefix))
                     and (query.kinds is None or kind in query.kinds)
                     and (camera is None or camera in (row_camera or "").lower())
@@ -473,28 +499,35 @@ class Library:
     def _ranked(self, vector: np.ndarray, query: Query, exclude: set[int],
                 exact: list[tuple[str, str]] = ()) -> list[SearchResult]:
         searcher = self._searcher()
-        total = len(searcher)
+        total = len(searcher)  # labels: a video counts once per moment
         k = query.k
         fetch = k + len(exclude)
         keep = self._filter(query)
+        model_id = self.embedder.model_id
         while True:
-            ids, scores = searcher.knn(vector, min(fetch, total))
-            rows = self.catalog.media_rows(ids.tolist())
-            results = []
-            for media_id, score in zip(ids.tolist(), scores.tolist(), strict=True):
+            labels, scores = searcher.knn(vector, min(fetch, total))
+            media = [split_label(label)[0] for label in labels.tolist()]
+            rows = self.catalog.media_rows(list(set(media)))
+            times = self.catalog.frame_times(
+                model_id, [lb for lb, m in zip(labels.tolist(), media, strict=True)
+                           if m in rows and rows[m][4] == "video"])
+            results, seen = [], set()
+            for label, media_id, score in zip(labels.tolist(), media, scores.tolist(),
+                                              strict=True):
                 row = rows.get(media_id)
-                if row is None or media_id in exclude:
-                    continue
+                if row is None or media_id in exclude or media_id in seen:
+                    continue  # a video's later moments rank below its best one
+                seen.add(media_id)
                 if keep is not None and not keep(row):
                     continue
                 if exact and not matches_exact(row[0], exact):
                     continue
-                results.append(SearchResult(media_id, row[0], score, row[1], row[2], row[3], row[4]))
+                results.append(_result(label, score, row, times))
                 if len(results) == k:
                     return results
             if fetch >= total:
                 return results
-            fetch *= 4  # filters took some: page further rather than return a short list
+            fetch *= 4  # filters (or moments) took some: page further, never a short list
 
     # -- status --------------------------------------------------------------
     def status(self) -> dict:
@@ -531,26 +564,50 @@ class Library:
     def errors(self) -> list[tuple[str, str]]:
         return self.catalog.errors()
 
-    def thumbnail(self, media_id: int) -> Path | None:
-        """The cached thumbnail of a photo, made from the original when missing (any thread)."""
-        path = thumb_path(self.thumbs, media_id)
+    def thumbnail(self, media_id: int, frame: int = 0) -> Path | None:
+        """The cached thumbnail of a photo (or of a video's moment), made from the original
+        when missing (any thread)."""
+        path = thumb_path(self.thumbs, media_id, frame)
         if path.exists():
             return path
+        if frame:
+            return self.thumbnail(media_id)
         row = self.catalog.media_by_id(media_id)
         if row is None:
             return None
         try:
-            save_thumbnail(open_image(row.path, THUMB_SIZE).image, path)
+            if is_video(row.path):
+                from .video import open_video
+
+                image = open_video(row.path, THUMB_SIZE, max_frames=1).images[0]
+            else:
+                image = open_image(row.path, THUMB_SIZE).image
+            save_thumbnail(image, path)
         except (ImageError, OSError):
             return None
         return path
+
+    def details(self, media_id: int) -> dict | None:
+        """All that is known of one photo or video: dimensions, date, camera, lens, GPS..."""
+        return self.catalog.details(media_id)
+
+    def cameras(self) -> list[str]:
+        """Camera names in the library, most used first (for the camera filter)."""
+        return self.catalog.cameras()
+
+    def browse(self, query: Query) -> list[SearchResult]:
+        """What the filters of a query let through, newest first, without a model."""
+        prefix = os.path.realpath(query.folder).rstrip(os.sep) + os.sep if query.folder else None
+        ids = self.catalog.browse(prefix, query.kinds, query.camera, query.after, query.before,
+                                  query.k)
+        rows = self.catalog.media_rows(ids)
+        return [_result(i, 0.0, r, {}) for i in ids if (r := rows.get(i))]
 
     def recent(self, k: int = 500) -> list[SearchResult]:
         """The newest photos, for the window before any query."""
         ids = self.catalog.recent(k)
         rows = self.catalog.media_rows(ids)
-        return [SearchResult(i, r[0], 0.0, r[1], r[2], r[3], r[4]) for i in ids
-                if (r := rows.get(i))]
+        return [_result(i, 0.0, r, {}) for i in ids if (r := rows.get(i))]
 
     # -- lifetime ------------------------------------------------------------
     def set_folder_paused(self, path: str, paused: bool) -> None:
@@ -572,3 +629,10 @@ class Library:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _result(label: int, score: float, row: tuple, times: dict[int, float]) -> SearchResult:
+    """A result from an index label and its catalog row (see Catalog.media_rows)."""
+    media_id, frame = split_label(label)
+    return SearchResult(media_id, row[0], score, row[1], row[2], row[3], row[4],
+                        duration_s=row[7], frame=frame, at_s=times.get(label))

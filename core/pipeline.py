@@ -9,29 +9,32 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .catalog import Catalog
-from .imaging import ImageError, open_image, save_thumbnail
+from .catalog import label_of
+from .imaging import ImageError, is_video, open_image, save_thumbnail
 from .index import VectorIndex
 from .types import Progress
 
 log = logging.getLogger(__name__)
 
 
-def thumb_path(thumbs: Path, media_id: int) -> Path:
-    """Thumbnails are keyed by media id, so a renamed photo keeps its thumbnail."""
-    return thumbs / f"{media_id // 1000:04d}" / f"{media_id}.jpg"
+def thumb_path(thumbs: Path, media_id: int, frame: int = 0) -> Path:
+    """Thumbnails are keyed by media id, so a renamed photo keeps its thumbnail; a video has
+    one per moment."""
+    name = f"{media_id}.jpg" if not frame else f"{media_id}-{frame}.jpg"
+    return thumbs / f"{media_id // 1000:04d}" / name
 
 
 @dataclass
 class _Decoded:
     media_id: int
     path: str
-    image: object = None
+    images: list = field(default_factory=list)  # one for a photo, one per moment of a video
     meta: dict | None = None
     error: str | None = None
 
@@ -77,21 +80,29 @@ class IndexingPipeline:
     # -- work ----------------------------------------------------------------
     def _decode(self, media_id: int, path: str) -> _Decoded:
         try:
-            decoded = open_image(path, self.embedder.image_size)
+            if is_video(path):
+                from .video import open_video
+
+                video = open_video(path, self.embedder.image_size)
+                images, meta = video.images, video.meta
+            else:
+                decoded = open_image(path, self.embedder.image_size)
+                images, meta = [decoded.image], decoded.meta
         except ImageError as exc:
             return _Decoded(media_id, path, error=str(exc))
         except Exception as exc:  # a decoder bug on one odd file must not stop the rest
             log.exception("unexpected error decoding %s", path)
             return _Decoded(media_id, path, error=f"cannot decode ({type(exc).__name__}: {exc})")
-        if "taken_at" not in decoded.meta:
+        if "taken_at" not in meta:
             try:  # no EXIF date: the file's time, and remember that it is only that
-                decoded.meta["taken_at"] = os.stat(path).st_mtime
-                decoded.meta["taken_source"] = "mtime"
+                meta["taken_at"] = os.stat(path).st_mtime
+                meta["taken_source"] = "mtime"
             except OSError:
                 pass
         # an OSError here (thumbnail cache unwritable, disk full) fails the batch on purpose
-        save_thumbnail(decoded.image, thumb_path(self.thumbs, media_id))
-        return _Decoded(media_id, path, decoded.image, decoded.meta)
+        for frame, image in enumerate(images):
+            save_thumbnail(image, thumb_path(self.thumbs, media_id, frame))
+        return _Decoded(media_id, path, images, meta)
 
     def run(self, items: list[tuple[int, str]], on_progress: Callable[[Progress], None] | None = None
             ) -> tuple[int, int, bool]:
@@ -141,14 +152,20 @@ class IndexingPipeline:
                         self.young.append(d.media_id)
                     else:
                         errors.append((d.media_id, d.error))
-                vectors = (self.embedder.encode_images([d.image for d in good])
-                           if good else np.empty((0, 0), np.float32))
+                # one model call for the batch: photos and every moment of its videos
+                flat = [im for d in good for im in d.images]
+                vectors = (self.embedder.encode_images(flat) if flat
+                           else np.empty((0, 0), np.float32))
+                starts = np.cumsum([0] + [len(d.images) for d in good]).tolist()
+                per_item = [vectors[starts[i]:starts[i + 1]] for i in range(len(good))]
                 seq, stored = self.catalog.store_vectors(
                     self.embedder.model_id,
-                    [(d.media_id, vectors[i], d.meta or {}) for i, d in enumerate(good)], errors)
+                    [(d.media_id, per_item[i], d.meta or {}) for i, d in enumerate(good)], errors)
                 keep = [i for i, d in enumerate(good) if d.media_id in stored]
                 if keep:
-                    self.index.add(np.array([good[i].media_id for i in keep]), vectors[keep])
+                    labels = [label_of(good[i].media_id, f) for i in keep
+                              for f in range(len(good[i].images))]
+                    self.index.add(np.array(labels), np.vstack([per_item[i] for i in keep]))
                     self.index.seq = max(self.index.seq, seq)
                 done += len(good)
                 failed += len(errors)

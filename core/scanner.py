@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from .catalog import Catalog, MediaRow, db_path
-from .imaging import content_hash, is_photo, kind_of
+from .imaging import content_hash, is_media, is_photo, kind_of
 from .types import ScanReport
 
 log = logging.getLogger(__name__)
@@ -51,19 +51,20 @@ def walk_photos(root: str, on_error: Callable[[str, str], None] | None = None
             if on_error:
                 on_error(folder, f"folder unreadable ({exc.strerror or exc})")
             continue
-        # a RAW beside a JPEG (or HEIC) of the same name is one photo: the JPEG stands for it
+        # a RAW beside a JPEG (or HEIC) of the same name is one photo: the JPEG stands for it;
+        # so is a phone's Live Photo, a HEIC/JPEG with a short .MOV of the same name
         developed = {os.path.splitext(e.name)[0].lower() for e in entries
-                     if is_photo(e.name) and kind_of(e.name) != "raw"}
+                     if kind_of(e.name) == "photo" and is_photo(e.name)}
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            if kind_of(entry.name) == "raw" and \
+            if kind_of(entry.name) in ("raw", "video") and \
                     os.path.splitext(entry.name)[0].lower() in developed:
                 continue
             try:
                 if entry.is_dir(follow_symlinks=True):
                     stack.append(entry.path)
-                elif entry.is_file(follow_symlinks=True) and is_photo(entry.name):
+                elif entry.is_file(follow_symlinks=True) and is_media(entry.name):
                     est = entry.stat(follow_symlinks=True)
                     yield entry.path, est.st_size, est.st_mtime_ns
             except OSError:
@@ -87,9 +88,22 @@ def _walk_one(path: str, on_error) -> list[tuple[str, int, int]]:
         return []
     if os.path.isdir(path):
         return list(walk_photos(path, on_error))
-    if is_photo(path) and not os.path.basename(path).startswith("."):
+    if is_media(path) and not os.path.basename(path).startswith(".") and not _paired(path):
         return [(path, st.st_size, st.st_mtime_ns)]
     return []
+
+
+def _paired(path: str) -> bool:
+    """A RAW or a video that a photo of the same name stands for (see walk_photos)."""
+    if kind_of(path) == "photo":
+        return False
+    folder, name = os.path.split(path)
+    stem = os.path.splitext(name)[0].lower()
+    try:
+        return any(kind_of(n) == "photo" and is_photo(n) and os.path.splitext(n)[0].lower() == stem
+                   for n in os.listdir(folder or "."))
+    except OSError:
+        return False
 
 
 class Scanner:
@@ -176,8 +190,9 @@ class Scanner:
                     continue
                 if source:
                     db.execute(
-                        "UPDATE media SET (status, width, height, taken_at, taken_source, camera)"
-                        " = (SELECT status, width, height, taken_at, taken_source, camera"
+                        "UPDATE media SET (status, width, height, taken_at, taken_source, camera,"
+                        " lens, gps_lat, gps_lon, duration_s) = (SELECT status, width, height,"
+                        " taken_at, taken_source, camera, lens, gps_lat, gps_lon, duration_s"
                         " FROM media WHERE id=?) WHERE id=?", [source[0], media_id])
                     self.catalog.copy_embeddings(db, source[0], media_id)
                     changes.copied_ids.append(media_id)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import re
+from pathlib import Path
 
 import numpy as np
+
+from .dates import DateRange, find_date
+from .types import Query
 
 
 def combine(parts: list[tuple[np.ndarray, float]]) -> np.ndarray:
@@ -38,6 +44,37 @@ def parse_terms(text: str) -> list[tuple[str, float]]:
         if term:
             terms.append((term, sign * weight))
     return terms
+
+
+def parse_query(text: str, k: int = 20, dates: bool = True, today: dt.date | None = None,
+                ignore_dates: frozenset[str] = frozenset()) -> tuple[Query, DateRange | None]:
+    """The query a user typed: a date phrase becomes a filter, terms may be weighted or
+    negative ("2:dog + ./beach.jpg - people"), and a term that is a file is an image."""
+    when = None
+    if dates and text:
+        text, when = find_date(text, today, ignore_dates)
+    query = Query(k=k)
+    for term, weight in parse_terms(text) if text else []:
+        if _looks_like_path(term):
+            query.images.append((Path(term).expanduser(), weight))
+        else:
+            query.texts.append((term, weight))
+    if when is not None:
+        query.after, query.before = when.bounds()
+    return query, when
+
+
+def _looks_like_path(term: str) -> bool:
+    return term.startswith(("/", "./", "../", "~")) and os.path.isfile(os.path.expanduser(term))
+
+
+def format_seconds(seconds: float | None) -> str:
+    """1:05 or 1:02:05, for a video's length or a moment in it."""
+    if seconds is None:
+        return ""
+    s = int(round(seconds))
+    h, m = divmod(s // 60, 60)
+    return f"{h}:{m:02d}:{s % 60:02d}" if h else f"{m}:{s % 60:02d}"
 
 
 def _is_number(text: str) -> bool:
@@ -112,3 +149,21 @@ def matches_exact(path: str, exact: list[tuple[str, str]]) -> bool:
     low = path.lower()
     name = low.rsplit("/", 1)[-1]
     return all((value in name) if field == "name" else (value in low) for field, value in exact)
+
+
+# -- relevance feedback -------------------------------------------------------------------------
+ROCCHIO_GOOD = 0.75  # classic Rocchio weights: the query keeps weight 1
+ROCCHIO_BAD = 0.25
+
+
+def rocchio(query: np.ndarray | None, good: dict[int, np.ndarray],
+            bad: dict[int, np.ndarray]) -> np.ndarray:
+    """Move the query towards the results marked good and away from those marked bad."""
+    parts: list[tuple[np.ndarray, float]] = [] if query is None else [(query, 1.0)]
+    if good:
+        parts.append((np.mean(list(good.values()), axis=0), ROCCHIO_GOOD))
+    if bad and parts:
+        parts.append((np.mean(list(bad.values()), axis=0), -ROCCHIO_BAD))
+    if not parts:
+        raise ValueError("nothing to search for")
+    return combine(parts)

@@ -40,9 +40,15 @@ class SearchResult:
     height: int | None = None
     taken_at: float | None = None
     kind: str = "photo"
+    duration_s: float | None = None  # videos
+    frame: int = 0  # the video moment that matched best
+    at_s: float | None = None  # ...and where it is, in seconds
 
     def to_json(self) -> dict:
-        return {"path": self.path, "score": round(float(self.score), 6), "media_id": self.media_id}
+        out = {"path": self.path, "score": round(float(self.score), 6), "media_id": self.media_id}
+        if self.kind == "video":
+            out.update(kind="video", duration_s=self.duration_s, at_s=self.at_s)
+        return out
 
 
 @dataclass
@@ -52,11 +58,15 @@ class Query:
     texts: list[tuple[str, float]] = field(default_factory=list)
     images: list[tuple[Path, float]] = field(default_factory=list)
     media: list[tuple[int, float]] = field(default_factory=list)
+    # relevance feedback: results marked good pull the query towards them, bad ones push it
+    # away and leave the list (Rocchio)
+    good: list[int] = field(default_factory=list)
+    bad: list[int] = field(default_factory=list)
     k: int = 20
     folder: str | None = None
     after: float | None = None  # taken at or after (unix time)
     before: float | None = None  # taken before
-    kinds: frozenset[str] | None = None  # photo, raw
+    kinds: frozenset[str] | None = None  # photo, raw, video
     camera: str | None = None  # a part of "make model", any case
     sort: str = "relevance"  # or "date" (newest first) among the k best matches
 
@@ -68,8 +78,12 @@ class Query:
     def image(cls, path: str | Path, k: int = 20) -> Query:
         return cls(images=[(Path(path), 1.0)], k=k)
 
+    def has_filters(self) -> bool:
+        return bool(self.folder or self.camera or self.kinds or self.after is not None
+                    or self.before is not None)
+
     def is_empty(self) -> bool:
-        return not (self.texts or self.images or self.media)
+        return not (self.texts or self.images or self.media or self.good)
 
 
 @dataclass(frozen=True)

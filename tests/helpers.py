@@ -116,3 +116,31 @@ def run_cli(*args: str, home: Path, model: str | None = None, check: bool = True
         raise AssertionError(f"snapseek {' '.join(args)} failed ({proc.returncode}):\n"
                              f"{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def make_video(path: Path, scenes: list[tuple[str, str, float]], fps: int = 10,
+               size=(192, 144), creation_time: str | None = "2021-07-14T10:30:00Z",
+               location: str | None = None) -> Path:
+    """A small MPEG-4 video of coloured-shape scenes (colour, shape, seconds), one keyframe
+    per second like a phone's, with the container tags phones write."""
+    import av
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as out:
+        if creation_time:
+            out.metadata["creation_time"] = creation_time
+        if location:
+            out.metadata["location"] = location
+        stream = out.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        stream.codec_context.gop_size = fps
+        for n, (colour, shape, seconds) in enumerate(scenes):
+            picture = np.asarray(draw_photo(colour, shape, size, seed=n))
+            for _ in range(int(seconds * fps)):
+                frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path

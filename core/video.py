@@ -1,0 +1,185 @@
+"""Videos as a few moments: frames at scene changes or every few seconds, decoded with PyAV."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from .imaging import MAX_PIXELS, ImageError
+
+MAX_MOMENTS = 24  # per video: enough to find a scene, few enough to keep the index small
+EVERY_S = 10.0  # at least one moment per 10 s of a scene that does not change
+MIN_GAP_S = 1.0  # never two moments closer than this
+SCENE_CHANGE = 0.12  # mean difference of 8x8 colour signatures (0..1) that starts a new scene
+SEEK_AFTER_S = 2 * MAX_MOMENTS * EVERY_S  # longer videos: seek to evenly spaced times instead
+_ISO6709 = re.compile(r"([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)")
+
+
+@dataclass
+class VideoFrames:
+    images: list[Image.Image]  # upright RGB, short side about `min_side`
+    times: list[float]  # seconds from the start, one per image
+    meta: dict = field(default_factory=dict)
+
+
+def open_video(path: str | os.PathLike, min_side: int, max_frames: int = MAX_MOMENTS
+               ) -> VideoFrames:
+    """Sample a video's moments: keyframes only (cheap), kept at scene changes or every
+    EVERY_S seconds, at most `max_frames`; long videos are sampled by seeking instead."""
+    import av
+
+    try:
+        container = av.open(os.fspath(path), metadata_errors="ignore")
+    except FileNotFoundError as exc:
+        raise ImageError("file vanished before it could be read") from exc
+    except PermissionError as exc:
+        raise ImageError("permission denied") from exc
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise ImageError(f"not a readable video ({_reason(exc)})") from exc
+    try:
+        with container:
+            if not container.streams.video:
+                raise ImageError("no video stream in the file")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            width, height = stream.codec_context.width, stream.codec_context.height
+            if width * height > MAX_PIXELS:
+                raise ImageError(f"video frames too large to decode safely ({width}x{height})")
+            duration = _duration(container, stream)
+            meta = _metadata(container)
+            if duration and duration > SEEK_AFTER_S and max_frames > 1:
+                frames = _by_seeking(container, stream, duration, min_side, max_frames)
+            else:
+                frames = _keyframes(container, stream, min_side, max_frames)
+            if not frames:  # some streams mark no keyframes: take the first frame there is
+                container.seek(0)
+                stream.codec_context.skip_frame = "DEFAULT"
+                frames = _collect(container, stream, min_side, 1, keep_all=True)
+    except ImageError:
+        raise
+    except (av.error.FFmpegError, OSError, ValueError, EOFError, MemoryError) as exc:
+        raise ImageError(f"corrupt or truncated video ({_reason(exc)})") from exc
+    if not frames:
+        raise ImageError("no frame could be decoded")
+    rotated = abs(frames[0][2]) in (90, 270)
+    meta.update(width=height if rotated else width, height=width if rotated else height,
+                duration_s=duration, times=[t for t, _, _ in frames])
+    return VideoFrames([im for _, im, _ in frames], [t for t, _, _ in frames], meta)
+
+
+def _reason(exc: Exception) -> str:
+    """FFmpeg's own words ("Invalid data found when processing input"), without the path."""
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.splitlines()[0][:160] if text else type(exc).__name__
+
+
+def _duration(container, stream) -> float | None:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / 1_000_000  # av.time_base
+    return None
+
+
+def _keyframes(container, stream, min_side: int, max_frames: int) -> list:
+    stream.codec_context.skip_frame = "NONKEY"
+    frames = _collect(container, stream, min_side, max_frames)
+    if len(frames) > max_frames:  # evenly thinned, the first moment always kept
+        pick = np.linspace(0, len(frames) - 1, max_frames).round().astype(int)
+        frames = [frames[i] for i in sorted(set(pick.tolist()))]
+    return frames
+
+
+def _collect(container, stream, min_side: int, max_frames: int, keep_all: bool = False) -> list:
+    kept: list = []
+    last_t, last_sig = None, None
+    for frame in container.decode(stream):
+        t = _time(frame, stream)
+        if last_t is not None and t - last_t < MIN_GAP_S:
+            continue
+        image, rotation = _image(frame, min_side)
+        sig = _signature(image)
+        if keep_all or last_t is None or t - last_t >= EVERY_S \
+                or float(np.abs(sig - last_sig).mean()) >= SCENE_CHANGE:
+            kept.append((t, image, rotation))
+            last_t, last_sig = t, sig
+            if keep_all and len(kept) >= max_frames:
+                break
+        if len(kept) >= 4 * max_frames:
+            break  # enough to thin from
+    return kept
+
+
+def _by_seeking(container, stream, duration: float, min_side: int, max_frames: int) -> list:
+    """Long videos: one keyframe near each of `max_frames` evenly spaced times."""
+    stream.codec_context.skip_frame = "NONKEY"
+    out, seen = [], set()
+    for target in np.linspace(0, duration * 0.98, max_frames).tolist():
+        container.seek(int(target / stream.time_base), stream=stream, backward=True)
+        for frame in container.decode(stream):
+            t = _time(frame, stream)
+            if round(t, 2) not in seen:
+                seen.add(round(t, 2))
+                image, rotation = _image(frame, min_side)
+                out.append((t, image, rotation))
+            break
+    return sorted(out, key=lambda f: f[0])
+
+
+def _time(frame, stream) -> float:
+    if frame.time is not None:
+        return max(0.0, float(frame.time))
+    return float(frame.pts * stream.time_base) if frame.pts is not None else 0.0
+
+
+def _image(frame, min_side: int) -> tuple[Image.Image, int]:
+    """The frame scaled (by swscale, cheaply) to `min_side` on its short side, upright."""
+    w, h = frame.width, frame.height
+    f = min(1.0, min_side / max(1, min(w, h)))
+    image = frame.reformat(width=max(1, round(w * f)), height=max(1, round(h * f)),
+                           format="rgb24").to_image()
+    rotation = int(getattr(frame, "rotation", 0) or 0)
+    if rotation:  # the display matrix turns the frame counter-clockwise by this angle
+        image = image.rotate(rotation, expand=True)
+    return image, rotation
+
+
+def _signature(image: Image.Image) -> np.ndarray:
+    """A tiny colour thumbnail: a red scene and a blue one can be equally bright."""
+    return np.asarray(image.resize((8, 8), Image.Resampling.BOX), np.float32) / 255.0
+
+
+def _metadata(container) -> dict:
+    """Date (creation_time), camera and GPS from the container's tags, where present."""
+    tags = {k.lower(): v for k, v in (container.metadata or {}).items()}
+    for stream in container.streams:
+        for k, v in (stream.metadata or {}).items():
+            tags.setdefault(k.lower(), v)
+    meta: dict = {}
+    created = tags.get("com.apple.quicktime.creationdate") or tags.get("creation_time")
+    if created:
+        try:
+            when = dt.datetime.fromisoformat(created.strip().replace("Z", "+00:00"))
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=dt.timezone.utc)
+            if when.year >= 1990:  # 1904/1970: a camera that never set its clock
+                meta["taken_at"], meta["taken_source"] = when.timestamp(), "metadata"
+        except ValueError:
+            pass
+    make = tags.get("com.apple.quicktime.make") or tags.get("make")
+    model = tags.get("com.apple.quicktime.model") or tags.get("model")
+    camera = " ".join(x.strip() for x in (make, model) if x and x.strip())
+    if camera:
+        meta["camera"] = camera
+    where = tags.get("com.apple.quicktime.location.iso6709") or tags.get("location")
+    match = _ISO6709.match(where.strip()) if where else None
+    if match:
+        lat, lon = float(match.group(1)), float(match.group(2))
+        if -90 <= lat <= 90 and -180 <= lon <= 180:
+            meta["gps_lat"], meta["gps_lon"] = lat, lon
+    return meta
