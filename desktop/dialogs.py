@@ -1,12 +1,13 @@
-"""The folders dialog and the settings dialog."""
+"""The folders, settings and date range dialogs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QDate, QSettings, Qt
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView,
+    QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
+    QHeaderView,
     QLabel, QLineEdit, QListWidget, QMessageBox, QPushButton, QSpinBox, QTableWidget,
     QTableWidgetItem, QVBoxLayout,
 )
@@ -168,3 +169,34 @@ class SettingsDialog(QDialog):
         for key, value in self.values().items():
             self.settings.setValue(key, value)
         super().accept()
+
+
+class DateRangeDialog(QDialog):
+    """Taken between two days (both included)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Date Range")
+        today = QDate.currentDate()
+        self.start = QDateEdit(today.addYears(-1), calendarPopup=True)
+        self.end = QDateEdit(today, calendarPopup=True)
+        for edit in (self.start, self.end):
+            edit.setDisplayFormat("yyyy-MM-dd")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("From", self.start)
+        form.addRow("To", self.end)
+        form.addRow(buttons)
+
+    def range(self) -> tuple[float, float, str]:
+        """(after, before) as unix times in UTC, like EXIF dates, and a label."""
+        import datetime as dt
+
+        a, b = sorted((self.start.date().toPython(), self.end.date().toPython()))
+        utc = dt.timezone.utc
+        after = dt.datetime(a.year, a.month, a.day, tzinfo=utc).timestamp()
+        before = (dt.datetime(b.year, b.month, b.day, tzinfo=utc) + dt.timedelta(days=1)).timestamp()
+        return after, before, f"taken {a.isoformat()} – {b.isoformat()}"

@@ -10,6 +10,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
+from core.search import format_seconds
 from core.types import SearchResult
 
 from .tasks import TaskRunner
@@ -19,27 +20,42 @@ PathRole = Qt.ItemDataRole.UserRole + 2
 ScoreRole = Qt.ItemDataRole.UserRole + 3
 ThumbnailRole = Qt.ItemDataRole.UserRole + 4
 ResultRole = Qt.ItemDataRole.UserRole + 5
+MarkRole = Qt.ItemDataRole.UserRole + 6  # +1 marked good, -1 marked bad (relevance feedback)
+GroupRole = Qt.ItemDataRole.UserRole + 7  # near-duplicate group number, when grouped
 
 
 class ResultsModel(QAbstractListModel):
-    """Ranked results; a row's thumbnail is requested the first time the view paints it."""
+    """Ranked results; a row's thumbnail is requested the first time the view paints it.
+
+    A video's thumbnail is that of the moment that matched, so thumbnails are keyed by
+    (media id, frame)."""
 
     thumbnail_ready = Signal(int)
 
-    def __init__(self, load_thumbnail: Callable[[int], str | None], parent: QObject | None = None):
+    def __init__(self, load_thumbnail: Callable[[int, int], str | None],
+                 parent: QObject | None = None):
         super().__init__(parent)
         self._results: list[SearchResult] = []
-        self._rows: dict[int, int] = {}
-        self._thumbs: dict[int, QImage] = {}
-        self._requested: set[int] = set()
+        self._rows: dict[tuple[int, int], int] = {}
+        self._thumbs: dict[tuple[int, int], QImage] = {}
+        self._requested: set[tuple[int, int]] = set()
         self._load_thumbnail = load_thumbnail
         self._loader = TaskRunner(self, max_threads=4)
+        self.marks: dict[int, int] = {}
+        self._groups: dict[int, int] = {}
 
-    def set_results(self, results: list[SearchResult]) -> None:
+    def set_results(self, results: list[SearchResult], groups: dict[int, int] | None = None
+                    ) -> None:
         self.beginResetModel()
         self._results = list(results)
-        self._rows = {r.media_id: i for i, r in enumerate(self._results)}
+        self._rows = {(r.media_id, r.frame): i for i, r in enumerate(self._results)}
+        self._groups = groups or {}
         self.endResetModel()
+
+    def set_marks(self, marks: dict[int, int]) -> None:
+        self.marks = dict(marks)
+        if self._results:
+            self.dataChanged.emit(self.index(0), self.index(len(self._results) - 1), [MarkRole])
 
     def results(self) -> list[SearchResult]:
         return list(self._results)
@@ -69,7 +85,8 @@ class ResultsModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return r.path.rsplit("/", 1)[-1]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{r.path}\nscore {r.score:.3f}"
+            moment = f"\nat {format_seconds(r.at_s)}" if r.at_s is not None else ""
+            return f"{r.path}{moment}\nscore {r.score:.3f}"
         if role == MediaIdRole:
             return r.media_id
         if role == PathRole:
@@ -79,31 +96,36 @@ class ResultsModel(QAbstractListModel):
         if role == ResultRole:
             return r
         if role == ThumbnailRole:
-            image = self._thumbs.get(r.media_id)
+            key = (r.media_id, r.frame)
+            image = self._thumbs.get(key)
             if image is None:
-                self._request(r.media_id)
+                self._request(key)
             return image
+        if role == MarkRole:
+            return self.marks.get(r.media_id, 0)
+        if role == GroupRole:
+            return self._groups.get(r.media_id)
         return None
 
-    def _request(self, media_id: int) -> None:
-        if media_id in self._requested:
+    def _request(self, key: tuple[int, int]) -> None:
+        if key in self._requested:
             return
-        self._requested.add(media_id)
+        self._requested.add(key)
 
-        def load(media_id=media_id):
-            path = self._load_thumbnail(media_id)
-            return media_id, QImage(path) if path else QImage()
+        def load(key=key):
+            path = self._load_thumbnail(*key)
+            return key, QImage(path) if path else QImage()
 
         self._loader.run(load, self._arrived)
 
     def _arrived(self, payload) -> None:
-        media_id, image = payload
-        self._thumbs[media_id] = image
-        row = self._rows.get(media_id)
+        key, image = payload
+        self._thumbs[key] = image
+        row = self._rows.get(key)
         if row is not None:
             idx = self.index(row)
             self.dataChanged.emit(idx, idx, [ThumbnailRole])
-        self.thumbnail_ready.emit(media_id)
+        self.thumbnail_ready.emit(key[0])
 
 
 
@@ -119,6 +141,10 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
     def paint(self, painter: QPainter, option, index) -> None:
         painter.save()
+        group = index.data(GroupRole)
+        if group is not None:  # near-duplicate groups: alternate tints behind their cells
+            painter.fillRect(option.rect, QColor(70, 110, 170, 70) if group % 2
+                             else QColor(170, 120, 60, 70))
         cell = option.rect.adjusted(4, 4, -4, -4)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         image = index.data(ThumbnailRole)
@@ -133,7 +159,30 @@ class ThumbnailDelegate(QStyledItemDelegate):
             target.moveCenter(cell.center())
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(target, image)
+        result = index.data(ResultRole)
+        if result is not None and result.kind == "video":
+            text = "▶ " + (f"{format_seconds(result.at_s)} of " if result.at_s else "") \
+                + format_seconds(result.duration_s)
+            self._badge(painter, cell, text, QColor(0, 0, 0, 170), Qt.AlignmentFlag.AlignRight)
+        mark = index.data(MarkRole)
+        if mark:
+            colour = QColor(40, 170, 70) if mark > 0 else QColor(200, 50, 50)
+            painter.setPen(QPen(colour, 4))
+            painter.drawRect(cell.adjusted(2, 2, -2, -2))
+            self._badge(painter, cell, "✓ more" if mark > 0 else "✕ fewer", colour,
+                        Qt.AlignmentFlag.AlignLeft)
         if selected:
             painter.setPen(QPen(option.palette.highlight().color(), 3))
             painter.drawRect(cell.adjusted(1, 1, -1, -1))
         painter.restore()
+
+    @staticmethod
+    def _badge(painter: QPainter, cell: QRect, text: str, colour: QColor, side) -> None:
+        """A small label in a bottom corner of the cell."""
+        metrics = painter.fontMetrics()
+        w, h = metrics.horizontalAdvance(text) + 10, metrics.height() + 4
+        x = cell.right() - w - 4 if side == Qt.AlignmentFlag.AlignRight else cell.left() + 4
+        box = QRect(x, cell.bottom() - h - 4, w, h)
+        painter.fillRect(box, colour)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)

@@ -24,20 +24,24 @@ from .tasks import TaskRunner
 
 
 class Chip(QToolButton):
-    """A query term beside the text box: an image (or an excluded one); click ✕ to remove."""
+    """A query term or filter beside the text box; click ✕ to remove it."""
 
-    def __init__(self, label: str, negative: bool, parent=None):
+    COLOURS = {"image": "#2d6cdf", "negative": "#a33", "filter": "#3a7d44", "date": "#7b4fb3",
+               "feedback": "#9a6a00"}
+
+    def __init__(self, label: str, kind: str = "image", parent=None):
         super().__init__(parent)
-        self.negative = negative
-        self.setText(("− " if negative else "") + label + "  ✕")
+        self.kind = kind
+        self.negative = kind == "negative"
+        self.setText(("− " if self.negative else "") + label + "  ✕")
         self.setToolTip("Click to remove")
-        self.setStyleSheet(
-            "QToolButton{border-radius:10px;padding:2px 8px;background:%s;color:white}"
-            % ("#a33" if negative else "#2d6cdf"))
+        self.setStyleSheet("QToolButton{border-radius:10px;padding:2px 8px;"
+                           f"background:{self.COLOURS[kind]};color:white}}")
 
 
 class SearchBar(QWidget):
-    """The text box plus image chips. Emits `changed` when the query changes."""
+    """The text box plus chips: images (or excluded ones), filters, the date read from the
+    text, and relevance feedback. Emits `changed` when the query changes."""
 
     changed = Signal()
 
@@ -47,23 +51,32 @@ class SearchBar(QWidget):
         self.edit.setClearButtonEnabled(True)
         self.edit.setMinimumHeight(32)
         self.chips: list[tuple[Chip, Path, float]] = []
+        self.filters: dict[str, tuple[object, str]] = {}  # name → (value, label)
+        self.filter_chips: dict[str, Chip] = {}
+        self.dismissed_dates: set[str] = set()
+        self.date_chip: Chip | None = None
+        self.good: list[int] = []
+        self.bad: list[int] = []
+        self.feedback_chip: Chip | None = None
         self._chip_row = QHBoxLayout()
         self._chip_row.setSpacing(4)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._chip_row)
         layout.addWidget(self.edit, 1)
-        self.edit.textChanged.connect(lambda _: self.changed.emit())
+        self.edit.textChanged.connect(self._text_changed)
 
+    # -- image chips ---------------------------------------------------------
     def add_image(self, path: Path, negative: bool = False) -> None:
-        chip = Chip(path.name if len(path.name) < 24 else path.name[:21] + "…", negative)
+        chip = Chip(path.name if len(path.name) < 24 else path.name[:21] + "…",
+                    "negative" if negative else "image")
         chip.clicked.connect(lambda: self.remove_chip(chip))
         chip.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         flip = QAction("Exclude (−)" if not negative else "Include (+)", chip)
         flip.triggered.connect(lambda: self._flip(chip))
         chip.addAction(flip)
         self.chips.append((chip, path, -1.0 if negative else 1.0))
-        self._chip_row.addWidget(chip)
+        self._chip_row.insertWidget(len(self.chips) - 1, chip)
         self.changed.emit()
 
     def _flip(self, chip: Chip) -> None:
@@ -75,26 +88,103 @@ class SearchBar(QWidget):
 
     def remove_chip(self, chip: Chip, notify: bool = True) -> None:
         self.chips = [(c, p, w) for c, p, w in self.chips if c is not chip]
-        chip.setParent(None)
-        chip.deleteLater()
+        _drop(chip)
         if notify:
             self.changed.emit()
 
+    # -- filters -------------------------------------------------------------
+    def set_filter(self, name: str, value, label: str) -> None:
+        """kind, camera, folder, range ((after, before) unix times) or sort; None removes."""
+        old = self.filter_chips.pop(name, None)
+        if old is not None:
+            _drop(old)
+        self.filters.pop(name, None)
+        if value is not None:
+            self.filters[name] = (value, label)
+            chip = Chip(label, "filter")
+            chip.clicked.connect(lambda: self.set_filter(name, None, ""))
+            self.filter_chips[name] = chip
+            self._chip_row.addWidget(chip)
+        self._sync_date_chip()
+        self.changed.emit()
+
+    def _text_changed(self, _text: str) -> None:
+        self._sync_date_chip()
+        self.changed.emit()
+
+    def _sync_date_chip(self) -> None:
+        """Show the date read from the text as a chip; removing it reads the words as words."""
+        from core.dates import find_date
+
+        _, when = find_date(self.edit.text(), ignore=frozenset(self.dismissed_dates))
+        if "range" in self.filters:
+            when = None  # a date range picked by hand wins over words
+        label = f"taken {when.label}" if when else None
+        if self.date_chip is not None and (label is None or self.date_chip.label != label):
+            _drop(self.date_chip)
+            self.date_chip = None
+        if label and self.date_chip is None:
+            self.date_chip = Chip(label, "date")
+            self.date_chip.label = label
+            self.date_chip.setToolTip(f'Read from "{when.phrase}". Click to search those '
+                                      "words instead of filtering by date.")
+            phrase = when.phrase.lower()
+            self.date_chip.clicked.connect(lambda: self.dismiss_date(phrase))
+            self._chip_row.addWidget(self.date_chip)
+
+    def dismiss_date(self, phrase: str) -> None:
+        self.dismissed_dates.add(phrase)
+        self._sync_date_chip()
+        self.changed.emit()
+
+    # -- relevance feedback --------------------------------------------------
+    def set_feedback(self, good: list[int], bad: list[int]) -> None:
+        self.good, self.bad = list(good), list(bad)
+        if self.feedback_chip is not None:
+            _drop(self.feedback_chip)
+            self.feedback_chip = None
+        if self.good or self.bad:
+            self.feedback_chip = Chip(f"more like {len(self.good)} · fewer like {len(self.bad)}",
+                                      "feedback")
+            self.feedback_chip.clicked.connect(lambda: self.set_feedback([], []))
+            self._chip_row.addWidget(self.feedback_chip)
+        self.changed.emit()
+
+    # -- the query -----------------------------------------------------------
     def clear(self) -> None:
         for chip, _, _ in list(self.chips):
             self.remove_chip(chip, notify=False)
+        for name in list(self.filters):
+            _drop(self.filter_chips.pop(name))
+        self.filters.clear()
+        self.dismissed_dates.clear()
+        self.good, self.bad = [], []
+        if self.feedback_chip is not None:
+            _drop(self.feedback_chip)
+            self.feedback_chip = None
         self.edit.clear()
+        self._sync_date_chip()
         self.changed.emit()
 
     def query(self, k: int) -> Query:
-        from core.search import parse_terms
+        from core.search import parse_query
 
-        q = Query(k=k)
-        text = self.edit.text().strip()
-        if text:
-            q.texts = parse_terms(text)
-        q.images = [(p, w) for _, p, w in self.chips]
+        q, _ = parse_query(self.edit.text().strip(), k=k,
+                           ignore_dates=frozenset(self.dismissed_dates))
+        q.images += [(p, w) for _, p, w in self.chips]
+        value = lambda name: self.filters.get(name, (None, ""))[0]  # noqa: E731
+        if value("range") is not None:
+            q.after, q.before = value("range")
+        q.kinds = frozenset({value("kind")}) if value("kind") else None
+        q.camera, q.folder = value("camera"), value("folder")
+        q.sort = value("sort") or "relevance"
+        q.good, q.bad = list(self.good), list(self.bad)
         return q
+
+
+def _drop(widget: QWidget) -> None:
+    widget.setParent(None)
+    widget.deleteLater()
 
 
 class MainWindow(QMainWindow):
@@ -130,8 +220,17 @@ class MainWindow(QMainWindow):
         self.size_slider.setFixedWidth(120)
         self.size_slider.setToolTip("Thumbnail size (Ctrl+wheel)")
         self.size_slider.valueChanged.connect(self.set_thumb_size)
+        self.filters_button = QToolButton(text="Filters")
+        self.filters_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.filters_menu = QMenu(self.filters_button)
+        self.filters_menu.aboutToShow.connect(self._fill_filters_menu)
+        self.filters_button.setMenu(self.filters_menu)
+        self.filters_button.setToolTip("Kind, camera, folder, dates and order")
+        self._cameras: list[str] = []
+        self._folders: list[str] = []
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
+        top.addWidget(self.filters_button)
         top.addWidget(self.size_slider)
 
         self.model = ResultsModel(self._thumbnail_for, self)
@@ -255,6 +354,17 @@ class MainWindow(QMainWindow):
         self._action(photo, "Show in File Manager", self.reveal, "Ctrl+Shift+R")
         self._action(photo, "Copy Path", self.copy_path, "Ctrl+Shift+C")
         self._action(photo, "Copy Image", self.copy_image, QKeySequence.StandardKey.Copy)
+        photo.addSeparator()
+        # relevance feedback on the selected results; only while the grid has focus, so the
+        # keys still type into the search box
+        self.good_action = self._action(photo, "More Like These", lambda: self.mark(+1), "+")
+        self.bad_action = self._action(photo, "Fewer Like These", lambda: self.mark(-1), "-")
+        for action in (self.good_action, self.bad_action):
+            self.removeAction(action)
+            self.grid.addAction(action)
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        photo.addSeparator()
+        self._action(photo, "Find Duplicates…", self.show_duplicates, "Ctrl+D")
         view = bar.addMenu("&View")
         self.preview_action = self._action(view, "Preview Pane", self.toggle_preview, "Space")
         self.preview_action.setCheckable(True)
@@ -286,6 +396,7 @@ class MainWindow(QMainWindow):
         library.subscribe(self.bridge)
         self.tasks.run(lambda: (library.folders(), library.recent(self.RESULTS)),
                        self._show_start_page, self.show_error)
+        self._refresh_filter_choices()
         self.start_indexing()
 
     def _show_start_page(self, payload) -> None:
@@ -312,6 +423,7 @@ class MainWindow(QMainWindow):
             return status["media_count"], status["error_count"], lib.recent(self.RESULTS)
 
         self.tasks.run(summary, self._show_idle)
+        self._refresh_filter_choices()
 
     def _show_idle(self, payload) -> None:
         count, errors, recent = payload
@@ -333,7 +445,8 @@ class MainWindow(QMainWindow):
         query = query or self.search.query(self.RESULTS)
         self._generation += 1
         generation = self._generation
-        if query.is_empty():
+        self.model.set_marks({**{m: 1 for m in query.good}, **{m: -1 for m in query.bad}})
+        if query.is_empty() and not query.has_filters():
             self.tasks.run(lambda: self.library.recent(self.RESULTS),
                            lambda r: self._show_results(generation, r), self.show_error)
             return
@@ -360,6 +473,89 @@ class MainWindow(QMainWindow):
         self.search.clear()
         self._debounce.stop()
         self.run_search(Query(media=[(result.media_id, 1.0)], k=self.RESULTS))
+
+    def mark(self, sign: int) -> None:
+        """Relevance feedback: more (+1) or fewer (−1) like the selected results, at once."""
+        rows = sorted({i.row() for i in self.grid.selectionModel().selectedIndexes()}) \
+            or ([self._current_row()] if self._current_row() is not None else [])
+        if not rows:
+            return
+        ids = {self.model.result(r).media_id for r in rows}
+        good = [m for m in self.search.good if m not in ids]
+        bad = [m for m in self.search.bad if m not in ids]
+        (good if sign > 0 else bad).extend(sorted(ids))
+        self.search.blockSignals(True)  # one search, now, rather than a debounced one
+        self.search.set_feedback(good, bad)
+        self.search.blockSignals(False)
+        self._debounce.stop()
+        self.run_search()
+
+    # -- filters -------------------------------------------------------------
+    def _refresh_filter_choices(self) -> None:
+        lib = self.library
+        if lib is None:
+            return
+
+        def choices():
+            return lib.cameras(), [f.path for f in lib.folders()]
+
+        def keep(payload):
+            self._cameras, self._folders = payload
+
+        self.tasks.run(choices, keep)
+
+    def _fill_filters_menu(self) -> None:
+        """Built when opened, from choices loaded off the GUI thread."""
+        menu, bar = self.filters_menu, self.search
+        menu.clear()
+        current = {name: value for name, (value, _) in bar.filters.items()}
+        kinds = menu.addMenu("Kind")
+        for kind, label in (("photo", "Photos"), ("video", "Videos"), ("raw", "RAW")):
+            action = kinds.addAction(label)
+            action.setCheckable(True)
+            action.setChecked(current.get("kind") == kind)
+            action.triggered.connect(lambda on, k=kind, lb=label: bar.set_filter(
+                "kind", k if on else None, f"{lb} only"))
+        cameras = menu.addMenu("Camera")
+        cameras.setEnabled(bool(self._cameras))
+        for camera in self._cameras[:40]:
+            action = cameras.addAction(camera)
+            action.setCheckable(True)
+            action.setChecked(current.get("camera") == camera)
+            action.triggered.connect(lambda on, c=camera: bar.set_filter(
+                "camera", c if on else None, c))
+        folders = menu.addMenu("Folder")
+        folders.setEnabled(bool(self._folders))
+        for folder in self._folders:
+            action = folders.addAction(folder)
+            action.setCheckable(True)
+            action.setChecked(current.get("folder") == folder)
+            action.triggered.connect(lambda on, f=folder: bar.set_filter(
+                "folder", f if on else None, f"in {Path(f).name}"))
+        menu.addAction("Date Range…", self.choose_date_range)
+        newest = menu.addAction("Newest First")
+        newest.setCheckable(True)
+        newest.setChecked(current.get("sort") == "date")
+        newest.triggered.connect(lambda on: bar.set_filter(
+            "sort", "date" if on else None, "newest first"))
+        menu.addSeparator()
+        clear = menu.addAction("Clear Filters")
+        clear.setEnabled(bool(current))
+        clear.triggered.connect(lambda: [bar.set_filter(n, None, "") for n in list(bar.filters)])
+
+    def choose_date_range(self) -> None:
+        from .dialogs import DateRangeDialog
+
+        dialog = DateRangeDialog(self)
+        if dialog.exec():
+            after, before, label = dialog.range()
+            self.search.set_filter("range", (after, before), label)
+
+    def show_duplicates(self) -> None:
+        from .duplicates import DuplicatesDialog
+
+        if self.library is not None:
+            DuplicatesDialog(self.library, self._thumbnail_for, self).exec()
 
     def clear_search(self) -> None:
         self.search.clear()
@@ -450,8 +646,8 @@ class MainWindow(QMainWindow):
 
     def open_result(self, row: int | None) -> None:
         if row is not None:
-            # no shell: the desktop's own opener gets the file URL
-            QDesktopServices.openUrl(QUrl.fromLocalFile(self.model.result(row).path))
+            result = self.model.result(row)
+            open_media(result.path, result.at_s if result.kind == "video" else None)
 
     def reveal(self) -> None:
         row = self._current_row()
@@ -481,10 +677,13 @@ class MainWindow(QMainWindow):
             if action.text() in ("Open", "More Like This", "Show in File Manager", "Copy Path",
                                  "Copy Image"):
                 menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.good_action)
+        menu.addAction(self.bad_action)
         menu.exec(self.grid.viewport().mapToGlobal(pos))
 
-    def _thumbnail_for(self, media_id: int) -> str | None:
-        path = self.library.thumbnail(media_id) if self.library else None
+    def _thumbnail_for(self, media_id: int, frame: int = 0) -> str | None:
+        path = self.library.thumbnail(media_id, frame) if self.library else None
         return str(path) if path else None
 
     def set_thumb_size(self, size: int) -> None:
@@ -513,27 +712,30 @@ class MainWindow(QMainWindow):
             return
         result = self.model.data(self.model.index(row), ResultRole)
         path = result.path
-        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(result.taken_at)) \
-            if result.taken_at else "unknown date"
-        info = (f"<b>{Path(path).name}</b><br>{result.width}×{result.height} · {when}"
-                f"<br>score {result.score:.3f}<br><small>{path}</small>")
+        lib = self.library
+        self.preview_info.setText(f"<b>{Path(path).name}</b><br><small>{path}</small>")
 
         def load():
-            image = QImage(path)
+            source = path
+            if result.kind == "video":  # the moment that matched, else the first
+                source = lib.thumbnail(result.media_id, result.frame) if lib else None
+            image = QImage(str(source)) if source else QImage()
             if not image.isNull():
                 image = image.scaled(QSize(600, 600), Qt.AspectRatioMode.KeepAspectRatio,
                                      Qt.TransformationMode.SmoothTransformation)
-            return image
+            return image, (lib.details(result.media_id) if lib else None)
 
-        def show(image):
+        def show(payload):
             from PySide6.QtGui import QPixmap
 
-            if self._current_row() == row:
-                self.preview_image.setPixmap(QPixmap.fromImage(image).scaled(
-                    self.preview_image.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.SmoothTransformation))
+            image, details = payload
+            if self._current_row() != row:
+                return
+            self.preview_image.setPixmap(QPixmap.fromImage(image).scaled(
+                self.preview_image.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation))
+            self.preview_info.setText(describe(result, details or {}))
 
-        self.preview_info.setText(info)
         self.tasks.run(load, show)
 
     # -- status --------------------------------------------------------------
@@ -594,3 +796,47 @@ class MainWindow(QMainWindow):
         if self.library is not None:
             self.library.close()
         super().closeEvent(event)
+
+
+def describe(result, details: dict) -> str:
+    """The preview pane's text: what the catalog knows of a photo or video."""
+    from html import escape
+
+    from core.search import format_seconds
+
+    path = result.path
+    lines = [f"<b>{escape(Path(path).name)}</b>"]
+    size = f"{details.get('width')}×{details.get('height')}" if details.get("width") else ""
+    when = ""
+    if details.get("taken_at"):
+        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(details["taken_at"]))
+        if details.get("taken_source") == "mtime":
+            when += " (file date)"
+    lines.append(" · ".join(x for x in (size, when or "unknown date") if x))
+    if result.kind == "video":
+        moment = f" · best moment at {format_seconds(result.at_s)}" if result.at_s else ""
+        lines.append(f"video, {format_seconds(details.get('duration_s'))}{moment}")
+    gear = " · ".join(escape(x) for x in (details.get("camera"), details.get("lens")) if x)
+    if gear:
+        lines.append(gear)
+    if details.get("gps_lat") is not None:
+        lines.append(f"GPS {details['gps_lat']:.5f}, {details['gps_lon']:.5f}")
+    lines.append(f"score {result.score:.3f}")
+    lines.append(f"<small>{escape(path)}</small>")
+    return "<br>".join(lines)
+
+
+def open_media(path: str, at_s: float | None = None) -> None:
+    """Open with the desktop's own program; a video moment starts there when mpv or VLC is
+    installed (the desktop's opener cannot be told a start time)."""
+    import shutil
+
+    from PySide6.QtCore import QProcess
+
+    if at_s:
+        for player, args in (("mpv", [f"--start={at_s:.1f}", path]),
+                             ("vlc", [f"--start-time={at_s:.1f}", path])):
+            if shutil.which(player) and QProcess.startDetached(player, args)[0]:
+                return
+    # no shell: the desktop's own opener gets the file URL
+    QDesktopServices.openUrl(QUrl.fromLocalFile(path))

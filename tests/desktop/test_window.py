@@ -11,40 +11,9 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 
 from core.types import Notice, Progress
+from driving import top_kinds, wait_for_results
 
 pytestmark = pytest.mark.usefixtures("qapp")
-
-
-@pytest.fixture
-def window(qtbot, ranked_photos):
-    from core.library import Library
-    from desktop.window import MainWindow
-
-    home, photos, truth = ranked_photos
-    lib = Library(home)
-    win = MainWindow(library=lib)
-    qtbot.addWidget(win)
-    win.show()
-    win.start()
-    qtbot.waitUntil(lambda: not win.indexer.busy, timeout=60_000)
-    # the first test of a run also pays for importing torch and loading the model
-    qtbot.waitUntil(lambda: lib.model_loaded, timeout=180_000)
-    # and the start-up reconcile has finished and its status line has been shown, so the
-    # tests' own events are not overwritten by it
-    qtbot.waitUntil(lambda: lib.background is not None and lib.background.idle.is_set()
-                    and not win.tasks.busy, timeout=120_000)
-    win.truth = truth
-    yield win
-    win.close()
-
-
-def top_kinds(win, n=5):
-    return [win.truth[r.path] for r in win.model.results()[:n]]
-
-
-def wait_for_results(qtbot, win, previous_generation):
-    qtbot.waitUntil(lambda: win._shown_generation > previous_generation and
-                    win.model.rowCount() > 0, timeout=30_000)
 
 
 def test_typing_a_query_fills_the_grid_in_ranked_order(qtbot, window):
@@ -222,9 +191,12 @@ def test_preview_pane_shows_photo_metadata_and_score(qtbot, window):
     window.preview_action.trigger()
     assert window.preview.isVisible()
     result = window.model.result(0)
+    # the catalog's details arrive from a worker thread, after the name
+    qtbot.waitUntil(lambda: "score" in window.preview_info.text())
     info = window.preview_info.text()
     assert result.path.rsplit("/", 1)[-1] in info and f"{result.score:.3f}" in info
     assert "640×480" in info or "480×640" in info
+    assert "2021-07-14 10:30" in info and "Snapseek Synthetic 1" in info
     qtbot.waitUntil(lambda: window.preview_image.pixmap() is not None
                     and not window.preview_image.pixmap().isNull())
 
