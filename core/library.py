@@ -21,7 +21,8 @@ from .index import VectorIndex
 from .pipeline import IndexingPipeline, thumb_path
 from .scanner import Scanner, ScanChanges
 from .search import (
-    NAME_BOOST, ExactSearch, combine, matches_exact, path_words, rocchio, split_names,
+    NAME_BOOST, ExactSearch, combine, group_by_seed, matches_exact, path_words, rocchio,
+    split_names,
 )
 from .types import (
     Folder, IndexReport, ModelMismatch, Notice, Progress, Query, SearchResult, SnapseekError,
@@ -442,38 +443,30 @@ class Library:
     def duplicates(self, threshold: float = 0.95, neighbours: int = 8) -> list[list[SearchResult]]:
         """Groups of near-duplicate photos (vector similarity ≥ threshold), largest first.
 
-        Reports only; never deletes anything. Each result's score is its similarity to the
-        group's first photo.
+        Every member is at least `threshold` similar to its group's first photo (the pairs are
+        taken most similar first), so chains of small steps never join unlike photos; a video
+        takes part with its first moment only. Reports only; never deletes anything. Each
+        result's score is its similarity to the group's first photo.
         """
         self.check_model()
         model_id = self.embedder.model_id
-        ids, vectors, _ = self.catalog.vectors(model_id)  # labels: a video's moments too
+        labels, vectors, _ = self.catalog.vectors(model_id)
+        first = np.array([split_label(int(x))[1] == 0 for x in labels], bool)
+        ids, vectors = labels[first], vectors[first]  # frame 0's label is the media id
+        by_id = dict(zip(ids.tolist(), vectors, strict=True))
         searcher = self._searcher()
-        parent = {split_label(int(i))[0]: split_label(int(i))[0] for i in ids}
-
-        def root(x: int) -> int:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
+        pairs: list[tuple[float, int, int]] = []
         for start in range(0, len(ids), 1024):
-            labels, sims = searcher.knn_many(vectors[start:start + 1024], neighbours + 1)
-            for row, label in enumerate(ids[start:start + 1024].tolist()):
-                media_id = split_label(label)[0]
-                for other, sim in zip(labels[row].tolist(), sims[row].tolist(), strict=True):
-                    other = split_label(other)[0]
-                    if other != media_id and sim >= threshold and other in parent:
-                        parent[root(other)] = root(media_id)
-        groups: dict[int, list[int]] = {}
-        for media_id in parent:
-            groups.setdefault(root(media_id), []).append(media_id)
-        found = sorted((sorted(g) for g in groups.values() if len(g) > 1),
-                       key=lambda g: (-len(g), g[0]))
-        by_id = dict(zip(ids.tolist(), vectors, strict=True))  # frame 0's label is the id
-        rows = self.catalog.media_rows([m for g in found for m in g])
+            found, sims = searcher.knn_many(vectors[start:start + 1024], neighbours + 1)
+            for row, media_id in enumerate(ids[start:start + 1024].tolist()):
+                for other, sim in zip(found[row].tolist(), sims[row].tolist(), strict=True):
+                    if other in by_id and other != media_id and sim >= threshold \
+                            and media_id < other:
+                        pairs.append((sim, media_id, other))
+        groups = group_by_seed(pairs, by_id, threshold)
+        rows = self.catalog.media_rows([m for g in groups for m in g])
         return [[_result(m, float(by_id[m] @ by_id[g[0]]), rows[m], {})
-                 for m in g if m in rows] for g in found]
+                 for m in g if m in rows] for g in groups]
 
     def similar(self, media_id: int, k: int = 20) -> list[SearchResult]:
         return self.search(Query(media=[(media_id, 1.0)], k=k))

@@ -167,3 +167,28 @@ def rocchio(query: np.ndarray | None, good: dict[int, np.ndarray],
     if not parts:
         raise ValueError("nothing to search for")
     return combine(parts)
+
+
+# -- near-duplicates ------------------------------------------------------------------------------
+def group_by_seed(pairs: list[tuple[float, int, int]], vectors: dict[int, np.ndarray],
+                  threshold: float) -> list[list[int]]:
+    """Groups from similar pairs (similarity, a, b), largest first, each led by its seed.
+
+    Pairs are taken most similar first; a photo joins a group only when it is at least
+    `threshold` similar to the group's seed, so A≈B≈C never groups A with an unlike C.
+    """
+    seed_of: dict[int, int] = {}
+    members: dict[int, list[int]] = {}
+    for _, a, b in sorted(pairs, key=lambda p: (-p[0], p[1], p[2])):
+        if a in seed_of and b in seed_of:
+            continue
+        if a not in seed_of and b not in seed_of:
+            seed_of[a] = seed_of[b] = a
+            members[a] = [a, b]
+            continue
+        grouped, loose = (a, b) if a in seed_of else (b, a)
+        seed = seed_of[grouped]
+        if float(vectors[loose] @ vectors[seed]) >= threshold:
+            seed_of[loose] = seed
+            members[seed].append(loose)
+    return sorted(members.values(), key=lambda g: (-len(g), g[0]))

@@ -12,7 +12,7 @@ from PIL import Image
 
 from core.dates import find_date
 from core.library import Library
-from core.search import parse_query
+from core.search import group_by_seed, parse_query
 from core.types import Query
 from helpers import draw_photo, make_photo, make_video, run_cli
 
@@ -75,6 +75,16 @@ def test_video_moments_have_thumbnails_and_metadata(video_library):
         assert lib.details(garden.media_id)["taken_source"] == "mtime"
         errors = dict(lib.errors())
         assert "video" in errors[str(folder / "broken.mp4")]
+
+
+def test_duplicate_groups_hold_only_photos_like_their_first(video_library):
+    home, folder = video_library
+    with Library(home) as lib:
+        groups = lib.duplicates(threshold=0.5)
+    assert groups
+    # neither chains of small steps nor a video's many scenes join unlike photos: each
+    # member (a video by its first moment) is that similar to the group's first photo
+    assert all(r.score >= 0.5 - 1e-5 for group in groups for r in group)
 
 
 def test_kind_filter_and_live_photo_pairs(video_library):
@@ -226,3 +236,14 @@ def test_a_library_from_the_first_schema_is_upgraded_in_place(tmp_path, photo_di
         assert got.keys() == want.keys()
         assert all(abs(got[p] - want[p]) < 1e-5 for p in want)
         assert lib.update().embedded == 0  # nothing is embedded twice
+
+
+def test_near_duplicate_groups_do_not_chain():
+    # four photos a small step apart on a circle: 1≈2, 2≈3, 3≈4, but 1 and 3 are not alike
+    angle = {1: 0.0, 2: 0.28, 3: 0.56, 4: 0.57}
+    vectors = {m: np.array([np.cos(t), np.sin(t)], np.float32) for m, t in angle.items()}
+    pairs = [(float(vectors[x] @ vectors[y]), x, y) for x in angle for y in angle if x < y]
+    groups = group_by_seed([p for p in pairs if p[0] >= 0.95], vectors, 0.95)
+    # one chain through 2 would have grouped all four
+    assert groups and not any({1, 3} <= set(g) or {1, 4} <= set(g) for g in groups)
+    assert all(float(vectors[m] @ vectors[g[0]]) >= 0.95 for g in groups for m in g)

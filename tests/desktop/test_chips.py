@@ -107,6 +107,8 @@ def test_duplicates_view_groups_by_similarity_and_deletes_nothing(qtbot, window)
     qtbot.waitUntil(lambda: "groups" in dialog.summary.text(), timeout=30_000)
     groups = dialog.groups
     assert len(groups) >= 2 and [len(g) for g in groups] == sorted(map(len, groups), reverse=True)
+    # every member is that similar to its group's first photo: no chains of small steps
+    assert all(r.score >= 0.9 - 1e-5 for g in groups for r in g)
     # a group holds pictures of one kind, and each cell knows its group for the tint
     assert all(len({window.truth[r.path] for r in g}) == 1 for g in groups[:3])
     from desktop.results import GroupRole
