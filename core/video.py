@@ -110,8 +110,8 @@ def _collect(container, stream, min_side: int, max_frames: int, keep_all: bool =
             last_t, last_sig = t, sig
             if keep_all and len(kept) >= max_frames:
                 break
-        if len(kept) >= 4 * max_frames:
-            break  # enough to thin from
+        if not keep_all and len(kept) >= 4 * max_frames:
+            kept = kept[::2]  # bounded memory, and the whole video still gets its say
     return kept
 
 

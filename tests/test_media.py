@@ -247,3 +247,18 @@ def test_near_duplicate_groups_do_not_chain():
     # one chain through 2 would have grouped all four
     assert groups and not any({1, 3} <= set(g) or {1, 4} <= set(g) for g in groups)
     assert all(float(vectors[m] @ vectors[g[0]]) >= 0.95 for g in groups for m in g)
+
+
+def test_moments_cover_the_whole_of_long_and_busy_videos(tmp_path):
+    from core.video import MAX_MOMENTS, open_video
+    from ranking_model import CLASSES
+
+    long = make_video(tmp_path / "long.mp4", [("red", "circle", 250), ("blue", "square", 250)],
+                      fps=2)
+    frames = open_video(long, 64)  # over 8 minutes: sampled by seeking
+    assert 2 <= len(frames.times) <= MAX_MOMENTS and frames.times == sorted(frames.times)
+    assert frames.times[0] < 30 and frames.times[-1] > 400
+    busy = make_video(tmp_path / "busy.mp4",
+                      [(c, s, 1.2) for c, s in CLASSES * 8], fps=5)  # 192 scenes in 230 s
+    frames = open_video(busy, 64)
+    assert len(frames.times) <= MAX_MOMENTS and frames.times[-1] > 210
