@@ -353,6 +353,7 @@ def bench_models(work: Path, quick: bool) -> dict:
     same 12 MP JPEGs for those fast enough to matter: "indexes at ≥ 8 img/s" is the latter."""
     import open_clip
     import torch
+    from PIL import Image
 
     from core.embedder import reparameterize
     from core.library import Library
@@ -378,24 +379,25 @@ def bench_models(work: Path, quick: bool) -> dict:
                 runs = [timed(model.encode_image, x)[1] for _ in range(3)]
             del model
             model_rate = round(batch / statistics.median(runs), 2)
-            index_rate = None
+            index_rate, rates = None, []
             if model_rate >= 6:  # slower image towers cannot index at 8 img/s end to end
                 spec = random_weight_model(name, tag, work / f"model-{name}")
-                rates = []
-                for rep in range(3):  # this machine's speed wanders: the median of three
+                for rep in range(3):  # this machine's speed wanders: three runs
                     lib = Library(work / f"home-{name}-{rep}", model=spec)
-                    lib.load_model()
+                    lib.load_model().encode_images([Image.new("RGB", (size, size))] * 16)
                     lib.add_folder(photos)
                     _, seconds = timed(lib.update)
                     lib.close()
                     rates.append(n_photos / seconds)
                 index_rate = round(statistics.median(rates), 2)
-            seen[name] = (model_rate, index_rate)
+            seen[name] = (model_rate, index_rate, [round(r, 2) for r in rates])
         r1, source = PUBLISHED_R1.get(f"{name}:{tag}", (None, None))
         rows.append({"model": f"{name}:{tag}", "img_per_s_model_only": seen[name][0],
-                     "indexing_img_per_s": seen[name][1], "coco_t2i_r1": r1,
-                     "r1_source": source})
-    fast = [r for r in rows if (r["indexing_img_per_s"] or 0) >= 8 and r["coco_t2i_r1"]]
+                     "indexing_img_per_s": seen[name][1], "indexing_runs": seen[name][2],
+                     "coco_t2i_r1": r1, "r1_source": source})
+    # a default must clear the bar in every run, not on average: users have slow days too
+    fast = [r for r in rows if r["indexing_runs"] and min(r["indexing_runs"]) >= 8
+            and r["coco_t2i_r1"]]
     best = max(fast, key=lambda r: r["coco_t2i_r1"])["model"] if fast else None
     return {"candidates": rows, "photos": n_photos, "best_r1_at_8_img_per_s": best,
             "int8": bench_int8()}
@@ -412,9 +414,9 @@ def bench_int8() -> dict:
     x = torch.randn(8, 3, 256, 256)
     with torch.inference_mode():
         a = torch.nn.functional.normalize(model.encode_image(x), dim=-1)
-        _, fp32_s = timed(model.encode_image, x)
         b = torch.nn.functional.normalize(qmodel.encode_image(x), dim=-1)
-        _, int8_s = timed(qmodel.encode_image, x)
+        fp32_s = statistics.median(timed(model.encode_image, x)[1] for _ in range(3))
+        int8_s = statistics.median(timed(qmodel.encode_image, x)[1] for _ in range(3))
     cos = (a * b).sum(-1)
     return {"model": name, "min_cosine_to_fp32": round(float(cos.min()), 4),
             "speedup": round(fp32_s / int8_s, 2), "meets_bar": bool(cos.min() >= 0.99)}
@@ -491,10 +493,11 @@ def markdown(report: dict) -> str:
                   f"indexing (median of 3 runs) of {x.get('photos', '?')} 12 MP JPEGs (scan, "
                   "decode, thumbnails, embedding, writes) for the towers fast enough to matter.",
                   "",
-                  "| model | image tower img/s | indexing img/s | published MSCOCO text→image R@1 "
-                  "| source of R@1 |", "|---|---|---|---|---|"]
+                  "| model | image tower img/s | indexing img/s (median; runs) | published MSCOCO "
+                  "text→image R@1 | source of R@1 |", "|---|---|---|---|---|"]
         lines += [f"| {c['model']} | {c['img_per_s_model_only']} | "
-                  f"{c.get('indexing_img_per_s') or '—'} | "
+                  + (f"{c['indexing_img_per_s']} ({', '.join(map(str, c['indexing_runs']))})"
+                     if c.get("indexing_runs") else "—") + " | "
                   f"{c['coco_t2i_r1'] or 'none found'} | {c.get('r1_source') or ''} |"
                   for c in x["candidates"]]
         q = x["int8"]
@@ -502,7 +505,7 @@ def markdown(report: dict) -> str:
 
         best = x["best_r1_at_8_img_per_s"]
         verdict = "the default" if best == DEFAULT_MODEL else f"the default is {DEFAULT_MODEL}"
-        lines += ["", f"Best published R@1 indexing at ≥ 8 img/s in this run: **{best}** — "
+        lines += ["", f"Best published R@1 indexing at ≥ 8 img/s in every run: **{best}** — "
                   f"{verdict}. R@1 is zero-shot MSCOCO 5k text→image recall@1, the same "
                   "benchmark in both sources. MobileCLIP weights are published under Apple's "
                   "AMLR licence (see README: Models).", "",
@@ -523,6 +526,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="*", help="sections: indexing gui text_query ann "
                         "reconcile models")
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/PERFORMANCE.md")
+    parser.add_argument("--arch", metavar="NAME:TAG", help="measure sections 1, 2 and 5 with "
+                        f"another model architecture (default {':'.join(DEFAULT_ARCH)})")
     parser.add_argument("--render", metavar="JSON", help="only write the table from a report")
     args = parser.parse_args(argv)
     if args.render:
@@ -535,7 +540,8 @@ def main(argv=None) -> int:
     results = {}
     with tempfile.TemporaryDirectory(prefix="snapseek-bench-") as tmp:
         work = Path(tmp)
-        spec = random_weight_model(*DEFAULT_ARCH, work / "model")
+        arch = tuple(args.arch.split(":", 1)) if args.arch else DEFAULT_ARCH
+        spec = random_weight_model(*arch, work / "model")
         for name in sections:
             started = time.perf_counter()
             if name == "indexing":

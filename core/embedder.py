@@ -124,6 +124,8 @@ def pick_device(preference: str = "auto") -> str:
 class Embedder:
     """One loaded model. Thread-safe: calls into the model are serialised."""
 
+    MAX_BATCH = 32  # images per model call
+
     def __init__(self, model, preprocess, tokenizer, spec: str, fingerprint: str, device: str,
                  text_precision: str = "auto"):
         import torch
@@ -259,11 +261,16 @@ class Embedder:
         torch = self._torch
         if not images:
             return np.empty((0, self.dim), np.float32)
-        batch = torch.stack([self.preprocess(im) for im in images]).to(self.device)
-        with self._lock, torch.inference_mode():
-            feats = self.model.encode_image(batch)
-            feats = torch.nn.functional.normalize(feats.float(), dim=-1)
-        return feats.cpu().numpy().astype(np.float32, copy=False)
+        out = []
+        # a batch of videos brings many moments: bound the memory one model call may take
+        for start in range(0, len(images), self.MAX_BATCH):
+            batch = torch.stack([self.preprocess(im) for im in
+                                 images[start:start + self.MAX_BATCH]]).to(self.device)
+            with self._lock, torch.inference_mode():
+                feats = self.model.encode_image(batch)
+                feats = torch.nn.functional.normalize(feats.float(), dim=-1)
+            out.append(feats.cpu().numpy().astype(np.float32, copy=False))
+        return np.concatenate(out) if len(out) > 1 else out[0]
 
     def encode_text(self, texts: list[str], truncate: bool = True) -> np.ndarray:
         """Normalised float32 vectors for texts; recent single queries come from a cache."""

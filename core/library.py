@@ -415,8 +415,9 @@ class Library:
                 media_id = split_label(label)[0]
                 if media_id not in best or sim > best[media_id][0]:
                     best[media_id] = (sim, label)
-        times = self.catalog.frame_times(self.embedder.model_id,
-                                         [label for _, label in best.values()])
+        times = self.catalog.frame_times(
+            self.embedder.model_id, [label for m, (_, label) in best.items()
+                                     if m in rows and rows[m][4] == "video"])
         out = []
         for media_id in ids:
             row = rows.get(media_id)

@@ -52,7 +52,10 @@ def open_video(path: str | os.PathLike, min_side: int, max_frames: int = MAX_MOM
                 raise ImageError(f"video frames too large to decode safely ({width}x{height})")
             duration = _duration(container, stream)
             meta = _metadata(container)
-            if duration and duration > SEEK_AFTER_S and max_frames > 1:
+            if max_frames == 1:  # a thumbnail: the first keyframe will do
+                stream.codec_context.skip_frame = "NONKEY"
+                frames = _collect(container, stream, min_side, 1, keep_all=True)
+            elif duration and duration > SEEK_AFTER_S:
                 frames = _by_seeking(container, stream, duration, min_side, max_frames)
             else:
                 frames = _keyframes(container, stream, min_side, max_frames)
