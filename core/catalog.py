@@ -33,7 +33,18 @@ def split_label(label: int) -> tuple[int, int]:
     return label & MEDIA_MASK, label >> FRAME_SHIFT
 
 
-_SCHEMA = """
+# one row per vector: a photo's, or each moment of a video (frame 0, 1, ... at at_s seconds)
+_EMBEDDINGS = """CREATE TABLE IF NOT EXISTS {name} (
+    media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+    model_id TEXT NOT NULL,
+    frame INTEGER NOT NULL DEFAULT 0,
+    at_s REAL,
+    vector BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (media_id, model_id, frame)
+);"""
+
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS folders (
     id INTEGER PRIMARY KEY,
@@ -64,15 +75,7 @@ CREATE TABLE IF NOT EXISTS media (
 );
 CREATE INDEX IF NOT EXISTS media_folder ON media(folder_id);
 CREATE INDEX IF NOT EXISTS media_hash ON media(content_hash);
-CREATE TABLE IF NOT EXISTS embeddings (
-    media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
-    model_id TEXT NOT NULL,
-    frame INTEGER NOT NULL DEFAULT 0,
-    at_s REAL,
-    vector BLOB NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (media_id, model_id, frame)
-);
+{_EMBEDDINGS.format(name="embeddings")}
 CREATE INDEX IF NOT EXISTS embeddings_model_seq ON embeddings(model_id, seq);
 CREATE TABLE IF NOT EXISTS index_header (
     model_id TEXT PRIMARY KEY,
@@ -86,20 +89,12 @@ CREATE TABLE IF NOT EXISTS index_header (
 """
 
 # Schema 1 → 2: lens, GPS and duration on media; a frame number and time on each vector.
-_MIGRATE_1_TO_2 = """
+_MIGRATE_1_TO_2 = f"""
 ALTER TABLE media ADD COLUMN lens TEXT;
 ALTER TABLE media ADD COLUMN gps_lat REAL;
 ALTER TABLE media ADD COLUMN gps_lon REAL;
 ALTER TABLE media ADD COLUMN duration_s REAL;
-CREATE TABLE embeddings_v2 (
-    media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
-    model_id TEXT NOT NULL,
-    frame INTEGER NOT NULL DEFAULT 0,
-    at_s REAL,
-    vector BLOB NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (media_id, model_id, frame)
-);
+{_EMBEDDINGS.format(name="embeddings_v2")}
 INSERT INTO embeddings_v2(media_id, model_id, frame, vector, seq)
     SELECT media_id, model_id, 0, vector, seq FROM embeddings;
 DROP TABLE embeddings;
