@@ -22,6 +22,7 @@ ThumbnailRole = Qt.ItemDataRole.UserRole + 4
 ResultRole = Qt.ItemDataRole.UserRole + 5
 MarkRole = Qt.ItemDataRole.UserRole + 6  # +1 marked good, -1 marked bad (relevance feedback)
 GroupRole = Qt.ItemDataRole.UserRole + 7  # near-duplicate group number, when grouped
+GroupLabelRole = Qt.ItemDataRole.UserRole + 8  # "group 3 · 4" on a group's first photo
 
 
 class ResultsModel(QAbstractListModel):
@@ -43,13 +44,24 @@ class ResultsModel(QAbstractListModel):
         self._loader = TaskRunner(self, max_threads=4)
         self.marks: dict[int, int] = {}
         self._groups: dict[int, int] = {}
+        self._group_labels: dict[int, str] = {}
 
     def set_results(self, results: list[SearchResult], groups: dict[int, int] | None = None
                     ) -> None:
+        """Results, and for near-duplicates each media id's group number."""
         self.beginResetModel()
         self._results = list(results)
         self._rows = {(r.media_id, r.frame): i for i, r in enumerate(self._results)}
         self._groups = groups or {}
+        sizes: dict[int, int] = {}
+        for group in self._groups.values():
+            sizes[group] = sizes.get(group, 0) + 1
+        self._group_labels, seen = {}, set()
+        for r in self._results:  # the first photo of each group carries its label
+            group = self._groups.get(r.media_id)
+            if group is not None and group not in seen:
+                seen.add(group)
+                self._group_labels[r.media_id] = f"group {group + 1} · {sizes[group]}"
         self.endResetModel()
 
     def set_marks(self, marks: dict[int, int]) -> None:
@@ -105,6 +117,8 @@ class ResultsModel(QAbstractListModel):
             return self.marks.get(r.media_id, 0)
         if role == GroupRole:
             return self._groups.get(r.media_id)
+        if role == GroupLabelRole:
+            return self._group_labels.get(r.media_id)
         return None
 
     def _request(self, key: tuple[int, int]) -> None:
@@ -164,6 +178,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
             text = "▶ " + (f"{format_seconds(result.at_s)} of " if result.at_s else "") \
                 + format_seconds(result.duration_s)
             self._badge(painter, cell, text, QColor(0, 0, 0, 170), Qt.AlignmentFlag.AlignRight)
+        label = index.data(GroupLabelRole)
+        if label:
+            self._badge(painter, cell, label, QColor(40, 40, 45, 200), Qt.AlignmentFlag.AlignTop)
         mark = index.data(MarkRole)
         if mark:
             colour = QColor(40, 170, 70) if mark > 0 else QColor(200, 50, 50)
@@ -178,11 +195,12 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
     @staticmethod
     def _badge(painter: QPainter, cell: QRect, text: str, colour: QColor, side) -> None:
-        """A small label in a bottom corner of the cell."""
+        """A small label in a corner of the cell: bottom right or left, or top left."""
         metrics = painter.fontMetrics()
         w, h = metrics.horizontalAdvance(text) + 10, metrics.height() + 4
         x = cell.right() - w - 4 if side == Qt.AlignmentFlag.AlignRight else cell.left() + 4
-        box = QRect(x, cell.bottom() - h - 4, w, h)
+        y = cell.top() + 4 if side == Qt.AlignmentFlag.AlignTop else cell.bottom() - h - 4
+        box = QRect(x, y, w, h)
         painter.fillRect(box, colour)
         painter.setPen(QColor(255, 255, 255))
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)

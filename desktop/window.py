@@ -144,8 +144,9 @@ class SearchBar(QWidget):
             _drop(self.feedback_chip)
             self.feedback_chip = None
         if self.good or self.bad:
-            self.feedback_chip = Chip(f"more like {len(self.good)} · fewer like {len(self.bad)}",
-                                      "feedback")
+            said = ([f"more like {len(self.good)}"] if self.good else []) \
+                + ([f"fewer like {len(self.bad)}"] if self.bad else [])
+            self.feedback_chip = Chip(" · ".join(said), "feedback")
             self.feedback_chip.clicked.connect(lambda: self.set_feedback([], []))
             self._chip_row.addWidget(self.feedback_chip)
         self.changed.emit()

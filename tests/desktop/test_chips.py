@@ -77,6 +77,7 @@ def test_marking_results_reranks_at_once(qtbot, window):
     gen = window._generation
     window.good_action.trigger()
     wait_for_results(qtbot, window, gen)
+    assert window.search.feedback_chip.text().startswith("more like 1  ✕")
     bad_id = results[circles[0]].media_id
     window.grid.clearSelection()
     row = next(i for i, r in enumerate(window.model.results()) if r.media_id == bad_id)
@@ -113,7 +114,13 @@ def test_duplicates_view_groups_by_similarity_and_deletes_nothing(qtbot, window)
     assert all(len({window.truth[r.path] for r in g}) == 1 for g in groups[:3])
     from desktop.results import GroupRole
 
+    from desktop.results import GroupLabelRole
+
     assert dialog.model.data(dialog.model.index(0), GroupRole) == 0
+    first_of_second = len(groups[0])
+    assert dialog.model.data(dialog.model.index(first_of_second), GroupLabelRole) == \
+        f"group 2 · {len(groups[1])}"
+    assert dialog.model.data(dialog.model.index(1), GroupLabelRole) is None
     dialog.close()
     import os
 
