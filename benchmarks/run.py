@@ -19,7 +19,7 @@ import numpy as np
 from .data import clustered_vectors, photo_like_jpeg, random_weight_model
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ARCH = ("MobileCLIP2-S0", "dfndr2b")
+DEFAULT_ARCH = ("MobileCLIP2-S2", "dfndr2b")
 # Published zero-shot MSCOCO 5k text→image R@1 ("image retrieval recall@1"), the same
 # benchmark in both sources: open_clip's docs/openclip_retrieval_results.csv, and for the
 # MobileCLIP rows Apple's own results/<model>.jsonl in github.com/apple/ml-mobileclip.
@@ -355,7 +355,7 @@ def bench_models(work: Path, quick: bool) -> dict:
     import torch
     from PIL import Image
 
-    from core.embedder import reparameterize
+    from core.embedder import is_convnet, reparameterize
     from core.library import Library
 
     rows, seen = [], {}
@@ -373,6 +373,9 @@ def bench_models(work: Path, quick: bool) -> dict:
             size = model.visual.image_size
             size = size[0] if isinstance(size, (tuple, list)) else size
             x = torch.randn(batch, 3, size, size)
+            if is_convnet(model.visual):  # as the Embedder runs it
+                model.visual.to(memory_format=torch.channels_last)
+                x = x.contiguous(memory_format=torch.channels_last)
             with torch.inference_mode():
                 model.encode_image(x[:2])
                 model.encode_image(x)  # the first call at a batch size sets up its kernels

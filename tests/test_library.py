@@ -9,6 +9,7 @@ from PIL import Image
 
 from core.library import Library
 from core.types import CatalogError, Query
+from helpers import draw_photo
 
 
 def test_second_index_run_reads_no_image(library, photo_dir, monkeypatch):
@@ -172,6 +173,18 @@ def test_refused_bf16_restores_the_exact_fp32_weights(model_fixture, request, mo
     texts = ["a dog", "photo 12 of a red circle"]
     # float noise only (kernels differ with alignment); weights left rounded to bf16 differ ~1e-3
     assert np.allclose(reference.encode_text(texts), refused.encode_text(texts), atol=1e-5)
+
+
+def test_channels_last_gives_the_same_image_vectors(trained_model):
+    from core.embedder import Embedder
+
+    fast = Embedder.load(trained_model)  # a ResNet image tower: channels-last by default
+    plain = Embedder.load(trained_model, channels_last=False)
+    assert fast.channels_last and not plain.channels_last
+    images = [draw_photo(c, s, (320, 240), seed=i) for i, (c, s) in
+              enumerate([("red", "circle"), ("blue", "square"), ("green", "stripe")])]
+    cosine = (fast.encode_images(images) * plain.encode_images(images)).sum(axis=1)
+    assert cosine.min() > 0.9999
 
 
 def test_search_answers_exactly_while_the_index_is_rebuilt(tmp_path, photo_dir, random_model,
