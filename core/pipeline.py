@@ -152,7 +152,7 @@ class IndexingPipeline:
                         self.young.append(d.media_id)
                     else:
                         errors.append((d.media_id, d.error))
-                # one model call for the batch: photos and every moment of its videos
+                # the batch's photos and every moment of its videos, embedded together
                 flat = [im for d in good for im in d.images]
                 vectors = (self.embedder.encode_images(flat) if flat
                            else np.empty((0, 0), np.float32))

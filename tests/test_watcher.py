@@ -218,3 +218,24 @@ def test_pause_resume_and_shutdown_mid_batch_stay_consistent(tmp_path, random_mo
         assert again.index_state == "loaded"  # the saved index already matched the catalog
         again.update()
         assert len(again.index) == 300 == again.catalog.vector_count(again.embedder.model_id)
+
+
+def test_a_video_dropped_in_becomes_searchable_and_leaves_with_all_its_moments(watched, tmp_path):
+    from helpers import make_video
+
+    lib, folder = watched
+    staged = make_video(tmp_path / "staging" / "clip.mp4",
+                        [("red", "circle", 3), ("blue", "square", 3), ("green", "stripe", 3)])
+    shutil.move(staged, folder / "clip.mp4")
+
+    def labels():
+        return {label >> 40 for label in lib.index.ids
+                if label & ((1 << 40) - 1) == indexed(lib).get(str(folder / "clip.mp4"))}
+
+    wait_for(lambda: str(folder / "clip.mp4") in indexed(lib), what="the video indexed")
+    assert len(labels()) >= 3  # one label per moment, frame 0 being the media id itself
+    assert any(r.path.endswith("clip.mp4") for r in lib.search(Query.text("x", k=20)))
+    video_id = indexed(lib)[str(folder / "clip.mp4")]
+    (folder / "clip.mp4").unlink()
+    wait_for(lambda: str(folder / "clip.mp4") not in indexed(lib), what="the video forgotten")
+    assert not any(label & ((1 << 40) - 1) == video_id for label in lib.index.ids)
