@@ -101,7 +101,7 @@ def _keyframes(container, stream, min_side: int, max_frames: int) -> list:
 def _collect(container, stream, min_side: int, max_frames: int, keep_all: bool = False) -> list:
     kept: list = []
     last_t, last_sig = None, None
-    for frame in container.decode(stream):
+    for frame in _frames_until_damage(container, stream, kept):
         t = _time(frame, stream)
         if last_t is not None and t - last_t < MIN_GAP_S:
             continue
@@ -116,6 +116,24 @@ def _collect(container, stream, min_side: int, max_frames: int, keep_all: bool =
         if not keep_all and len(kept) >= 4 * max_frames:
             kept = kept[::2]  # bounded memory, and the whole video still gets its say
     return kept
+
+
+def _frames_until_damage(container, stream, kept: list):
+    """Decoded frames; a file damaged part-way (a broken copy, a camera that lost power)
+    ends the video there when moments were found before it, rather than losing them all."""
+    import av
+
+    frames = container.decode(stream)
+    while True:
+        try:
+            frame = next(frames)
+        except StopIteration:
+            return
+        except (av.error.FFmpegError, EOFError):
+            if kept:
+                return
+            raise
+        yield frame
 
 
 def _by_seeking(container, stream, duration: float, min_side: int, max_frames: int) -> list:

@@ -120,14 +120,16 @@ def run_cli(*args: str, home: Path, model: str | None = None, check: bool = True
 
 def make_video(path: Path, scenes: list[tuple[str, str, float]], fps: int = 10,
                size=(192, 144), creation_time: str | None = "2021-07-14T10:30:00Z",
-               location: str | None = None) -> Path:
+               location: str | None = None, faststart: bool = False) -> Path:
     """A small MPEG-4 video of coloured-shape scenes (colour, shape, seconds), one keyframe
     per second like a phone's, with the container tags phones write."""
     import av
     import numpy as np
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as out:
+    # faststart puts the index first, as streaming cameras and phones do
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as out:
         if creation_time:
             out.metadata["creation_time"] = creation_time
         if location:

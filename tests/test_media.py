@@ -262,3 +262,19 @@ def test_moments_cover_the_whole_of_long_and_busy_videos(tmp_path):
                       [(c, s, 1.2) for c, s in CLASSES * 8], fps=5)  # 192 scenes in 230 s
     frames = open_video(busy, 64)
     assert len(frames.times) <= MAX_MOMENTS and frames.times[-1] > 210
+
+
+def test_a_video_damaged_part_way_keeps_the_moments_before_the_damage(tmp_path):
+    from core.imaging import ImageError
+    from core.video import open_video
+
+    whole = make_video(tmp_path / "whole.mp4", [("red", "circle", 4), ("blue", "square", 4),
+                                                ("green", "stripe", 4)], faststart=True)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 6 // 10])  # the copy stopped at 60 %
+    frames = open_video(cut, 64)
+    assert frames.times and frames.times[-1] < 8  # the red and blue scenes, not the green
+    (tmp_path / "stub.mp4").write_bytes(data[:1000])  # cut inside its header: a clear error
+    with pytest.raises(ImageError):
+        open_video(tmp_path / "stub.mp4", 64)
