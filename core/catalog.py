@@ -33,6 +33,9 @@ def split_label(label: int) -> tuple[int, int]:
     return label & MEDIA_MASK, label >> FRAME_SHIFT
 
 
+_LABEL_SQL = f"media_id + (frame << {FRAME_SHIFT})"  # label_of, in SQL
+
+
 # one row per vector: a photo's, or each moment of a video (frame 0, 1, ... at at_s seconds)
 _EMBEDDINGS = """CREATE TABLE IF NOT EXISTS {name} (
     media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
@@ -276,14 +279,12 @@ class Catalog:
 
     def media_under(self, folder_id: int, path: str) -> dict[str, MediaRow]:
         """Rows for a file path, or for everything under a folder path (a range on the index)."""
-        prefix = path.rstrip(os.sep) + os.sep
         # two lookups on the path index; an OR of them would scan the whole table
         cols = "SELECT id, folder_id, path, size, mtime_ns, content_hash, status FROM media "
         rows = self._rows(
             f"{cols} WHERE path=? AND +folder_id=? UNION ALL "
             f"{cols} WHERE path>=? AND path<? AND +folder_id=?",
-            [db_path(path), folder_id, db_path(prefix),
-             db_path(prefix[:-1] + chr(ord(os.sep) + 1)), folder_id])
+            [db_path(path), folder_id, *_under(path), folder_id])
         return {fs_path(r[2]): _media_row(r) for r in rows}
 
     def media_by_id(self, media_id: int) -> MediaRow | None:
@@ -424,7 +425,7 @@ class Catalog:
         clauses, params = ["status='ok'"], []
         if prefix:
             clauses.append("path >= ? AND path < ?")
-            params += [db_path(prefix), db_path(prefix[:-1] + chr(ord(os.sep) + 1))]
+            params += _under(prefix)
         if kinds:
             clauses.append(f"kind IN ({','.join('?' * len(kinds))})")
             params += sorted(kinds)
@@ -455,8 +456,7 @@ class Catalog:
 
     def vector_ids(self, model_id: str) -> np.ndarray:
         """Index labels of every vector of this model (see label_of)."""
-        rows = self._rows(f"SELECT media_id + (frame << {FRAME_SHIFT}) FROM embeddings "
-                          "WHERE model_id=?", [model_id])
+        rows = self._rows(f"SELECT {_LABEL_SQL} FROM embeddings WHERE model_id=?", [model_id])
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def vectors(
@@ -464,7 +464,6 @@ class Catalog:
     ) -> tuple[np.ndarray, np.ndarray, int]:
         """(labels, float32 matrix, max seq) of this model's vectors, optionally newer than a
         seq or of some media ids (all of a video's moments). Labels are media ids for photos."""
-        label = f"media_id + (frame << {FRAME_SHIFT})"
         if ids is not None:
             id_list = list(ids)
             rows: list[tuple] = []
@@ -472,11 +471,11 @@ class Catalog:
                 chunk = id_list[start : start + 900]
                 marks = ",".join("?" * len(chunk))
                 rows += self._rows(
-                    f"SELECT {label}, vector, seq FROM embeddings WHERE model_id=? "
+                    f"SELECT {_LABEL_SQL}, vector, seq FROM embeddings WHERE model_id=? "
                     f"AND media_id IN ({marks})", [model_id, *chunk])
         else:
             rows = self._rows(
-                f"SELECT {label}, vector, seq FROM embeddings WHERE model_id=? AND seq>? "
+                f"SELECT {_LABEL_SQL}, vector, seq FROM embeddings WHERE model_id=? AND seq>? "
                 "ORDER BY media_id, frame", [model_id, since_seq])
         if not rows:
             return np.empty(0, np.int64), np.empty((0, 0), np.float32), since_seq
@@ -506,6 +505,12 @@ class Catalog:
                 "INSERT OR REPLACE INTO index_header VALUES(?, ?, ?, ?, ?, ?, ?)",
                 [header.model_id, header.dim, header.count, header.seq, header.file_size,
                  header.fingerprint, header.generation])
+
+
+def _under(folder: str) -> list[str | bytes]:
+    """Bounds [low, high) of the paths inside a folder: a range on the path index."""
+    prefix = folder.rstrip(os.sep) + os.sep
+    return [db_path(prefix), db_path(prefix[:-1] + chr(ord(os.sep) + 1))]
 
 
 def _run_script(db: sqlite_utils.Database, script: str) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from .catalog import Catalog, split_label
+from .catalog import MEDIA_MASK, Catalog, split_label
 from .embedder import DEFAULT_MODEL, Embedder, ModelSpec
 from .imaging import THUMB_SIZE, ImageError, is_video, open_image, save_thumbnail
 from .index import VectorIndex
@@ -452,8 +452,8 @@ class Library:
         self.check_model()
         model_id = self.embedder.model_id
         labels, vectors, _ = self.catalog.vectors(model_id)
-        first = np.array([split_label(int(x))[1] == 0 for x in labels], bool)
-        ids, vectors = labels[first], vectors[first]  # frame 0's label is the media id
+        first = labels <= MEDIA_MASK  # frame 0, whose label is the media id
+        ids, vectors = labels[first], vectors[first]
         by_id = dict(zip(ids.tolist(), vectors, strict=True))
         searcher = self._searcher()
         pairs: list[tuple[float, int, int]] = []
@@ -475,7 +475,7 @@ class Library:
     @staticmethod
     def _filter(query: Query):
         """A predicate over catalog rows for the query's filters (None when there are none)."""
-        prefix = os.path.realpath(query.folder).rstrip(os.sep) + os.sep if query.folder else None
+        prefix = _folder_prefix(query)
         camera = query.camera.lower() if query.camera else None
         if not (prefix or camera or query.kinds or query.after is not None
                 or query.before is not None):
@@ -591,8 +591,7 @@ class Library:
 
     def browse(self, query: Query) -> list[SearchResult]:
         """What the filters of a query let through, newest first, without a model."""
-        prefix = os.path.realpath(query.folder).rstrip(os.sep) + os.sep if query.folder else None
-        ids = self.catalog.browse(prefix, query.kinds, query.camera, query.after, query.before,
+        ids = self.catalog.browse(_folder_prefix(query), query.kinds, query.camera, query.after, query.before,
                                   query.k)
         rows = self.catalog.media_rows(ids)
         return [_result(i, 0.0, r, {}) for i in ids if (r := rows.get(i))]
@@ -623,6 +622,11 @@ class Library:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _folder_prefix(query: Query) -> str | None:
+    """The query's folder as a path prefix that matches only what is inside it."""
+    return os.path.realpath(query.folder).rstrip(os.sep) + os.sep if query.folder else None
 
 
 def _result(label: int, score: float, row: tuple, times: dict[int, float]) -> SearchResult:

@@ -23,8 +23,11 @@ _ISO6709 = re.compile(r"([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)")
 @dataclass
 class VideoFrames:
     images: list[Image.Image]  # upright RGB, short side about `min_side`
-    times: list[float]  # seconds from the start, one per image
-    meta: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)  # with "times": seconds from the start, per image
+
+    @property
+    def times(self) -> list[float]:
+        return self.meta["times"]
 
 
 def open_video(path: str | os.PathLike, min_side: int, max_frames: int = MAX_MOMENTS
@@ -72,7 +75,7 @@ def open_video(path: str | os.PathLike, min_side: int, max_frames: int = MAX_MOM
     rotated = abs(frames[0][2]) in (90, 270)
     meta.update(width=height if rotated else width, height=width if rotated else height,
                 duration_s=duration, times=[t for t, _, _ in frames])
-    return VideoFrames([im for _, im, _ in frames], [t for t, _, _ in frames], meta)
+    return VideoFrames([im for _, im, _ in frames], meta)
 
 
 def _reason(exc: Exception) -> str:

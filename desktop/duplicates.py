@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QSize, Qt, QTimer, QUrl
+from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QListView, QSlider, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QSlider, QVBoxLayout
 
-from .results import ResultsModel, ThumbnailDelegate
+from .results import ResultsModel, thumbnail_grid
 from .tasks import TaskRunner
 
 
@@ -28,14 +28,7 @@ class DuplicatesDialog(QDialog):
         self.value = QLabel()
         self.summary = QLabel("Looking for near-duplicates…")
         self.model = ResultsModel(load_thumbnail, self)
-        self.grid = QListView()
-        self.grid.setViewMode(QListView.ViewMode.IconMode)
-        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
-        self.grid.setMovement(QListView.Movement.Static)
-        self.grid.setUniformItemSizes(True)
-        self.grid.setItemDelegate(ThumbnailDelegate(self.grid, size=140))
-        self.grid.setGridSize(QSize(148, 148))
-        self.grid.setModel(self.model)
+        self.grid, _ = thumbnail_grid(self.model, 140)
         self.grid.doubleClicked.connect(self._open)
         row = QHBoxLayout()
         row.addWidget(QLabel("Similarity at least"))

@@ -8,7 +8,7 @@ from PySide6.QtCore import (
     QAbstractListModel, QMimeData, QModelIndex, QObject, QRect, QSize, Qt, QUrl, Signal,
 )
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate
+from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate
 
 from core.search import format_seconds
 from core.types import SearchResult
@@ -141,6 +141,20 @@ class ResultsModel(QAbstractListModel):
             self.dataChanged.emit(idx, idx, [ThumbnailRole])
         self.thumbnail_ready.emit(key[0])
 
+
+
+def thumbnail_grid(model: ResultsModel, size: int) -> tuple[QListView, ThumbnailDelegate]:
+    """An icon-mode list over a results model, painted by a ThumbnailDelegate."""
+    grid = QListView()
+    grid.setViewMode(QListView.ViewMode.IconMode)
+    grid.setResizeMode(QListView.ResizeMode.Adjust)
+    grid.setMovement(QListView.Movement.Static)
+    grid.setUniformItemSizes(True)
+    delegate = ThumbnailDelegate(grid, size=size)
+    grid.setItemDelegate(delegate)
+    grid.setGridSize(QSize(size + 8, size + 8))
+    grid.setModel(model)
+    return grid, delegate
 
 
 class ThumbnailDelegate(QStyledItemDelegate):

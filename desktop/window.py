@@ -19,7 +19,7 @@ from core.types import Notice, Progress, Query
 
 from .bridge import CoreBridge
 from .resources import icon_path
-from .results import ResultRole, ResultsModel, ThumbnailDelegate
+from .results import ResultRole, ResultsModel, thumbnail_grid
 from .tasks import TaskRunner
 
 
@@ -235,19 +235,12 @@ class MainWindow(QMainWindow):
         top.addWidget(self.size_slider)
 
         self.model = ResultsModel(self._thumbnail_for, self)
-        self.grid = QListView()
-        self.grid.setViewMode(QListView.ViewMode.IconMode)
-        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
-        self.grid.setMovement(QListView.Movement.Static)
-        self.grid.setUniformItemSizes(True)
+        self.grid, self.delegate = thumbnail_grid(self.model, self.size_slider.value())
         self.grid.setLayoutMode(QListView.LayoutMode.Batched)
         self.grid.setBatchSize(200)
         self.grid.setSpacing(2)
         self.grid.setDragEnabled(True)
         self.grid.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
-        self.delegate = ThumbnailDelegate(self.grid)
-        self.grid.setItemDelegate(self.delegate)
-        self.grid.setModel(self.model)
         self.grid.doubleClicked.connect(lambda idx: self.open_result(idx.row()))
         self.grid.activated.connect(lambda idx: self.open_result(idx.row()))
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
