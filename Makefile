@@ -5,6 +5,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 # Pinned here so installs stay predictable; pyproject.toml keeps normal ranges for users.
 TORCH_PIN := torch==2.14.1 torchvision==0.29.1
+# PySide6 6.12.0 drops a reference to None on every model data() that returns None, which
+# aborts the app on Python < 3.12; see pyproject.toml. Kept here too so an existing venv that
+# has 6.12.0 is moved off it by the next set-up.
+QT_PIN := 'PySide6-Essentials>=6.8,!=6.12.0'
 
 .PHONY: setup run test test-long lint app clean bench bench-quick
 
@@ -13,7 +17,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q $(TORCH_PIN)
+	$(PY) -m pip install -q $(TORCH_PIN) $(QT_PIN)
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from PySide6.QtCore import (
     QAbstractListModel, QMimeData, QModelIndex, QObject, QRect, QSize, Qt, QUrl, Signal,
@@ -23,6 +24,18 @@ ResultRole = Qt.ItemDataRole.UserRole + 5
 MarkRole = Qt.ItemDataRole.UserRole + 6  # +1 marked good, -1 marked bad (relevance feedback)
 GroupRole = Qt.ItemDataRole.UserRole + 7  # near-duplicate group number, when grouped
 GroupLabelRole = Qt.ItemDataRole.UserRole + 8  # "group 3 · 4" on a group's first photo
+CellRole = Qt.ItemDataRole.UserRole + 9  # everything the delegate paints, in one value
+
+
+class Cell(NamedTuple):
+    """What one grid cell shows. The delegate asks for this once per paint: every value that
+    crosses Qt costs a conversion, and PySide6 6.12.0 loses a reference to None on each None
+    returned from data() (the app pins it out; this keeps None off the paint path anyway)."""
+    result: SearchResult
+    thumbnail: QImage | None  # None: still loading; a null image: no preview
+    mark: int  # +1 more like these, -1 fewer, 0 unmarked
+    group: int  # near-duplicate group number, -1 when not grouped
+    group_label: str
 
 
 class ResultsModel(QAbstractListModel):
@@ -67,7 +80,8 @@ class ResultsModel(QAbstractListModel):
     def set_marks(self, marks: dict[int, int]) -> None:
         self.marks = dict(marks)
         if self._results:
-            self.dataChanged.emit(self.index(0), self.index(len(self._results) - 1), [MarkRole])
+            self.dataChanged.emit(self.index(0), self.index(len(self._results) - 1),
+                                  [MarkRole, CellRole])
 
     def results(self) -> list[SearchResult]:
         return list(self._results)
@@ -107,12 +121,11 @@ class ResultsModel(QAbstractListModel):
             return r.score
         if role == ResultRole:
             return r
+        if role == CellRole:
+            return Cell(r, self._thumbnail(r), self.marks.get(r.media_id, 0),
+                        self._groups.get(r.media_id, -1), self._group_labels.get(r.media_id, ""))
         if role == ThumbnailRole:
-            key = (r.media_id, r.frame)
-            image = self._thumbs.get(key)
-            if image is None:
-                self._request(key)
-            return image
+            return self._thumbnail(r)
         if role == MarkRole:
             return self.marks.get(r.media_id, 0)
         if role == GroupRole:
@@ -120,6 +133,14 @@ class ResultsModel(QAbstractListModel):
         if role == GroupLabelRole:
             return self._group_labels.get(r.media_id)
         return None
+
+    def _thumbnail(self, r: SearchResult) -> QImage | None:
+        """The row's thumbnail, or None while it loads (the first ask starts the load)."""
+        key = (r.media_id, r.frame)
+        image = self._thumbs.get(key)
+        if image is None:
+            self._request(key)
+        return image
 
     def _request(self, key: tuple[int, int]) -> None:
         if key in self._requested:
@@ -138,7 +159,7 @@ class ResultsModel(QAbstractListModel):
         row = self._rows.get(key)
         if row is not None:
             idx = self.index(row)
-            self.dataChanged.emit(idx, idx, [ThumbnailRole])
+            self.dataChanged.emit(idx, idx, [ThumbnailRole, CellRole])
         self.thumbnail_ready.emit(key[0])
 
 
@@ -168,14 +189,16 @@ class ThumbnailDelegate(QStyledItemDelegate):
         return QSize(self.size + 8, self.size + 8)
 
     def paint(self, painter: QPainter, option, index) -> None:
+        cell_value = index.data(CellRole)
+        if cell_value is None:
+            return
+        result, image, mark, group, label = cell_value
         painter.save()
-        group = index.data(GroupRole)
-        if group is not None:  # near-duplicate groups: alternate tints behind their cells
+        if group >= 0:  # near-duplicate groups: alternate tints behind their cells
             painter.fillRect(option.rect, QColor(70, 110, 170, 70) if group % 2
                              else QColor(170, 120, 60, 70))
         cell = option.rect.adjusted(4, 4, -4, -4)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        image = index.data(ThumbnailRole)
         if image is None or image.isNull():
             painter.fillRect(cell, QColor(60, 60, 64) if image is None else QColor(90, 40, 40))
             painter.setPen(QColor(150, 150, 155))
@@ -187,15 +210,12 @@ class ThumbnailDelegate(QStyledItemDelegate):
             target.moveCenter(cell.center())
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(target, image)
-        result = index.data(ResultRole)
-        if result is not None and result.kind == "video":
+        if result.kind == "video":
             text = "▶ " + (f"{format_seconds(result.at_s)} of " if result.at_s else "") \
                 + format_seconds(result.duration_s)
             self._badge(painter, cell, text, QColor(0, 0, 0, 170), Qt.AlignmentFlag.AlignRight)
-        label = index.data(GroupLabelRole)
         if label:
             self._badge(painter, cell, label, QColor(40, 40, 45, 200), Qt.AlignmentFlag.AlignTop)
-        mark = index.data(MarkRole)
         if mark:
             colour = QColor(40, 170, 70) if mark > 0 else QColor(200, 50, 50)
             painter.setPen(QPen(colour, 4))
