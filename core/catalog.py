@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
+from .search import camera_matches
 from .types import CatalogError, Folder
 
 SCHEMA_VERSION = 2
@@ -194,6 +195,8 @@ class Catalog:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            # the camera filter is defined once, in Python, and used from SQL as it is
+            conn.create_function("snapseek_camera", 2, _camera_sql, deterministic=True)
             db = sqlite_utils.Database(conn)
             self._local.db = db
             self._connections.append(conn)
@@ -430,8 +433,8 @@ class Catalog:
             clauses.append(f"kind IN ({','.join('?' * len(kinds))})")
             params += sorted(kinds)
         if camera:
-            clauses.append("LOWER(camera) LIKE ?")
-            params.append(f"%{camera.lower()}%")
+            clauses.append("snapseek_camera(camera, ?)")
+            params.append(camera)
         if after is not None:
             clauses.append("taken_at >= ?")
             params.append(after)
@@ -511,6 +514,10 @@ def _under(folder: str) -> list[str | bytes]:
     """Bounds [low, high) of the paths inside a folder: a range on the path index."""
     prefix = folder.rstrip(os.sep) + os.sep
     return [db_path(prefix), db_path(prefix[:-1] + chr(ord(os.sep) + 1))]
+
+
+def _camera_sql(camera, wanted) -> int:
+    return int(wanted is not None and camera_matches(camera, wanted))
 
 
 def _run_script(db: sqlite_utils.Database, script: str) -> None:

@@ -5,11 +5,33 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 
 from .search import format_seconds, parse_query
 from .types import Notice, Progress, SnapseekError
+
+log = logging.getLogger("snapseek")
+INDEXING_COMMANDS = ("index", "watch")  # commands whose partial work is kept on a failure
+
+
+class Parser(argparse.ArgumentParser):
+    """Misused arguments get one line (and exit status 2), not the whole usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def at_least_one(text: str) -> int:
+    """A whole number of 1 or more (how many results, threads...)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def _common(parser: argparse.ArgumentParser, default) -> None:
@@ -18,16 +40,16 @@ def _common(parser: argparse.ArgumentParser, default) -> None:
     parser.add_argument("--model", default=default,
                         help="model: NAME:TAG, hf-hub:org/repo or local-dir:/path/to/folder")
     parser.add_argument("--device", default=default, help="auto (default), cpu, cuda or mps")
-    parser.add_argument("--threads", type=int, default=default, help="torch threads")
+    parser.add_argument("--threads", type=at_least_one, default=default,
+                        help="torch threads (default: automatic)")
     parser.add_argument("-v", "--verbose", action="store_true", default=default)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="snapseek", description="Search your own photos by meaning.")
+    parser = Parser(prog="snapseek", description="Search your own photos by meaning.")
     _common(parser, None)
     sub = parser.add_subparsers(dest="command", required=True)
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     _common(common, argparse.SUPPRESS)
 
     p = sub.add_parser("index", parents=[common], help="catalog and embed photos under folders")
@@ -38,13 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="?", default="",
                    help='text; rclip-style terms work too: "2:dog + ./beach.jpg - people"')
     p.add_argument("--image", action="append", default=[], help="an example image (repeatable)")
-    p.add_argument("-k", "--top", type=int, default=10, help="how many results (default 10)")
+    p.add_argument("-k", "--top", type=at_least_one, default=10,
+                   help="how many results (default 10)")
     p.add_argument("--folder", help="only results under this folder")
     p.add_argument("--after", type=parse_day, help="taken on or after YYYY[-MM[-DD]]")
     p.add_argument("--before", type=parse_day, help="taken before YYYY[-MM[-DD]]")
     p.add_argument("--kind", choices=["photo", "raw", "video"], action="append",
                    help="only this kind (repeatable)")
-    p.add_argument("--camera", help="camera make or model contains this text")
+    p.add_argument("--camera", help='camera model, or "make model", any case; end with * for a '
+                   'prefix: "iPhone 12*", "Canon*"')
     p.add_argument("--sort", choices=["relevance", "date"], default="relevance",
                    help="order of the k best matches (default relevance)")
     p.add_argument("--no-dates", action="store_true",
@@ -160,7 +184,11 @@ def parse_day(text: str) -> float:
 
 def cmd_search(args) -> int:
     query, when = parse_query(args.query, k=args.top, dates=not args.no_dates)
-    query.images += [(Path(p).expanduser(), 1.0) for p in args.image]
+    for image in args.image:  # before the model loads: a typo is told at once
+        path = Path(image).expanduser()
+        if not path.exists():
+            raise SnapseekError(f"no such file: {image}")
+        query.images.append((path, 1.0))
     query.folder, query.camera, query.sort = args.folder, args.camera, args.sort
     if args.after is not None or args.before is not None:  # explicit dates win over words
         query.after, query.before = args.after, args.before
@@ -276,9 +304,31 @@ def main(argv: list[str] | None = None) -> int:
     except SnapseekError as exc:
         print(f"snapseek: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("snapseek: interrupted", file=sys.stderr)
+        return 130
     except OSError as exc:  # disk full, unwritable home: the batch failed, the rest is kept
-        print(f"snapseek: {exc}. Everything indexed before this is kept.", file=sys.stderr)
+        log.info("details", exc_info=True)
+        kept = (" Everything indexed before this is kept." if args.command in INDEXING_COMMANDS
+                else "")
+        print(f"snapseek: {_first_line(exc)}.{kept}", file=sys.stderr)
         return 1
+    except sqlite3.Error as exc:  # a damaged catalog, or one another program changed
+        log.info("details", exc_info=True)
+        print(f"snapseek: the library's catalog failed: {_first_line(exc)} (it may be damaged "
+              "or changed by another program; -v shows the details)", file=sys.stderr)
+        return 1
+    except Exception as exc:  # e.g. a RuntimeError from hnswlib or torch: one line, not a dump
+        log.info("details", exc_info=True)
+        print(f"snapseek: unexpected error: {_first_line(exc)} (-v shows the details)",
+              file=sys.stderr)
+        return 1
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's message on one line (torch's run over several)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import hnswlib
 import numpy as np
 
 from .catalog import Catalog, IndexHeader, split_label
+from .types import SnapseekError
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,10 @@ HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 96
 MIN_CAPACITY = 1024
+
+
+class SearchIndexError(SnapseekError):
+    """hnswlib failed on a query or an add: said in words, with the way out."""
 
 
 class RWLock:
@@ -116,8 +121,20 @@ class VectorIndex:
             need = self._index.get_current_count() + len(ids)
             if need > self._index.get_max_elements():
                 self._index.resize_index(max(need, int(self._index.get_max_elements() * 1.5)))
-            self._index.add_items(vectors, np.asarray(ids, dtype=np.int64))
+            with self._failures("add to"):
+                self._index.add_items(vectors, np.asarray(ids, dtype=np.int64))
             self._track(int(i) for i in ids)
+
+    @contextmanager
+    def _failures(self, doing: str):
+        """hnswlib's RuntimeErrors as one sentence that says how to recover."""
+        try:
+            yield
+        except RuntimeError as exc:
+            log.info("hnswlib failed", exc_info=True)
+            raise SearchIndexError(
+                f"Could not {doing} the search index {self.path} ({exc}). Delete that file: "
+                "it is rebuilt from the catalog on the next search.") from exc
 
     def _track(self, labels) -> None:
         for label in labels:
@@ -145,8 +162,9 @@ class VectorIndex:
                 return np.empty(0, np.int64), np.empty(0, np.float32)
             if self._index.ef < k:
                 self._index.set_ef(k)
-            labels, dists = self._index.knn_query(
-                np.asarray(vector, np.float32).reshape(1, -1), k=k)
+            with self._failures("search"):
+                labels, dists = self._index.knn_query(
+                    np.asarray(vector, np.float32).reshape(1, -1), k=k)
         return labels[0].astype(np.int64), (1.0 - dists[0]).astype(np.float32)
 
     def knn_many(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -157,7 +175,8 @@ class VectorIndex:
                 return np.empty((len(vectors), 0), np.int64), np.empty((len(vectors), 0))
             if self._index.ef < k:
                 self._index.set_ef(k)
-            labels, dists = self._index.knn_query(np.asarray(vectors, np.float32), k=k)
+            with self._failures("search"):
+                labels, dists = self._index.knn_query(np.asarray(vectors, np.float32), k=k)
         return labels.astype(np.int64), 1.0 - dists
 
     # -- persistence ---------------------------------------------------------

@@ -18,11 +18,11 @@ from .catalog import MEDIA_MASK, Catalog, split_label
 from .embedder import DEFAULT_MODEL, Embedder, ModelSpec
 from .imaging import THUMB_SIZE, ImageError, is_video, open_image, save_thumbnail
 from .index import VectorIndex
-from .pipeline import IndexingPipeline, thumb_path
+from .pipeline import IndexingPipeline, remove_thumbnails, thumb_path
 from .scanner import Scanner, ScanChanges
 from .search import (
-    NAME_BOOST, ExactSearch, combine, group_by_seed, matches_exact, path_words, rocchio,
-    split_names,
+    NAME_BOOST, ExactSearch, camera_matches, combine, group_by_seed, matches_exact, path_words,
+    rocchio, split_names,
 )
 from .types import (
     Folder, IndexReport, ModelMismatch, Notice, Progress, Query, SearchResult, SnapseekError,
@@ -40,14 +40,62 @@ def default_home() -> Path:
     return Path(platformdirs.user_data_dir("snapseek", appauthor=False))
 
 
+def check_device(device: str | None) -> None:
+    """Refuse a device this machine does not have, in words (torch would raise deep inside)."""
+    kind, _, number = (device or "auto").partition(":")
+    if kind in ("auto", "cpu"):
+        return
+    import torch
+
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise SnapseekError(f"The device {device} is not available: no CUDA GPU was found "
+                                "(use auto or cpu).")
+        if number and (not number.isdigit() or int(number) >= torch.cuda.device_count()):
+            raise SnapseekError(f"The device {device} is not available: this machine has "
+                                f"{torch.cuda.device_count()} CUDA GPU(s), cuda:0 to "
+                                f"cuda:{torch.cuda.device_count() - 1}.")
+    elif kind == "mps" and not number:
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise SnapseekError(f"The device {device} is not available: no Apple GPU (MPS) was "
+                                "found (use auto or cpu).")
+    else:
+        raise SnapseekError(f"Unknown device {device!r}: use auto, cpu, cuda, cuda:N or mps.")
+
+
+def make_private_home(home: Path) -> None:
+    """Create the library home readable by its owner only: it holds a thumbnail of every photo.
+
+    A home made by an earlier version (a folder holding a catalog) is made private too; any
+    other folder that exists already is left as it is.
+    """
+    if not home.exists():
+        home.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            home.mkdir(mode=0o700)
+        except FileExistsError:  # made meanwhile by another process
+            pass
+        else:
+            os.chmod(home, 0o700)  # whatever the umask
+            return
+    if (home / "catalog.db").exists() and os.stat(home).st_mode & 0o077:
+        try:
+            os.chmod(home, 0o700)
+        except OSError as exc:  # not ours to change: say so, keep working
+            log.warning("Could not make %s private: %s", home, exc)
+
+
 class Library:
     """One library home: a catalog, the model's vectors and their index, and background work."""
 
     def __init__(self, home: str | Path | None = None, model: str | None = None,
                  device: str = "auto", threads: int | None = None, allow_download: bool = True,
                  thumbs_dir: str | Path | None = None):
+        if threads is not None and threads < 0:
+            raise SnapseekError(f"threads must be 1 or more (0: automatic), not {threads}.")
         self.home = Path(home).expanduser() if home else default_home()
-        self.home.mkdir(parents=True, exist_ok=True)
+        make_private_home(self.home)
         self.catalog = Catalog(self.home / "catalog.db")
         self.thumbs = Path(thumbs_dir).expanduser() if thumbs_dir else self.home / "thumbs"
         stored = self.catalog.get_meta("model")
@@ -84,6 +132,7 @@ class Library:
     def embedder(self) -> Embedder:
         with self._load_lock:
             if self._embedder is None:
+                check_device(self.device)
                 self._embedder = Embedder.load(
                     self.model_spec, self.device, self.threads, self.allow_download,
                     on_status=lambda text: self.emit(Notice("info", text)))
@@ -208,6 +257,7 @@ class Library:
         if self.background is not None:
             self.background.unwatch(real)
         ids = self.catalog.remove_folder(folder_id)
+        remove_thumbnails(self.thumbs, ids)  # a forgotten photo leaves no copy behind
         if self._index is not None:
             self._index.remove(ids)
             self._index.save(self.catalog)
@@ -242,6 +292,8 @@ class Library:
             folders, on_found=lambda n: notify(Progress("scanning", found=n)), only=only)
         for where, why in changes.unreadable:
             self.emit(Notice("warning", f"{where}: {why}"))
+        # deleted photos leave no copy behind; changed ones get new thumbnails when re-embedded
+        remove_thumbnails(self.thumbs, changes.removed_ids)
         if self._index is not None or changes.removed_ids or changes.copied_ids:
             index = self.index
             index.remove(changes.removed_ids)
@@ -331,6 +383,8 @@ class Library:
         for text, weight in query.texts:
             parts.append((emb.encode_text([text])[0], weight))
         for path, weight in query.images:
+            if not os.path.exists(path):
+                raise SnapseekError(f"no such file: {path}")
             try:
                 image = open_image(path, emb.image_size).image
             except ImageError as exc:
@@ -366,6 +420,8 @@ class Library:
         Words that match file or folder names lift those photos; quoted phrases and
         `path:` / `name:` terms must match (see search.split_names).
         """
+        if query.k < 1:
+            raise SnapseekError(f"The number of results must be at least 1, not {query.k}.")
         if query.is_empty() and not query.has_filters():
             return []
         self.check_model()
@@ -476,7 +532,7 @@ class Library:
     def _filter(query: Query):
         """A predicate over catalog rows for the query's filters (None when there are none)."""
         prefix = _folder_prefix(query)
-        camera = query.camera.lower() if query.camera else None
+        camera = query.camera or None
         if not (prefix or camera or query.kinds or query.after is not None
                 or query.before is not None):
             return None
@@ -485,7 +541,7 @@ class Library:
             path, taken_at, kind, row_camera = row[0], row[3], row[4], row[6]
             return ((prefix is None or path.startswith(prefix))
                     and (query.kinds is None or kind in query.kinds)
-                    and (camera is None or camera in (row_camera or "").lower())
+                    and (camera is None or camera_matches(row_camera, camera))
                     and (query.after is None or (taken_at is not None and taken_at >= query.after))
                     and (query.before is None or (taken_at is not None and taken_at < query.before)))
         return keep
@@ -521,7 +577,8 @@ class Library:
                     return results
             if fetch >= total:
                 return results
-            fetch *= 4  # filters (or moments) took some: page further, never a short list
+            # filters (or moments) took some: page further, never a short list
+            fetch = max(fetch * 4, fetch + 1)
 
     # -- status --------------------------------------------------------------
     def status(self) -> dict:

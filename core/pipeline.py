@@ -30,6 +30,24 @@ def thumb_path(thumbs: Path, media_id: int, frame: int = 0) -> Path:
     return thumbs / f"{media_id // 1000:04d}" / name
 
 
+def remove_thumbnails(thumbs: Path, media_ids) -> int:
+    """Delete every thumbnail of these media: a photo's, each moment of a video's, and any
+    temp file left by a write. Forgetting a photo must not leave a copy of it behind."""
+    removed = 0
+    for media_id in media_ids:
+        media_id = int(media_id)
+        folder = thumb_path(thumbs, media_id).parent
+        # "12.jpg", "12.<pid>.tmp" and "12-3.jpg", never "123.jpg"
+        for pattern in (f"{media_id}.*", f"{media_id}-*"):
+            for path in folder.glob(pattern):
+                try:
+                    path.unlink()
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+    return removed
+
+
 @dataclass
 class _Decoded:
     media_id: int
@@ -162,6 +180,9 @@ class IndexingPipeline:
                     self.embedder.model_id,
                     [(d.media_id, per_item[i], d.meta or {}) for i, d in enumerate(good)], errors)
                 keep = [i for i, d in enumerate(good) if d.media_id in stored]
+                # forgotten while it was decoded: its fresh thumbnails go with it
+                remove_thumbnails(self.thumbs, [d.media_id for d in good
+                                                if d.media_id not in stored])
                 if keep:
                     labels = [label_of(good[i].media_id, f) for i in keep
                               for f in range(len(good[i].images))]

@@ -151,6 +151,33 @@ def matches_exact(path: str, exact: list[tuple[str, str]]) -> bool:
     return all((value in name) if field == "name" else (value in low) for field, value in exact)
 
 
+# -- camera filter ------------------------------------------------------------------------------
+def camera_matches(camera: str | bytes | None, wanted: str) -> bool:
+    """The one camera filter, in Python and (registered as a function) in the catalog's SQL.
+
+    `wanted` names the camera exactly, as "make model" or the model alone, in any case
+    (Unicode case folding, not SQLite's ASCII-only LOWER): "iPhone 12" is not "iPhone 12 Pro".
+    A trailing `*` asks for a prefix: "iPhone 12*" takes the Pro and the Pro Max, "Canon*"
+    every Canon. No other character is special.
+    """
+    if camera is None:
+        return False
+    if isinstance(camera, bytes):
+        camera = camera.decode("utf-8", "replace")
+    text = wanted.strip()
+    prefix = text.endswith("*")
+    want = " ".join(text.rstrip("*").casefold().split())
+    if not want:
+        return prefix  # "*" alone: any camera
+    words = camera.casefold().split()
+    # the whole name, or the name without its first words (the make, however many words)
+    for start in range(len(words)):
+        name = " ".join(words[start:])
+        if name == want or (prefix and name.startswith(want)):
+            return True
+    return False
+
+
 # -- relevance feedback -------------------------------------------------------------------------
 ROCCHIO_GOOD = 0.75  # classic Rocchio weights: the query keeps weight 1
 ROCCHIO_BAD = 0.25

@@ -103,7 +103,7 @@ def make_photo(path: Path, colour: str = "red", shape: str = "circle", size=(640
 
 
 def run_cli(*args: str, home: Path, model: str | None = None, check: bool = True,
-            env: dict | None = None) -> subprocess.CompletedProcess:
+            env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run `snapseek` as a user would, in a subprocess, with no network for the hub."""
     cmd = [sys.executable, "-m", "core.cli", "--home", str(home)]
     if model:
@@ -111,7 +111,7 @@ def run_cli(*args: str, home: Path, model: str | None = None, check: bool = True
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     full_env.update(env or {})
     proc = subprocess.run(cmd + list(args), capture_output=True, text=True, env=full_env,
-                          cwd=ROOT, timeout=300)
+                          cwd=ROOT, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"snapseek {' '.join(args)} failed ({proc.returncode}):\n"
                              f"{proc.stdout}\n{proc.stderr}")
@@ -143,6 +143,68 @@ def make_video(path: Path, scenes: list[tuple[str, str, float]], fps: int = 10,
                 frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
                 for packet in stream.encode(frame):
                     out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def make_camera_photo(path: Path, make: str, model: str, colour: str = "red",
+                      shape: str = "circle", seed: int = 0) -> Path:
+    """A synthetic JPEG whose EXIF names a camera (Make and Model tags)."""
+    im = draw_photo(colour, shape, (320, 240), seed)
+    exif = Image.Exif()
+    # Pillow reads EXIF strings as Latin-1, as many cameras write them
+    exif[0x010F] = make if make.isascii() else make.encode("latin-1")
+    exif[0x0110] = model if model.isascii() else model.encode("latin-1")
+    exif[0x0132] = "2021:07:14 10:30:00"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.save(path, "JPEG", quality=90, exif=exif.tobytes())
+    return path
+
+
+def files_under(folder: Path) -> list[Path]:
+    """Every file below a folder (none when it does not exist)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """A PNG file's chunks as (type, payload), in file order."""
+    import struct
+
+    pos, out = 8, []
+    while pos + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        out.append((data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]))
+        pos += 12 + length
+    return out
+
+
+def build_png(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    """A PNG file from (type, payload) chunks, each with a correct length and CRC."""
+    import struct
+    import zlib
+
+    return b"\x89PNG\r\n\x1a\n" + b"".join(
+        struct.pack(">I", len(payload)) + kind + payload
+        + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+        for kind, payload in chunks)
+
+
+def write_video(path: Path, fmt: str, codec: str, seconds: float = 2, fps: int = 10,
+                colour: str = "red", size=(192, 144)) -> Path:
+    """A short video in any container and codec PyAV writes (.ts, .vob, .flv ...)."""
+    import av
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        stream.codec_context.gop_size = fps
+        picture = np.asarray(draw_photo(colour, "circle", size))
+        for _ in range(int(seconds * fps)):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
     return path

@@ -125,3 +125,143 @@ def test_new_copy_reuses_vector_and_changed_file_is_reembedded(tmp_path, photo_d
     assert {h["path"] for h in hits} == {str(photo_dir / "red_circle.jpg"),
                                          str(photo_dir / "red_circle copy.jpg")}
     assert abs(hits[0]["score"] - hits[1]["score"]) < 1e-5
+
+
+def _one_line(proc) -> str:
+    """The single non-empty line a misuse must print on stderr (never a traceback)."""
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def test_k_below_one_is_refused_at_once(tmp_path, photo_dir, random_model):
+    home = tmp_path / "home"
+    run_cli("index", str(photo_dir), home=home, model=random_model)
+    for k in ("0", "-3"):
+        # before, the search paged forever: the timeout makes a hang fail the test
+        proc = run_cli("search", "red", "-k", k, home=home, check=False, timeout=60)
+        assert proc.returncode == 2, proc.stderr
+        line = _one_line(proc)
+        assert "-k" in line and "at least 1" in line
+
+
+def test_unavailable_device_and_bad_threads_say_so_in_one_line(tmp_path, photo_dir,
+                                                               random_model):
+    home = tmp_path / "home"
+    run_cli("index", str(photo_dir), home=home, model=random_model)
+    # no GPU visible, whatever the machine has
+    no_gpu = {"CUDA_VISIBLE_DEVICES": ""}
+    for args in (["search", "red", "--device", "cuda"], ["index", "--device", "cuda"]):
+        proc = run_cli(*args, home=home, check=False, env=no_gpu)
+        assert proc.returncode != 0
+        assert "cuda" in _one_line(proc).lower()
+    proc = run_cli("search", "red", "--device", "tpu", home=home, check=False)
+    assert proc.returncode != 0 and "tpu" in _one_line(proc)
+    for threads in ("-1", "0"):
+        proc = run_cli("search", "red", "--threads", threads, home=home, check=False)
+        assert proc.returncode == 2
+        assert "--threads" in _one_line(proc)
+    # what the library holds is untouched: a good search still works
+    assert len(search_json(home, "red", "-k", "3")) == 3
+
+
+def test_missing_query_image_is_named_as_missing(tmp_path, photo_dir, random_model):
+    home = tmp_path / "home"
+    run_cli("index", str(photo_dir), home=home, model=random_model)
+    proc = run_cli("search", "--image", "typo.jpg", home=home, check=False)
+    assert proc.returncode == 1
+    line = _one_line(proc)
+    assert "no such file: typo.jpg" in line and "vanished" not in line
+
+
+def test_catalog_errors_are_one_line(tmp_path, photo_dir, random_model):
+    import os
+    import sqlite3
+
+    home = tmp_path / "home"
+    run_cli("index", str(photo_dir), home=home, model=random_model)
+    # a catalog that opens but is not what this version expects: SQLite raises later
+    conn = sqlite3.connect(home / "catalog.db")
+    conn.execute("ALTER TABLE media DROP COLUMN status")
+    conn.commit()
+    conn.close()
+    for args in (["status"], ["search", "red"]):
+        proc = run_cli(*args, home=home, check=False)
+        assert proc.returncode == 1
+        line = _one_line(proc)
+        assert "catalog" in line and "indexed before" not in line
+    # with -v, the log has the detail
+    proc = run_cli("-v", "status", home=home, check=False)
+    assert proc.returncode == 1 and "no such column" in proc.stderr
+    # a catalog that is garbage from the first byte
+    (home / "catalog.db").write_bytes(os.urandom(64 * 1024))
+    for name in ("catalog.db-wal", "catalog.db-shm"):
+        (home / name).unlink(missing_ok=True)
+    proc = run_cli("status", home=home, check=False)
+    assert proc.returncode == 1
+    assert "catalog" in _one_line(proc)
+
+
+def _main(capsys, *argv) -> tuple[int, str]:
+    from core import cli
+
+    code = cli.main(list(argv))
+    return code, capsys.readouterr().err
+
+
+def test_index_and_disk_errors_are_one_line_in_process(library, photo_dir, monkeypatch,
+                                                       capsys):
+    from core.index import VectorIndex
+    from core.library import Library
+
+    library.add_folder(photo_dir)
+    library.update()
+    library.close()
+    home = str(library.home)
+
+    def broken_knn(self, vector, k):  # what hnswlib raises when it cannot answer
+        raise RuntimeError("Cannot return the results in a contiguous 2D array. "
+                           "Probably ef or M is too small")
+
+    monkeypatch.setattr(VectorIndex, "knn", broken_knn)
+    code, err = _main(capsys, "--home", home, "search", "red")
+    assert code == 1 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "contiguous 2D array" in err
+
+    def disk_full(self, *a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Library, "search", disk_full)
+    code, err = _main(capsys, "--home", home, "search", "red")
+    assert code == 1 and "No space left" in err
+    assert "indexed before" not in err
+    monkeypatch.setattr(Library, "update", disk_full)
+    code, err = _main(capsys, "--home", home, "index")
+    assert code == 1 and "No space left" in err and "indexed before this is kept" in err
+
+
+def test_remove_deletes_the_thumbnails_of_forgotten_photos(tmp_path, photo_dir, random_model):
+    from helpers import files_under, make_video
+
+    make_video(photo_dir / "clip.mp4", [("red", "circle", 3.0), ("blue", "square", 3.0),
+                                        ("green", "stripe", 3.0)])
+    home = tmp_path / "home"
+    run_cli("index", str(photo_dir), home=home, model=random_model)
+    thumbs = files_under(home / "thumbs")
+    assert len(thumbs) > 9  # a thumbnail per photo and per moment of the video
+    run_cli("remove", str(photo_dir), home=home)
+    assert files_under(home / "thumbs") == []
+
+
+def test_library_home_is_private(tmp_path, random_model):
+    import os
+    import stat
+
+    home = tmp_path / "new" / "home"
+    old = os.umask(0o022)
+    try:
+        run_cli("status", home=home)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 import pytest
@@ -219,3 +221,102 @@ def test_search_answers_exactly_while_the_index_is_rebuilt(tmp_path, photo_dir, 
         assert lib.index_state.startswith("rebuilt")
         assert [r.media_id for r in lib.search(Query.text("green", k=8))] == expected
         assert isinstance(lib._searcher(), VectorIndex)
+
+
+def test_search_with_k_below_one_returns_at_once(library, photo_dir):
+    import threading
+
+    from core.types import SnapseekError
+
+    library.add_folder(photo_dir)
+    library.update()
+    outcome = {}
+
+    def ask(k):
+        try:
+            outcome[k] = library.search(Query.text("red", k=k))
+        except SnapseekError as exc:
+            outcome[k] = exc
+
+    for k in (0, -3):
+        worker = threading.Thread(target=ask, args=(k,), daemon=True)
+        worker.start()
+        worker.join(30)
+        assert not worker.is_alive(), f"search with k={k} never returned"
+        assert isinstance(outcome[k], SnapseekError) and "at least 1" in str(outcome[k])
+
+
+@pytest.fixture
+def camera_dir(tmp_path):
+    from helpers import make_camera_photo
+
+    folder = tmp_path / "Cameras"
+    make_camera_photo(folder / "a.jpg", "Apple", "iPhone 12", "red", "circle", seed=1)
+    make_camera_photo(folder / "b.jpg", "Apple", "iPhone 12 Pro", "red", "square", seed=2)
+    make_camera_photo(folder / "c.jpg", "Apple", "iPhone 12 Pro Max", "blue", "circle", seed=3)
+    make_camera_photo(folder / "d.jpg", "Fujé", "ÉCLAIR 1", "green", "circle", seed=4)
+    make_camera_photo(folder / "e.jpg", "Canon", "EOS R5", "yellow", "stripe", seed=5)
+    return folder
+
+
+@pytest.mark.parametrize("camera, expected", [
+    ("iPhone 12", {"a.jpg"}),  # not the Pro, not the Pro Max
+    ("apple iphone 12", {"a.jpg"}),  # make and model, any case
+    ("  iPhone   12 ", {"a.jpg"}),
+    ("iPhone 12 pro", {"b.jpg"}),
+    ("iPhone 12*", {"a.jpg", "b.jpg", "c.jpg"}),  # a prefix, when asked for
+    ("Apple*", {"a.jpg", "b.jpg", "c.jpg"}),
+    ("iPhone", set()),
+    ("éclair 1", {"d.jpg"}),  # Unicode case folding, which SQLite's LOWER lacks
+    ("FUJÉ ÉCLAIR 1", {"d.jpg"}),
+    ("eos r", set()),
+    ("eos r*", {"e.jpg"}),
+    ("EOS_R5", set()),  # no LIKE wildcards
+    ("%", set()),
+])
+def test_camera_filter_matches_the_exact_model(library, camera_dir, camera, expected):
+    import os
+
+    library.add_folder(camera_dir)
+    library.update()
+    # filters alone (the catalog's browse) and with a text query (the ranked search) agree
+    browsed = library.search(Query(camera=camera, k=20))
+    ranked = library.search(Query(texts=[("red", 1.0)], camera=camera, k=20))
+    assert {os.path.basename(r.path) for r in browsed} == expected
+    assert {os.path.basename(r.path) for r in ranked} == expected
+
+
+def test_forgotten_photos_lose_their_thumbnails(library, photo_dir):
+    from core.pipeline import thumb_path
+    from helpers import files_under, make_video
+
+    make_video(photo_dir / "clip.mp4", [("red", "circle", 3.0), ("blue", "square", 3.0),
+                                        ("green", "stripe", 3.0)])
+    library.add_folder(photo_dir)
+    library.update()
+    rows = {os.path.basename(r.path): r for r in library.recent(50)}
+    photo, video = rows["green_square.jpg"].media_id, rows["clip.mp4"].media_id
+    assert thumb_path(library.thumbs, photo).exists()
+    moments = [p for p in files_under(library.thumbs) if p.name.startswith(f"{video}-")]
+    assert moments  # the video has thumbnails beyond its first moment
+    # deleted on disk, forgotten by a rescan: its thumbnail goes too
+    (photo_dir / "green_square.jpg").unlink()
+    (photo_dir / "clip.mp4").unlink()
+    library.update()
+    left = files_under(library.thumbs)
+    assert thumb_path(library.thumbs, photo) not in left
+    assert not [p for p in left if p.name.split(".")[0].split("-")[0] == str(video)]
+    assert len(left) == 7  # the other photos keep theirs
+    library.remove_folder(photo_dir)
+    assert files_under(library.thumbs) == []
+
+
+def test_library_home_is_created_private(tmp_path):
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        Library(tmp_path / "a" / "home").close()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a" / "home").stat().st_mode) == 0o700
