@@ -14,26 +14,11 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
-from .search import camera_matches
-from .types import CatalogError, Folder
+from .search import camera_matches, matches_exact, path_has_any
+# labels (media id and video frame) are defined in types; imported from here by older code
+from .types import FRAME_SHIFT, MEDIA_MASK, CatalogError, Folder, Query, label_of, split_label  # noqa: F401
 
 SCHEMA_VERSION = 2
-# A video is one media item with several vectors (its moments). Index labels pack the frame
-# number above the media id, so frame 0 (every photo, a video's first moment) keeps label ==
-# media id and an index file written before videos existed stays valid.
-FRAME_SHIFT = 40
-MEDIA_MASK = (1 << FRAME_SHIFT) - 1
-
-
-def label_of(media_id: int, frame: int = 0) -> int:
-    return media_id + (frame << FRAME_SHIFT)
-
-
-def split_label(label: int) -> tuple[int, int]:
-    """(media id, frame) of an index label."""
-    return label & MEDIA_MASK, label >> FRAME_SHIFT
-
-
 _LABEL_SQL = f"media_id + (frame << {FRAME_SHIFT})"  # label_of, in SQL
 
 
@@ -132,6 +117,64 @@ class MediaRow:
 
 
 @dataclass(frozen=True)
+class Filters:
+    """The one definition of what a query's filters let through, as SQL over `media`.
+
+    Browsing (filters alone) and ranked search (the allowed ids handed to the vector search)
+    both use it. What SQLite cannot say exactly is said in Python and registered as SQL
+    functions (see Catalog.db): the camera and name filters fold Unicode case, which SQLite's
+    LOWER and LIKE do only for ASCII, and have no wildcards. A folder is a range on the path
+    index, for text paths and for the raw bytes of names that are not UTF-8 alike.
+    """
+
+    folder: str | None = None  # a real path: what lies inside it
+    kinds: frozenset[str] | None = None  # photo, raw, video
+    camera: str | None = None  # search.camera_matches
+    after: float | None = None  # taken at or after (unix time)
+    before: float | None = None  # taken before
+    names: tuple[tuple[str, str], ...] = ()  # ("path" | "name", text): all must match
+    any_word: tuple[str, ...] = ()  # the path holds one of these words
+
+    @classmethod
+    def of(cls, query: Query, names=(), any_word=()) -> Filters:
+        folder = os.path.realpath(os.path.expanduser(query.folder)) if query.folder else None
+        return cls(folder, frozenset(query.kinds) if query.kinds else None,
+                   query.camera.strip() if query.camera and query.camera.strip() else None,
+                   query.after, query.before, tuple(names), tuple(any_word))
+
+    def __bool__(self) -> bool:
+        return bool(self.folder or self.kinds or self.camera or self.after is not None
+                    or self.before is not None or self.names or self.any_word)
+
+    def where(self) -> tuple[str, list]:
+        """The SQL condition over `media` (indexed media only) and its parameters."""
+        clauses, params = ["status='ok'"], []
+        if self.folder:
+            clause, bounds = _under_sql(self.folder)
+            clauses.append(clause)
+            params += bounds
+        if self.kinds:
+            clauses.append(f"kind IN ({','.join('?' * len(self.kinds))})")
+            params += sorted(self.kinds)
+        if self.camera:
+            clauses.append("snapseek_camera(camera, ?)")
+            params.append(self.camera)
+        if self.after is not None:
+            clauses.append("taken_at >= ?")
+            params.append(self.after)
+        if self.before is not None:
+            clauses.append("taken_at < ?")
+            params.append(self.before)
+        for field_name, value in self.names:
+            clauses.append("snapseek_name(path, ?, ?)")
+            params += [field_name, value]
+        if self.any_word:
+            clauses.append("snapseek_any_word(path, ?)")
+            params.append("\0".join(self.any_word))
+        return " AND ".join(clauses), params
+
+
+@dataclass(frozen=True)
 class IndexHeader:
     model_id: str
     dim: int
@@ -149,7 +192,6 @@ class Catalog:
         self.path = Path(path)
         self._local = threading.local()
         self._write_lock = threading.RLock()
-        self._connections: list[sqlite3.Connection] = []
         self._open()
 
     # -- connection handling -------------------------------------------------
@@ -189,35 +231,50 @@ class Catalog:
     @property
     def db(self) -> sqlite_utils.Database:
         """This thread's connection (sqlite connections are bound to their thread)."""
-        db = getattr(self._local, "db", None)
-        if db is None:
+        owned = getattr(self._local, "conn", None)
+        if owned is None:
             conn = sqlite3.connect(str(self.path), timeout=60)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            # the camera filter is defined once, in Python, and used from SQL as it is
+            # filters defined once, in Python, used from SQL as they are (see Filters)
             conn.create_function("snapseek_camera", 2, _camera_sql, deterministic=True)
-            db = sqlite_utils.Database(conn)
-            self._local.db = db
-            self._connections.append(conn)
-        return db
+            conn.create_function("snapseek_name", 3, _name_sql, deterministic=True)
+            conn.create_function("snapseek_any_word", 2, _any_word_sql, deterministic=True)
+            owned = self._local.conn = _ThreadConnection(conn, sqlite_utils.Database(conn))
+        return owned.db
 
     @contextmanager
     def write(self) -> Iterator[sqlite_utils.Database]:
-        """One transaction on this thread's connection; writers take turns."""
+        """One transaction on this thread's connection; writers take turns.
+
+        BEGIN IMMEDIATE takes SQLite's write lock at the start, so two writers (threads or
+        processes) wait for each other at the door instead of one failing with "database is
+        locked" half-way, when a read lock cannot be upgraded. Nested calls are savepoints.
+        """
         with self._write_lock:
             db = self.db
-            with db.atomic():
+            conn = db.conn
+            if conn.in_transaction:
+                with db.atomic():
+                    yield db
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
                 yield db
+            except BaseException:
+                if conn.in_transaction:
+                    conn.rollback()
+                raise
+            conn.commit()
 
     def close(self) -> None:
-        for conn in self._connections:
-            try:
-                conn.close()
-            except sqlite3.Error:
-                pass
-        self._connections.clear()
-        self._local = threading.local()
+        """Close this thread's connection. Every other thread's connection is closed by that
+        thread when it ends (or when it calls close()); they are never shared."""
+        owned = getattr(self._local, "conn", None)
+        if owned is not None:
+            del self._local.conn
+            owned.close()
 
     def _rows(self, sql: str, params: Iterable = ()) -> list[tuple]:
         return self.db.execute(sql, list(params)).fetchall()
@@ -232,19 +289,18 @@ class Catalog:
             w.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", [key, value])
 
     # -- folders -------------------------------------------------------------
-    def add_folder(self, path: str) -> int:
+    def add_folder(self, path: str, absorb: Iterable[int] = ()) -> int:
+        """Add a folder; folders that lie inside it (`absorb`) become part of it, their media
+        moving over. One transaction: never a parent and its children both watched."""
         with self.write() as w:
             w.execute(
                 "INSERT OR IGNORE INTO folders(path, added_at) VALUES(?, ?)", [db_path(path), time.time()]
             )
-            return w.execute("SELECT id FROM folders WHERE path=?", [db_path(path)]).fetchone()[0]
-
-    def absorb_folders(self, parent_id: int, child_ids: list[int]) -> None:
-        """Make folders that lie inside another one part of it (their media move over)."""
-        with self.write() as w:
-            for child in child_ids:
-                w.execute("UPDATE media SET folder_id=? WHERE folder_id=?", [parent_id, child])
+            folder_id = w.execute("SELECT id FROM folders WHERE path=?", [db_path(path)]).fetchone()[0]
+            for child in absorb:
+                w.execute("UPDATE media SET folder_id=? WHERE folder_id=?", [folder_id, child])
                 w.execute("DELETE FROM folders WHERE id=?", [child])
+            return folder_id
 
     def remove_folder(self, folder_id: int) -> list[int]:
         """Forget a folder and its media; returns the media ids that were removed."""
@@ -282,12 +338,13 @@ class Catalog:
 
     def media_under(self, folder_id: int, path: str) -> dict[str, MediaRow]:
         """Rows for a file path, or for everything under a folder path (a range on the index)."""
-        # two lookups on the path index; an OR of them would scan the whole table
+        # lookups on the path index, one per range; an OR of them would scan the whole table
         cols = "SELECT id, folder_id, path, size, mtime_ns, content_hash, status FROM media "
-        rows = self._rows(
-            f"{cols} WHERE path=? AND +folder_id=? UNION ALL "
-            f"{cols} WHERE path>=? AND path<? AND +folder_id=?",
-            [db_path(path), folder_id, *_under(path), folder_id])
+        sql, params = [f"{cols} WHERE path=? AND +folder_id=?"], [db_path(path), folder_id]
+        for low, high in _under(path):
+            sql.append(f"{cols} WHERE path>=? AND path<? AND +folder_id=?")
+            params += [low, high, folder_id]
+        rows = self._rows(" UNION ALL ".join(sql), params)
         return {fs_path(r[2]): _media_row(r) for r in rows}
 
     def media_by_id(self, media_id: int) -> MediaRow | None:
@@ -422,28 +479,20 @@ class Catalog:
     def error_count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM media WHERE status='error'").fetchone()[0]
 
-    def browse(self, prefix: str | None, kinds, camera: str | None, after: float | None,
-               before: float | None, limit: int) -> list[int]:
+    def allowed_ids(self, filters: Filters) -> set[int] | None:
+        """Ids of the indexed media the filters let through; None when there are no filters
+        (everything passes: no set to build)."""
+        if not filters:
+            return None
+        where, params = filters.where()
+        return {r[0] for r in self._rows(f"SELECT id FROM media WHERE {where}", params)}
+
+    def browse(self, filters: Filters, limit: int) -> list[int]:
         """Ids of indexed media that pass the filters, newest first."""
-        clauses, params = ["status='ok'"], []
-        if prefix:
-            clauses.append("path >= ? AND path < ?")
-            params += _under(prefix)
-        if kinds:
-            clauses.append(f"kind IN ({','.join('?' * len(kinds))})")
-            params += sorted(kinds)
-        if camera:
-            clauses.append("snapseek_camera(camera, ?)")
-            params.append(camera)
-        if after is not None:
-            clauses.append("taken_at >= ?")
-            params.append(after)
-        if before is not None:
-            clauses.append("taken_at < ?")
-            params.append(before)
+        where, params = filters.where()
         return [r[0] for r in self._rows(
-            f"SELECT id FROM media WHERE {' AND '.join(clauses)} "
-            "ORDER BY taken_at DESC, id DESC LIMIT ?", [*params, limit])]
+            f"SELECT id FROM media WHERE {where} ORDER BY taken_at DESC, id DESC LIMIT ?",
+            [*params, limit])]
 
     def recent(self, limit: int) -> list[int]:
         return [r[0] for r in self._rows(
@@ -510,14 +559,53 @@ class Catalog:
                  header.fingerprint, header.generation])
 
 
-def _under(folder: str) -> list[str | bytes]:
-    """Bounds [low, high) of the paths inside a folder: a range on the path index."""
+def _under(folder: str) -> list[tuple[str | bytes, str | bytes]]:
+    """Ranges [low, high) of the paths inside a folder, on the path index: one over the raw
+    bytes of names that are not UTF-8 (stored as BLOBs, which sort after all text), and one
+    over text paths when the folder's own name is UTF-8. Nothing in them is a wildcard."""
     prefix = folder.rstrip(os.sep) + os.sep
-    return [db_path(prefix), db_path(prefix[:-1] + chr(ord(os.sep) + 1))]
+    raw = os.fsencode(prefix)
+    ranges: list[tuple[str | bytes, str | bytes]] = [(raw, raw[:-1] + bytes([raw[-1] + 1]))]
+    try:
+        prefix.encode("utf-8")
+    except UnicodeEncodeError:
+        return ranges
+    return [(prefix, prefix[:-1] + chr(ord(os.sep) + 1)), *ranges]
+
+
+def _under_sql(folder: str) -> tuple[str, list]:
+    ranges = _under(folder)
+    return ("(" + " OR ".join("(path >= ? AND path < ?)" for _ in ranges) + ")",
+            [bound for pair in ranges for bound in pair])
 
 
 def _camera_sql(camera, wanted) -> int:
     return int(wanted is not None and camera_matches(camera, wanted))
+
+
+def _name_sql(path, field_name, value) -> int:
+    return int(path is not None and matches_exact(path, [(field_name, value)]))
+
+
+def _any_word_sql(path, words) -> int:
+    return int(path is not None and path_has_any(path, words.split("\0")))
+
+
+class _ThreadConnection:
+    """One thread's connection. Held in a thread-local, so when the thread ends it is
+    released, and closed, on that thread (sqlite3 connections belong to their thread)."""
+
+    def __init__(self, conn: sqlite3.Connection, db: sqlite_utils.Database):
+        self.conn, self.db = conn, db
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except sqlite3.Error:  # ProgrammingError: closed by the garbage collector elsewhere
+            pass
+
+    def __del__(self) -> None:
+        self.close()
 
 
 def _run_script(db: sqlite_utils.Database, script: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +11,9 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
-from .catalog import Catalog, IndexHeader, split_label
+from .catalog import MEDIA_MASK, Catalog, IndexHeader, split_label
+from .search import exact_top
+from .thumbnails import atomic_path
 from .types import SnapseekError
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,8 @@ HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 96
 MIN_CAPACITY = 1024
+# a filter that lets fewer labels through is answered by scoring them exactly
+EXACT_BELOW = 2048
 
 
 class SearchIndexError(SnapseekError):
@@ -88,7 +91,8 @@ class VectorIndex:
         self.path = Path(path)
         self.model_id = model_id
         self.dim = dim
-        self._lock = RWLock()
+        self._lock = RWLock()  # queries together; add, remove and the file write alone
+        self._save_lock = threading.Lock()  # one save at a time
         self._index = self._new(MIN_CAPACITY)
         self._live: set[int] = set()
         self._moments: dict[int, set[int]] = {}  # media id → its labels beyond frame 0
@@ -154,18 +158,53 @@ class VectorIndex:
                         self._live.discard(label)
 
     # -- queries -------------------------------------------------------------
-    def knn(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, similarities) of the k nearest live vectors, best first."""
+    def knn(self, vector: np.ndarray, k: int, allowed: set[int] | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, similarities) of the k nearest live vectors, best first; with `allowed`,
+        only labels of those media ids (every moment of an allowed video).
+
+        hnswlib searches with max(ef, k) itself, so ef stays at its default: a query for 500
+        never leaves the next query for 5 searching 500 wide. A few allowed labels are scored
+        exactly (their vectors read back from the index); many go through hnswlib's filter.
+        """
+        query = np.asarray(vector, np.float32).reshape(1, -1)
         with self._lock.read():
-            k = min(k, len(self._live))
+            if allowed is None:
+                k = min(k, len(self._live))
+                if k <= 0:
+                    return np.empty(0, np.int64), np.empty(0, np.float32)
+                with self._failures("search"):
+                    labels, dists = self._index.knn_query(query, k=k)
+                return labels[0].astype(np.int64), (1.0 - dists[0]).astype(np.float32)
+            wanted = self._labels_of(allowed)
+            k = min(k, len(wanted))
             if k <= 0:
                 return np.empty(0, np.int64), np.empty(0, np.float32)
-            if self._index.ef < k:
-                self._index.set_ef(k)
+            if len(wanted) > EXACT_BELOW:
+                try:
+                    labels, dists = self._index.knn_query(
+                        query, k=k, filter=lambda label: (label & MEDIA_MASK) in allowed)
+                    return labels[0].astype(np.int64), (1.0 - dists[0]).astype(np.float32)
+                except RuntimeError:  # fewer than k reached through the graph: score them all
+                    log.info("filtered search fell short; scoring the allowed labels exactly")
             with self._failures("search"):
-                labels, dists = self._index.knn_query(
-                    np.asarray(vector, np.float32).reshape(1, -1), k=k)
-        return labels[0].astype(np.int64), (1.0 - dists[0]).astype(np.float32)
+                vectors = np.asarray(self._index.get_items(wanted), np.float32)
+        return exact_top(np.asarray(wanted, np.int64), vectors @ query[0], k)
+
+    def _labels_of(self, media_ids: set[int]) -> list[int]:
+        """The live labels of these media ids: a photo's, every moment of a video's."""
+        out = []
+        for media_id in media_ids:
+            if media_id in self._live:
+                out.append(media_id)
+                out.extend(self._moments.get(media_id, ()))
+        return out
+
+    def moment_slack(self, k: int, allowed: set[int] | None = None) -> int:
+        """How many labels beyond k to ask for so that k different media come back: a video's
+        later moments may rank right below its best one."""
+        sizes = [len(v) for m, v in self._moments.items() if allowed is None or m in allowed]
+        return min(sum(sizes), max(k - 1, 0) * max(sizes, default=0))
 
     def knn_many(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Nearest neighbours for many vectors at once (hnswlib spreads them over threads)."""
@@ -173,28 +212,26 @@ class VectorIndex:
             k = min(k, len(self._live))
             if k <= 0 or len(vectors) == 0:
                 return np.empty((len(vectors), 0), np.int64), np.empty((len(vectors), 0))
-            if self._index.ef < k:
-                self._index.set_ef(k)
             with self._failures("search"):
                 labels, dists = self._index.knn_query(np.asarray(vectors, np.float32), k=k)
         return labels.astype(np.int64), 1.0 - dists
 
     # -- persistence ---------------------------------------------------------
     def save(self, catalog: Catalog) -> None:
-        """Atomic save: temp file, fsync, os.replace, then the header in SQLite."""
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock.read():
-            self._index.save_index(str(tmp))
-            count, seq = len(self._live), self.seq
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-        _fsync_dir(self.path.parent)
-        self.generation += 1
-        catalog.set_index_header(IndexHeader(
-            self.model_id, self.dim, count, seq, self.path.stat().st_size,
-            index_fingerprint(self.path), self.generation))
+        """Atomic save: a temp file of its own, fsync, os.replace, then the header in SQLite.
+
+        Saves run one at a time (a later save's header never precedes an earlier one's file),
+        and adds and removes wait for the file to be written, so the header counts exactly
+        what the file holds; queries go on meanwhile."""
+        with self._save_lock:
+            with atomic_path(self.path) as tmp:
+                with self._lock.read():
+                    self._index.save_index(tmp)
+                    count, seq = len(self._live), self.seq
+            self.generation += 1
+            catalog.set_index_header(IndexHeader(
+                self.model_id, self.dim, count, seq, self.path.stat().st_size,
+                index_fingerprint(self.path), self.generation))
 
     @classmethod
     def open(cls, path: Path, model_id: str, dim: int, catalog: Catalog) -> tuple[VectorIndex, str]:
@@ -292,15 +329,3 @@ class VectorIndex:
             self.seq = max_seq
         self.save(catalog)
 
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -14,16 +14,17 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from .catalog import MEDIA_MASK, Catalog, split_label
+from .catalog import MEDIA_MASK, Catalog, Filters, split_label
 from .embedder import DEFAULT_MODEL, Embedder, ModelSpec
-from .imaging import THUMB_SIZE, ImageError, is_video, open_image, save_thumbnail
+from .imaging import ImageError, is_video, open_image
 from .index import VectorIndex
-from .pipeline import IndexingPipeline, remove_thumbnails, thumb_path
+from .pipeline import IndexingPipeline
 from .scanner import Scanner, ScanChanges
 from .search import (
-    NAME_BOOST, ExactSearch, camera_matches, combine, group_by_seed, matches_exact, path_words,
-    rocchio, split_names,
+    NAME_BOOST, ExactSearch, best_per_media, combine, group_by_seed, path_words, rocchio,
+    split_names,
 )
+from .thumbnails import THUMB_SIZE, remove_thumbnails, save_thumbnail, thumb_path
 from .types import (
     Folder, IndexReport, ModelMismatch, Notice, Progress, Query, SearchResult, SnapseekError,
 )
@@ -109,6 +110,7 @@ class Library:
         self.index_state = "not loaded"
         self._load_lock = threading.RLock()
         self._rebuild_thread: threading.Thread | None = None
+        self._rebuild_failed: str | None = None  # exact search until the library is reopened
         self._listeners: list[Listener] = []
         self._pipeline: IndexingPipeline | None = None
         self._paused = False
@@ -171,7 +173,7 @@ class Library:
             if self._index is not None:
                 return self._index
             emb = self.embedder
-            if self._rebuild_thread is None:
+            if self._rebuild_thread is None and self._rebuild_failed is None:
                 if self.catalog.vector_count(emb.model_id) == 0:
                     return self.index  # nothing to rebuild: a new, empty index
                 path = self._index_path(emb.model_id)
@@ -196,9 +198,12 @@ class Library:
             index.rebuild(self.catalog)
         except Exception as exc:  # e.g. disk full while saving: keep answering exactly
             log.exception("index rebuild failed")
-            self.emit(Notice("error", f"The search index could not be rebuilt: {exc}"))
-            with self._load_lock:
+            with self._load_lock:  # said once, tried again when the library is next opened
+                self._rebuild_failed = str(exc)
+                self.index_state = f"rebuild failed: {exc}"
                 self._rebuild_thread = None
+            self.emit(Notice("error", f"The search index could not be rebuilt: {exc}. "
+                                      "Search stays exact (slower) until Snapseek restarts."))
             return
         with self._load_lock:
             self._index, self.index_state = index, f"rebuilt: {why}"
@@ -239,9 +244,7 @@ class Library:
                 return folder  # already covered by a watched folder
         # watched folders inside the new one become part of it, photos and vectors kept
         inside = [f for f in folders if f.path.startswith(real.rstrip(os.sep) + os.sep)]
-        folder_id = self.catalog.add_folder(real)
-        if inside:
-            self.catalog.absorb_folders(folder_id, [f.id for f in inside])
+        self.catalog.add_folder(real, absorb=[f.id for f in inside])
         if self.background is not None:
             for f in inside:
                 self.background.unwatch(f.path)
@@ -452,18 +455,8 @@ class Library:
     def _name_matches(self, query: Query, exact, vector, words=()) -> list[SearchResult]:
         """Photos whose paths match the exact filters (or contain one of the words), scored
         by the query vector when there is one."""
-        clauses, params = [], []
-        for _, value in exact:
-            clauses.append("LOWER(path) LIKE ?")
-            params.append(f"%{value}%")
-        if words:
-            clauses.append("(" + " OR ".join("LOWER(path) LIKE ?" for _ in words) + ")")
-            params += [f"%{w}%" for w in words]
-        ids = [r[0] for r in self.catalog.db.execute(
-            f"SELECT id FROM media WHERE status='ok' AND {' AND '.join(clauses)} LIMIT 2000",
-            params)]
+        ids = self.catalog.browse(Filters.of(query, names=exact, any_word=words), 2000)
         rows = self.catalog.media_rows(ids)
-        keep = self._filter(query)
         best: dict[int, tuple[float, int]] = {}  # media id → (similarity, label)
         if vector is not None and ids:
             got, vecs, _ = self.catalog.vectors(self.embedder.model_id, ids=ids)
@@ -477,7 +470,7 @@ class Library:
         out = []
         for media_id in ids:
             row = rows.get(media_id)
-            if row is None or not matches_exact(row[0], exact) or (keep and not keep(row)):
+            if row is None:
                 continue
             if vector is not None and media_id not in best:
                 continue  # no vector for this model yet
@@ -528,57 +521,30 @@ class Library:
     def similar(self, media_id: int, k: int = 20) -> list[SearchResult]:
         return self.search(Query(media=[(media_id, 1.0)], k=k))
 
-    @staticmethod
-    def _filter(query: Query):
-        """A predicate over catalog rows for the query's filters (None when there are none)."""
-        prefix = _folder_prefix(query)
-        camera = query.camera or None
-        if not (prefix or camera or query.kinds or query.after is not None
-                or query.before is not None):
-            return None
-
-        def keep(row) -> bool:
-            path, taken_at, kind, row_camera = row[0], row[3], row[4], row[6]
-            return ((prefix is None or path.startswith(prefix))
-                    and (query.kinds is None or kind in query.kinds)
-                    and (camera is None or camera_matches(row_camera, camera))
-                    and (query.after is None or (taken_at is not None and taken_at >= query.after))
-                    and (query.before is None or (taken_at is not None and taken_at < query.before)))
-        return keep
-
     def _ranked(self, vector: np.ndarray, query: Query, exclude: set[int],
                 exact: list[tuple[str, str]] = ()) -> list[SearchResult]:
+        """The k best media for a vector among those the filters let through.
+
+        The catalog says which media pass (Filters, in SQL) and the vector search looks among
+        those only, so one search gives k results however few pass; it asks for just enough
+        labels beyond k to cover videos' later moments and the excluded media."""
         searcher = self._searcher()
-        total = len(searcher)  # labels: a video counts once per moment
-        k = query.k
-        fetch = k + len(exclude)
-        keep = self._filter(query)
-        model_id = self.embedder.model_id
-        while True:
-            labels, scores = searcher.knn(vector, min(fetch, total))
-            media = [split_label(label)[0] for label in labels.tolist()]
-            rows = self.catalog.media_rows(list(set(media)))
-            times = self.catalog.frame_times(
-                model_id, [lb for lb, m in zip(labels.tolist(), media, strict=True)
-                           if m in rows and rows[m][4] == "video"])
-            results, seen = [], set()
-            for label, media_id, score in zip(labels.tolist(), media, scores.tolist(),
-                                              strict=True):
-                row = rows.get(media_id)
-                if row is None or media_id in exclude or media_id in seen:
-                    continue  # a video's later moments rank below its best one
-                seen.add(media_id)
-                if keep is not None and not keep(row):
-                    continue
-                if exact and not matches_exact(row[0], exact):
-                    continue
-                results.append(_result(label, score, row, times))
-                if len(results) == k:
-                    return results
-            if fetch >= total:
-                return results
-            # filters (or moments) took some: page further, never a short list
-            fetch = max(fetch * 4, fetch + 1)
+        allowed = self.catalog.allowed_ids(Filters.of(query, names=exact))
+        fetch = query.k
+        if allowed is None:
+            fetch += len(exclude)
+        else:
+            allowed -= exclude
+        fetch += searcher.moment_slack(fetch, allowed)
+        labels, scores = (searcher.knn(vector, fetch) if allowed is None
+                          else searcher.knn(vector, fetch, allowed))
+        best = [hit for hit in best_per_media(labels, scores) if hit[1] not in exclude]
+        best = best[: query.k]
+        rows = self.catalog.media_rows([media_id for _, media_id, _ in best])
+        times = self.catalog.frame_times(
+            self.embedder.model_id,
+            [label for label, m, _ in best if m in rows and rows[m][4] == "video"])
+        return [_result(label, score, rows[m], times) for label, m, score in best if m in rows]
 
     # -- status --------------------------------------------------------------
     def status(self) -> dict:
@@ -648,8 +614,7 @@ class Library:
 
     def browse(self, query: Query) -> list[SearchResult]:
         """What the filters of a query let through, newest first, without a model."""
-        ids = self.catalog.browse(_folder_prefix(query), query.kinds, query.camera, query.after, query.before,
-                                  query.k)
+        ids = self.catalog.browse(Filters.of(query), query.k)
         rows = self.catalog.media_rows(ids)
         return [_result(i, 0.0, r, {}) for i in ids if (r := rows.get(i))]
 
@@ -679,11 +644,6 @@ class Library:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _folder_prefix(query: Query) -> str | None:
-    """The query's folder as a path prefix that matches only what is inside it."""
-    return os.path.realpath(query.folder).rstrip(os.sep) + os.sep if query.folder else None
 
 
 def _result(label: int, score: float, row: tuple, times: dict[int, float]) -> SearchResult:

@@ -14,38 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .catalog import Catalog
-from .catalog import label_of
-from .imaging import ImageError, is_video, open_image, save_thumbnail
+from .catalog import Catalog, label_of
+from .imaging import ImageError, is_video, open_image
 from .index import VectorIndex
+from .thumbnails import decode_size, remove_thumbnails, save_thumbnail, thumb_path
 from .types import Progress
 
 log = logging.getLogger(__name__)
-
-
-def thumb_path(thumbs: Path, media_id: int, frame: int = 0) -> Path:
-    """Thumbnails are keyed by media id, so a renamed photo keeps its thumbnail; a video has
-    one per moment."""
-    name = f"{media_id}.jpg" if not frame else f"{media_id}-{frame}.jpg"
-    return thumbs / f"{media_id // 1000:04d}" / name
-
-
-def remove_thumbnails(thumbs: Path, media_ids) -> int:
-    """Delete every thumbnail of these media: a photo's, each moment of a video's, and any
-    temp file left by a write. Forgetting a photo must not leave a copy of it behind."""
-    removed = 0
-    for media_id in media_ids:
-        media_id = int(media_id)
-        folder = thumb_path(thumbs, media_id).parent
-        # "12.jpg", "12.<pid>.tmp" and "12-3.jpg", never "123.jpg"
-        for pattern in (f"{media_id}.*", f"{media_id}-*"):
-            for path in folder.glob(pattern):
-                try:
-                    path.unlink()
-                    removed += 1
-                except FileNotFoundError:
-                    pass
-    return removed
 
 
 @dataclass
@@ -101,10 +76,10 @@ class IndexingPipeline:
             if is_video(path):
                 from .video import open_video
 
-                video = open_video(path, self.embedder.image_size)
+                video = open_video(path, decode_size(self.embedder.image_size))
                 images, meta = video.images, video.meta
             else:
-                decoded = open_image(path, self.embedder.image_size)
+                decoded = open_image(path, decode_size(self.embedder.image_size))
                 images, meta = [decoded.image], decoded.meta
         except ImageError as exc:
             return _Decoded(media_id, path, error=str(exc))

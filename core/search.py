@@ -1,4 +1,4 @@
-"""Query vectors and ranking: weighted terms, negatives, exact fallback, over-fetch for filters."""
+"""Query vectors and ranking: weighted terms, negatives, exact search, name and camera matching."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .dates import DateRange, find_date
+from .types import MEDIA_MASK as _MEDIA_MASK
 from .types import Query
 
 
@@ -85,13 +86,25 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def exact_top(labels: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best (labels, scores), best first; equal scores in label order (stable results)."""
+    k = min(k, len(labels))
+    if k <= 0:
+        return np.empty(0, np.int64), np.empty(0, np.float32)
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    top = top[np.lexsort((labels[top], -scores[top]))]
+    return np.asarray(labels[top], np.int64), np.asarray(scores[top], np.float32)
+
+
 class ExactSearch:
     """Brute-force inner product over a matrix held in memory: the answer while the index
-    is (re)built, and the ground truth the index is measured against."""
+    is (re)built, and the ground truth the index is measured against. Same interface as
+    VectorIndex: labels are media ids, with a video's frame above it (catalog.label_of)."""
 
     def __init__(self, ids: np.ndarray, matrix: np.ndarray):
         self.ids = np.asarray(ids, np.int64)
         self.matrix = np.ascontiguousarray(matrix, np.float32)
+        self._media = self.ids & _MEDIA_MASK
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -100,14 +113,37 @@ class ExactSearch:
         pairs = [self.knn(v, k) for v in vectors]
         return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
 
-    def knn(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        k = min(k, len(self.ids))
-        if k <= 0:
+    def knn(self, vector: np.ndarray, k: int, allowed: set[int] | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+        """The k best labels, of the allowed media ids only when a set is given (a mask)."""
+        ids, matrix = self.ids, self.matrix
+        if allowed is not None:
+            mask = np.isin(self._media, np.fromiter(allowed, np.int64, len(allowed)))
+            ids, matrix = ids[mask], matrix[mask]
+        if min(k, len(ids)) <= 0:
             return np.empty(0, np.int64), np.empty(0, np.float32)
-        scores = self.matrix @ np.asarray(vector, np.float32)
-        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-        top = top[np.lexsort((self.ids[top], -scores[top]))]
-        return self.ids[top], scores[top]
+        return exact_top(ids, matrix @ np.asarray(vector, np.float32), k)
+
+    def moment_slack(self, k: int, allowed: set[int] | None = None) -> int:
+        """See VectorIndex.moment_slack."""
+        media = self._media[self.ids > _MEDIA_MASK]  # later moments of videos
+        if allowed is not None:
+            media = media[np.isin(media, np.fromiter(allowed, np.int64, len(allowed)))]
+        if not len(media):
+            return 0
+        return int(min(len(media), max(k - 1, 0) * np.unique(media, return_counts=True)[1].max()))
+
+
+def best_per_media(labels: np.ndarray, scores: np.ndarray) -> list[tuple[int, int, float]]:
+    """(label, media id, score) of each media's best label, in rank order: a video's later
+    moments rank below its best one and are dropped."""
+    out, seen = [], set()
+    for label, score in zip(labels.tolist(), scores.tolist(), strict=True):
+        media_id = label & _MEDIA_MASK
+        if media_id not in seen:
+            seen.add(media_id)
+            out.append((label, media_id, score))
+    return out
 
 
 # -- words that match file and folder names ------------------------------------------------------
@@ -145,10 +181,24 @@ def path_words(path: str) -> set[str]:
     return set(re.findall(r"[^\W_]+", path.lower()))
 
 
-def matches_exact(path: str, exact: list[tuple[str, str]]) -> bool:
-    low = path.lower()
-    name = low.rsplit("/", 1)[-1]
-    return all((value in name) if field == "name" else (value in low) for field, value in exact)
+def matches_exact(path: str | bytes, exact) -> bool:
+    """Whether a path holds every exact name filter: ("path", text) anywhere in it, ("name",
+    text) in the file name; any case (Unicode case folding), no character is special. The one
+    definition, also registered as a function in the catalog's SQL."""
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    low = path.casefold()
+    name = low.rsplit(os.sep, 1)[-1]
+    return all((value.casefold() in name) if field == "name" else (value.casefold() in low)
+               for field, value in exact)
+
+
+def path_has_any(path: str | bytes, words) -> bool:
+    """Whether the path contains one of the words, any case (registered in the catalog's SQL)."""
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    low = path.casefold()
+    return any(w.casefold() in low for w in words)
 
 
 # -- camera filter ------------------------------------------------------------------------------

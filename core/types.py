@@ -6,6 +6,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+# A video is one media item with several vectors (its moments). Index labels pack the frame
+# number above the media id, so frame 0 (every photo, a video's first moment) keeps label ==
+# media id and an index file written before videos existed stays valid.
+FRAME_SHIFT = 40
+MEDIA_MASK = (1 << FRAME_SHIFT) - 1
+
+
+def label_of(media_id: int, frame: int = 0) -> int:
+    return media_id + (frame << FRAME_SHIFT)
+
+
+def split_label(label: int) -> tuple[int, int]:
+    """(media id, frame) of an index label."""
+    return label & MEDIA_MASK, label >> FRAME_SHIFT
+
+
 class SnapseekError(Exception):
     """An error with a message meant for the user: what failed and how to fix it."""
 

@@ -287,7 +287,7 @@ def test_camera_filter_matches_the_exact_model(library, camera_dir, camera, expe
 
 
 def test_forgotten_photos_lose_their_thumbnails(library, photo_dir):
-    from core.pipeline import thumb_path
+    from core.thumbnails import thumb_path
     from helpers import files_under, make_video
 
     make_video(photo_dir / "clip.mp4", [("red", "circle", 3.0), ("blue", "square", 3.0),
@@ -320,3 +320,103 @@ def test_library_home_is_created_private(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "a" / "home").stat().st_mode) == 0o700
+
+
+# -- filters: one definition, in SQL, taken by the vector search -------------------------------
+def test_folder_filter_takes_wildcards_literally_and_non_utf8_names(library, tmp_path):
+    from helpers import make_photo
+
+    root = tmp_path / "Photos"
+    inside = root / "Été_100%"
+    make_photo(inside / "a.jpg", "red", seed=1)
+    odd = os.fsencode(str(inside)) + b"/caf\xe9.jpg"  # Latin-1: not UTF-8
+    os.rename(make_photo(inside / "tmp.jpg", "red", "square", seed=2), odd)
+    make_photo(root / "ÉtéX100 more" / "b.jpg", "red", seed=3)  # what LIKE's _ and % match
+    make_photo(root / "Été_100%.jpg", "red", seed=4)
+    library.add_folder(root)
+    library.update()
+    expected = {"a.jpg", os.fsdecode(b"caf\xe9.jpg")}
+    browsed = library.search(Query(folder=str(inside), k=20))
+    ranked = library.search(Query(texts=[("red", 1.0)], folder=str(inside), k=20))
+    assert {os.path.basename(r.path) for r in browsed} == expected
+    assert {os.path.basename(r.path) for r in ranked} == expected
+
+
+def test_a_filter_that_lets_one_photo_through_needs_no_paging(library, tmp_path, monkeypatch):
+    from core.index import VectorIndex
+    from helpers import make_photo
+
+    root = tmp_path / "Many"
+    for i in range(199):
+        make_photo(root / "common" / f"p{i:03d}.jpg", "red", size=(64, 48), seed=i)
+    make_photo(root / "rare" / "only.jpg", "blue", size=(64, 48), seed=999)
+    library.add_folder(root)
+    library.update()
+    asked = []
+    real_knn = VectorIndex.knn
+
+    def counting(self, vector, k, *a, **kw):
+        asked.append(k)
+        return real_knn(self, vector, k, *a, **kw)
+
+    monkeypatch.setattr(VectorIndex, "knn", counting)
+    results = library.search(Query(texts=[("red", 1.0)], folder=str(root / "rare"), k=10))
+    assert [os.path.basename(r.path) for r in results] == ["only.jpg"]
+    assert asked == [10], f"the index was asked {asked}: paging, not a filter"
+
+
+@pytest.mark.parametrize("filters", [
+    {"folder": "sub"}, {"kinds": frozenset({"photo"})}, {"after": 1e9},
+    {"before": 1e9}, {"camera": "nothing"}, {"folder": "sub", "kinds": frozenset({"video"})},
+])
+def test_browse_and_vector_search_let_the_same_photos_through(library, photo_dir, filters):
+    from core.catalog import Filters
+
+    if "folder" in filters:
+        filters = {**filters, "folder": str(photo_dir / filters["folder"])}
+    library.add_folder(photo_dir)
+    library.update()
+    browsed = {r.media_id for r in library.search(Query(k=100, **filters))}
+    ranked = {r.media_id for r in library.search(Query(texts=[("red", 1.0)], k=100, **filters))}
+    assert browsed == ranked == library.catalog.allowed_ids(Filters.of(Query(**filters)))
+
+
+def test_thumbnails_are_sharp_whatever_the_model_input(library, tmp_path):
+    from core.thumbnails import thumb_path
+    from helpers import make_photo
+
+    make_photo(tmp_path / "P" / "wide.jpg", "red", size=(640, 480))
+    library.add_folder(tmp_path / "P")
+    library.update()
+    (result,) = library.recent(5)
+    assert library.embedder.image_size < 384
+    with Image.open(thumb_path(library.thumbs, result.media_id)) as thumb:
+        assert thumb.size == (384, 288)
+
+
+def test_a_failed_rebuild_starts_once_and_is_reported_once(tmp_path, photo_dir, random_model,
+                                                           monkeypatch):
+    from core.index import VectorIndex
+    from core.types import Notice
+
+    home = tmp_path / "home"
+    with Library(home, model=random_model) as lib:
+        lib.add_folder(photo_dir)
+        lib.update()
+    (index_file,) = home.glob("index-*.hnsw")
+    index_file.write_bytes(b"garbage" * 1000)
+    calls = []
+
+    def failing(self, catalog):
+        calls.append(1)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(VectorIndex, "rebuild", failing)
+    with Library(home) as lib:
+        errors = []
+        lib.subscribe(lambda e: isinstance(e, Notice) and e.level == "error" and errors.append(e))
+        for _ in range(4):
+            assert len(lib.search(Query.text("red", k=3))) == 3  # exact search answers
+            lib.wait_for_index()
+        assert calls == [1]
+        assert len(errors) == 1 and "could not be rebuilt" in errors[0].text

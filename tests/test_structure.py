@@ -1,0 +1,311 @@
+"""One owner per rule and per resource: the filters, the vector index, thumbnails' files, the
+catalog's transactions and the library home's writer lock. Fast: nothing here loads torch."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+
+import numpy as np
+import pytest
+
+from core.catalog import Catalog, Filters, label_of
+from core.index import HNSW_EF_SEARCH, VectorIndex
+
+DIM = 8
+
+
+def _unit(rng, n):
+    vecs = rng.standard_normal((n, DIM)).astype(np.float32)
+    return vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+
+
+def _catalog_with(tmp_path, files: list[tuple[str | bytes, dict]]) -> tuple[Catalog, dict]:
+    """A catalog holding indexed media at these paths (bytes: a name that is not UTF-8)."""
+    cat = Catalog(tmp_path / "catalog.db")
+    folder_id = cat.add_folder(str(tmp_path))
+    rng = np.random.default_rng(1)
+    ids = {}
+    with cat.write() as w:
+        for path, _ in files:
+            ids[path] = cat.insert_media(w, folder_id, os.fsdecode(path), 1, 1, "h", "photo")
+    cat.store_vectors("m", [(ids[p], _unit(rng, 1)[0], meta) for p, meta in files], [])
+    return cat, ids
+
+
+# -- 1. one filter definition, in SQL ---------------------------------------------------------
+def test_folder_filter_takes_its_name_literally_and_non_utf8_files(tmp_path):
+    inside = os.path.join(str(tmp_path), "Été_100%")
+    odd = os.fsencode(inside) + b"/caf\xe9.jpg"  # Latin-1, not UTF-8: stored as a BLOB
+    cat, ids = _catalog_with(tmp_path, [
+        (inside + "/a.jpg", {}), (odd, {}),
+        (os.path.join(str(tmp_path), "ÉtéX100 more", "b.jpg"), {}),  # what LIKE's _ and % take
+        (os.path.join(str(tmp_path), "été_100%", "c.jpg"), {}),  # another folder on POSIX
+        (os.path.join(str(tmp_path), "Été_100%.jpg"), {}),
+    ])
+    want = {ids[inside + "/a.jpg"], ids[odd]}
+    filters = Filters(folder=inside)
+    assert cat.allowed_ids(filters) == want
+    assert set(cat.browse(filters, 100)) == want
+    # a folder whose own name is not UTF-8
+    cat2, ids2 = _catalog_with(tmp_path / "two", [
+        (os.fsencode(str(tmp_path / "two")) + b"/d\xe9j\xe0/x.jpg", {}),
+        (os.fsencode(str(tmp_path / "two")) + b"/d\xe9j\xe0x/y.jpg", {})])
+    only = os.fsdecode(os.fsencode(str(tmp_path / "two")) + b"/d\xe9j\xe0")
+    assert cat2.allowed_ids(Filters(folder=only)) == {
+        ids2[os.fsencode(str(tmp_path / "two")) + b"/d\xe9j\xe0/x.jpg"]}
+
+
+def test_camera_filter_folds_unicode_case_in_sql(tmp_path):
+    cat, ids = _catalog_with(tmp_path, [
+        (str(tmp_path / "a.jpg"), {"camera": "Fujé ÉCLAIR"}),
+        (str(tmp_path / "b.jpg"), {"camera": "Fujé ÉCLAIR 2"}),
+        (str(tmp_path / "c.jpg"), {"camera": None})])
+    assert cat.allowed_ids(Filters(camera="éclair")) == {ids[str(tmp_path / "a.jpg")]}
+    assert cat.allowed_ids(Filters(camera="fujé éclair*")) == {
+        ids[str(tmp_path / "a.jpg")], ids[str(tmp_path / "b.jpg")]}
+
+
+def test_name_filters_fold_unicode_case_and_have_no_wildcards(tmp_path):
+    cat, ids = _catalog_with(tmp_path, [
+        (str(tmp_path / "ÉTÉ" / "PLAGE.jpg"), {}),
+        (str(tmp_path / "xtx" / "plage.jpg"), {}),
+        (str(tmp_path / "50% off.jpg"), {}),
+        (str(tmp_path / "500 off.jpg"), {})])
+    assert cat.allowed_ids(Filters(names=(("path", "été"),))) == {
+        ids[str(tmp_path / "ÉTÉ" / "PLAGE.jpg")]}
+    assert cat.allowed_ids(Filters(names=(("name", "50%"),))) == {
+        ids[str(tmp_path / "50% off.jpg")]}
+    assert cat.allowed_ids(Filters(names=(("path", "_t_"),))) == set()
+
+
+def test_filters_of_a_query_and_no_filters(tmp_path):
+    from core.types import Query
+
+    cat, ids = _catalog_with(tmp_path, [(str(tmp_path / "a.jpg"), {"taken_at": 100.0}),
+                                        (str(tmp_path / "b.jpg"), {"taken_at": 300.0})])
+    assert not Filters.of(Query.text("x"))
+    assert cat.allowed_ids(Filters.of(Query.text("x"))) is None  # everything: no set to build
+    only = Filters.of(Query(after=200.0, before=400.0))
+    assert only and cat.allowed_ids(only) == {ids[str(tmp_path / "b.jpg")]}
+    assert cat.browse(Filters(), 10) == [ids[str(tmp_path / "b.jpg")], ids[str(tmp_path / "a.jpg")]]
+
+
+def test_index_search_takes_the_allowed_set(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    vecs = _unit(rng, 200)
+    index = VectorIndex(tmp_path / "i.hnsw", "m", DIM)
+    index.add(np.arange(1, 201), vecs)
+    # a video's later moments (labels above the media id) go with their media id
+    index.add(np.array([label_of(7, 1), label_of(7, 2)]), _unit(rng, 2))
+    far = -vecs[99]  # the one allowed photo is the worst match for this query
+    labels, _ = index.knn(far, 10, allowed={100})
+    assert labels.tolist() == [100]
+    labels, _ = index.knn(far, 10, allowed={7, 100})
+    assert sorted(labels.tolist()) == sorted([7, label_of(7, 1), label_of(7, 2), 100])
+    assert index.knn(far, 10, allowed=set())[0].tolist() == []
+    # many allowed: hnswlib's own filter, which gives the same answer here
+    allowed = set(range(1, 201, 2))
+    exact_labels, _ = index.knn(vecs[0], 30, allowed=allowed)
+    monkeypatch.setattr("core.index.EXACT_BELOW", 0)
+    labels, _ = index.knn(vecs[0], 30, allowed=allowed)
+    assert len(labels) == 30 and {int(x) & ((1 << 40) - 1) for x in labels} <= allowed
+    assert len(set(labels.tolist()) & set(exact_labels.tolist())) >= 27
+    assert index.knn(far, 10, allowed={100})[0].tolist() == [100]
+
+
+def test_exact_search_takes_the_allowed_set():
+    from core.search import ExactSearch
+
+    rng = np.random.default_rng(0)
+    vecs = _unit(rng, 50)
+    exact = ExactSearch(np.arange(1, 51), vecs)
+    labels, _ = exact.knn(-vecs[9], 5, allowed={10, 20})
+    assert sorted(labels.tolist()) == [10, 20]
+
+
+# -- 3. the vector index ----------------------------------------------------------------------
+def test_ef_is_set_per_query_not_only_raised(tmp_path):
+    rng = np.random.default_rng(0)
+    index = VectorIndex(tmp_path / "i.hnsw", "m", DIM)
+    index.add(np.arange(1, 701), _unit(rng, 700))
+    assert len(index.knn(_unit(rng, 1)[0], 500)[0]) == 500
+    assert index._index.ef == HNSW_EF_SEARCH
+    assert len(index.knn(_unit(rng, 1)[0], 5)[0]) == 5
+    assert index._index.ef == HNSW_EF_SEARCH
+    found, _ = index.knn_many(_unit(rng, 3), 300)
+    assert found.shape == (3, 300) and index._index.ef == HNSW_EF_SEARCH
+
+
+def test_two_threads_saving_at_once_never_corrupt(tmp_path):
+    rng = np.random.default_rng(0)
+    cat = Catalog(tmp_path / "catalog.db")
+    index = VectorIndex(tmp_path / "i.hnsw", "m", DIM)
+    index.add(np.arange(1, 2001), _unit(rng, 2000))
+    errors = []
+
+    def saver():
+        try:
+            for _ in range(15):
+                index.save(cat)
+        except Exception as exc:  # noqa: BLE001 - any failure is the defect
+            errors.append(exc)
+
+    threads = [threading.Thread(target=saver) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    again = VectorIndex(tmp_path / "i.hnsw", "m", DIM)
+    assert again._try_load(cat) is None  # the file is whole and is the one its header names
+    assert len(again._index.get_ids_list()) == 2000
+    assert cat.index_header("m").generation == 45
+
+
+def test_add_and_remove_wait_for_a_save(tmp_path, monkeypatch):
+    """A save holds the index's one lock: labels added meanwhile wait, so the header it writes
+    counts exactly what the file holds."""
+    rng = np.random.default_rng(0)
+    cat = Catalog(tmp_path / "catalog.db")
+    index = VectorIndex(tmp_path / "i.hnsw", "m", DIM)
+    index.add(np.arange(1, 101), _unit(rng, 100))
+    saving, go_on = threading.Event(), threading.Event()
+    real = index._index.save_index
+
+    def slow_save(path):
+        saving.set()
+        assert go_on.wait(10)
+        real(path)
+
+    monkeypatch.setattr(index, "_index", _Wrapped(index._index, save_index=slow_save))
+    saver = threading.Thread(target=index.save, args=(cat,))
+    saver.start()
+    assert saving.wait(10)
+    adder = threading.Thread(target=index.add, args=(np.arange(101, 111), _unit(rng, 10)))
+    adder.start()
+    adder.join(0.3)
+    assert adder.is_alive(), "an add ran in the middle of a save"
+    go_on.set()
+    saver.join(10)
+    adder.join(10)
+    assert cat.index_header("m").count == 100
+    assert len(index) == 110
+
+
+class _Wrapped:
+    def __init__(self, inner, **overrides):
+        self._inner, self._overrides = inner, overrides
+
+    def __getattr__(self, name):
+        return self._overrides.get(name) or getattr(self._inner, name)
+
+
+# -- 2. thumbnails and the one atomic write ---------------------------------------------------
+def test_atomic_write_uses_a_unique_temp_file_per_writer(tmp_path, monkeypatch):
+    from core import thumbnails
+
+    dest = tmp_path / "out.bin"
+    seen = []
+    barrier = threading.Barrier(2)
+
+    def write(payload):
+        with thumbnails.atomic_path(dest) as tmp:
+            seen.append(tmp)
+            with open(tmp, "wb") as f:
+                f.write(payload * 10000)
+            barrier.wait(5)  # both temp files exist at once
+
+    threads = [threading.Thread(target=write, args=(bytes([i]),)) for i in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(seen)) == 2
+    assert dest.read_bytes() in (b"\x01" * 10000, b"\x02" * 10000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
+    # a failed write leaves the old file and no temp file
+    with pytest.raises(RuntimeError):
+        with thumbnails.atomic_path(dest) as tmp:
+            open(tmp, "wb").write(b"half")
+            raise RuntimeError("boom")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
+    assert len(dest.read_bytes()) == 10000
+
+
+def test_thumbnails_are_removed_with_their_temp_files(tmp_path):
+    from PIL import Image
+
+    from core import thumbnails
+
+    image = Image.new("RGB", (640, 480), (200, 10, 10))
+    for media_id, frame in ((12, 0), (12, 3), (123, 0)):
+        thumbnails.save_thumbnail(image, thumbnails.thumb_path(tmp_path, media_id, frame))
+    left_over = thumbnails.thumb_path(tmp_path, 12).with_name("12.jpg.x1y2.tmp")
+    left_over.write_bytes(b"")
+    with Image.open(thumbnails.thumb_path(tmp_path, 12)) as thumb:
+        assert max(thumb.size) == thumbnails.THUMB_SIZE == 384
+    assert thumbnails.remove_thumbnails(tmp_path, [12]) == 3
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["123.jpg"]
+    assert thumbnails.decode_size(32) == 384 and thumbnails.decode_size(512) == 512
+
+
+# -- 5. the catalog's writes ------------------------------------------------------------------
+def test_writes_take_the_database_lock_when_they_begin(tmp_path):
+    cat = Catalog(tmp_path / "catalog.db")
+    other = sqlite3.connect(tmp_path / "catalog.db", timeout=0, isolation_level=None)
+    with cat.write():
+        # BEGIN IMMEDIATE: another writer is refused now, not at this transaction's first write
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("ROLLBACK")
+    other.close()
+
+
+def _open_fds_to(path) -> int:
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == str(path):
+                count += 1
+        except OSError:
+            pass
+    return count
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_each_thread_closes_its_own_connection(tmp_path):
+    cat = Catalog(tmp_path / "catalog.db")
+    cat.folders()
+    before = _open_fds_to(tmp_path / "catalog.db")
+    for _ in range(5):
+        t = threading.Thread(target=cat.folders)
+        t.start()
+        t.join()
+    # SQLite may keep one closed connection's descriptor while another holds a lock on the
+    # file (POSIX locks are per process), and reuse it: at most one more, not one per thread
+    assert _open_fds_to(tmp_path / "catalog.db") <= before + 1
+    cat.close()
+    assert _open_fds_to(tmp_path / "catalog.db") == 0
+
+
+def test_a_parent_folder_and_its_absorbed_children_land_together(tmp_path):
+    from core.library import Library
+
+    (tmp_path / "A" / "one").mkdir(parents=True)
+    (tmp_path / "A" / "two").mkdir()
+    with Library(tmp_path / "home") as lib:
+        lib.add_folder(tmp_path / "A" / "one")
+        lib.add_folder(tmp_path / "A" / "two")
+        before = lib.catalog.db.execute("SELECT id, path FROM folders ORDER BY id").fetchall()
+        # absorbing fails midway (after the first child moved over)
+        lib.catalog.db.execute(
+            "CREATE TEMP TRIGGER fail_second BEFORE DELETE ON folders "
+            f"WHEN old.path = '{tmp_path / 'A' / 'two'}' BEGIN SELECT RAISE(ABORT, 'boom'); END")
+        with pytest.raises(sqlite3.DatabaseError, match="boom"):
+            lib.add_folder(tmp_path / "A")
+        after = lib.catalog.db.execute("SELECT id, path FROM folders ORDER BY id").fetchall()
+        assert after == before
