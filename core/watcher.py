@@ -263,7 +263,7 @@ class BackgroundIndexer:
             except OSError as exc:  # e.g. disk full: pause, tell the user, keep what is indexed
                 lib.emit(Notice("error", f"Indexing paused: {exc}"))
                 lib.pause()
-                lib.emit(Progress("error"))
+                lib.emit(Progress("paused"))
                 self._stop.wait(5.0)
             except Exception:  # never let the indexer die silently
                 log.exception("background indexing failed")

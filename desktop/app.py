@@ -24,18 +24,41 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
+    from PySide6.QtGui import QIcon
+
+    from . import shell
+    from .resources import icon_path
     from .window import MainWindow
 
     parser = argparse.ArgumentParser(prog="snapseek-desktop")
     parser.add_argument("--home", help="library home (default: $SNAPSEEK_HOME or user data)")
     parser.add_argument("--model", help="model spec, as for `snapseek --model`")
+    parser.add_argument("--hidden", action="store_true",
+                        help="start in the tray without showing the window (start at login)")
+    parser.add_argument("--install-desktop-entry", action="store_true",
+                        help="add Snapseek to the desktop's application menu, then exit")
     args = parser.parse_args(argv)
+    if args.install_desktop_entry:
+        for path in shell.install_desktop_entry():
+            print(f"wrote {path}")
+        return 0
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Snapseek")
     app.setOrganizationName("Snapseek")
+    app.setDesktopFileName(shell.APP_ID)
+    app.setWindowIcon(QIcon(str(icon_path("snapseek.png"))))
+    name = shell.instance_name(args.home)
+    if shell.ask_running_instance(name):
+        print("Snapseek already has this library open: its window was raised.")
+        return 0
     sys.excepthook = _excepthook
     window = MainWindow(home=args.home, model=args.model)
-    window.show()
+    instance = shell.SingleInstance(name, window)
+    instance.raise_requested.connect(window.bring_to_front)
+    tray = window.enable_tray()
+    app.setQuitOnLastWindowClosed(not tray)
+    if not (args.hidden and tray):
+        window.show()
     window.start()
     return app.exec()
 

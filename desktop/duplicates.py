@@ -75,6 +75,6 @@ class DuplicatesDialog(QDialog):
                                                     else os.path.dirname(path)))
 
     def done(self, result: int) -> None:
-        self.tasks.wait(10000)
-        self.model._loader.wait(5000)
+        self.tasks.close(10000)
+        self.model.close()
         super().done(result)

@@ -134,6 +134,10 @@ class ResultsModel(QAbstractListModel):
             return self._group_labels.get(r.media_id)
         return None
 
+    def close(self) -> None:
+        """Stop loading thumbnails (the window is closing)."""
+        self._loader.close()
+
     def _thumbnail(self, r: SearchResult) -> QImage | None:
         """The row's thumbnail, or None while it loads (the first ask starts the load)."""
         key = (r.media_id, r.frame)
@@ -151,7 +155,8 @@ class ResultsModel(QAbstractListModel):
             path = self._load_thumbnail(*key)
             return key, QImage(path) if path else QImage()
 
-        self._loader.run(load, self._arrived)
+        # a thumbnail that fails to load becomes a "no preview" tile, never "…" forever
+        self._loader.run(load, self._arrived, lambda _exc, key=key: self._arrived((key, QImage())))
 
     def _arrived(self, payload) -> None:
         key, image = payload

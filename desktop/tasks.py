@@ -1,61 +1,85 @@
-"""One helper for background work: run a function on the thread pool, deliver on the GUI thread."""
+"""One helper for background work: run a function on worker threads, deliver on the GUI thread."""
 
 from __future__ import annotations
 
+import itertools
+import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
-
-class _Signals(QObject):
-    done = Signal(object)
-    failed = Signal(object)
-
-
-class _Task(QRunnable):
-    def __init__(self, func: Callable[[], object], signals: _Signals):
-        super().__init__()
-        self.func = func
-        self.signals = signals
-
-    def run(self) -> None:
-        try:
-            result = self.func()
-        except BaseException as exc:  # delivered to the GUI, never lost on a worker thread
-            self.signals.failed.emit(exc)
-        else:
-            self.signals.done.emit(result)
+log = logging.getLogger(__name__)
 
 
 class TaskRunner(QObject):
-    """Runs callables off the GUI thread; results and errors arrive as queued signals."""
+    """Runs callables off the GUI thread; results and errors arrive as queued signals.
+
+    The workers are Python threads that live as long as the runner: per-thread resources of
+    the core (a SQLite connection each) are made once per worker and reused. (Qt's thread
+    pool runs Python code under a new thread state for every task, so every task opened, and
+    leaked, a connection of its own.)
+
+    Every task has an error path: `on_error`, or else one line in the log (never lost on a
+    worker thread). After `close()` nothing more is delivered: a window that is closing does
+    not get answers for widgets it no longer has."""
+
+    _finished = Signal(int, bool, object)  # token, succeeded, result or exception
 
     def __init__(self, parent: QObject | None = None, max_threads: int = 2):
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(max_threads)
-        self._live: set[_Signals] = set()
+        self._pool = ThreadPoolExecutor(max_workers=max_threads,
+                                        thread_name_prefix="snapseek-task")
+        self._tokens = itertools.count()
+        self._callbacks: dict[int, tuple[Callable | None, Callable | None]] = {}
+        self._futures: dict[int, Future] = {}
+        self._closed = False
+        self._finished.connect(self._deliver)  # emitted on a worker: queued to this thread
 
     def run(self, func: Callable[[], object], on_done: Callable[[object], None] | None = None,
             on_error: Callable[[BaseException], None] | None = None) -> None:
-        signals = _Signals()  # created on the GUI thread, so its slots run there
-        self._live.add(signals)
+        if self._closed:
+            return
+        token = next(self._tokens)
+        self._callbacks[token] = (on_done, on_error)
 
-        def finish(_=None, s=signals):
-            self._live.discard(s)
-            s.deleteLater()
+        def work() -> None:
+            try:
+                result = func()
+            except BaseException as exc:  # delivered to the GUI, never lost on a worker thread
+                self._finished.emit(token, False, exc)
+            else:
+                self._finished.emit(token, True, result)
 
-        if on_done:
-            signals.done.connect(on_done)
-        if on_error:
-            signals.failed.connect(on_error)
-        signals.done.connect(finish)
-        signals.failed.connect(finish)
-        self.pool.start(_Task(func, signals))
+        self._futures[token] = self._pool.submit(work)
+
+    def _deliver(self, token: int, ok: bool, payload: object) -> None:
+        on_done, on_error = self._callbacks.pop(token, (None, None))
+        self._futures.pop(token, None)
+        if self._closed:
+            return
+        if ok:
+            if on_done is not None:
+                on_done(payload)
+        elif on_error is not None:
+            on_error(payload)
+        else:
+            log.warning("background task failed: %s: %s", type(payload).__name__, payload)
 
     def wait(self, msecs: int = -1) -> bool:
-        return self.pool.waitForDone(msecs)
+        """Wait for the tasks submitted so far to end (their answers are still queued)."""
+        from concurrent.futures import wait
+
+        done, pending = wait(list(self._futures.values()),
+                             timeout=None if msecs < 0 else msecs / 1000)
+        return not pending
+
+    def close(self, msecs: int = 5000) -> None:
+        """Wait for the tasks in flight, then deliver nothing more."""
+        self._closed = True
+        self.wait(msecs)
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     @property
     def busy(self) -> bool:
-        return bool(self._live)
+        return bool(self._callbacks)

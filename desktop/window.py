@@ -7,11 +7,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QSettings, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QMimeData, QSettings, QSize, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListView, QMainWindow, QMenu, QMessageBox,
-    QProgressBar, QPushButton, QSlider, QSplitter, QStackedWidget, QToolButton, QVBoxLayout,
+    QFileDialog, QHBoxLayout, QLabel, QListView, QMainWindow, QMenu, QMessageBox,
+    QProgressBar, QPushButton, QSlider, QSplitter, QStackedWidget, QSystemTrayIcon, QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -20,172 +21,9 @@ from core.types import Notice, Progress, Query
 from .bridge import CoreBridge
 from .resources import icon_path
 from .results import ResultRole, ResultsModel, thumbnail_grid
+from .searchbar import SearchBar, has_media
 from .tasks import TaskRunner
-
-
-class Chip(QToolButton):
-    """A query term or filter beside the text box; click ✕ to remove it."""
-
-    COLOURS = {"image": "#2d6cdf", "negative": "#a33", "filter": "#3a7d44", "date": "#7b4fb3",
-               "feedback": "#9a6a00"}
-
-    def __init__(self, label: str, kind: str = "image", parent=None):
-        super().__init__(parent)
-        self.kind = kind
-        self.negative = kind == "negative"
-        self.setText(("− " if self.negative else "") + label + "  ✕")
-        self.setToolTip("Click to remove")
-        self.setStyleSheet("QToolButton{border-radius:10px;padding:2px 8px;"
-                           f"background:{self.COLOURS[kind]};color:white}}")
-
-
-class SearchBar(QWidget):
-    """The text box plus chips: images (or excluded ones), filters, the date read from the
-    text, and relevance feedback. Emits `changed` when the query changes."""
-
-    changed = Signal()
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.edit = QLineEdit(placeholderText="Search your photos — type, or drop / paste an image")
-        self.edit.setClearButtonEnabled(True)
-        self.edit.setMinimumHeight(32)
-        self.chips: list[tuple[Chip, Path, float]] = []
-        self.filters: dict[str, tuple[object, str]] = {}  # name → (value, label)
-        self.filter_chips: dict[str, Chip] = {}
-        self.dismissed_dates: set[str] = set()
-        self.date_chip: Chip | None = None
-        self.good: list[int] = []
-        self.bad: list[int] = []
-        self.feedback_chip: Chip | None = None
-        self._chip_row = QHBoxLayout()
-        self._chip_row.setSpacing(4)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(self._chip_row)
-        layout.addWidget(self.edit, 1)
-        self.edit.textChanged.connect(self._text_changed)
-
-    # -- image chips ---------------------------------------------------------
-    def add_image(self, path: Path, negative: bool = False) -> None:
-        chip = Chip(path.name if len(path.name) < 24 else path.name[:21] + "…",
-                    "negative" if negative else "image")
-        chip.clicked.connect(lambda: self.remove_chip(chip))
-        chip.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        flip = QAction("Exclude (−)" if not negative else "Include (+)", chip)
-        flip.triggered.connect(lambda: self._flip(chip))
-        chip.addAction(flip)
-        self.chips.append((chip, path, -1.0 if negative else 1.0))
-        self._chip_row.insertWidget(len(self.chips) - 1, chip)
-        self.changed.emit()
-
-    def _flip(self, chip: Chip) -> None:
-        for c, path, w in self.chips:
-            if c is chip:
-                self.remove_chip(chip, notify=False)
-                self.add_image(path, negative=w > 0)
-                return
-
-    def remove_chip(self, chip: Chip, notify: bool = True) -> None:
-        self.chips = [(c, p, w) for c, p, w in self.chips if c is not chip]
-        _drop(chip)
-        if notify:
-            self.changed.emit()
-
-    # -- filters -------------------------------------------------------------
-    def set_filter(self, name: str, value, label: str) -> None:
-        """kind, camera, folder, range ((after, before) unix times) or sort; None removes."""
-        old = self.filter_chips.pop(name, None)
-        if old is not None:
-            _drop(old)
-        self.filters.pop(name, None)
-        if value is not None:
-            self.filters[name] = (value, label)
-            chip = Chip(label, "filter")
-            chip.clicked.connect(lambda: self.set_filter(name, None, ""))
-            self.filter_chips[name] = chip
-            self._chip_row.addWidget(chip)
-        self._sync_date_chip()
-        self.changed.emit()
-
-    def _text_changed(self, _text: str) -> None:
-        self._sync_date_chip()
-        self.changed.emit()
-
-    def _sync_date_chip(self) -> None:
-        """Show the date read from the text as a chip; removing it reads the words as words."""
-        from core.dates import find_date
-
-        _, when = find_date(self.edit.text(), ignore=frozenset(self.dismissed_dates))
-        if "range" in self.filters:
-            when = None  # a date range picked by hand wins over words
-        label = f"taken {when.label}" if when else None
-        if self.date_chip is not None and (label is None or self.date_chip.label != label):
-            _drop(self.date_chip)
-            self.date_chip = None
-        if label and self.date_chip is None:
-            self.date_chip = Chip(label, "date")
-            self.date_chip.label = label
-            self.date_chip.setToolTip(f'Read from "{when.phrase}". Click to search those '
-                                      "words instead of filtering by date.")
-            phrase = when.phrase.lower()
-            self.date_chip.clicked.connect(lambda: self.dismiss_date(phrase))
-            self._chip_row.addWidget(self.date_chip)
-
-    def dismiss_date(self, phrase: str) -> None:
-        self.dismissed_dates.add(phrase)
-        self._sync_date_chip()
-        self.changed.emit()
-
-    # -- relevance feedback --------------------------------------------------
-    def set_feedback(self, good: list[int], bad: list[int]) -> None:
-        self.good, self.bad = list(good), list(bad)
-        if self.feedback_chip is not None:
-            _drop(self.feedback_chip)
-            self.feedback_chip = None
-        if self.good or self.bad:
-            said = ([f"more like {len(self.good)}"] if self.good else []) \
-                + ([f"fewer like {len(self.bad)}"] if self.bad else [])
-            self.feedback_chip = Chip(" · ".join(said), "feedback")
-            self.feedback_chip.clicked.connect(lambda: self.set_feedback([], []))
-            self._chip_row.addWidget(self.feedback_chip)
-        self.changed.emit()
-
-    # -- the query -----------------------------------------------------------
-    def clear(self) -> None:
-        for chip, _, _ in list(self.chips):
-            self.remove_chip(chip, notify=False)
-        for name in list(self.filters):
-            _drop(self.filter_chips.pop(name))
-        self.filters.clear()
-        self.dismissed_dates.clear()
-        self.good, self.bad = [], []
-        if self.feedback_chip is not None:
-            _drop(self.feedback_chip)
-            self.feedback_chip = None
-        self.edit.clear()
-        self._sync_date_chip()
-        self.changed.emit()
-
-    def query(self, k: int) -> Query:
-        from core.search import parse_query
-
-        q, _ = parse_query(self.edit.text().strip(), k=k,
-                           ignore_dates=frozenset(self.dismissed_dates))
-        q.images += [(p, w) for _, p, w in self.chips]
-        value = lambda name: self.filters.get(name, (None, ""))[0]  # noqa: E731
-        if value("range") is not None:
-            q.after, q.before = value("range")
-        q.kinds = frozenset({value("kind")}) if value("kind") else None
-        q.camera, q.folder = value("camera"), value("folder")
-        q.sort = value("sort") or "relevance"
-        q.good, q.bad = list(self.good), list(self.bad)
-        return q
-
-
-def _drop(widget: QWidget) -> None:
-    widget.setParent(None)
-    widget.deleteLater()
+from .viewer import Viewer
 
 
 class MainWindow(QMainWindow):
@@ -209,10 +47,14 @@ class MainWindow(QMainWindow):
         self._generation = 0
         self._shown_generation = 0
         self._query_dir = Path(tempfile.mkdtemp(prefix="snapseek-query-"))
+        self.tray = None  # a desktop.shell.Tray once enable_tray() found a system tray
+        self._quitting = False
         self._build()
         self._debounce = QTimer(self, singleShot=True, interval=250)
         self._debounce.timeout.connect(self.run_search)
         self.search.changed.connect(self._debounce.start)
+        self.search.submitted.connect(self.search_now)
+        self.search.paste_media.connect(self.paste)
 
     # -- layout --------------------------------------------------------------
     def _build(self) -> None:
@@ -241,8 +83,9 @@ class MainWindow(QMainWindow):
         self.grid.setSpacing(2)
         self.grid.setDragEnabled(True)
         self.grid.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
-        self.grid.doubleClicked.connect(lambda idx: self.open_result(idx.row()))
-        self.grid.activated.connect(lambda idx: self.open_result(idx.row()))
+        # the mouse opens the viewer by double-click, the keyboard by the grid's Return
+        # shortcut. Not `activated` as well: it also fires on double-click (opened twice)
+        self.grid.doubleClicked.connect(lambda idx: self.view_result(idx.row()))
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.grid.customContextMenuRequested.connect(self._context_menu)
         self.grid.selectionModel().currentChanged.connect(lambda *_: self._update_preview())
@@ -283,6 +126,11 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(split)
         self.loading = QLabel("Opening library…", alignment=Qt.AlignmentFlag.AlignCenter)
         self.stack.addWidget(self.loading)
+        self.results_page = split
+        self.viewer = Viewer(self._thumbnail_for)
+        self.viewer.closed.connect(self.close_viewer)
+        self.viewer.play.connect(lambda row: self.open_result(row))
+        self.stack.addWidget(self.viewer)
         self.stack.setCurrentWidget(self.loading)
 
         # errors the user can act on stay visible in a banner until dismissed
@@ -292,7 +140,8 @@ class MainWindow(QMainWindow):
         self.banner_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         settings_button = QPushButton("Settings…")
         settings_button.clicked.connect(self.show_settings)
-        dismiss = QToolButton(text="✕")
+        dismiss = self.banner_dismiss = QPushButton("✕")
+        dismiss.setAccessibleName("Dismiss")
         dismiss.clicked.connect(self.banner.hide)
         bl = QHBoxLayout(self.banner)
         bl.addWidget(self.banner_text, 1)
@@ -320,52 +169,109 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.set_thumb_size(self.size_slider.value())
 
-    def _action(self, menu: QMenu, text: str, slot, shortcut=None) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        self.addAction(action)
-        return action
+    # Every action of the window, once: menu, name, method, keys, and where the keys work.
+    # "window": anywhere in the window (a text box still keeps its own editing keys);
+    # "grid": only while the results grid has focus, so Return, Space, +, − and Ctrl+C keep
+    # their ordinary meaning in the search box and on buttons; "search": in the search bar
+    # (Esc there clears the text; in the viewer it goes back to the grid).
+    ACTIONS = (
+        ("&File", "Add Folder…", "choose_folder", QKeySequence.StandardKey.Open, "window"),
+        ("&File", "Folders…", "show_folders", "Ctrl+Shift+O", "window"),
+        ("&File", "Search by Image File…", "choose_query_image", "Ctrl+I", "window"),
+        ("&File", "Settings…", "show_settings", QKeySequence.StandardKey.Preferences, "window"),
+        ("&File", "Start at Login", "toggle_autostart", None, "window"),
+        ("&File", None, None, None, None),
+        ("&File", "Quit", "close", QKeySequence.StandardKey.Quit, "window"),
+        ("&Edit", "Find", "focus_search", QKeySequence.StandardKey.Find, "window"),
+        ("&Edit", "Paste Image as Query", "paste", QKeySequence.StandardKey.Paste, "window"),
+        ("&Edit", "Clear Search", "clear_search", "Esc", "search"),
+        ("&Photo", "View", "view_current", "Return", "grid"),
+        ("&Photo", "Open in Default App", "open_current", "Ctrl+Return", "grid"),
+        ("&Photo", "More Like This", "more_like_this", "Ctrl+L", "window"),
+        ("&Photo", "Show in File Manager", "reveal", "Ctrl+Shift+R", "window"),
+        ("&Photo", "Copy Path", "copy_path", "Ctrl+Shift+C", "window"),
+        ("&Photo", "Copy Image", "copy_image", QKeySequence.StandardKey.Copy, "grid"),
+        ("&Photo", None, None, None, None),
+        ("&Photo", "More Like These", "mark_good", "+", "grid"),
+        ("&Photo", "Fewer Like These", "mark_bad", "-", "grid"),
+        ("&Photo", None, None, None, None),
+        ("&Photo", "Find Duplicates…", "show_duplicates", "Ctrl+D", "window"),
+        ("&View", "Preview Pane", "toggle_preview", "Space", "grid"),
+        ("&View", "Larger Thumbnails", "larger_thumbnails", QKeySequence.StandardKey.ZoomIn,
+         "window"),
+        ("&View", "Smaller Thumbnails", "smaller_thumbnails", QKeySequence.StandardKey.ZoomOut,
+         "window"),
+    )
 
     def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file = bar.addMenu("&File")
-        self._action(file, "Add Folder…", self.choose_folder, QKeySequence.StandardKey.Open)
-        self._action(file, "Folders…", self.show_folders, "Ctrl+Shift+O")
-        self._action(file, "Search by Image File…", self.choose_query_image, "Ctrl+I")
-        self._action(file, "Settings…", self.show_settings, QKeySequence.StandardKey.Preferences)
-        file.addSeparator()
-        self._action(file, "Quit", self.close, QKeySequence.StandardKey.Quit)
-        edit = bar.addMenu("&Edit")
-        self._action(edit, "Find", self.focus_search, QKeySequence.StandardKey.Find)
-        self._action(edit, "Paste Image as Query", self.paste, QKeySequence.StandardKey.Paste)
-        self._action(edit, "Clear Search", self.clear_search, "Esc")
-        photo = bar.addMenu("&Photo")
-        self._action(photo, "Open", lambda: self.open_result(self._current_row()), "Return")
-        self._action(photo, "More Like This", self.more_like_this, "Ctrl+L")
-        self._action(photo, "Show in File Manager", self.reveal, "Ctrl+Shift+R")
-        self._action(photo, "Copy Path", self.copy_path, "Ctrl+Shift+C")
-        self._action(photo, "Copy Image", self.copy_image, QKeySequence.StandardKey.Copy)
-        photo.addSeparator()
-        # relevance feedback on the selected results; only while the grid has focus, so the
-        # keys still type into the search box
-        self.good_action = self._action(photo, "More Like These", lambda: self.mark(+1), "+")
-        self.bad_action = self._action(photo, "Fewer Like These", lambda: self.mark(-1), "-")
-        for action in (self.good_action, self.bad_action):
-            self.removeAction(action)
-            self.grid.addAction(action)
-            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        photo.addSeparator()
-        self._action(photo, "Find Duplicates…", self.show_duplicates, "Ctrl+D")
-        view = bar.addMenu("&View")
-        self.preview_action = self._action(view, "Preview Pane", self.toggle_preview, "Space")
+        menus: dict[str, QMenu] = {}
+        self.named_actions: dict[str, QAction] = {}
+        for menu_name, text, method, keys, scope in self.ACTIONS:
+            menu = menus.get(menu_name) or menus.setdefault(
+                menu_name, self.menuBar().addMenu(menu_name))
+            if text is None:
+                menu.addSeparator()
+                continue
+            action = QAction(text, self)
+            if keys is not None:
+                action.setShortcut(QKeySequence(keys))
+            action.triggered.connect(getattr(self, method))
+            if scope in ("grid", "search"):
+                (self.grid if scope == "grid" else self.search).addAction(action)
+                action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            else:
+                self.addAction(action)
+            menu.addAction(action)
+            self.named_actions[text] = action
+        self.good_action = self.named_actions["More Like These"]
+        self.bad_action = self.named_actions["Fewer Like These"]
+        self.preview_action = self.named_actions["Preview Pane"]
         self.preview_action.setCheckable(True)
-        self._action(view, "Larger Thumbnails", lambda: self.size_slider.setValue(
-            self.size_slider.value() + 24), QKeySequence.StandardKey.ZoomIn)
-        self._action(view, "Smaller Thumbnails", lambda: self.size_slider.setValue(
-            self.size_slider.value() - 24), QKeySequence.StandardKey.ZoomOut)
+        from .shell import autostart_enabled
+
+        self.autostart_action = self.named_actions["Start at Login"]
+        self.autostart_action.setCheckable(True)
+        self.autostart_action.setChecked(autostart_enabled())
+
+    def toggle_autostart(self) -> None:
+        """Start at login, in the tray (an XDG autostart entry)."""
+        from .shell import set_autostart
+
+        set_autostart(self.autostart_action.isChecked())
+
+    def open_current(self) -> None:
+        self.open_result(self._current_row())
+
+    def view_current(self) -> None:
+        self.view_result(self._current_row())
+
+    def view_result(self, row: int | None) -> None:
+        """The result full-window, inside the app; Esc comes back to the grid."""
+        if row is None:
+            return
+        self.viewer.show_result(self.model.results(), row)
+        self.stack.setCurrentWidget(self.viewer)
+        self.viewer.setFocus()
+
+    def close_viewer(self, row: int) -> None:
+        self.stack.setCurrentWidget(self.results_page)
+        if 0 <= row < self.model.rowCount():
+            index = self.model.index(row)
+            self.grid.setCurrentIndex(index)
+            self.grid.scrollTo(index)
+        self.grid.setFocus()
+
+    def mark_good(self) -> None:
+        self.mark(+1)
+
+    def mark_bad(self) -> None:
+        self.mark(-1)
+
+    def larger_thumbnails(self) -> None:
+        self.size_slider.setValue(self.size_slider.value() + 24)
+
+    def smaller_thumbnails(self) -> None:
+        self.size_slider.setValue(self.size_slider.value() - 24)
 
     # -- start-up ------------------------------------------------------------
     def start(self) -> None:
@@ -398,8 +304,8 @@ class MainWindow(QMainWindow):
         if not folders:
             self.stack.setCurrentWidget(self.welcome)
             return
-        self.stack.setCurrentIndex(1)
-        if self.search.query(1).is_empty():
+        self.stack.setCurrentWidget(self.results_page)
+        if self._nothing_asked():
             self.model.set_results(recent)
 
     def start_indexing(self) -> None:
@@ -424,15 +330,21 @@ class MainWindow(QMainWindow):
         self.state_label.setText(
             (f"Up to date · {count} photos" if count else "No photos yet")
             + (f" · {errors} could not be read" if errors else ""))
-        if self.search.query(1).is_empty() and recent:
-            self._show_recent(recent)
-
-    def _show_recent(self, recent) -> None:
-        if self.search.query(1).is_empty():
-            self.stack.setCurrentIndex(1)
+        if recent and self._nothing_asked():  # a search or a filter-only view stays
+            self.stack.setCurrentWidget(self.results_page)
             self.model.set_results(recent)
 
+    def _nothing_asked(self) -> bool:
+        """No words, chips or filters: the grid shows the newest photos."""
+        query = self.search.query(1)
+        return query.is_empty() and not query.has_filters()
+
     # -- searching -----------------------------------------------------------
+    def search_now(self) -> None:
+        """Return in the search box: search without waiting for the typing pause."""
+        self._debounce.stop()
+        self.run_search()
+
     def run_search(self, query: Query | None = None) -> None:
         if self.library is None:
             return
@@ -452,7 +364,8 @@ class MainWindow(QMainWindow):
         if generation < self._shown_generation:
             return  # a newer query already answered: stale results never overwrite it
         self._shown_generation = generation
-        self.stack.setCurrentIndex(1)
+        if self.stack.currentWidget() is not self.viewer:  # a photo being looked at stays
+            self.stack.setCurrentWidget(self.results_page)
         self.model.set_results(results)
         if seconds is not None:
             self.statusBar().showMessage(f"{len(results)} results in {seconds * 1000:.0f} ms", 4000)
@@ -464,9 +377,11 @@ class MainWindow(QMainWindow):
         if row is None:
             return
         result = self.model.result(row)
-        self.search.clear()
-        self._debounce.stop()
-        self.run_search(Query(media=[(result.media_id, 1.0)], k=self.RESULTS))
+        # the photo becomes the query, as a chip; the filters stay as they were
+        self.search.clear_terms()
+        self.search.set_feedback([], [])
+        self.search.add_similar(result.media_id, Path(result.path).name)
+        self.search_now()
 
     def mark(self, sign: int) -> None:
         """Relevance feedback: more (+1) or fewer (−1) like the selected results, at once."""
@@ -552,7 +467,8 @@ class MainWindow(QMainWindow):
             DuplicatesDialog(self.library, self._thumbnail_for, self).exec()
 
     def clear_search(self) -> None:
-        self.search.clear()
+        """Esc: the text goes; chips and filters stay (each has its own ✕)."""
+        self.search.edit.clear()
 
     def focus_search(self) -> None:
         self.search.edit.setFocus()
@@ -569,23 +485,28 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def paste(self) -> None:
-        if self.search.edit.hasFocus() and QGuiApplication.clipboard().mimeData().hasText() \
-                and not QGuiApplication.clipboard().mimeData().hasImage():
+        """Pictures and files on the clipboard become image chips; text goes into the box."""
+        mime = QGuiApplication.clipboard().mimeData()
+        if has_media(mime):
+            self.add_query_from_mime(mime)
+        elif mime is not None and mime.hasText():
+            self.search.edit.setFocus()
             self.search.edit.paste()
-            return
-        self.add_query_from_mime(QGuiApplication.clipboard().mimeData())
 
     def add_query_from_mime(self, mime: QMimeData) -> bool:
         """Local files and file URLs become image chips; a folder is added; raw data is saved."""
+        added = False
         for url in mime.urls() if mime.hasUrls() else []:
             if url.isLocalFile():
                 path = Path(url.toLocalFile())
                 if path.is_dir():
                     self.add_folder(str(path))
-                    return True
-                if path.is_file():
+                    added = True
+                elif path.is_file():
                     self.search.add_image(path)
-                    return True
+                    added = True
+        if added:
+            return True
         if mime.hasImage():
             image = QImage(mime.imageData())
             if not image.isNull():
@@ -597,7 +518,7 @@ class MainWindow(QMainWindow):
 
     def choose_query_image(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Search by image", str(Path.home()),
-                                              "Images (*.jpg *.jpeg *.png *.webp *.gif *.bmp *.tif *.tiff)")
+                                              query_file_filter())
         if name:
             self.search.add_image(Path(name))
 
@@ -614,7 +535,7 @@ class MainWindow(QMainWindow):
                        self.show_error)
 
     def _folder_added(self) -> None:
-        self.stack.setCurrentIndex(1)
+        self.stack.setCurrentWidget(self.results_page)
 
     def show_folders(self) -> None:
         from .dialogs import FoldersDialog
@@ -667,10 +588,9 @@ class MainWindow(QMainWindow):
             return
         self.grid.setCurrentIndex(idx)
         menu = QMenu(self)
-        for action in self.actions():
-            if action.text() in ("Open", "More Like This", "Show in File Manager", "Copy Path",
-                                 "Copy Image"):
-                menu.addAction(action)
+        for name in ("View", "Open in Default App", "More Like This", "Show in File Manager",
+                     "Copy Path", "Copy Image"):
+            menu.addAction(self.named_actions[name])
         menu.addSeparator()
         menu.addAction(self.good_action)
         menu.addAction(self.bad_action)
@@ -745,6 +665,7 @@ class MainWindow(QMainWindow):
             self.progress_bar.setValue(p.done + p.failed)
             self.progress_bar.setVisible(p.total > 0)
             self.pause_button.setVisible(True)
+            self._show_paused(p.state == "paused")
         elif p.state == "idle":
             self.progress_bar.hide()
             self.pause_button.hide()
@@ -756,6 +677,13 @@ class MainWindow(QMainWindow):
         if self.library is None:
             return
         (self.library.pause if paused else self.library.resume)()
+        self._show_paused(paused)
+
+    def _show_paused(self, paused: bool) -> None:
+        """The button tells what a click does, whoever paused (the user or a full disk)."""
+        self.pause_button.blockSignals(True)
+        self.pause_button.setChecked(paused)
+        self.pause_button.blockSignals(False)
         self.pause_button.setText("Resume" if paused else "Pause")
 
     def on_notice(self, notice: Notice) -> None:
@@ -781,15 +709,53 @@ class MainWindow(QMainWindow):
         self.show_error(error)
         QMessageBox.critical(self, "Snapseek cannot open its library", str(error))
 
+    def enable_tray(self) -> bool:
+        """With a system tray, closing the window hides it and watching goes on."""
+        from .shell import Tray
+
+        if self.tray is None and QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray = Tray(self)
+        return self.tray is not None
+
+    def bring_to_front(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def quit(self) -> None:
+        """Quit for real, tray or not."""
+        self._quitting = True
+        self.close()
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.instance().quit()
+
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        self.indexer.wait(10000)
+        if self.tray is not None and not self._quitting:
+            self.hide()  # keeps watching; the tray's Quit ends the app
+            self.tray.icon.showMessage("Snapseek", "Still watching your folders in the "
+                                       "background. Quit from this icon's menu.",
+                                       QSystemTrayIcon.MessageIcon.Information, 4000)
+            event.ignore()
+            return
+        self.indexer.close(10000)
         if self.library is not None:
             self.library.stop()  # finishes the batch in flight and saves the index
-        self.tasks.wait(5000)
-        self.model._loader.wait(5000)
+        self.tasks.close(5000)
+        self.model.close()
+        self.viewer.close_loader()
         if self.library is not None:
             self.library.close()
         super().closeEvent(event)
+
+
+def query_file_filter() -> str:
+    """The file dialog's filter for query images: every format the library indexes."""
+    from core.imaging import PHOTO_EXTENSIONS, VIDEO_EXTENSIONS
+
+    photos = " ".join(f"*{e}" for e in sorted(PHOTO_EXTENSIONS))
+    videos = " ".join(f"*{e}" for e in sorted(VIDEO_EXTENSIONS))
+    return f"Photos and videos ({photos} {videos});;Photos ({photos});;Videos ({videos})"
 
 
 def describe(result, details: dict) -> str:

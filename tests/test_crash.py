@@ -91,7 +91,7 @@ def test_disk_full_fails_the_batch_cleanly_and_pauses(tmp_path, random_model, mo
     import errno
 
     from core import pipeline
-    from core.types import Notice
+    from core.types import Notice, Progress
 
     folder = tmp_path / "Pictures"
     for i in range(40):
@@ -112,14 +112,20 @@ def test_disk_full_fails_the_batch_cleanly_and_pauses(tmp_path, random_model, mo
         return real_save(image, dest, *a, **k)
 
     monkeypatch.setattr(pipeline, "save_thumbnail", full_disk)
-    notices = []
+    notices, states = [], []
     lib.subscribe(lambda e: isinstance(e, Notice) and notices.append(e))
+    lib.subscribe(lambda e: isinstance(e, Progress) and states.append(e.state))
     lib.start_watching(settle=0.2)
     deadline = time.monotonic() + 30
     while not any("No space left" in n.text for n in notices) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert any(n.level == "error" and "No space left" in n.text for n in notices)
     assert lib.paused
+    # the app's Pause button learns it from this event (it then reads "Resume")
+    deadline = time.monotonic() + 5
+    while "paused" not in states and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert states[-1] == "paused"
     after = set(lib.catalog.vector_ids(lib.embedder.model_id).tolist())
     assert before <= after  # nothing already indexed was lost
     lib.close()

@@ -143,11 +143,12 @@ def test_core_errors_become_a_visible_message(qtbot, window, tmp_path):
 
 
 def test_keyboard_shortcuts_are_in_the_menus(window):
-    shortcuts = {a.text(): a.shortcut().toString() for a in window.actions()}
+    shortcuts = {name: a.shortcut().toString() for name, a in window.named_actions.items()}
     assert shortcuts["Find"] == "Ctrl+F"
     assert shortcuts["More Like This"] == "Ctrl+L"
     assert shortcuts["Clear Search"] == "Esc"
-    assert shortcuts["Open"] == "Return"
+    assert shortcuts["View"] == "Return"
+    assert shortcuts["Open in Default App"] == "Ctrl+Return"
 
 
 def test_welcome_page_on_first_run(qtbot, tmp_path, random_model):
@@ -260,3 +261,15 @@ def test_errors_stay_visible_in_a_banner_until_dismissed(qtbot, window):
                      args=(Notice("error", "Could not download the weights"),)).start()
     qtbot.waitUntil(lambda: window.banner.isVisible())
     assert "Could not download" in window.banner_text.text()
+
+
+def test_after_a_disk_full_pause_one_click_resumes(qtbot, window):
+    """The core pauses itself when the disk is full; the button says so and resumes at once."""
+    lib = window.library
+    lib.pause()  # what the indexer does on ENOSPC, followed by this progress event
+    threading.Thread(target=window.bridge, args=(Progress("paused"),)).start()
+    qtbot.waitUntil(lambda: window.pause_button.isVisible())
+    assert window.pause_button.text() == "Resume" and window.pause_button.isChecked()
+    qtbot.mouseClick(window.pause_button, Qt.MouseButton.LeftButton)
+    assert not lib.paused
+    assert window.pause_button.text() == "Pause" and not window.pause_button.isChecked()

@@ -1,0 +1,227 @@
+"""The search box: text plus chips for example images, "more like" photos, filters, the date
+read from the text and relevance feedback. It builds the core's Query; it never runs one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QMimeData, Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QToolButton, QWidget
+
+from core.types import Query
+
+
+class Chip(QToolButton):
+    """A query term or filter beside the text box; click ✕ to remove it."""
+
+    COLOURS = {"image": "#2d6cdf", "negative": "#a33", "filter": "#3a7d44", "date": "#7b4fb3",
+               "feedback": "#9a6a00", "similar": "#1f7a8c"}
+
+    def __init__(self, label: str, kind: str = "image", parent=None):
+        super().__init__(parent)
+        self.kind = kind
+        self.negative = kind == "negative"
+        self.setText(("− " if self.negative else "") + label + "  ✕")
+        self.setToolTip("Click to remove")
+        self.setAccessibleName(f"{kind} chip: {label}")
+        self.setStyleSheet("QToolButton{border-radius:10px;padding:2px 8px;"
+                           f"background:{self.COLOURS[kind]};color:white}}")
+
+
+class SearchBar(QWidget):
+    """The text box plus chips: images (or excluded ones), photos to find more like, filters,
+    the date read from the text, and relevance feedback. Emits `changed` when the query
+    changes, `submitted` on Return in the box and `paste_media` when Ctrl+V in the box finds
+    pictures or files on the clipboard (text pastes as text)."""
+
+    changed = Signal()
+    submitted = Signal()
+    paste_media = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.edit = QLineEdit(placeholderText="Search your photos — type, or drop / paste an image")
+        self.edit.setClearButtonEnabled(True)
+        self.edit.setMinimumHeight(32)
+        self.edit.setAccessibleName("Search")
+        self.chips: list[tuple[Chip, Path, float]] = []
+        self.similar: list[tuple[Chip, int]] = []  # "more like" chips: (chip, media id)
+        self.filters: dict[str, tuple[object, str]] = {}  # name → (value, label)
+        self.filter_chips: dict[str, Chip] = {}
+        self.dismissed_dates: set[str] = set()
+        self.date_chip: Chip | None = None
+        self.good: list[int] = []
+        self.bad: list[int] = []
+        self.feedback_chip: Chip | None = None
+        self._chip_row = QHBoxLayout()
+        self._chip_row.setSpacing(4)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._chip_row)
+        layout.addWidget(self.edit, 1)
+        self.edit.textChanged.connect(self._text_changed)
+        self.edit.returnPressed.connect(self.submitted)
+        self.edit.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if obj is self.edit and event.type() == QEvent.Type.KeyPress \
+                and event.matches(QKeySequence.StandardKey.Paste) \
+                and has_media(QGuiApplication.clipboard().mimeData()):
+            self.paste_media.emit()
+            return True
+        return super().eventFilter(obj, event)
+
+    # -- image chips ---------------------------------------------------------
+    def add_image(self, path: Path, negative: bool = False) -> None:
+        chip = Chip(path.name if len(path.name) < 24 else path.name[:21] + "…",
+                    "negative" if negative else "image")
+        chip.clicked.connect(lambda: self.remove_chip(chip))
+        chip.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        flip = QAction("Exclude (−)" if not negative else "Include (+)", chip)
+        flip.triggered.connect(lambda: self._flip(chip))
+        chip.addAction(flip)
+        self.chips.append((chip, path, -1.0 if negative else 1.0))
+        self._chip_row.insertWidget(len(self.chips) - 1, chip)
+        self.changed.emit()
+
+    def add_similar(self, media_id: int, label: str) -> None:
+        """Search for more like a photo of the library, as a chip beside the text."""
+        chip = Chip("like " + (label if len(label) < 24 else label[:21] + "…"), "similar")
+        chip.clicked.connect(lambda: self.remove_similar(chip))
+        self.similar.append((chip, media_id))
+        self._chip_row.insertWidget(len(self.chips) + len(self.similar) - 1, chip)
+        self.changed.emit()
+
+    def remove_similar(self, chip: Chip, notify: bool = True) -> None:
+        self.similar = [(c, m) for c, m in self.similar if c is not chip]
+        drop_widget(chip)
+        if notify:
+            self.changed.emit()
+
+    def _flip(self, chip: Chip) -> None:
+        for c, path, w in self.chips:
+            if c is chip:
+                self.remove_chip(chip, notify=False)
+                self.add_image(path, negative=w > 0)
+                return
+
+    def remove_chip(self, chip: Chip, notify: bool = True) -> None:
+        self.chips = [(c, p, w) for c, p, w in self.chips if c is not chip]
+        drop_widget(chip)
+        if notify:
+            self.changed.emit()
+
+    # -- filters -------------------------------------------------------------
+    def set_filter(self, name: str, value, label: str) -> None:
+        """kind, camera, folder, range ((after, before) unix times) or sort; None removes."""
+        old = self.filter_chips.pop(name, None)
+        if old is not None:
+            drop_widget(old)
+        self.filters.pop(name, None)
+        if value is not None:
+            self.filters[name] = (value, label)
+            chip = Chip(label, "filter")
+            chip.clicked.connect(lambda: self.set_filter(name, None, ""))
+            self.filter_chips[name] = chip
+            self._chip_row.addWidget(chip)
+        self._sync_date_chip()
+        self.changed.emit()
+
+    def _text_changed(self, _text: str) -> None:
+        self._sync_date_chip()
+        self.changed.emit()
+
+    def _sync_date_chip(self) -> None:
+        """Show the date read from the text as a chip; removing it reads the words as words."""
+        from core.dates import find_date
+
+        _, when = find_date(self.edit.text(), ignore=frozenset(self.dismissed_dates))
+        if "range" in self.filters:
+            when = None  # a date range picked by hand wins over words
+        label = f"taken {when.label}" if when else None
+        if self.date_chip is not None and (label is None or self.date_chip.label != label):
+            drop_widget(self.date_chip)
+            self.date_chip = None
+        if label and self.date_chip is None:
+            self.date_chip = Chip(label, "date")
+            self.date_chip.label = label
+            self.date_chip.setToolTip(f'Read from "{when.phrase}". Click to search those '
+                                      "words instead of filtering by date.")
+            phrase = when.phrase.lower()
+            self.date_chip.clicked.connect(lambda: self.dismiss_date(phrase))
+            self._chip_row.addWidget(self.date_chip)
+
+    def dismiss_date(self, phrase: str) -> None:
+        self.dismissed_dates.add(phrase)
+        self._sync_date_chip()
+        self.changed.emit()
+
+    # -- relevance feedback --------------------------------------------------
+    def set_feedback(self, good: list[int], bad: list[int]) -> None:
+        self.good, self.bad = list(good), list(bad)
+        if self.feedback_chip is not None:
+            drop_widget(self.feedback_chip)
+            self.feedback_chip = None
+        if self.good or self.bad:
+            said = ([f"more like {len(self.good)}"] if self.good else []) \
+                + ([f"fewer like {len(self.bad)}"] if self.bad else [])
+            self.feedback_chip = Chip(" · ".join(said), "feedback")
+            self.feedback_chip.clicked.connect(lambda: self.set_feedback([], []))
+            self._chip_row.addWidget(self.feedback_chip)
+        self.changed.emit()
+
+    # -- the query -----------------------------------------------------------
+    def clear_terms(self) -> None:
+        """Drop the text and every image or "more like" chip; filters and feedback stay."""
+        for chip, _, _ in list(self.chips):
+            self.remove_chip(chip, notify=False)
+        for chip, _ in list(self.similar):
+            self.remove_similar(chip, notify=False)
+        self.edit.clear()
+        self.changed.emit()
+
+    def clear(self) -> None:
+        for chip, _, _ in list(self.chips):
+            self.remove_chip(chip, notify=False)
+        for chip, _ in list(self.similar):
+            self.remove_similar(chip, notify=False)
+        for name in list(self.filters):
+            drop_widget(self.filter_chips.pop(name))
+        self.filters.clear()
+        self.dismissed_dates.clear()
+        self.good, self.bad = [], []
+        if self.feedback_chip is not None:
+            drop_widget(self.feedback_chip)
+            self.feedback_chip = None
+        self.edit.clear()
+        self._sync_date_chip()
+        self.changed.emit()
+
+    def query(self, k: int) -> Query:
+        from core.search import parse_query
+
+        q, _ = parse_query(self.edit.text().strip(), k=k,
+                           ignore_dates=frozenset(self.dismissed_dates))
+        q.images += [(p, w) for _, p, w in self.chips]
+        q.media += [(media_id, 1.0) for _, media_id in self.similar]
+        value = lambda name: self.filters.get(name, (None, ""))[0]  # noqa: E731
+        if value("range") is not None:
+            q.after, q.before = value("range")
+        q.kinds = frozenset({value("kind")}) if value("kind") else None
+        q.camera, q.folder = value("camera"), value("folder")
+        q.sort = value("sort") or "relevance"
+        q.good, q.bad = list(self.good), list(self.bad)
+        return q
+
+
+def drop_widget(widget: QWidget) -> None:
+    widget.setParent(None)
+    widget.deleteLater()
+
+
+def has_media(mime: QMimeData | None) -> bool:
+    """Pictures or local files on a clipboard or in a drop: what becomes image chips."""
+    if mime is None:
+        return False
+    return mime.hasImage() or any(url.isLocalFile() for url in mime.urls())
