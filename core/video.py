@@ -34,7 +34,10 @@ def open_video(path: str | os.PathLike, min_side: int, max_frames: int = MAX_MOM
                ) -> VideoFrames:
     """Sample a video's moments: keyframes only (cheap), kept at scene changes or every
     EVERY_S seconds, at most `max_frames`; long videos are sampled by seeking instead."""
-    import av
+    try:
+        import av
+    except Exception as exc:  # not installed, or without its FFmpeg libraries
+        raise ImageError("needs PyAV to read videos (pip install av)") from exc
 
     try:
         container = av.open(os.fspath(path), metadata_errors="ignore")
@@ -42,8 +45,15 @@ def open_video(path: str | os.PathLike, min_side: int, max_frames: int = MAX_MOM
         raise ImageError("file vanished before it could be read") from exc
     except PermissionError as exc:
         raise ImageError("permission denied") from exc
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise ImageError(f"not a readable video ({_reason(exc)})") from exc
+    except MemoryError as exc:
+        raise ImageError("not enough memory to read this video") from exc
+    except Exception as exc:  # FFmpeg's errors, and whatever a crafted file makes PyAV raise
+        if _is_text(path):
+            raise ImageError("not a video (a text file, e.g. TypeScript source named .ts)") \
+                from exc
+        why = _reason(exc) if isinstance(exc, (av.error.FFmpegError, OSError)) \
+            else f"{type(exc).__name__}: {_reason(exc)}"
+        raise ImageError(f"not a readable video ({why})") from exc
     try:
         with container:
             if not container.streams.video:
@@ -68,8 +78,12 @@ def open_video(path: str | os.PathLike, min_side: int, max_frames: int = MAX_MOM
                 frames = _collect(container, stream, min_side, 1, keep_all=True)
     except ImageError:
         raise
-    except (av.error.FFmpegError, OSError, ValueError, EOFError, MemoryError) as exc:
+    except MemoryError as exc:
+        raise ImageError("not enough memory to read this video") from exc
+    except (av.error.FFmpegError, OSError, ValueError, EOFError) as exc:
         raise ImageError(f"corrupt or truncated video ({_reason(exc)})") from exc
+    except Exception as exc:  # a crafted file: one clear line, never a traceback
+        raise ImageError(f"corrupt video ({type(exc).__name__}: {_reason(exc)})") from exc
     if not frames:
         raise ImageError("no frame could be decoded")
     rotated = abs(frames[0][2]) in (90, 270)
@@ -80,8 +94,24 @@ def open_video(path: str | os.PathLike, min_side: int, max_frames: int = MAX_MOM
 
 def _reason(exc: Exception) -> str:
     """FFmpeg's own words ("Invalid data found when processing input"), without the path."""
-    text = getattr(exc, "strerror", None) or str(exc)
+    text = (getattr(exc, "strerror", None) or str(exc)).strip()
     return text.splitlines()[0][:160] if text else type(exc).__name__
+
+
+def _is_text(path) -> bool:
+    """Whether a file that FFmpeg refused starts like text (source code named like a video)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError:
+        return False
+    for cut in range(4):  # the 512th byte may fall inside a character
+        try:
+            head[:len(head) - cut].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return bool(head) and b"\x00" not in head
+    return False
 
 
 def _duration(container, stream) -> float | None:
