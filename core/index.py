@@ -234,24 +234,27 @@ class VectorIndex:
                 index_fingerprint(self.path), self.generation))
 
     @classmethod
-    def open(cls, path: Path, model_id: str, dim: int, catalog: Catalog) -> tuple[VectorIndex, str]:
+    def open(cls, path: Path, model_id: str, dim: int, catalog: Catalog, save: bool = True
+             ) -> tuple[VectorIndex, str]:
         """Load the index and bring it level with the catalog; rebuild when it can't be trusted.
 
         Returns the index and what happened: 'loaded', 'caught-up' or 'rebuilt: <why>'.
+        Without `save` (a reader while another process writes) the file is left alone.
         """
-        idx, why = cls.load(path, model_id, dim, catalog)
+        idx, why = cls.load(path, model_id, dim, catalog, save)
         if idx is not None:
             return idx, why
         idx = cls(path, model_id, dim)
         if catalog.index_header(model_id) is None and catalog.vector_count(model_id) == 0:
-            idx.save(catalog)  # a new library: nothing to rebuild
+            if save:
+                idx.save(catalog)  # a new library: nothing to rebuild
             return idx, "new"
         log.warning("Rebuilding the vector index %s: %s", path, why)
-        idx.rebuild(catalog)
+        idx.rebuild(catalog, save)
         return idx, f"rebuilt: {why}"
 
     @classmethod
-    def load(cls, path: Path, model_id: str, dim: int, catalog: Catalog
+    def load(cls, path: Path, model_id: str, dim: int, catalog: Catalog, save: bool = True
              ) -> tuple[VectorIndex | None, str]:
         """Load and catch up without rebuilding: (index, 'loaded' | 'caught-up') or (None, why)."""
         idx = cls(path, model_id, dim)
@@ -259,7 +262,7 @@ class VectorIndex:
         if why is not None:
             return None, why
         changed = idx._catch_up(catalog)
-        if changed:
+        if changed and save:
             idx.save(catalog)
         return idx, "caught-up" if changed else "loaded"
 
@@ -317,7 +320,7 @@ class VectorIndex:
         self.seq = max(self.seq, max_seq)
         return changed
 
-    def rebuild(self, catalog: Catalog) -> None:
+    def rebuild(self, catalog: Catalog, save: bool = True) -> None:
         ids, vecs, max_seq = catalog.vectors(self.model_id)
         index = self._new(max(MIN_CAPACITY, int(len(ids) * 1.25)))
         if len(ids):
@@ -327,5 +330,6 @@ class VectorIndex:
             self._live, self._moments = set(), {}
             self._track(ids.tolist())
             self.seq = max_seq
-        self.save(catalog)
+        if save:
+            self.save(catalog)
 

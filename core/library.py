@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,7 +27,8 @@ from .search import (
 )
 from .thumbnails import THUMB_SIZE, remove_thumbnails, save_thumbnail, thumb_path
 from .types import (
-    Folder, IndexReport, ModelMismatch, Notice, Progress, Query, SearchResult, SnapseekError,
+    Folder, IndexReport, LibraryBusy, ModelMismatch, Notice, Progress, Query, SearchResult,
+    SnapseekError,
 )
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,102 @@ def make_private_home(home: Path) -> None:
             log.warning("Could not make %s private: %s", home, exc)
 
 
+# How long a second writer waits for the first before it says the library is busy.
+BUSY_WAIT_S = 5.0
+
+
+class HomeLock:
+    """The writer lock of a library home: an exclusive lock on a file in it, so that two
+    processes (the app watching, `snapseek index`) never index the same library at once.
+
+    fcntl.flock on POSIX and msvcrt.locking on Windows: the operating system drops the lock
+    when the process dies, even by kill -9, so a crash never leaves a library locked (a lock
+    file that only exists would). The lock is per process and re-entrant: every Library of
+    this home in the process shares it, and it is freed when the last holder releases it.
+    """
+
+    _shared: dict[str, HomeLock] = {}
+    _shared_lock = threading.Lock()
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fd: int | None = None
+        self._depth = 0
+        self._mutex = threading.Lock()
+
+    @classmethod
+    def of(cls, home: Path) -> HomeLock:
+        path = Path(os.path.realpath(home)) / "writer.lock"
+        with cls._shared_lock:
+            return cls._shared.setdefault(str(path), cls(path))
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self, wait: float) -> bool:
+        """Take the lock, waiting up to `wait` seconds for another process; False if busy."""
+        deadline = time.monotonic() + max(wait, 0.0)
+        while True:
+            with self._mutex:
+                if self._fd is not None:
+                    self._depth += 1
+                    return True
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                if _try_lock(fd):
+                    self._fd, self._depth = fd, 1
+                    try:  # who holds it, for a person looking
+                        os.ftruncate(fd, 0)
+                        os.write(fd, f"{os.getpid()}\n".encode())
+                    except OSError:
+                        pass
+                    return True
+                os.close(fd)
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+
+    def release(self, all_holds: bool = False) -> None:
+        with self._mutex:
+            if self._fd is None:
+                return
+            self._depth = 0 if all_holds else self._depth - 1
+            if self._depth <= 0:
+                fd, self._fd, self._depth = self._fd, None, 0
+                _unlock(fd)
+                os.close(fd)
+
+
+if os.name == "nt":  # pragma: no cover - Windows
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        except OSError:
+            pass
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # BlockingIOError: another process holds it
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 class Library:
     """One library home: a catalog, the model's vectors and their index, and background work."""
 
@@ -98,6 +196,10 @@ class Library:
         self.home = Path(home).expanduser() if home else default_home()
         make_private_home(self.home)
         self.catalog = Catalog(self.home / "catalog.db")
+        self._home_lock = HomeLock.of(self.home)
+        self._holds = 0  # this Library's holds on the home lock (released by close)
+        self._holds_lock = threading.Lock()
+        self._watch_hold = False
         self.thumbs = Path(thumbs_dir).expanduser() if thumbs_dir else self.home / "thumbs"
         stored = self.catalog.get_meta("model")
         self.model_spec = ModelSpec.parse(model).text if model else (stored or DEFAULT_MODEL)
@@ -128,6 +230,44 @@ class Library:
                 listener(event)
             except Exception:  # a broken listener must not stop indexing
                 log.exception("event listener failed")
+
+    # -- the writer lock -----------------------------------------------------
+    @contextmanager
+    def writing(self):
+        """Hold the library's writer lock (see HomeLock) for a change; re-entrant. Raises
+        LibraryBusy when another process keeps it longer than BUSY_WAIT_S seconds."""
+        self._acquire()
+        try:
+            yield self
+        finally:
+            self._release()
+
+    def _acquire(self) -> None:
+        wait = float(os.environ.get("SNAPSEEK_BUSY_WAIT", BUSY_WAIT_S))
+        if not self._home_lock.acquire(wait):
+            raise LibraryBusy(f"{self.home}: this library is busy (another Snapseek is indexing "
+                              "it); try again when it has finished.")
+        with self._holds_lock:
+            self._holds += 1
+
+    def _release(self) -> bool:
+        with self._holds_lock:
+            if not self._holds:
+                return False
+            self._holds -= 1
+        self._home_lock.release()
+        return True
+
+    @contextmanager
+    def _may_save(self):
+        """Whether a reader may write the index file now: only when no other process is
+        writing this library (it never waits). Yields True or False."""
+        got = self._home_lock.acquire(0)
+        try:
+            yield got
+        finally:
+            if got:
+                self._home_lock.release()
 
     # -- model and index -----------------------------------------------------
     @property
@@ -160,8 +300,10 @@ class Library:
         with self._load_lock:
             if self._index is None:
                 emb = self.embedder
-                self._index, self.index_state = VectorIndex.open(
-                    self._index_path(emb.model_id), emb.model_id, emb.dim, self.catalog)
+                with self._may_save() as save:
+                    self._index, self.index_state = VectorIndex.open(
+                        self._index_path(emb.model_id), emb.model_id, emb.dim, self.catalog,
+                        save)
                 if self.index_state.startswith("rebuilt"):
                     self.emit(Notice("warning", f"Search index {self.index_state}"))
             return self._index
@@ -177,7 +319,8 @@ class Library:
                 if self.catalog.vector_count(emb.model_id) == 0:
                     return self.index  # nothing to rebuild: a new, empty index
                 path = self._index_path(emb.model_id)
-                index, why = VectorIndex.load(path, emb.model_id, emb.dim, self.catalog)
+                with self._may_save() as save:
+                    index, why = VectorIndex.load(path, emb.model_id, emb.dim, self.catalog, save)
                 if index is not None:
                     self._index, self.index_state = index, why
                     return index
@@ -195,7 +338,8 @@ class Library:
     def _rebuild(self, path: Path, model_id: str, dim: int, why: str) -> None:
         index = VectorIndex(path, model_id, dim)
         try:
-            index.rebuild(self.catalog)
+            with self._may_save() as save:
+                index.rebuild(self.catalog, save=save)
         except Exception as exc:  # e.g. disk full while saving: keep answering exactly
             log.exception("index rebuild failed")
             with self._load_lock:  # said once, tried again when the library is next opened
@@ -235,36 +379,38 @@ class Library:
 
     # -- folders -------------------------------------------------------------
     def add_folder(self, path: str | Path) -> Folder:
-        real = os.path.realpath(os.path.expanduser(str(path)))
-        if not os.path.isdir(real):
-            raise SnapseekError(f"{path} is not a folder.")
-        folders = self.catalog.folders()
-        for folder in folders:
-            if real == folder.path or real.startswith(folder.path.rstrip(os.sep) + os.sep):
-                return folder  # already covered by a watched folder
-        # watched folders inside the new one become part of it, photos and vectors kept
-        inside = [f for f in folders if f.path.startswith(real.rstrip(os.sep) + os.sep)]
-        self.catalog.add_folder(real, absorb=[f.id for f in inside])
-        if self.background is not None:
-            for f in inside:
-                self.background.unwatch(f.path)
-            self.background.watch(real)
-            self.background.queue.add(real, now=True)
-        return next(f for f in self.catalog.folders() if f.path == real)
+        with self.writing():
+            real = os.path.realpath(os.path.expanduser(str(path)))
+            if not os.path.isdir(real):
+                raise SnapseekError(f"{path} is not a folder.")
+            folders = self.catalog.folders()
+            for folder in folders:
+                if real == folder.path or real.startswith(folder.path.rstrip(os.sep) + os.sep):
+                    return folder  # already covered by a watched folder
+            # watched folders inside the new one become part of it, photos and vectors kept
+            inside = [f for f in folders if f.path.startswith(real.rstrip(os.sep) + os.sep)]
+            self.catalog.add_folder(real, absorb=[f.id for f in inside])
+            if self.background is not None:
+                for f in inside:
+                    self.background.unwatch(f.path)
+                self.background.watch(real)
+                self.background.queue.add(real, now=True)
+            return next(f for f in self.catalog.folders() if f.path == real)
 
     def remove_folder(self, path: str | Path) -> int:
-        real = os.path.realpath(os.path.expanduser(str(path)))
-        folder_id = self.catalog.folder_id(real)
-        if folder_id is None:
-            raise SnapseekError(f"{path} is not a folder of this library.")
-        if self.background is not None:
-            self.background.unwatch(real)
-        ids = self.catalog.remove_folder(folder_id)
-        remove_thumbnails(self.thumbs, ids)  # a forgotten photo leaves no copy behind
-        if self._index is not None:
-            self._index.remove(ids)
-            self._index.save(self.catalog)
-        return len(ids)
+        with self.writing():
+            real = os.path.realpath(os.path.expanduser(str(path)))
+            folder_id = self.catalog.folder_id(real)
+            if folder_id is None:
+                raise SnapseekError(f"{path} is not a folder of this library.")
+            if self.background is not None:
+                self.background.unwatch(real)
+            ids = self.catalog.remove_folder(folder_id)
+            remove_thumbnails(self.thumbs, ids)  # a forgotten photo leaves no copy behind
+            if self._index is not None:
+                self._index.remove(ids)
+                self._index.save(self.catalog)
+            return len(ids)
 
     def folders(self) -> list[Folder]:
         return self.catalog.folders()
@@ -282,32 +428,33 @@ class Library:
              paths: list[str] | None = None) -> ScanChanges:
         """Stat-only sweep of every folder (or just `paths` in them); follows renames, copies
         and deletions in the index."""
-        notify = on_progress or self.emit
-        folders = [(f.id, f.path) for f in self.catalog.folders() if not f.paused]
-        only = None
-        if paths is not None:
-            only = {}
-            for path in paths:
-                folder_id = self._folder_of(path, folders)
-                if folder_id is not None:
-                    only.setdefault(folder_id, []).append(path)
-        changes = Scanner(self.catalog).scan(
-            folders, on_found=lambda n: notify(Progress("scanning", found=n)), only=only)
-        for where, why in changes.unreadable:
-            self.emit(Notice("warning", f"{where}: {why}"))
-        # deleted photos leave no copy behind; changed ones get new thumbnails when re-embedded
-        remove_thumbnails(self.thumbs, changes.removed_ids)
-        if self._index is not None or changes.removed_ids or changes.copied_ids:
-            index = self.index
-            index.remove(changes.removed_ids)
-            if changes.copied_ids:
-                ids, vecs, _ = self.catalog.vectors(index.model_id, ids=changes.copied_ids)
-                index.add(ids, vecs)
-            if changes.removed_ids or changes.copied_ids:
-                index.seq = self.catalog.max_seq(index.model_id)
-                index.save(self.catalog)
-        self._exact = None
-        return changes
+        with self.writing():
+            notify = on_progress or self.emit
+            folders = [(f.id, f.path) for f in self.catalog.folders() if not f.paused]
+            only = None
+            if paths is not None:
+                only = {}
+                for path in paths:
+                    folder_id = self._folder_of(path, folders)
+                    if folder_id is not None:
+                        only.setdefault(folder_id, []).append(path)
+            changes = Scanner(self.catalog).scan(
+                folders, on_found=lambda n: notify(Progress("scanning", found=n)), only=only)
+            for where, why in changes.unreadable:
+                self.emit(Notice("warning", f"{where}: {why}"))
+            # deleted photos leave no copy behind; changed ones get new thumbnails when re-embedded
+            remove_thumbnails(self.thumbs, changes.removed_ids)
+            if self._index is not None or changes.removed_ids or changes.copied_ids:
+                index = self.index
+                index.remove(changes.removed_ids)
+                if changes.copied_ids:
+                    ids, vecs, _ = self.catalog.vectors(index.model_id, ids=changes.copied_ids)
+                    index.add(ids, vecs)
+                if changes.removed_ids or changes.copied_ids:
+                    index.seq = self.catalog.max_seq(index.model_id)
+                    index.save(self.catalog)
+            self._exact = None
+            return changes
 
     def index_pending(self, on_progress: Callable[[Progress], None] | None = None,
                       retry_young_s: float = 0.0) -> tuple[int, int, bool]:
@@ -316,28 +463,30 @@ class Library:
         With retry_young_s, files that fail to decode but changed in the last seconds stay
         pending (they may be half-copied); `young` lists them afterwards.
         """
-        emb, index = self.embedder, self.index
-        items = self.catalog.pending(emb.model_id)
-        pipeline = IndexingPipeline(self.catalog, emb, index, self.thumbs,
-                                    retry_young_s=retry_young_s)
-        self._pipeline = pipeline
-        if self._paused:
-            pipeline.pause()
-        try:
-            return pipeline.run(items, on_progress or self.emit)
-        finally:
-            self.young = pipeline.young
-            self._pipeline = None
-            self._exact = None
+        with self.writing():
+            emb, index = self.embedder, self.index
+            items = self.catalog.pending(emb.model_id)
+            pipeline = IndexingPipeline(self.catalog, emb, index, self.thumbs,
+                                        retry_young_s=retry_young_s)
+            self._pipeline = pipeline
+            if self._paused:
+                pipeline.pause()
+            try:
+                return pipeline.run(items, on_progress or self.emit)
+            finally:
+                self.young = pipeline.young
+                self._pipeline = None
+                self._exact = None
 
     def update(self, on_progress: Callable[[Progress], None] | None = None) -> IndexReport:
         """Scan all folders, then embed what is new: what `snapseek index` does."""
         started = time.monotonic()
         self.load_model()  # fail before touching anything when the model is unavailable
-        self.remember_model()
-        changes = self.scan(on_progress)
-        embedded, failed, cancelled = self.index_pending(on_progress)
-        return IndexReport(changes.report, embedded, failed, time.monotonic() - started, cancelled)
+        with self.writing():
+            self.remember_model()
+            changes = self.scan(on_progress)
+            embedded, failed, cancelled = self.index_pending(on_progress)
+            return IndexReport(changes.report, embedded, failed, time.monotonic() - started, cancelled)
 
     def pause(self) -> None:
         """Pause indexing (the batch in flight finishes first)."""
@@ -367,6 +516,8 @@ class Library:
 
         if self.background is not None:
             return
+        self._acquire()  # the writer lock, held while watching (LibraryBusy when taken)
+        self._watch_hold = True
         if reconcile_every is None:
             reconcile_every = float(self.catalog.get_meta("reconcile_every", "1800"))
         self.background = BackgroundIndexer(self, settle=settle, reconcile_every=reconcile_every,
@@ -378,6 +529,9 @@ class Library:
         if self.background is not None:
             self.background.stop()
             self.background = None
+        if self._watch_hold:
+            self._watch_hold = False
+            self._release()
 
     # -- search --------------------------------------------------------------
     def query_vector(self, query: Query) -> np.ndarray:
@@ -626,17 +780,20 @@ class Library:
 
     # -- lifetime ------------------------------------------------------------
     def set_folder_paused(self, path: str, paused: bool) -> None:
-        folder_id = self.catalog.folder_id(os.path.realpath(path))
-        if folder_id is None:
-            raise SnapseekError(f"{path} is not a folder of this library.")
-        self.catalog.set_folder_paused(folder_id, paused)
-        if self.background is not None and not paused:
-            self.background.queue.add(os.path.realpath(path), now=True)
+        with self.writing():
+            folder_id = self.catalog.folder_id(os.path.realpath(path))
+            if folder_id is None:
+                raise SnapseekError(f"{path} is not a folder of this library.")
+            self.catalog.set_folder_paused(folder_id, paused)
+            if self.background is not None and not paused:
+                self.background.queue.add(os.path.realpath(path), now=True)
 
     def close(self) -> None:
         self.stop()
         self.cancel()
         self.wait_for_index()
+        while self._release():
+            pass
         self.catalog.close()
 
     def __enter__(self) -> Library:

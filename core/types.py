@@ -34,6 +34,10 @@ class ModelMismatch(SnapseekError):
     """The stored vectors were made with another model than the one asked for."""
 
 
+class LibraryBusy(SnapseekError):
+    """Another process is writing to this library home (indexing it, or the app watching it)."""
+
+
 class CatalogError(SnapseekError):
     """The catalog cannot be opened (corrupt, or written by a newer version)."""
 

@@ -206,9 +206,9 @@ def test_search_answers_exactly_while_the_index_is_rebuilt(tmp_path, photo_dir, 
     release = threading.Event()
     real_rebuild = VectorIndex.rebuild
 
-    def slow_rebuild(self, catalog):
+    def slow_rebuild(self, catalog, **kw):
         assert release.wait(30)
-        real_rebuild(self, catalog)
+        real_rebuild(self, catalog, **kw)
 
     monkeypatch.setattr(VectorIndex, "rebuild", slow_rebuild)
     with Library(home) as lib:
@@ -407,7 +407,7 @@ def test_a_failed_rebuild_starts_once_and_is_reported_once(tmp_path, photo_dir, 
     index_file.write_bytes(b"garbage" * 1000)
     calls = []
 
-    def failing(self, catalog):
+    def failing(self, catalog, **kw):
         calls.append(1)
         raise OSError(28, "No space left on device")
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 
 import numpy as np
 import pytest
 
 from core.catalog import Catalog, Filters, label_of
 from core.index import HNSW_EF_SEARCH, VectorIndex
+from helpers import ROOT
 
 DIM = 8
 
@@ -309,3 +313,44 @@ def test_a_parent_folder_and_its_absorbed_children_land_together(tmp_path):
             lib.add_folder(tmp_path / "A")
         after = lib.catalog.db.execute("SELECT id, path FROM folders ORDER BY id").fetchall()
         assert after == before
+
+
+# -- 4. one writer per library home -----------------------------------------------------------
+_HOLDER = """
+import sys, time
+from core.library import Library
+lib = Library(sys.argv[1])
+with lib.writing():
+    print("holding", flush=True)
+    sys.stdin.read()
+lib.close()
+"""
+
+
+def test_a_second_writer_is_told_the_library_is_busy(tmp_path):
+    from helpers import run_cli
+
+    home = tmp_path / "home"
+    (tmp_path / "Pictures").mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(home)], env=env, cwd=ROOT,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        started = time.monotonic()
+        busy = run_cli("remove", str(tmp_path / "Pictures"), home=home, check=False,
+                       env={"SNAPSEEK_BUSY_WAIT": "1"}, timeout=60)
+        assert busy.returncode != 0
+        lines = busy.stderr.strip().splitlines()
+        assert len(lines) == 1 and "this library is busy" in lines[0], busy.stderr
+        assert "Traceback" not in busy.stderr
+        assert time.monotonic() - started < 30
+        # readers go on while a writer works
+        status = run_cli("status", home=home, check=False, timeout=60)
+        assert status.returncode == 0, status.stderr
+    finally:
+        holder.stdin.close()
+        holder.wait(30)
+    # once the first writer is done, the second gets its turn
+    done = run_cli("remove", str(tmp_path / "Pictures"), home=home, check=False, timeout=60)
+    assert "busy" not in done.stderr
