@@ -45,6 +45,7 @@ class ResultsModel(QAbstractListModel):
     (media id, frame)."""
 
     thumbnail_ready = Signal(int)
+    more_wanted = Signal()  # the view reached the last row and the list may go on
 
     def __init__(self, load_thumbnail: Callable[[int, int], str | None],
                  parent: QObject | None = None):
@@ -58,11 +59,15 @@ class ResultsModel(QAbstractListModel):
         self.marks: dict[int, int] = {}
         self._groups: dict[int, int] = {}
         self._group_labels: dict[int, str] = {}
+        self._complete = True  # False: the results go on past the last row (fetchMore)
+        self._fetching = False
 
-    def set_results(self, results: list[SearchResult], groups: dict[int, int] | None = None
-                    ) -> None:
-        """Results, and for near-duplicates each media id's group number."""
+    def set_results(self, results: list[SearchResult], groups: dict[int, int] | None = None,
+                    complete: bool = True) -> None:
+        """Results, and for near-duplicates each media id's group number. With complete
+        False the view asks for more (more_wanted) when it scrolls to the last row."""
         self.beginResetModel()
+        self._complete, self._fetching = complete, False
         self._results = list(results)
         self._rows = {(r.media_id, r.frame): i for i, r in enumerate(self._results)}
         self._groups = groups or {}
@@ -76,6 +81,29 @@ class ResultsModel(QAbstractListModel):
                 seen.add(group)
                 self._group_labels[r.media_id] = f"group {group + 1} · {sizes[group]}"
         self.endResetModel()
+
+    def append_results(self, results: list[SearchResult], complete: bool) -> None:
+        """A longer list of the same query: the rows not shown yet go at the end."""
+        new = [r for r in results if (r.media_id, r.frame) not in self._rows]
+        if new:
+            first = len(self._results)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            for i, r in enumerate(new, first):
+                self._results.append(r)
+                self._rows[(r.media_id, r.frame)] = i
+            self.endInsertRows()
+        self._complete, self._fetching = complete or not new, False
+
+    def set_complete(self) -> None:
+        self._complete, self._fetching = True, False
+
+    def canFetchMore(self, parent: QModelIndex = QModelIndex()) -> bool:  # noqa: N802 - Qt API
+        return not parent.isValid() and not self._complete and not self._fetching
+
+    def fetchMore(self, parent: QModelIndex = QModelIndex()) -> None:  # noqa: N802 - Qt API
+        if self.canFetchMore(parent):
+            self._fetching = True
+            self.more_wanted.emit()
 
     def set_marks(self, marks: dict[int, int]) -> None:
         self.marks = dict(marks)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QSettings, QSize, Qt, QTimer, QUrl
@@ -48,6 +49,7 @@ class MainWindow(QMainWindow):
         self._shown_generation = 0
         self._query_dir = Path(tempfile.mkdtemp(prefix="snapseek-query-"))
         self.tray = None  # a desktop.shell.Tray once enable_tray() found a system tray
+        self._page: tuple[int, Query] | None = None  # the shown query, for more of its results
         self._quitting = False
         self._build()
         self._debounce = QTimer(self, singleShot=True, interval=250)
@@ -77,6 +79,7 @@ class MainWindow(QMainWindow):
         top.addWidget(self.size_slider)
 
         self.model = ResultsModel(self._thumbnail_for, self)
+        self.model.more_wanted.connect(self._more_results)
         self.grid, self.delegate = thumbnail_grid(self.model, self.size_slider.value())
         self.grid.setLayoutMode(QListView.LayoutMode.Batched)
         self.grid.setBatchSize(200)
@@ -306,7 +309,7 @@ class MainWindow(QMainWindow):
             return
         self.stack.setCurrentWidget(self.results_page)
         if self._nothing_asked():
-            self.model.set_results(recent)
+            self._show_newest(recent)
 
     def start_indexing(self) -> None:
         """Reconcile, then watch the folders in the background (core's indexer thread)."""
@@ -332,7 +335,12 @@ class MainWindow(QMainWindow):
             + (f" · {errors} could not be read" if errors else ""))
         if recent and self._nothing_asked():  # a search or a filter-only view stays
             self.stack.setCurrentWidget(self.results_page)
-            self.model.set_results(recent)
+            self._show_newest(recent)
+
+    def _show_newest(self, recent) -> None:
+        """The newest photos, when nothing is asked; scrolling down brings older ones."""
+        self._page = (self._shown_generation, self.search.query(self.RESULTS))
+        self.model.set_results(recent, complete=len(recent) < self.RESULTS)
 
     def _nothing_asked(self) -> bool:
         """No words, chips or filters: the grid shows the newest photos."""
@@ -352,13 +360,16 @@ class MainWindow(QMainWindow):
         self._generation += 1
         generation = self._generation
         self.model.set_marks({**{m: 1 for m in query.good}, **{m: -1 for m in query.bad}})
-        if query.is_empty() and not query.has_filters():
-            self.tasks.run(lambda: self.library.recent(self.RESULTS),
-                           lambda r: self._show_results(generation, r), self.show_error)
-            return
+        self._page = (generation, query)
         started = time.perf_counter()
-        self.tasks.run(lambda: (self.library.search(query), time.perf_counter() - started),
+        self.tasks.run(lambda: (self._fetch(query), time.perf_counter() - started),
                        lambda r: self._show_results(generation, *r), self.show_error)
+
+    def _fetch(self, query: Query):
+        """On a worker: the results of a query, or the newest photos when nothing is asked."""
+        if query.is_empty() and not query.has_filters():
+            return self.library.recent(query.k)
+        return self.library.search(query)
 
     def _show_results(self, generation: int, results, seconds: float | None = None) -> None:
         if generation < self._shown_generation:
@@ -366,11 +377,28 @@ class MainWindow(QMainWindow):
         self._shown_generation = generation
         if self.stack.currentWidget() is not self.viewer:  # a photo being looked at stays
             self.stack.setCurrentWidget(self.results_page)
-        self.model.set_results(results)
+        page = self._page[1] if self._page and self._page[0] == generation else None
+        self.model.set_results(results, complete=page is None or len(results) < page.k)
         if seconds is not None:
             self.statusBar().showMessage(f"{len(results)} results in {seconds * 1000:.0f} ms", 4000)
         if results:
             self.grid.setCurrentIndex(self.model.index(0))
+
+    def _more_results(self) -> None:
+        """The grid reached its end and there may be more: ask again for twice as many and
+        append what is new (the first results of a longer list are the same results)."""
+        if self.library is None or not self._page or self._page[0] != self._shown_generation:
+            self.model.set_complete()
+            return
+        generation, query = self._page
+        query = replace(query, k=query.k * 2)
+        self._page = (generation, query)
+
+        def arrived(results) -> None:
+            if self._page and self._page[0] == generation == self._shown_generation:
+                self.model.append_results(results, complete=len(results) < query.k)
+
+        self.tasks.run(lambda: self._fetch(query), arrived, self.show_error)
 
     def more_like_this(self) -> None:
         row = self._current_row()
@@ -564,16 +592,29 @@ class MainWindow(QMainWindow):
             result = self.model.result(row)
             open_media(result.path, result.at_s if result.kind == "video" else None)
 
+    def _selected_paths(self) -> list[str]:
+        """The selected results' files, in grid order (the current one when none is)."""
+        rows = sorted({i.row() for i in self.grid.selectionModel().selectedIndexes()})
+        if not rows and self._current_row() is not None:
+            rows = [self._current_row()]
+        return list(dict.fromkeys(self.model.result(r).path for r in rows))
+
     def reveal(self) -> None:
-        row = self._current_row()
-        if row is not None:
-            QDesktopServices.openUrl(
-                QUrl.fromLocalFile(os.path.dirname(self.model.result(row).path)))
+        """Show the selected files in the file manager, selected there too."""
+        paths = self._selected_paths()
+        if paths:
+            self.tasks.run(lambda: show_in_file_manager(paths), self._open_folders,
+                           self.show_error)
+
+    @staticmethod
+    def _open_folders(folders: list[str]) -> None:
+        for folder in folders:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
 
     def copy_path(self) -> None:
-        row = self._current_row()
-        if row is not None:
-            QGuiApplication.clipboard().setText(self.model.result(row).path)
+        paths = self._selected_paths()
+        if paths:
+            QGuiApplication.clipboard().setText("\n".join(paths))
 
     def copy_image(self) -> None:
         row = self._current_row()
@@ -747,6 +788,35 @@ class MainWindow(QMainWindow):
         if self.library is not None:
             self.library.close()
         super().closeEvent(event)
+
+
+def show_in_file_manager(paths: list[str]) -> list[str]:
+    """Files shown selected in the file manager (any thread): freedesktop's
+    FileManager1.ShowItems over D-Bus (Nautilus, Dolphin, Nemo, Thunar, ...), Finder's and
+    Explorer's own selection on macOS and Windows. Returns the folders still to open (on the
+    GUI thread) where none of these answered."""
+    import subprocess
+    import sys
+
+    if sys.platform == "darwin":
+        subprocess.run(["open", "-R", *paths], check=False)
+        return []
+    if sys.platform == "win32":
+        for path in paths:
+            subprocess.run(["explorer", f"/select,{os.path.normpath(path)}"], check=False)
+        return []
+    from PySide6.QtDBus import QDBusConnection, QDBusInterface, QDBusMessage
+
+    bus = QDBusConnection.sessionBus()
+    if bus.isConnected():
+        manager = QDBusInterface("org.freedesktop.FileManager1", "/org/freedesktop/FileManager1",
+                                 "org.freedesktop.FileManager1", bus)
+        if manager.isValid():
+            uris = [QUrl.fromLocalFile(p).toString() for p in paths]
+            reply = manager.call("ShowItems", uris, "")
+            if reply.type() != QDBusMessage.MessageType.ErrorMessage:
+                return []
+    return list(dict.fromkeys(os.path.dirname(p) for p in paths))
 
 
 def query_file_filter() -> str:

@@ -204,3 +204,47 @@ def test_search_by_image_file_offers_every_indexed_format():
     for ext in (".heic", ".avif", ".cr2", ".dng", ".mp4", ".mov", *PHOTO_EXTENSIONS,
                 *VIDEO_EXTENSIONS):
         assert f"*{ext} " in everything + " " or f"*{ext})" in everything, ext
+
+
+def test_the_grid_scrolls_through_every_result(qtbot, window, monkeypatch):
+    """Results come a page at a time; reaching the end of the grid brings the next page."""
+    monkeypatch.setattr(window, "RESULTS", 16)
+    _search(qtbot, window, "a red circle")
+    assert window.model.rowCount() == 16
+    first_page = [r.media_id for r in window.model.results()]
+    bar = window.grid.verticalScrollBar()
+    for _ in range(40):
+        bar.setValue(bar.maximum())
+        window.grid.viewport().repaint()
+        qtbot.wait(50)
+        if window.model.rowCount() == 120:
+            break
+    ids = [r.media_id for r in window.model.results()]
+    assert len(ids) == 120 == len(set(ids))  # the whole library, each photo once
+    assert ids[:16] == first_page  # the first page did not move
+    window.search.clear()
+
+
+def test_several_selected_results_copy_and_show_together(qtbot, window, monkeypatch):
+    from PySide6.QtCore import QItemSelectionModel
+
+    _search(qtbot, window, "a green circle")
+    selection = window.grid.selectionModel()
+    selection.clearSelection()
+    for row in (0, 2, 3):
+        selection.select(window.model.index(row), QItemSelectionModel.SelectionFlag.Select)
+    paths = [window.model.result(r).path for r in (0, 2, 3)]
+    _focus(qtbot, window.grid)
+    QTest.keyClick(window.grid, Qt.Key.Key_C,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert QGuiApplication.clipboard().text().split("\n") == paths
+    # without a file manager on D-Bus, the folders open (once each), off the GUI thread
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    opened = []
+    monkeypatch.setattr("desktop.window.QDesktopServices.openUrl",
+                        lambda url: opened.append(url.toLocalFile()))
+    window.reveal()
+    qtbot.waitUntil(lambda: bool(opened), timeout=10_000)
+    assert opened == list(dict.fromkeys(p.rsplit("/", 1)[0] for p in paths))
+    mime = window.model.mimeData([window.model.index(r) for r in (0, 2, 3)])
+    assert [u.toLocalFile() for u in mime.urls()] == paths  # and they drag out together
