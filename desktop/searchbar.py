@@ -38,6 +38,7 @@ class SearchBar(QWidget):
     changed = Signal()
     submitted = Signal()
     paste_media = Signal()
+    down = Signal()  # ↓ in the box: on to the results
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -65,11 +66,14 @@ class SearchBar(QWidget):
         self.edit.installEventFilter(self)
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
-        if obj is self.edit and event.type() == QEvent.Type.KeyPress \
-                and event.matches(QKeySequence.StandardKey.Paste) \
-                and has_media(QGuiApplication.clipboard().mimeData()):
-            self.paste_media.emit()
-            return True
+        if obj is self.edit and event.type() == QEvent.Type.KeyPress:
+            if event.matches(QKeySequence.StandardKey.Paste) \
+                    and has_media(QGuiApplication.clipboard().mimeData()):
+                self.paste_media.emit()
+                return True
+            if event.key() == Qt.Key.Key_Down and not event.modifiers():
+                self.down.emit()
+                return True
         return super().eventFilter(obj, event)
 
     # -- image chips ---------------------------------------------------------

@@ -57,6 +57,8 @@ class MainWindow(QMainWindow):
         self.search.changed.connect(self._debounce.start)
         self.search.submitted.connect(self.search_now)
         self.search.paste_media.connect(self.paste)
+        self.search.down.connect(self.grid.setFocus)
+        QWidget.setTabOrder(self.search.edit, self.grid)  # keyboard only: box, then results
 
     # -- layout --------------------------------------------------------------
     def _build(self) -> None:

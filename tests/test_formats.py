@@ -106,7 +106,9 @@ def test_filters_and_date_sort_through_the_cli(tmp_path, random_model):
     assert set(names("--after", "2019", "--before", "2021")) == {"2019.jpg", "2020.jpg"}
     assert names("--after", "2019", "--before", "2021", "-k", "1") in (["2019.jpg"], ["2020.jpg"])
     assert names("--sort", "date") == ["2021.jpg", "2020.jpg", "2019.jpg", "2018.jpg"]
-    assert len(names("--camera", "synthetic")) == 4 and names("--camera", "leica") == []
+    # the exact model, or a prefix when asked for with *
+    assert len(names("--camera", "synthetic 1")) == 4 == len(names("--camera", "synth*"))
+    assert names("--camera", "synthetic") == [] and names("--camera", "leica") == []
     assert len(names("--kind", "photo")) == 4 and names("--kind", "raw") == []
     bad = run_cli("search", "red", "--after", "last summer", home=home, check=False)
     assert bad.returncode == 2 and "not a date" in bad.stderr

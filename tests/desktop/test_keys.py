@@ -248,3 +248,13 @@ def test_several_selected_results_copy_and_show_together(qtbot, window, monkeypa
     assert opened == list(dict.fromkeys(p.rsplit("/", 1)[0] for p in paths))
     mime = window.model.mimeData([window.model.index(r) for r in (0, 2, 3)])
     assert [u.toLocalFile() for u in mime.urls()] == paths  # and they drag out together
+
+
+def test_down_or_tab_from_the_search_box_goes_to_the_results(qtbot, window):
+    _search(qtbot, window, "a purple square")
+    QTest.keyClick(window.search.edit, Qt.Key.Key_Down)
+    assert window.grid.hasFocus()
+    _focus(qtbot, window.search.edit)
+    QTest.keyClick(window.search.edit, Qt.Key.Key_Tab)
+    assert window.grid.hasFocus()
+    window.search.clear()
