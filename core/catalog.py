@@ -18,7 +18,7 @@ from .search import camera_matches, matches_exact, path_has_any
 # labels (media id and video frame) are defined in types; imported from here by older code
 from .types import FRAME_SHIFT, MEDIA_MASK, CatalogError, Folder, Query, label_of, split_label  # noqa: F401
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _LABEL_SQL = f"media_id + (frame << {FRAME_SHIFT})"  # label_of, in SQL
 
 
@@ -77,6 +77,48 @@ CREATE TABLE IF NOT EXISTS index_header (
 );
 """
 
+# -- people (schema 3): faces found by the second pass, people, the user's corrections, and
+# which enricher (name, version) ran on which photo. New tables only: schema 2 → 3 is the
+# CREATE ... IF NOT EXISTS of this block, run with the rest of _SCHEMA in one transaction.
+_PEOPLE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS people (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT,
+    hidden INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS faces (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+    frame INTEGER NOT NULL DEFAULT 0,
+    idx INTEGER NOT NULL,
+    box_left REAL NOT NULL, box_top REAL NOT NULL, box_right REAL NOT NULL, box_bottom REAL NOT NULL,
+    quality REAL NOT NULL,
+    sortable INTEGER NOT NULL,
+    embedding BLOB,
+    person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,
+    UNIQUE (media_id, frame, idx)
+);
+CREATE INDEX IF NOT EXISTS faces_person ON faces(person_id);
+CREATE TABLE IF NOT EXISTS face_constraints (
+    face_id INTEGER NOT NULL REFERENCES faces(id) ON DELETE CASCADE,
+    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    must INTEGER NOT NULL,
+    PRIMARY KEY (face_id, person_id)
+);
+CREATE INDEX IF NOT EXISTS face_constraints_person ON face_constraints(person_id);
+CREATE TABLE IF NOT EXISTS enrich_runs (
+    media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+    enricher TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    note TEXT,
+    ran_at REAL NOT NULL,
+    PRIMARY KEY (media_id, enricher)
+);
+"""
+_SCHEMA += _PEOPLE_SCHEMA
+
 # Schema 1 → 2: lens, GPS and duration on media; a frame number and time on each vector.
 _MIGRATE_1_TO_2 = f"""
 ALTER TABLE media ADD COLUMN lens TEXT;
@@ -134,17 +176,19 @@ class Filters:
     before: float | None = None  # taken before
     names: tuple[tuple[str, str], ...] = ()  # ("path" | "name", text): all must match
     any_word: tuple[str, ...] = ()  # the path holds one of these words
+    persons: tuple[str, ...] = ()  # people's names (or ids): all of them are in the photo
 
     @classmethod
     def of(cls, query: Query, names=(), any_word=()) -> Filters:
         folder = os.path.realpath(os.path.expanduser(query.folder)) if query.folder else None
         return cls(folder, frozenset(query.kinds) if query.kinds else None,
                    query.camera.strip() if query.camera and query.camera.strip() else None,
-                   query.after, query.before, tuple(names), tuple(any_word))
+                   query.after, query.before, tuple(names), tuple(any_word),
+                   tuple(getattr(query, "persons", ()) or ()))
 
     def __bool__(self) -> bool:
         return bool(self.folder or self.kinds or self.camera or self.after is not None
-                    or self.before is not None or self.names or self.any_word)
+                    or self.before is not None or self.names or self.any_word or self.persons)
 
     def where(self) -> tuple[str, list]:
         """The SQL condition over `media` (indexed media only) and its parameters."""
@@ -171,6 +215,10 @@ class Filters:
         if self.any_word:
             clauses.append("snapseek_any_word(path, ?)")
             params.append("\0".join(self.any_word))
+        for person in self.persons:
+            clauses.append("id IN (SELECT f.media_id FROM faces f JOIN people p ON "
+                           "p.id=f.person_id WHERE snapseek_person(p.name, p.id, ?))")
+            params.append(person)
         return " AND ".join(clauses), params
 
 
@@ -241,6 +289,7 @@ class Catalog:
             conn.create_function("snapseek_camera", 2, _camera_sql, deterministic=True)
             conn.create_function("snapseek_name", 3, _name_sql, deterministic=True)
             conn.create_function("snapseek_any_word", 2, _any_word_sql, deterministic=True)
+            conn.create_function("snapseek_person", 3, _person_sql, deterministic=True)
             owned = self._local.conn = _ThreadConnection(conn, sqlite_utils.Database(conn))
         return owned.db
 
@@ -558,6 +607,247 @@ class Catalog:
                 [header.model_id, header.dim, header.count, header.seq, header.file_size,
                  header.fingerprint, header.generation])
 
+    # -- the second pass and people (schema 3) --------------------------------
+    def enrich_pending(self, enrichers: dict[str, int], limit: int = 64) -> list[EnrichItem]:
+        """Indexed media that an enricher (name → version) has not run on, at this version and
+        on this content; newest first. Each item says which enrichers it still needs."""
+        if not enrichers:
+            return []
+        need: dict[int, set[str]] = {}
+        rows: dict[int, tuple] = {}
+        for name, version in enrichers.items():
+            for r in self._rows(
+                    "SELECT m.id, m.path, m.kind, m.content_hash FROM media m "
+                    "JOIN folders f ON f.id=m.folder_id "
+                    "LEFT JOIN enrich_runs r ON r.media_id=m.id AND r.enricher=? "
+                    "WHERE m.status='ok' AND f.paused=0 AND (r.media_id IS NULL OR r.version!=? "
+                    "OR r.content_hash!=m.content_hash) "
+                    "ORDER BY m.mtime_ns DESC, m.id DESC LIMIT ?", [name, version, limit]):
+                need.setdefault(r[0], set()).add(name)
+                rows[r[0]] = r
+        out = []
+        for media_id in sorted(need, key=lambda m: list(rows).index(m))[:limit]:
+            _, path, kind, digest = rows[media_id]
+            frames = 1
+            if kind == "video":
+                frames = self.db.execute(
+                    "SELECT COALESCE(MAX(frame), 0) + 1 FROM embeddings WHERE media_id=?",
+                    [media_id]).fetchone()[0]
+            out.append(EnrichItem(media_id, fs_path(path), kind, digest, frames,
+                                  frozenset(need[media_id])))
+        return out
+
+    def enrich_progress(self, enrichers: dict[str, int]) -> tuple[int, int]:
+        """(done, total): indexed media every enricher has run on, of all indexed media."""
+        total = self.db.execute(
+            "SELECT COUNT(*) FROM media m JOIN folders f ON f.id=m.folder_id "
+            "WHERE m.status='ok' AND f.paused=0").fetchone()[0]
+        if not enrichers:
+            return total, total
+        marks = " AND ".join(
+            "EXISTS (SELECT 1 FROM enrich_runs r WHERE r.media_id=m.id AND r.enricher=? AND "
+            "r.version=? AND r.content_hash=m.content_hash)" for _ in enrichers)
+        done = self.db.execute(
+            f"SELECT COUNT(*) FROM media m JOIN folders f ON f.id=m.folder_id "
+            f"WHERE m.status='ok' AND f.paused=0 AND {marks}",
+            [v for item in enrichers.items() for v in item]).fetchone()[0]
+        return done, total
+
+    def store_enriched(self, media_id: int, content_hash: str,
+                       results: list[tuple[str, int, list, str | None]]) -> bool:
+        """One photo's enrichment: each enricher's rows and the record that it ran (name,
+        version, content), in one transaction: a crash loses or doubles nothing. False when the
+        photo was forgotten or changed meanwhile (nothing is written)."""
+        with self.write() as w:
+            row = w.execute("SELECT content_hash FROM media WHERE id=?", [media_id]).fetchone()
+            if row is None or row[0] != content_hash:
+                return False
+            for name, version, rows, note in results:
+                writer = self._ENRICH_WRITERS.get(name)
+                if writer is not None:
+                    getattr(self, writer)(w, media_id, rows)
+                w.execute(
+                    "INSERT OR REPLACE INTO enrich_runs(media_id, enricher, version, content_hash, "
+                    "note, ran_at) VALUES(?, ?, ?, ?, ?, ?)",
+                    [media_id, name, version, content_hash, note, time.time()])
+        return True
+
+    # each enricher's rows are written by one method here (OCR adds its own)
+    _ENRICH_WRITERS = {"faces": "_write_faces"}
+
+    @staticmethod
+    def _write_faces(w: sqlite_utils.Database, media_id: int, faces: list) -> None:
+        """Replace a photo's faces. A face found again at the same place (boxes overlapping by
+        half) keeps its id, person and the user's corrections."""
+        old = w.execute("SELECT id, frame, box_left, box_top, box_right, box_bottom FROM faces "
+                        "WHERE media_id=?", [media_id]).fetchall()
+        kept: set[int] = set()
+        w.execute("UPDATE faces SET idx=-id WHERE media_id=?", [media_id])  # free the idx slots
+        for face in faces:
+            match = max(((_iou(face.box, o[2:]), o[0]) for o in old
+                         if o[1] == face.frame and o[0] not in kept), default=(0.0, None))
+            values = [face.frame, face.idx, *face.box, face.quality, int(face.sortable),
+                      None if face.embedding is None else np.asarray(face.embedding, "<f4").tobytes()]
+            if match[0] >= 0.5:
+                kept.add(match[1])
+                w.execute("UPDATE faces SET frame=?, idx=?, box_left=?, box_top=?, box_right=?, "
+                          "box_bottom=?, quality=?, sortable=?, embedding=? WHERE id=?",
+                          [*values, match[1]])
+                if not face.sortable:
+                    w.execute("UPDATE faces SET person_id=NULL WHERE id=?", [match[1]])
+            else:
+                w.execute("INSERT INTO faces(media_id, frame, idx, box_left, box_top, box_right, "
+                          "box_bottom, quality, sortable, embedding) VALUES(?, ?, ?, ?, ?, ?, ?, ?, "
+                          "?, ?)", [media_id, *values])
+        for o in old:
+            if o[0] not in kept:
+                w.execute("DELETE FROM faces WHERE id=?", [o[0]])
+
+    def face_vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(face ids, media ids, person ids (0: none), float32 matrix) of every sortable face
+        of an indexed photo."""
+        rows = self._rows(
+            "SELECT f.id, f.media_id, COALESCE(f.person_id, 0), f.embedding FROM faces f "
+            "JOIN media m ON m.id=f.media_id WHERE f.sortable=1 AND f.embedding IS NOT NULL "
+            "AND m.status='ok' ORDER BY f.id")
+        if not rows:
+            return (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64),
+                    np.empty((0, 128), np.float32))
+        ids, media, people = (np.array([r[i] for r in rows], np.int64) for i in range(3))
+        matrix = np.frombuffer(b"".join(r[3] for r in rows), "<f4").reshape(len(rows), -1)
+        return ids, media, people, matrix
+
+    def face_constraints(self) -> tuple[dict[int, int], set[tuple[int, int]]]:
+        """The user's corrections: face → the person it must be in; (face, person) pairs a face
+        must never be in."""
+        must: dict[int, int] = {}
+        cannot: set[tuple[int, int]] = set()
+        for face_id, person_id, is_must in self._rows(
+                "SELECT face_id, person_id, must FROM face_constraints"):
+            if is_must:
+                must[face_id] = person_id
+            else:
+                cannot.add((face_id, person_id))
+        return must, cannot
+
+    def set_face_people(self, assign: dict[int, int | None], new_groups: list[list[int]]) -> list[int]:
+        """Move faces to people (None: unsorted) and make a new person of each group, in one
+        transaction; people left with no face and nothing the user said about them go.
+        Returns the new people's ids."""
+        made = []
+        with self.write() as w:
+            for face_id, person_id in assign.items():
+                w.execute("UPDATE faces SET person_id=? WHERE id=?", [person_id, face_id])
+            for group in new_groups:
+                person_id = w.execute("INSERT INTO people(created_at) VALUES(?)",
+                                      [time.time()]).lastrowid
+                made.append(person_id)
+                for face_id in group:
+                    w.execute("UPDATE faces SET person_id=? WHERE id=?", [person_id, face_id])
+            w.execute("DELETE FROM people WHERE name IS NULL AND hidden=0 AND NOT EXISTS "
+                      "(SELECT 1 FROM faces f WHERE f.person_id=people.id) AND NOT EXISTS "
+                      "(SELECT 1 FROM face_constraints c WHERE c.person_id=people.id AND c.must=1)")
+        return made
+
+    def people(self, hidden: bool = False) -> list[PersonRow]:
+        """People with their photo and face counts, most photos first."""
+        rows = self._rows(
+            "SELECT p.id, p.name, p.hidden, COUNT(DISTINCT f.media_id), COUNT(f.id) FROM people p "
+            "JOIN faces f ON f.person_id=p.id JOIN media m ON m.id=f.media_id AND m.status='ok' "
+            + ("" if hidden else "WHERE p.hidden=0 ")
+            + "GROUP BY p.id ORDER BY COUNT(DISTINCT f.media_id) DESC, p.id")
+        return [PersonRow(r[0], r[1], bool(r[2]), r[3], r[4]) for r in rows]
+
+    def person(self, person_id: int) -> PersonRow | None:
+        row = self.db.execute("SELECT id, name, hidden FROM people WHERE id=?", [person_id]).fetchone()
+        if row is None:
+            return None
+        photos, faces = self.db.execute(
+            "SELECT COUNT(DISTINCT f.media_id), COUNT(f.id) FROM faces f JOIN media m "
+            "ON m.id=f.media_id AND m.status='ok' WHERE f.person_id=?", [person_id]).fetchone()
+        return PersonRow(row[0], row[1], bool(row[2]), photos, faces)
+
+    def person_media(self, person_id: int, limit: int = 1000) -> list[int]:
+        """A person's photos, newest first."""
+        return [r[0] for r in self._rows(
+            "SELECT m.id FROM media m WHERE m.status='ok' AND m.id IN "
+            "(SELECT media_id FROM faces WHERE person_id=?) "
+            "ORDER BY COALESCE(m.taken_at, m.mtime_ns / 1e9) DESC, m.id DESC LIMIT ?",
+            [person_id, limit])]
+
+    def person_faces(self, person_id: int | None, limit: int = 200) -> list[FaceRow]:
+        """A person's faces (None: the unsorted ones that could be sorted), best first."""
+        where = "f.person_id=?" if person_id is not None else "f.person_id IS NULL AND f.sortable=1"
+        return [FaceRow(*r) for r in self._rows(
+            "SELECT f.id, f.media_id, f.frame, f.idx, f.quality, f.person_id FROM faces f "
+            f"JOIN media m ON m.id=f.media_id AND m.status='ok' WHERE {where} "
+            "ORDER BY f.quality DESC, f.id LIMIT ?",
+            ([person_id] if person_id is not None else []) + [limit])]
+
+    def media_faces(self, media_id: int) -> list[FaceRow]:
+        """The faces found in one photo (or video), with their people."""
+        return [FaceRow(*r) for r in self._rows(
+            "SELECT id, media_id, frame, idx, quality, person_id FROM faces WHERE media_id=? "
+            "ORDER BY frame, idx", [media_id])]
+
+    def rename_person(self, person_id: int, name: str | None) -> None:
+        """Name a person: their faces now are theirs for good (must-link), whatever a
+        re-clustering finds later."""
+        with self.write() as w:
+            w.execute("UPDATE people SET name=? WHERE id=?", [name, person_id])
+            self._confirm(w, person_id)
+
+    def hide_person(self, person_id: int, hidden: bool = True) -> None:
+        with self.write() as w:
+            w.execute("UPDATE people SET hidden=? WHERE id=?", [int(hidden), person_id])
+            self._confirm(w, person_id)
+
+    @staticmethod
+    def _confirm(w: sqlite_utils.Database, person_id: int) -> None:
+        w.execute("INSERT OR REPLACE INTO face_constraints(face_id, person_id, must) "
+                  "SELECT id, person_id, 1 FROM faces WHERE person_id=?", [person_id])
+
+    def merge_people(self, keep: int, gone: int) -> None:
+        """Two people are one: `gone`'s faces and corrections move to `keep`, all confirmed."""
+        with self.write() as w:
+            name = w.execute("SELECT COALESCE(a.name, b.name), MIN(a.hidden, b.hidden) FROM "
+                             "people a, people b WHERE a.id=? AND b.id=?", [keep, gone]).fetchone()
+            w.execute("UPDATE faces SET person_id=? WHERE person_id=?", [keep, gone])
+            w.execute("DELETE FROM face_constraints WHERE person_id=? AND must=0 AND face_id IN "
+                      "(SELECT id FROM faces WHERE person_id=?)", [gone, keep])
+            w.execute("UPDATE OR REPLACE face_constraints SET person_id=? WHERE person_id=?",
+                      [keep, gone])
+            w.execute("DELETE FROM face_constraints WHERE person_id=? AND must=0 AND face_id IN "
+                      "(SELECT id FROM faces WHERE person_id=?)", [keep, keep])
+            w.execute("UPDATE people SET name=?, hidden=? WHERE id=?", [name[0], name[1], keep])
+            w.execute("DELETE FROM people WHERE id=?", [gone])
+            self._confirm(w, keep)
+
+    def face_not_person(self, face_id: int) -> int | None:
+        """"Not this person": the face leaves its person for good (cannot-link) and becomes
+        unsorted. Returns the person it left."""
+        with self.write() as w:
+            row = w.execute("SELECT person_id FROM faces WHERE id=?", [face_id]).fetchone()
+            if row is None or row[0] is None:
+                return None
+            w.execute("INSERT OR REPLACE INTO face_constraints(face_id, person_id, must) "
+                      "VALUES(?, ?, 0)", [face_id, row[0]])
+            w.execute("UPDATE faces SET person_id=NULL WHERE id=?", [face_id])
+            return row[0]
+
+    def people_named(self, name: str) -> list[int]:
+        """Ids of the people with this name (any case); a number is a person's id."""
+        wanted = name.strip().casefold()
+        out = [r[0] for r in self._rows("SELECT id, name FROM people WHERE name IS NOT NULL")
+               if r[1].strip().casefold() == wanted]
+        if not out and wanted.isdigit() and self.person(int(wanted)) is not None:
+            out = [int(wanted)]
+        return out
+
+    def person_names(self) -> list[str]:
+        return [r[0] for r in self._rows(
+            "SELECT DISTINCT name FROM people WHERE name IS NOT NULL AND TRIM(name)!=''")]
+
 
 def _under(folder: str) -> list[tuple[str | bytes, str | bytes]]:
     """Ranges [low, high) of the paths inside a folder, on the path index: one over the raw
@@ -617,3 +907,51 @@ def _run_script(db: sqlite_utils.Database, script: str) -> None:
 
 def _media_row(r: tuple) -> MediaRow:
     return MediaRow(r[0], r[1], fs_path(r[2]), *r[3:])
+
+
+# -- people: row types and helpers --------------------------------------------
+@dataclass(frozen=True)
+class EnrichItem:
+    media_id: int
+    path: str
+    kind: str
+    content_hash: str
+    frames: int  # a video's moments (thumbnails), 1 for a photo
+    needs: frozenset[str]  # the enrichers still to run on it
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    id: int
+    name: str | None
+    hidden: bool
+    photos: int
+    faces: int
+
+
+@dataclass(frozen=True)
+class FaceRow:
+    id: int
+    media_id: int
+    frame: int
+    idx: int
+    quality: float
+    person_id: int | None
+
+
+def _person_sql(name, person_id, wanted) -> int:
+    """A person by name (any case) or by id."""
+    wanted = wanted.strip().casefold()
+    return int((name is not None and name.strip().casefold() == wanted)
+               or (wanted.isdigit() and int(wanted) == person_id))
+
+
+def _iou(a, b) -> float:
+    """Overlap of two boxes (left, top, right, bottom) over their union."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0

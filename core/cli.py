@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", parents=[common], help="catalog and embed photos under folders")
     p.add_argument("folders", nargs="*", help="folders to add (default: the library's folders)")
     p.add_argument("--json", action="store_true", help="print a JSON report")
+    p.add_argument("--no-faces", action="store_true",
+                   help="skip the second pass (finding faces and sorting them into people)")
 
     p = sub.add_parser("search", parents=[common], help="search by text or by an example image")
     p.add_argument("query", nargs="?", default="",
@@ -77,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="relevance feedback: more like this result (repeatable)")
     p.add_argument("--bad", type=int, action="append", default=[], metavar="MEDIA_ID",
                    help="relevance feedback: fewer like this result, and not it (repeatable)")
+    p.add_argument("--person", action="append", default=[], metavar="NAME",
+                   help="only photos with this person (name or id; repeatable: all of them)")
     p.add_argument("--json", action="store_true", help="print JSON results")
 
     p = sub.add_parser("status", parents=[common], help="folders, counts, model and index health")
@@ -88,6 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folders", nargs="*", help="folders to add (default: the library's folders)")
     p.add_argument("--reconcile-minutes", type=float, default=None,
                    help="full re-check interval (default 30, remembered)")
+
+    p = sub.add_parser("people", parents=[common],
+                       help="people found in the photos: list, name, merge, hide, recluster")
+    p.add_argument("action", nargs="?", default="list",
+                   choices=["list", "name", "merge", "hide", "unhide", "recluster"],
+                   help="list (default); name ID NAME; merge ID OTHER_ID (OTHER_ID joins ID); "
+                        "hide ID; unhide ID; recluster")
+    p.add_argument("values", nargs="*", help="the action's ids and name")
+    p.add_argument("--hidden", action="store_true", help="list hidden people too")
+    p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser("duplicates", parents=[common],
                        help="groups of near-identical photos (never deletes anything)")
@@ -116,11 +130,12 @@ class ProgressBar:
         if event.state != self._state:
             self.close()
             self._state = event.state
-            if event.state in ("scanning", "indexing"):
+            if event.state in ("scanning", "indexing", "finding faces"):
                 self._bar = tqdm(total=event.total or None, unit=" photos", desc=event.state,
                                  file=sys.stderr, dynamic_ncols=True)
         if self._bar is not None:
-            self._bar.n = event.done + event.failed if event.state == "indexing" else event.found
+            self._bar.n = (event.done + event.failed if event.state == "indexing"
+                           else event.done if event.state == "finding faces" else event.found)
             if event.total:
                 self._bar.total = event.total
             self._bar.refresh()
@@ -149,6 +164,7 @@ def cmd_index(args) -> int:
         if not lib.folders():
             raise SnapseekError("No folders yet: run `snapseek index FOLDER`.")
         report = lib.update(on_progress=bar)
+        faces = {} if report.cancelled else _find_faces(lib, args, bar)
     except KeyboardInterrupt:
         lib.cancel()
         print("snapseek: interrupted; what was indexed is kept", file=sys.stderr)
@@ -161,12 +177,28 @@ def cmd_index(args) -> int:
         print(json.dumps({"found": s.found, "new": s.new, "changed": s.changed,
                           "unchanged": s.unchanged, "renamed": s.renamed, "copied": s.copied,
                           "removed": s.removed, "embedded": report.embedded,
-                          "failed": report.failed, "seconds": round(report.seconds, 2)}))
+                          "failed": report.failed, "seconds": round(report.seconds, 2),
+                          **faces}))
     else:
         print(f"{s.found} photos: {s.new} new, {s.changed} changed, {s.renamed} renamed, "
               f"{s.copied} copied, {s.removed} removed; embedded {report.embedded}, "
               f"failed {report.failed} in {report.seconds:.1f}s")
+        if faces:
+            print(f"faces: looked at {faces['faces_done']} photos ({faces['faces_failed']} "
+                  f"unreadable), {faces['people']} people")
     return 0
+
+
+def _find_faces(lib, args, bar) -> dict:
+    """The second pass after indexing (unless --no-faces): faces found, people sorted."""
+    if args.no_faces or not lib.faces_enabled:
+        return {}
+    try:
+        done, failed, _ = lib.enrich(on_progress=bar)
+    except SnapseekError as exc:  # no face models: the photos are searchable all the same
+        print(f"snapseek: {exc}", file=sys.stderr)
+        return {}
+    return {"faces_done": done, "faces_failed": failed, "people": len(lib.people())}
 
 
 def parse_day(text: str) -> float:
@@ -194,12 +226,14 @@ def cmd_search(args) -> int:
         query.after, query.before = args.after, args.before
     query.kinds = frozenset(args.kind) if args.kind else None
     query.good, query.bad = args.good, args.bad
+    query.persons = list(args.person)
     if query.is_empty() and not query.has_filters():
         raise SnapseekError("Give a text query, --image PATH or a filter.")
     if when is not None and not args.json:
         print(f"(taken {when.label}: from \"{when.phrase}\"; --no-dates reads it as words)",
               file=sys.stderr)
     with _open(args) as lib:
+        query = people_in_query(query, lib.person_names())  # "Anna at the beach"
         results = lib.search(query)
     if args.json:
         print(json.dumps([r.to_json() for r in results]))
@@ -329,6 +363,66 @@ def _first_line(exc: BaseException) -> str:
     """An exception's message on one line (torch's run over several)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return lines[0] if lines else type(exc).__name__
+
+
+def people_in_query(query, names):
+    """Names of people typed in the query ("Anna at the beach") become person filters."""
+    from .search import find_people
+
+    texts = []
+    for text, weight in query.texts:
+        if weight > 0:
+            text, found = find_people(text, names)
+            query.persons += [n for n in found if n not in query.persons]
+        if text.strip():
+            texts.append((text, weight))
+    query.texts = texts
+    return query
+
+
+def cmd_people(args) -> int:
+    values = args.values
+    wanted = {"list": 0, "name": 2, "merge": 2, "hide": 1, "unhide": 1, "recluster": 0}
+    if len(values) != wanted[args.action] and not (args.action == "name" and len(values) > 2):
+        raise SnapseekError(f"`snapseek people {args.action}` takes {wanted[args.action]} "
+                            "values (see `snapseek people --help`).")
+    ids = []
+    for value in values[: 2 if args.action == "merge" else 1] if args.action != "list" else []:
+        if not value.isdigit():
+            raise SnapseekError(f"not a person id: {value!r} (see `snapseek people`)")
+        ids.append(int(value))
+    with _open(args) as lib:
+        if args.action == "name":
+            lib.name_person(ids[0], " ".join(values[1:]))
+            print(f"Person {ids[0]} is now {' '.join(values[1:]).strip() or 'unnamed'}.")
+        elif args.action == "merge":
+            lib.merge_people(ids[0], ids[1])
+            print(f"Person {ids[1]} merged into person {ids[0]}.")
+        elif args.action in ("hide", "unhide"):
+            lib.hide_person(ids[0], args.action == "hide")
+            print(f"Person {ids[0]} {'hidden' if args.action == 'hide' else 'shown'}.")
+        elif args.action == "recluster":
+            stats = lib.recluster()
+            print(json.dumps(stats) if args.json else
+                  f"{stats['people']} people; {stats['sorted']} faces sorted, "
+                  f"{stats['unsorted']} unsorted.")
+        else:
+            people = [{"id": p.id, "name": p.name, "count": p.photos, "hidden": p.hidden,
+                       "paths": [r.path for r in lib.person_photos(p.id)]}
+                      for p in lib.people(hidden=args.hidden)]
+            if args.json:
+                print(json.dumps(people, ensure_ascii=False))
+            else:
+                for p in people:
+                    hidden = "  (hidden)" if p["hidden"] else ""
+                    print(f"{p['id']:5d}  {p['name'] or '(unnamed)'}  {p['count']} photos{hidden}")
+                if not people:
+                    print("No people yet: `snapseek index` finds faces after indexing.",
+                          file=sys.stderr)
+    return 0
+
+
+COMMANDS["people"] = cmd_people
 
 
 if __name__ == "__main__":

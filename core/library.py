@@ -581,6 +581,7 @@ class Library:
             raise SnapseekError(f"The number of results must be at least 1, not {query.k}.")
         if query.is_empty() and not query.has_filters():
             return []
+        self.check_persons(query.persons)
         self.check_model()
         texts, exact, words = [], [], []
         for text, weight in query.texts:
@@ -777,6 +778,116 @@ class Library:
         ids = self.catalog.recent(k)
         rows = self.catalog.media_rows(ids)
         return [_result(i, 0.0, r, {}) for i in ids if (r := rows.get(i))]
+
+    # -- people: the second pass, faces and people ----------------------------
+    # the second pass runs after indexing (`snapseek index`, and the app when indexing is idle);
+    # SNAPSEEK_NO_FACES=1 or faces_enabled = False turns it off
+    faces_enabled = os.environ.get("SNAPSEEK_NO_FACES", "") in ("", "0")
+
+    def _enrichers(self) -> list:
+        from .faces import FaceEnricher, FaceModelsMissing
+
+        enricher = FaceEnricher(self.thumbs)
+        try:
+            enricher.load()
+        except (FaceModelsMissing, RuntimeError, OSError) as exc:
+            raise SnapseekError(f"Faces cannot be found: {exc}") from exc
+        return [enricher]
+
+    def enrich_pending(self) -> int:
+        """How many indexed photos the second pass has still to look at."""
+        from .faces import ENRICHER, VERSION
+
+        done, total = self.catalog.enrich_progress({ENRICHER: VERSION})
+        return total - done
+
+    def enrich(self, should_stop: Callable[[], bool] | None = None,
+               on_progress: Callable[[Progress], None] | None = None,
+               limit: int | None = None) -> tuple[int, int, bool]:
+        """The second pass: find faces in the indexed photos (and video moments) not yet looked
+        at, sorting them into people after each batch. Resumable; returns (done, failed,
+        stopped)."""
+        from .enrich import EnrichPass
+        from .people import People
+
+        with self.writing():
+            work = EnrichPass(self.catalog, self.thumbs, self._enrichers(),
+                              after_batch=People(self.catalog).update)
+            return work.run(should_stop or (lambda: False), on_progress or self.emit, limit)
+
+    def people(self, hidden: bool = False) -> list:
+        """People (catalog.PersonRow: id, name, hidden, photos, faces), most photos first."""
+        return self.catalog.people(hidden)
+
+    def person_photos(self, person_id: int, k: int = 1000) -> list[SearchResult]:
+        """A person's photos, newest first."""
+        ids = self.catalog.person_media(person_id, k)
+        rows = self.catalog.media_rows(ids)
+        return [_result(i, 0.0, r, {}) for i in ids if (r := rows.get(i))]
+
+    def person_faces(self, person_id: int | None, k: int = 200) -> list:
+        """A person's faces (catalog.FaceRow), best first; None: unsorted faces."""
+        return self.catalog.person_faces(person_id, k)
+
+    def faces_in(self, media_id: int) -> list:
+        """The faces of one photo (catalog.FaceRow), for a preview."""
+        return self.catalog.media_faces(media_id)
+
+    def face_crop(self, face) -> Path | None:
+        """The crop of a face (a catalog.FaceRow), when it was kept."""
+        from .faces import crop_path
+
+        path = crop_path(self.thumbs, face.media_id, face.frame, face.idx)
+        return path if path.exists() else None
+
+    def _person(self, person_id: int):
+        person = self.catalog.person(person_id)
+        if person is None:
+            raise SnapseekError(f"There is no person {person_id} (see `snapseek people`).")
+        return person
+
+    def name_person(self, person_id: int, name: str) -> None:
+        """Name a person (an empty name clears it); their faces are confirmed as theirs."""
+        with self.writing():
+            self._person(person_id)
+            self.catalog.rename_person(person_id, name.strip() or None)
+
+    def hide_person(self, person_id: int, hidden: bool = True) -> None:
+        with self.writing():
+            self._person(person_id)
+            self.catalog.hide_person(person_id, hidden)
+
+    def merge_people(self, keep: int, gone: int) -> None:
+        """`gone` is the same person as `keep`: one person, with both their faces."""
+        if keep == gone:
+            raise SnapseekError("A person cannot be merged with themselves.")
+        with self.writing():
+            self._person(keep)
+            self._person(gone)
+            self.catalog.merge_people(keep, gone)
+
+    def not_this_person(self, face_id: int) -> int | None:
+        """A face is not of the person it was sorted into: it leaves, for good."""
+        with self.writing():
+            return self.catalog.face_not_person(face_id)
+
+    def recluster(self) -> dict:
+        """Sort every face into people again, keeping names and corrections."""
+        from .people import People
+
+        with self.writing():
+            return People(self.catalog).recluster()
+
+    def check_persons(self, names) -> None:
+        """Every person asked for exists (by name, any case, or id), or one clear line."""
+        for name in names:
+            if not self.catalog.people_named(name):
+                raise SnapseekError(f"No person is named {name!r} (see `snapseek people`; "
+                                    "name one with `snapseek people name ID NAME`).")
+
+    def person_names(self) -> list[str]:
+        """The names given to people, for reading them out of a typed query."""
+        return self.catalog.person_names()
 
     # -- lifetime ------------------------------------------------------------
     def set_folder_paused(self, path: str, paused: bool) -> None:

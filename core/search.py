@@ -48,13 +48,16 @@ def parse_terms(text: str) -> list[tuple[str, float]]:
 
 
 def parse_query(text: str, k: int = 20, dates: bool = True, today: dt.date | None = None,
-                ignore_dates: frozenset[str] = frozenset()) -> tuple[Query, DateRange | None]:
+                ignore_dates: frozenset[str] = frozenset(), people=()) -> tuple[Query, DateRange | None]:
     """The query a user typed: a date phrase becomes a filter, terms may be weighted or
-    negative ("2:dog + ./beach.jpg - people"), and a term that is a file is an image."""
+    negative ("2:dog + ./beach.jpg - people"), and a term that is a file is an image. Names of
+    `people` typed in it become person filters ("Anna at the beach")."""
     when = None
     if dates and text:
         text, when = find_date(text, today, ignore_dates)
     query = Query(k=k)
+    if people and text:
+        text, query.persons = find_people(text, people)
     for term, weight in parse_terms(text) if text else []:
         if _looks_like_path(term):
             query.images.append((Path(term).expanduser(), weight))
@@ -63,6 +66,23 @@ def parse_query(text: str, k: int = 20, dates: bool = True, today: dt.date | Non
     if when is not None:
         query.after, query.before = when.bounds()
     return query, when
+
+
+def find_people(text: str, names) -> tuple[str, list[str]]:
+    """Names of people in a query, as whole words in any case, longest first ("Anna Maria"
+    before "Anna"): (the text without them, the names found). "and", "&" and commas between
+    two names go with them ("Anna and Tom at the beach" → "at the beach", [Anna, Tom])."""
+    found: list[str] = []
+    for name in sorted({n.strip() for n in names if n and n.strip()}, key=len, reverse=True):
+        pattern = re.compile(r"(?<!\w)" + re.escape(name) + r"(?!\w)", re.IGNORECASE)
+        if pattern.search(text) and not any(name.casefold() in f.casefold() for f in found):
+            found.append(name)
+            text = pattern.sub("\0", text)
+    if not found:
+        return text, []
+    text = re.sub(r"\0(\s*(,|&|\band\b)\s*\0)+", "\0", text, flags=re.IGNORECASE)
+    text = re.sub(r"\s+", " ", text.replace("\0", " ")).strip()
+    return text, found
 
 
 def _looks_like_path(term: str) -> bool:

@@ -89,6 +89,7 @@ class Query:
     kinds: frozenset[str] | None = None  # photo, raw, video
     camera: str | None = None  # a part of "make model", any case
     sort: str = "relevance"  # or "date" (newest first) among the k best matches
+    persons: list[str] = field(default_factory=list)  # people's names: all of them in the photo
 
     @classmethod
     def text(cls, text: str, k: int = 20) -> Query:
@@ -100,7 +101,7 @@ class Query:
 
     def has_filters(self) -> bool:
         return bool(self.folder or self.camera or self.kinds or self.after is not None
-                    or self.before is not None)
+                    or self.before is not None or self.persons)
 
     def is_empty(self) -> bool:
         return not (self.texts or self.images or self.media or self.good)

@@ -134,6 +134,7 @@ class BackgroundIndexer:
         self._told_limit = False
         self.idle = threading.Event()
         self.retry_young_s = max(5.0, settle * 4)
+        self._enrich_due = True  # the second pass: after start and after each indexing
 
     # -- lifetime ------------------------------------------------------------
     def start(self) -> None:
@@ -256,7 +257,10 @@ class BackgroundIndexer:
                     self.idle.clear()
                     lib.index_pending(retry_young_s=self.retry_young_s)
                     retry_at = time.monotonic() + self.retry_young_s if lib.young else None
+                    self._enrich_due = True
                 self.queue.done()
+                if not work and self._enrich_due:
+                    self._enrich(next_reconcile)
             except SnapseekError as exc:
                 lib.emit(Notice("error", str(exc)))
                 time.sleep(1.0)
@@ -271,6 +275,26 @@ class BackgroundIndexer:
                 self._stop.wait(5.0)
         self.idle.set()
 
+    def _enrich(self, next_reconcile: float) -> None:
+        """The second pass (faces), while indexing has nothing to do: it stops between photos
+        as soon as a change arrives, a reconcile is due, or indexing is paused or stopped."""
+        lib = self.library
+        if not lib.faces_enabled:
+            self._enrich_due = False
+            return
+
+        def should_stop() -> bool:
+            return (self._stop.is_set() or len(self.queue) > 0 or lib.paused
+                    or self._reconcile_now.is_set() or time.monotonic() >= next_reconcile)
+
+        if should_stop():
+            return
+        try:
+            _, _, stopped = lib.enrich(should_stop)
+        except SnapseekError as exc:  # e.g. the face models are missing: said once
+            lib.emit(Notice("warning", str(exc)))
+            stopped = False
+        self._enrich_due = stopped
 
 
 def _lower_priority() -> None:
