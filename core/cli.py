@@ -111,16 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("remove", parents=[common], help="forget a folder and its photos")
     p.add_argument("folder")
-
-    p = sub.add_parser("info", parents=[common],
-                       help="what Snapseek reads from files: size, date, camera, GPS... "
-                            "(no library needed)")
-    p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--json", action="store_true", help="print JSON")
-
-    p = sub.add_parser("models", parents=[common],
-                       help="the offered models: licence, languages, size, quality, speed here")
-    p.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -212,8 +202,7 @@ def _find_faces(lib, args, bar) -> dict:
 
 
 def parse_day(text: str) -> float:
-    """YYYY, YYYY-MM or YYYY-MM-DD as the start of that period, a wall-clock time as a Unix
-    time read as UTC: compared with each photo's own local time (core/metadata.py)."""
+    """YYYY, YYYY-MM or YYYY-MM-DD as the start of that period, in UTC (like EXIF dates)."""
     import datetime as dt
 
     for fmt in ("%Y-%m-%d", "%Y-%m", "%Y"):
@@ -325,31 +314,6 @@ def cmd_duplicates(args) -> int:
     return 0
 
 
-def cmd_info(args) -> int:
-    """Each file as Snapseek reads it, from the file itself; loads no model, opens no library."""
-    from .metadata import info
-
-    found = [info(path) for path in args.paths]
-    if args.json:
-        print(json.dumps(found, indent=2, ensure_ascii=False))
-    for item in [] if args.json else found:
-        if "error" in item:
-            print(f"{item['path']}: {item['error']}")
-            continue
-        print(item["path"])
-        duration = (f", {format_seconds(item['duration_s'])}" if item.get("duration_s")
-                    else "")
-        rows = [("kind", f"{item['kind']}, {item['width']}×{item['height']}{duration}"),
-                ("taken", f"{item['taken']} ({item['taken_source']})"),
-                ("camera", item["camera"]), ("lens", item["lens"]),
-                ("gps", item["gps"] and f"{item['gps']['lat']:.6f}, {item['gps']['lon']:.6f}"),
-                ("keywords", ", ".join(item["keywords"])), ("caption", item["caption"])]
-        for name, value in rows:
-            if value:
-                print(f"  {name:<9} {value}")
-    return 1 if any("error" in item for item in found) else 0
-
-
 def cmd_remove(args) -> int:
     with _open(args) as lib:
         n = lib.remove_folder(args.folder)
@@ -357,30 +321,8 @@ def cmd_remove(args) -> int:
     return 0
 
 
-def cmd_models(args) -> int:
-    """Every offered model, the default marked; reads no library and loads no model."""
-    from .models import DEFAULT_MODEL, MODELS, SIZE_NOTE, SPEED_COMMAND
-
-    rows = [m.as_dict(DEFAULT_MODEL) for m in MODELS]
-    if args.json:
-        print(json.dumps({"default": DEFAULT_MODEL, "models": rows, "size_mb": SIZE_NOTE,
-                          "photos_per_s": f"median of three runs of `{SPEED_COMMAND}`"},
-                         indent=2, ensure_ascii=False))
-        return 0
-    for m in rows:
-        recall = ", ".join(f"{k} {v}%" for k, v in m["xm3600_recall"].items()) or "not published"
-        r1 = f"{m['coco_t2i_r1']}%" if m["coco_t2i_r1"] is not None else "not published"
-        print(f"{'*' if m['default'] else ' '} {m['spec']}  ({m['name']})\n"
-              f"    licence {m['licence']}{'' if m['open'] else ' (not an open licence)'}, "
-              f"{m['languages']}, {m['size_mb']} MB\n"
-              f"    MSCOCO text→image R@1 {r1}, Crossmodal-3600 recall: {recall}\n"
-              f"    indexes {m['photos_per_s'] or 'not measured'} photos/s here")
-    print("* the default for new libraries; a library keeps the model it was made with.")
-    return 0
-
-
 COMMANDS = {"index": cmd_index, "search": cmd_search, "status": cmd_status, "watch": cmd_watch,
-            "duplicates": cmd_duplicates, "remove": cmd_remove, "info": cmd_info, "models": cmd_models}
+            "duplicates": cmd_duplicates, "remove": cmd_remove}
 
 
 def main(argv: list[str] | None = None) -> int:
