@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -18,7 +19,7 @@ from .search import camera_matches, matches_exact, path_has_any
 # labels (media id and video frame) are defined in types; imported from here by older code
 from .types import FRAME_SHIFT, MEDIA_MASK, CatalogError, Folder, Query, label_of, split_label  # noqa: F401
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _LABEL_SQL = f"media_id + (frame << {FRAME_SHIFT})"  # label_of, in SQL
 
 
@@ -60,7 +61,10 @@ CREATE TABLE IF NOT EXISTS media (
     lens TEXT,
     gps_lat REAL,
     gps_lon REAL,
-    duration_s REAL
+    duration_s REAL,
+    taken_offset INTEGER,
+    keywords TEXT,
+    caption TEXT
 );
 CREATE INDEX IF NOT EXISTS media_folder ON media(folder_id);
 CREATE INDEX IF NOT EXISTS media_hash ON media(content_hash);
@@ -132,6 +136,20 @@ DROP TABLE embeddings;
 ALTER TABLE embeddings_v2 RENAME TO embeddings;
 """
 
+# Schema 4 (from 1, 2 or 3): what a photo says about itself beyond the date. taken_offset is
+# the UTC offset in minutes where known (dates are shown and filtered in the photo's own local
+# time: taken_at + taken_offset); keywords a JSON list, caption text. Older date sources are
+# renamed to the ones read now ("mtime" is "file", a video's "metadata" is "video").
+_MIGRATE_TO_4 = """
+ALTER TABLE media ADD COLUMN taken_offset INTEGER;
+ALTER TABLE media ADD COLUMN keywords TEXT;
+ALTER TABLE media ADD COLUMN caption TEXT;
+UPDATE media SET taken_source='file' WHERE taken_source='mtime';
+UPDATE media SET taken_source='video' WHERE taken_source='metadata';
+"""
+# the photo's own local time, as a Unix time read as UTC (what date filters cut in days)
+LOCAL_TAKEN_SQL = "(taken_at + COALESCE(taken_offset, 0) * 60)"
+
 
 def db_path(path: str) -> str | bytes:
     """A path as SQLite can hold it: text, or the raw bytes of a name that is not UTF-8."""
@@ -172,8 +190,9 @@ class Filters:
     folder: str | None = None  # a real path: what lies inside it
     kinds: frozenset[str] | None = None  # photo, raw, video
     camera: str | None = None  # search.camera_matches
-    after: float | None = None  # taken at or after (unix time)
-    before: float | None = None  # taken before
+    # taken at or after / before, in the photo's local time (a wall-clock day as a Unix time)
+    after: float | None = None
+    before: float | None = None
     names: tuple[tuple[str, str], ...] = ()  # ("path" | "name", text): all must match
     any_word: tuple[str, ...] = ()  # the path holds one of these words
     persons: tuple[str, ...] = ()  # people's names (or ids): all of them are in the photo
@@ -204,10 +223,10 @@ class Filters:
             clauses.append("snapseek_camera(camera, ?)")
             params.append(self.camera)
         if self.after is not None:
-            clauses.append("taken_at >= ?")
+            clauses.append(f"{LOCAL_TAKEN_SQL} >= ?")
             params.append(self.after)
         if self.before is not None:
-            clauses.append("taken_at < ?")
+            clauses.append(f"{LOCAL_TAKEN_SQL} < ?")
             params.append(self.before)
         for field_name, value in self.names:
             clauses.append("snapseek_name(path, ?, ?)")
@@ -257,6 +276,8 @@ class Catalog:
             with self.write() as w:
                 if version == 1:
                     _run_script(w, _MIGRATE_1_TO_2)
+                if 1 <= version < 4:
+                    _run_script(w, _MIGRATE_TO_4)
                 _run_script(w, _SCHEMA)
                 w.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?)",
@@ -442,12 +463,14 @@ class Catalog:
         """Everything the catalog knows of one media item, for a preview or `--json`."""
         cur = self.db.execute(
             "SELECT id, path, kind, size, width, height, taken_at, taken_source, camera, lens, "
-            "gps_lat, gps_lon, duration_s, status, error FROM media WHERE id=?", [media_id])
+            "gps_lat, gps_lon, duration_s, status, error, taken_offset, keywords, caption "
+            "FROM media WHERE id=?", [media_id])
         row = cur.fetchone()
         if row is None:
             return None
         out = dict(zip([d[0] for d in cur.description], row, strict=True))
         out["path"] = fs_path(out["path"])
+        out["keywords"] = json.loads(out["keywords"]) if out["keywords"] else []
         return out
 
     def frame_times(self, model_id: str, labels: Iterable[int]) -> dict[int, float]:
@@ -495,11 +518,13 @@ class Catalog:
             for media_id, vec, meta in items:
                 cur = w.execute(
                     "UPDATE media SET status='ok', error=NULL, width=?, height=?, taken_at=?, "
-                    "taken_source=?, camera=?, lens=?, gps_lat=?, gps_lon=?, duration_s=? "
-                    "WHERE id=?",
+                    "taken_source=?, camera=?, lens=?, gps_lat=?, gps_lon=?, duration_s=?, "
+                    "taken_offset=?, keywords=?, caption=? WHERE id=?",
                     [meta.get("width"), meta.get("height"), meta.get("taken_at"),
                      meta.get("taken_source"), meta.get("camera"), meta.get("lens"),
-                     meta.get("gps_lat"), meta.get("gps_lon"), meta.get("duration_s"), media_id],
+                     meta.get("gps_lat"), meta.get("gps_lon"), meta.get("duration_s"),
+                     meta.get("taken_offset"), _keywords_json(meta.get("keywords")),
+                     meta.get("caption"), media_id],
                 )
                 if cur.rowcount == 0:  # the file vanished while it was being embedded
                     continue
@@ -896,6 +921,11 @@ class _ThreadConnection:
 
     def __del__(self) -> None:
         self.close()
+
+
+def _keywords_json(keywords) -> str | None:
+    """A photo's keywords as stored: a JSON list (the full-text search will read them)."""
+    return json.dumps(list(keywords), ensure_ascii=False) if keywords else None
 
 
 def _run_script(db: sqlite_utils.Database, script: str) -> None:

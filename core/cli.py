@@ -111,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("remove", parents=[common], help="forget a folder and its photos")
     p.add_argument("folder")
+
+    p = sub.add_parser("info", parents=[common],
+                       help="what Snapseek reads from files: size, date, camera, GPS... "
+                            "(no library needed)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -202,7 +208,8 @@ def _find_faces(lib, args, bar) -> dict:
 
 
 def parse_day(text: str) -> float:
-    """YYYY, YYYY-MM or YYYY-MM-DD as the start of that period, in UTC (like EXIF dates)."""
+    """YYYY, YYYY-MM or YYYY-MM-DD as the start of that period, a wall-clock time as a Unix
+    time read as UTC: compared with each photo's own local time (core/metadata.py)."""
     import datetime as dt
 
     for fmt in ("%Y-%m-%d", "%Y-%m", "%Y"):
@@ -314,6 +321,31 @@ def cmd_duplicates(args) -> int:
     return 0
 
 
+def cmd_info(args) -> int:
+    """Each file as Snapseek reads it, from the file itself; loads no model, opens no library."""
+    from .metadata import info
+
+    found = [info(path) for path in args.paths]
+    if args.json:
+        print(json.dumps(found, indent=2, ensure_ascii=False))
+    for item in [] if args.json else found:
+        if "error" in item:
+            print(f"{item['path']}: {item['error']}")
+            continue
+        print(item["path"])
+        duration = (f", {format_seconds(item['duration_s'])}" if item.get("duration_s")
+                    else "")
+        rows = [("kind", f"{item['kind']}, {item['width']}×{item['height']}{duration}"),
+                ("taken", f"{item['taken']} ({item['taken_source']})"),
+                ("camera", item["camera"]), ("lens", item["lens"]),
+                ("gps", item["gps"] and f"{item['gps']['lat']:.6f}, {item['gps']['lon']:.6f}"),
+                ("keywords", ", ".join(item["keywords"])), ("caption", item["caption"])]
+        for name, value in rows:
+            if value:
+                print(f"  {name:<9} {value}")
+    return 1 if any("error" in item for item in found) else 0
+
+
 def cmd_remove(args) -> int:
     with _open(args) as lib:
         n = lib.remove_folder(args.folder)
@@ -322,7 +354,7 @@ def cmd_remove(args) -> int:
 
 
 COMMANDS = {"index": cmd_index, "search": cmd_search, "status": cmd_status, "watch": cmd_watch,
-            "duplicates": cmd_duplicates, "remove": cmd_remove}
+            "duplicates": cmd_duplicates, "remove": cmd_remove, "info": cmd_info}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,7 +32,9 @@ class DateRange:
     label: str
 
     def bounds(self) -> tuple[float | None, float | None]:
-        """Unix times for Query.after / Query.before (dates are read as UTC, like EXIF's)."""
+        """Unix times for Query.after / Query.before: each day's start as a wall-clock time
+        read as UTC, which the catalog compares with each photo's own local time (taken_at +
+        taken_offset; see core/metadata.py), so a day is that day where the photo was taken."""
         def ts(d):
             return None if d is None else dt.datetime(d.year, d.month, d.day,
                                                       tzinfo=dt.timezone.utc).timestamp()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import os
@@ -343,86 +342,12 @@ def _deep_grey_to_l(im: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(scaled, 0, 255).astype(np.uint8))
 
 
-_EXIF_DATETIME_ORIGINAL = 0x9003
-_EXIF_OFFSET_ORIGINAL = 0x9011
-_EXIF_SUBSEC_ORIGINAL = 0x9291
-_EXIF_LENS_MODEL = 0xA434
-
-
 def read_exif(im: Image.Image) -> dict:
-    """Orientation, date taken (with offset and subseconds), camera, lens and GPS, where
-    present."""
-    meta: dict = {}
-    try:
-        exif = im.getexif()
-    except Exception:  # broken EXIF must never stop the photo itself
-        return meta
-    try:
-        meta["orientation"] = int(exif.get(0x0112, 1) or 1)
-        if meta["orientation"] not in range(1, 9):
-            meta["orientation"] = 1
-        make, model = exif.get(0x010F), exif.get(0x0110)
-        camera = " ".join(str(x).strip("\x00 ") for x in (make, model) if x)
-        if camera:
-            meta["camera"] = camera
-        sub = exif.get_ifd(0x8769)
-        taken = _parse_exif_date(sub.get(_EXIF_DATETIME_ORIGINAL) or exif.get(0x0132),
-                                 sub.get(_EXIF_OFFSET_ORIGINAL), sub.get(_EXIF_SUBSEC_ORIGINAL))
-        if taken is not None:
-            meta["taken_at"], meta["taken_source"] = taken, "exif"
-        lens = sub.get(_EXIF_LENS_MODEL)
-        if lens and str(lens).strip("\x00 "):
-            meta["lens"] = str(lens).strip("\x00 ")
-        meta.update(_gps(exif.get_ifd(0x8825)))
-    except Exception:
-        meta.setdefault("orientation", 1)
-    return meta
+    """Orientation, date taken (with offset and subseconds), camera, lens, GPS, keywords and
+    caption, where present (EXIF, XMP and IPTC: see core/metadata.py)."""
+    from .metadata import read_photo
 
-
-def _gps(gps) -> dict:
-    """Decimal degrees from the GPS IFD; nothing when it is missing or nonsense."""
-    try:
-        lat, lon = _degrees(gps.get(2)), _degrees(gps.get(4))
-    except (TypeError, ValueError, ZeroDivisionError):
-        return {}
-    if lat is None or lon is None:
-        return {}
-    if str(gps.get(1, "N")).strip("\x00 ").upper() == "S":
-        lat = -lat
-    if str(gps.get(3, "E")).strip("\x00 ").upper() == "W":
-        lon = -lon
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
-        return {}
-    return {"gps_lat": round(lat, 7), "gps_lon": round(lon, 7)}
-
-
-def _degrees(value) -> float | None:
-    if not value or len(value) != 3:
-        return None
-    d, m, sec = (float(x) for x in value)
-    return d + m / 60 + sec / 3600
-
-
-def _parse_exif_date(value, offset, subsec) -> float | None:
-    if not value:
-        return None
-    try:
-        when = dt.datetime.strptime(str(value).strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
-    except ValueError:
-        return None
-    if subsec:
-        digits = "".join(c for c in str(subsec) if c.isdigit())[:6]
-        if digits:
-            when = when.replace(microsecond=int(digits.ljust(6, "0")))
-    tz = dt.timezone.utc  # without an offset, treat the wall-clock time as UTC: stable sorting
-    if offset:
-        try:
-            sign = -1 if str(offset).startswith("-") else 1
-            hh, mm = str(offset).strip("+-\x00 ").split(":")[:2]
-            tz = dt.timezone(sign * dt.timedelta(hours=int(hh), minutes=int(mm)))
-        except ValueError:
-            pass
-    return when.replace(tzinfo=tz).timestamp()
+    return read_photo(im)
 
 
 def save_thumbnail(image: Image.Image, dest: Path, size: int = THUMB_SIZE) -> None:

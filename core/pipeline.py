@@ -17,6 +17,7 @@ import numpy as np
 from .catalog import Catalog, label_of
 from .imaging import ImageError, is_video, open_image
 from .index import VectorIndex
+from .metadata import file_time
 from .thumbnails import decode_size, remove_thumbnails, save_thumbnail, thumb_path
 from .types import Progress
 
@@ -87,9 +88,8 @@ class IndexingPipeline:
             log.exception("unexpected error decoding %s", path)
             return _Decoded(media_id, path, error=f"cannot decode ({type(exc).__name__}: {exc})")
         if "taken_at" not in meta:
-            try:  # no EXIF date: the file's time, and remember that it is only that
-                meta["taken_at"] = os.stat(path).st_mtime
-                meta["taken_source"] = "mtime"
+            try:  # no date in the file: the file's time, and remember that it is only that
+                meta.update(file_time(path))
             except OSError:
                 pass
         # an OSError here (thumbnail cache unwritable, disk full) fails the batch on purpose

@@ -191,8 +191,9 @@ class Scanner:
                 if source:
                     db.execute(
                         "UPDATE media SET (status, width, height, taken_at, taken_source, camera,"
-                        " lens, gps_lat, gps_lon, duration_s) = (SELECT status, width, height,"
-                        " taken_at, taken_source, camera, lens, gps_lat, gps_lon, duration_s"
+                        " lens, gps_lat, gps_lon, duration_s, taken_offset, keywords, caption) ="
+                        " (SELECT status, width, height, taken_at, taken_source, camera, lens,"
+                        " gps_lat, gps_lon, duration_s, taken_offset, keywords, caption"
                         " FROM media WHERE id=?) WHERE id=?", [source[0], media_id])
                     self.catalog.copy_embeddings(db, source[0], media_id)
                     changes.copied_ids.append(media_id)

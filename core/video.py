@@ -115,11 +115,32 @@ def _is_text(path) -> bool:
 
 
 def _duration(container, stream) -> float | None:
+    """The stream's own duration; else the container's, unless it is missing or a whole number
+    of seconds (rounded, or estimated): then the end of the last packet, read without
+    decoding (a Matroska file written as a stream has no duration at all)."""
     if stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)
-    if container.duration:
-        return container.duration / 1_000_000  # av.time_base
-    return None
+    stated = container.duration / 1_000_000 if container.duration else None  # av.time_base
+    if stated is not None and container.duration % 1_000_000:
+        return stated
+    measured = _packet_end(container, stream)
+    return measured if measured else stated
+
+
+def _packet_end(container, stream) -> float | None:
+    """Seconds from the stream's first packet to the end of its last, by demuxing."""
+    first = end = None
+    try:
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue
+            first = packet.pts if first is None else min(first, packet.pts)
+            end = max(end or packet.pts, packet.pts + (packet.duration or 0))
+    finally:
+        container.seek(0)
+    if first is None or not stream.time_base:
+        return None
+    return float((end - first) * stream.time_base) or None
 
 
 def _keyframes(container, stream, min_side: int, max_frames: int) -> list:
@@ -209,31 +230,47 @@ def _signature(image: Image.Image) -> np.ndarray:
 
 
 def _metadata(container) -> dict:
-    """Date (creation_time), camera and GPS from the container's tags, where present."""
-    tags = {k.lower(): v for k, v in (container.metadata or {}).items()}
-    for stream in container.streams:
-        for k, v in (stream.metadata or {}).items():
-            tags.setdefault(k.lower(), v)
+    """Date, camera, GPS, keywords and caption from the container's and streams' tags.
+
+    The date is QuickTime's creationdate (local time with its offset, what iPhones write),
+    else the first creation_time (UTC) that is not a camera's unset clock: zeros, 1904 (the
+    QuickTime epoch) or 1970 (Unix's) are no date.
+    """
+    from .metadata import camera_name, machine_offset, parse_date
+
+    tags: dict[str, list[str]] = {}
+    for source in (container, *container.streams):
+        for k, v in (source.metadata or {}).items():
+            tags.setdefault(k.lower(), []).append(v)
+
+    def first(*names: str) -> str | None:
+        return next((v.strip() for n in names for v in tags.get(n, []) if v and v.strip()), None)
+
     meta: dict = {}
-    created = tags.get("com.apple.quicktime.creationdate") or tags.get("creation_time")
-    if created:
-        try:
-            when = dt.datetime.fromisoformat(created.strip().replace("Z", "+00:00"))
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=dt.timezone.utc)
-            if when.year >= 1990:  # 1904/1970: a camera that never set its clock
-                meta["taken_at"], meta["taken_source"] = when.timestamp(), "metadata"
-        except ValueError:
-            pass
-    make = tags.get("com.apple.quicktime.make") or tags.get("make")
-    model = tags.get("com.apple.quicktime.model") or tags.get("model")
-    camera = " ".join(x.strip() for x in (make, model) if x and x.strip())
+    dates = [(v, True) for v in tags.get("com.apple.quicktime.creationdate", [])]
+    for value, local in dates + [(v, False) for v in tags.get("creation_time", [])]:
+        taken = parse_date(value)
+        if taken is None or dt.datetime.fromtimestamp(taken[0], dt.timezone.utc).year < 1990:
+            continue
+        stamp, offset = taken
+        if not local:  # an instant in UTC, from nowhere in particular: this computer's zone
+            offset = machine_offset(stamp)
+        meta.update(taken_at=stamp, taken_offset=offset, taken_source="video")
+        break
+    camera = camera_name(first("com.apple.quicktime.make", "make"),
+                         first("com.apple.quicktime.model", "model"))
     if camera:
         meta["camera"] = camera
-    where = tags.get("com.apple.quicktime.location.iso6709") or tags.get("location")
-    match = _ISO6709.match(where.strip()) if where else None
+    where = first("com.apple.quicktime.location.iso6709", "location")
+    match = _ISO6709.match(where) if where else None
     if match:
         lat, lon = float(match.group(1)), float(match.group(2))
         if -90 <= lat <= 90 and -180 <= lon <= 180:
             meta["gps_lat"], meta["gps_lon"] = lat, lon
+    keywords = first("com.apple.quicktime.keywords", "keywords")
+    if keywords:
+        meta["keywords"] = [k.strip() for k in re.split(r"[,;]", keywords) if k.strip()]
+    caption = first("com.apple.quicktime.description", "description", "comment")
+    if caption:
+        meta["caption"] = caption
     return meta

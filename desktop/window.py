@@ -841,8 +841,15 @@ def describe(result, details: dict) -> str:
     size = f"{details.get('width')}×{details.get('height')}" if details.get("width") else ""
     when = ""
     if details.get("taken_at"):
-        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(details["taken_at"]))
-        if details.get("taken_source") == "mtime":
+        # the photo's own local time, with its offset when the file says it
+        from core.metadata import local_time
+
+        offset = details.get("taken_offset")
+        when = local_time(details["taken_at"], offset).strftime("%Y-%m-%d %H:%M")
+        if offset is not None:
+            sign = "+" if offset >= 0 else "−"
+            when += f" (UTC{sign}{abs(offset) // 60:02d}:{abs(offset) % 60:02d})"
+        if details.get("taken_source") in ("file", "mtime"):  # "mtime": older catalogs
             when += " (file date)"
     lines.append(" · ".join(x for x in (size, when or "unknown date") if x))
     if result.kind == "video":
@@ -853,6 +860,10 @@ def describe(result, details: dict) -> str:
         lines.append(gear)
     if details.get("gps_lat") is not None:
         lines.append(f"GPS {details['gps_lat']:.5f}, {details['gps_lon']:.5f}")
+    if details.get("caption"):
+        lines.append(f"<i>{escape(details['caption'])}</i>")
+    if details.get("keywords"):
+        lines.append(escape(", ".join(details["keywords"])))
     lines.append(f"score {result.score:.3f}")
     lines.append(f"<small>{escape(path)}</small>")
     return "<br>".join(lines)
