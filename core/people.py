@@ -22,7 +22,8 @@ from .catalog import Catalog
 # flips, crops, 2-3x scales and brightness changes is within 0.25 of itself and the two
 # different people are 0.60-0.83 apart. 0.5 keeps a margin on both sides.
 MATCH_DISTANCE = 0.5
-MIN_PHOTOS = 2  # a new person needs faces in this many different photos
+MIN_PHOTOS = 3  # a new person needs faces in this many different photos (2 let a badge the
+# detector took for a face, in two photos of tests/test_people.py, become a person)
 _CHUNK = 256
 
 
