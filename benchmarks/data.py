@@ -64,4 +64,19 @@ def random_weight_model(name: str, tag: str | None, folder: Path) -> str:
             json.dumps({"model_cfg": cfg, "preprocess_cfg": preprocess}))
         save_file({k: v.contiguous() for k, v in model.state_dict().items()},
                   str(folder / "open_clip_model.safetensors"))
+        if cfg.get("text_cfg", {}).get("hf_tokenizer_name"):
+            stand_in_tokenizer(folder)
     return f"local-dir:{folder}"
+
+
+def stand_in_tokenizer(folder: Path) -> None:
+    """A few-word Hugging Face tokenizer in the model folder, where open_clip looks for one
+    (SigLIP 2's own Gemma tokenizer comes from the hub). Speed only: indexing never tokenizes."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    words = ["<pad>", "<unk>", "</s>", "a", "photo", "of", "dog", "beach"]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>",
+                            eos_token="</s>").save_pretrained(str(folder))

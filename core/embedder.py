@@ -13,16 +13,19 @@ from pathlib import Path
 import numpy as np
 
 from .imaging import head_tail_hash
+from .models import DEFAULT_MODEL  # chosen by a rule over the table of offered models
 from .types import ModelUnavailable
 
 log = logging.getLogger(__name__)
 
-# The best published MSCOCO text→image R@1 that indexes at ≥ 8 img/s on a 2-core CPU
-# (docs/PERFORMANCE.md, section 6).
-DEFAULT_MODEL = "MobileCLIP2-S2:dfndr2b"
+__all__ = ["DEFAULT_MODEL", "Embedder", "ModelSpec"]
 LOCAL_DIR = "local-dir:"
 HF_HUB = "hf-hub:"
 WEIGHT_NAMES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
+# what a Hugging Face tokenizer (SigLIP 2's Gemma, XLM-R ...) reads from its folder
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                   "tokenizer.model", "spiece.model", "sentencepiece.bpe.model", "vocab.txt",
+                   "vocab.json", "merges.txt", "added_tokens.json")
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,31 @@ class ModelSpec:
                 f"{DEFAULT_MODEL}), hf-hub:org/repo or local-dir:/path/to/folder."
             )
         return cls(text)
+
+
+def _text_config(parsed: ModelSpec) -> dict:
+    """The text tower's settings: from the model folder, the hub cache or open_clip's own."""
+    import json
+
+    import open_clip
+
+    if parsed.kind == "local-dir":
+        path = Path(parsed.text[len(LOCAL_DIR):]) / "open_clip_config.json"
+        try:
+            cfg = json.loads(path.read_text(encoding="utf-8")).get("model_cfg", {})
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailable(f"Could not read {path}: {exc}") from exc
+    elif parsed.kind == "hf-hub":
+        from open_clip.factory import _get_hf_config
+
+        try:
+            with _hub_offline(), _quiet_logs():
+                cfg = _get_hf_config(parsed.text[len(HF_HUB):]).get("model_cfg", {})
+        except Exception:  # not cached: the tokenizer open_clip would pick by name
+            cfg = {}
+    else:
+        cfg = open_clip.get_model_config(parsed.text.split(":")[0]) or {}
+    return dict(cfg.get("text_cfg") or {})
 
 
 def file_fingerprint(path: str | os.PathLike) -> str:
@@ -163,7 +191,7 @@ class Embedder:
     ) -> Embedder:
         """Load a model by spec; downloads only when allowed and not yet cached."""
         try:
-            import open_clip
+            import open_clip  # noqa: F401  (a broken install is told here, in one line)
             import torch
         except Exception as exc:  # a broken install must be a message, not a dead thread
             raise ModelUnavailable(f"torch / open_clip cannot be loaded: {exc}") from exc
@@ -177,9 +205,7 @@ class Embedder:
                 model, preprocess, weights = cls._load_local_dir(parsed.text)
             else:
                 model, preprocess, weights = cls._load_hub(parsed, allow_download, on_status)
-            tokenizer = open_clip.get_tokenizer(
-                parsed.text if parsed.kind != "pretrained" else parsed.text.split(":")[0]
-            )
+            tokenizer = cls._tokenizer(parsed, allow_download, on_status)
         except ModelUnavailable:
             raise
         except Exception as exc:  # open_clip raises many kinds; the user needs one clear line
@@ -187,6 +213,66 @@ class Embedder:
         reparameterize(model)
         return cls(model, preprocess, tokenizer, parsed.text, file_fingerprint(weights), dev,
                    text_precision, channels_last)
+
+    @classmethod
+    def _tokenizer(cls, parsed: ModelSpec, allow_download: bool, on_status=None):
+        """The model's tokenizer. A Hugging Face one is read from files on this computer only:
+        the model's own folder, or the hub cache where it was downloaded with the weights."""
+        import open_clip
+
+        name = parsed.text if parsed.kind != "pretrained" else parsed.text.split(":")[0]
+        text_cfg = _text_config(parsed)
+        repo = text_cfg.get("hf_tokenizer_name")
+        if not repo:
+            return open_clip.get_tokenizer(name)
+        try:
+            from open_clip.tokenizer import HFTokenizer
+        except ImportError as exc:  # pragma: no cover - open_clip ships it
+            raise ModelUnavailable(f"open_clip cannot load tokenizers: {exc}") from exc
+        if parsed.kind == "local-dir":
+            folder = Path(parsed.text[len(LOCAL_DIR):])
+            if not any((folder / n).is_file() for n in TOKENIZER_FILES):
+                raise ModelUnavailable(
+                    f"Model folder {folder} needs its tokenizer files (tokenizer.json and "
+                    f"tokenizer_config.json, from {repo} on the hub) beside the weights.")
+        else:
+            folder = cls._hub_tokenizer_folder(parsed, repo, allow_download, on_status)
+        try:
+            import transformers  # noqa: F401  (HFTokenizer's own import, failing more clearly)
+        except ImportError as exc:
+            raise ModelUnavailable(
+                f"Model {parsed.text} needs the 'transformers' package for its tokenizer "
+                "(pip install transformers).") from exc
+        return HFTokenizer(str(folder), context_length=text_cfg.get("context_length", 77),
+                           tokenizer_mode=text_cfg.get("tokenizer_mode"),
+                           **text_cfg.get("tokenizer_kwargs", {}))
+
+    @staticmethod
+    def _hub_tokenizer_folder(parsed: ModelSpec, repo: str, allow_download: bool, on_status):
+        """The hub cache folder holding a tokenizer's files; downloads them once if allowed."""
+        from huggingface_hub import snapshot_download
+
+        patterns = list(TOKENIZER_FILES)
+        try:
+            with _quiet_logs():
+                return Path(snapshot_download(repo, allow_patterns=patterns,
+                                              local_files_only=True))
+        except Exception as exc:
+            if not allow_download:
+                raise ModelUnavailable(
+                    f"The tokenizer of model {parsed.text} ({repo}) is not on this computer and "
+                    "downloads are off. Download the model from Settings, or pass --model "
+                    "local-dir:PATH.") from exc
+            host = _hub_host()
+            reason = _unreachable(host)
+            if reason:
+                raise ModelUnavailable(
+                    f"Could not download the tokenizer of model {parsed.text} ({repo}) from "
+                    f"{host} ({reason}). Connect to the internet once, or use a model folder: "
+                    "--model local-dir:/path/to/folder.") from exc
+            if on_status:
+                on_status(f"Downloading the tokenizer of model {parsed.text} (first use only)…")
+            return Path(snapshot_download(repo, allow_patterns=patterns))
 
     @staticmethod
     def _load_local_dir(spec: str):

@@ -1,0 +1,147 @@
+"""The models Snapseek offers: one table, and the rule that picks the default from it.
+
+Every number here is either measured on this project's 2-core development machine (speed, with
+the command that measured it) or published by someone else (quality, with its source). A number
+that is neither is None and shown as "not published" / "not measured".
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+# the bar a default must clear in every one of three runs (docs/PERFORMANCE.md, "Models")
+MIN_PHOTOS_PER_S = 8.0
+OPEN_LICENCES = ("Apache-2.0", "MIT", "BSD-2-Clause", "BSD-3-Clause", "CC-BY-4.0")
+
+SPEED_COMMAND = ("python -m benchmarks.run --only models --no-doc --candidates "
+                 "ViT-B-32-SigLIP2-256:webli ViT-B-16-SigLIP2:webli "
+                 "ViT-B-32-256:datacomp_s34b_b86k ViT-B-32:laion2b_s34b_b79k "
+                 "MobileCLIP2-S2:dfndr2b MobileCLIP2-S0:dfndr2b")
+RSS_COMMAND = "python -m benchmarks.memory"
+SIZE_NOTE = ("parameters of the architecture (created with random weights) × 4 bytes: the fp32 "
+             "weights download")
+
+OPEN_CLIP_CSV = ("https://github.com/mlfoundations/open_clip/blob/main/docs/"
+                 "openclip_retrieval_results.csv")
+SIGLIP2_TABLE = ("https://github.com/google-research/big_vision/blob/main/big_vision/configs/"
+                 "proj/image_text/README_siglip2.md (SigLIP 2 authors, arXiv:2502.14786)")
+IMMICH_TABLE = ("https://github.com/immich-app/immich/blob/main/docs/docs/features/searching.md "
+                "(Crossmodal-3600: mean of R@1, R@5, R@10)")
+APPLE_RESULTS = "https://github.com/apple/ml-mobileclip (results/{}.jsonl)"
+AMLR_URL = "https://github.com/apple/ml-mobileclip/blob/main/LICENSE_MODELS"
+AMLR_FIRST_SENTENCE = (
+    "Disclaimer: IMPORTANT: This Apple Machine Learning Research Model is specifically developed "
+    "and released by Apple Inc. (\"Apple\") for the sole purpose of scientific research of "
+    "artificial intelligence and machine-learning technology.")
+
+
+@dataclass(frozen=True)
+class OfferedModel:
+    spec: str                      # open_clip NAME:TAG
+    name: str                      # what people read
+    licence: str                   # SPDX where one exists; "Apple-AMLR" otherwise
+    licence_url: str
+    languages: str                 # "English" or "multilingual"
+    size_mb: int                   # see SIZE_NOTE
+    coco_t2i_r1: float | None      # published zero-shot MSCOCO 5k text→image R@1, in %
+    coco_source: str | None
+    # published Crossmodal-3600 image retrieval recall (%) by query language
+    xm3600_recall: dict[str, float] = field(default_factory=dict)
+    xm3600_source: str | None = None
+    indexing_runs: tuple[float, ...] = ()  # photos/s here, three runs (see SPEED_COMMAND)
+    rss_mb: int | None = None  # resident memory with a library open and the model loaded, here
+    speed_note: str = ""  # when and how indexing_runs were measured
+    licence_first_sentence: str | None = None  # shown before a non-open licence is accepted
+
+    @property
+    def open(self) -> bool:
+        return self.licence in OPEN_LICENCES
+
+    @property
+    def photos_per_s(self) -> float | None:
+        """Median of the measured runs."""
+        runs = sorted(self.indexing_runs)
+        return runs[len(runs) // 2] if runs else None
+
+    @property
+    def fast_enough(self) -> bool:
+        """Indexes at the bar in every run, not on average: users have slow days too."""
+        return bool(self.indexing_runs) and min(self.indexing_runs) >= MIN_PHOTOS_PER_S
+
+    def as_dict(self, default: str | None = None) -> dict:
+        out = asdict(self)
+        out.update(open=self.open, photos_per_s=self.photos_per_s,
+                   indexing_runs=list(self.indexing_runs),
+                   default=self.spec == (default or DEFAULT_MODEL))
+        return out
+
+
+# Speed: three quiet runs of `make bench` (docs/performance.json, 2026-11-24) where they exist.
+# SigLIP 2 could not be measured on a quiet machine (every CPU was busy with other work for the
+# whole session): its runs are ViT-B-32-256's quiet runs × the ratio of the two measured side by
+# side, taking turns, with `python -m benchmarks.quiet --paired ...` (CPU seconds per 24 photos,
+# median of 5 turns: 5.00 s vs 4.79 s, so 0.958). Rerun `python -m benchmarks.quiet NAME:TAG ...`
+# on a quiet machine to replace them with direct runs.
+QUIET_BENCH = "`make bench`, 2026-11-24, a quiet machine (docs/performance.json)"
+PAIRED = ("derived, not run directly: ViT-B-32-256's quiet runs × 0.958, the ratio of CPU time "
+          "per photo of the two models measured side by side here on a busy machine "
+          "(`python -m benchmarks.quiet --paired ViT-B-32-SigLIP2-256:webli "
+          "ViT-B-32-256:datacomp_s34b_b86k ViT-B-32:laion2b_s34b_b79k`, 5 turns each)")
+
+MODELS: tuple[OfferedModel, ...] = (
+    OfferedModel(
+        "ViT-B-32-SigLIP2-256:webli", "SigLIP 2 B/32 (256 px)", "Apache-2.0",
+        "https://huggingface.co/timm/ViT-B-32-SigLIP2-256", "multilingual", 1507,
+        47.2, SIGLIP2_TABLE,
+        {"English": 73.15, "German": 84.44, "Japanese": 55.31}, IMMICH_TABLE,
+        indexing_runs=(11.48, 11.17, 12.17), rss_mb=1970, speed_note=PAIRED),
+    OfferedModel(
+        "ViT-B-16-SigLIP2:webli", "SigLIP 2 B/16 (224 px)", "Apache-2.0",
+        "https://huggingface.co/timm/ViT-B-16-SigLIP2", "multilingual", 1501,
+        52.1, SIGLIP2_TABLE,
+        {"English": 75.19, "German": 86.44, "Japanese": 58.1}, IMMICH_TABLE,
+        rss_mb=1961,
+        speed_note=("not measured on a quiet machine; on the busy one it indexed at about half "
+                    "ViT-B-32-256's speed (median 2.0 vs 4.08 photos/s, image tower alone 2.53 "
+                    "vs 6.27 img/s, in one `" + SPEED_COMMAND + "` run), so below the bar")),
+    OfferedModel(
+        "ViT-B-32-256:datacomp_s34b_b86k", "CLIP B/32 DataComp (256 px)", "MIT",
+        "https://huggingface.co/laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K", "English", 605,
+        39.93, OPEN_CLIP_CSV, indexing_runs=(11.98, 11.66, 12.7), rss_mb=1673,
+        speed_note=QUIET_BENCH),
+    OfferedModel(
+        "ViT-B-32:laion2b_s34b_b79k", "CLIP B/32 LAION-2B", "MIT",
+        "https://huggingface.co/laion/CLIP-ViT-B-32-laion2B-s34B-b79K", "English", 605,
+        39.34, OPEN_CLIP_CSV,
+        {"English": 68.78, "German": 36.6}, IMMICH_TABLE,
+        indexing_runs=(15.1, 14.58, 13.68), rss_mb=1672, speed_note=QUIET_BENCH),
+    OfferedModel(
+        "MobileCLIP2-S2:dfndr2b", "MobileCLIP2-S2", "Apple-AMLR", AMLR_URL, "English", 397,
+        48.82, APPLE_RESULTS.format("mobileclip2_s2"),
+        indexing_runs=(12.53, 12.43, 13.29), rss_mb=1510, speed_note=QUIET_BENCH,
+        licence_first_sentence=AMLR_FIRST_SENTENCE),
+    OfferedModel(
+        "MobileCLIP2-S0:dfndr2b", "MobileCLIP2-S0", "Apple-AMLR", AMLR_URL, "English", 300,
+        43.68, APPLE_RESULTS.format("mobileclip2_s0"),
+        indexing_runs=(23.14, 26.58, 26.04), rss_mb=1377, speed_note=QUIET_BENCH,
+        licence_first_sentence=AMLR_FIRST_SENTENCE),
+)
+
+
+def choose_default(models=MODELS) -> str:
+    """The best open-licence model that indexes at ≥ 8 photos/s here in every run: multilingual
+    ones first when any clears the bar, then the best published MSCOCO text→image R@1."""
+    fit = [m for m in models if m.open and m.fast_enough]
+    if not fit:
+        raise ValueError("no open-licence model clears the speed bar")
+    if any(m.languages == "multilingual" for m in fit):
+        fit = [m for m in fit if m.languages == "multilingual"]
+    return max(fit, key=lambda m: m.coco_t2i_r1 or 0.0).spec
+
+
+DEFAULT_MODEL = choose_default()
+
+
+def offered(spec: str) -> OfferedModel | None:
+    """The table's entry for a spec, or None for a model folder or any other open_clip model."""
+    return next((m for m in MODELS if m.spec == spec), None)
