@@ -255,8 +255,12 @@ class Embedder:
         patterns = list(TOKENIZER_FILES)
         try:
             with _quiet_logs():
-                return Path(snapshot_download(repo, allow_patterns=patterns,
-                                              local_files_only=True))
+                folder = Path(snapshot_download(repo, allow_patterns=patterns,
+                                                local_files_only=True))
+            # the weights may share the repo: its snapshot can exist without the tokenizer
+            if not any((folder / n).is_file() for n in TOKENIZER_FILES):
+                raise FileNotFoundError(f"no tokenizer files in {folder}")
+            return folder
         except Exception as exc:
             if not allow_download:
                 raise ModelUnavailable(

@@ -135,13 +135,16 @@ def test_hub_tokenizer_is_read_from_the_cache_without_the_network(bilingual, tmp
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     spec = ModelSpec.parse("ViT-B-32-SigLIP2-256:webli")
     with pytest.raises(ModelUnavailable, match="not on this computer and downloads are off"):
-        Embedder._tokenizer(spec, allow_download=False)
-    # the hub cache as a download leaves it: a snapshot and a ref to it
+        Embedder._tokenizer(spec, allow_download=False)  # nothing downloaded
+    # the hub cache as a download of the weights leaves it: the same repo, no tokenizer yet
     repo = tmp_path / "hub" / "models--timm--ViT-B-32-SigLIP2-256"
     snapshot = repo / "snapshots" / ("0" * 40)
     snapshot.mkdir(parents=True)
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text("0" * 40)
+    (snapshot / "open_clip_pytorch_model.bin").write_bytes(b"weights")
+    with pytest.raises(ModelUnavailable, match="not on this computer and downloads are off"):
+        Embedder._tokenizer(spec, allow_download=False)
     for f in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(f"{bilingual[len('local-dir:'):]}/{f}", snapshot / f)
     tokenizer = Embedder._tokenizer(spec, allow_download=False)
