@@ -16,10 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from core.models import DEFAULT_MODEL
+
 from .data import clustered_vectors, photo_like_jpeg, random_weight_model
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ARCH = ("MobileCLIP2-S2", "dfndr2b")
+DEFAULT_ARCH = tuple(DEFAULT_MODEL.split(":", 1))  # the default model's architecture
 # Published zero-shot MSCOCO 5k text→image R@1 (fractions) of the offered models come from their
 # table, core/models.py, with its sources; two more candidates measured here are not offered.
 PUBLISHED_R1 = {
