@@ -201,6 +201,7 @@ class MainWindow(QMainWindow):
         ("&Photo", "Fewer Like These", "mark_bad", "-", "grid"),
         ("&Photo", None, None, None, None),
         ("&Photo", "Find Duplicates…", "show_duplicates", "Ctrl+D", "window"),
+        ("&Photo", "People…", "show_people", "Ctrl+P", "window"),
         ("&View", "Preview Pane", "toggle_preview", "Space", "grid"),
         ("&View", "Larger Thumbnails", "larger_thumbnails", QKeySequence.StandardKey.ZoomIn,
          "window"),
@@ -495,6 +496,20 @@ class MainWindow(QMainWindow):
 
         if self.library is not None:
             DuplicatesDialog(self.library, self._thumbnail_for, self).exec()
+
+    def show_people(self) -> None:
+        """The People view; double-clicking a person lists their photos, newest first."""
+        from .people import PeopleDialog
+
+        if self.library is not None:
+            dialog = PeopleDialog(self.library, self)
+
+            def search_person(person_id: int) -> None:
+                dialog.accept()
+                self.run_search(Query(persons=[str(person_id)], k=self.RESULTS))
+
+            dialog.person_chosen.connect(search_person)
+            dialog.exec()
 
     def clear_search(self) -> None:
         """Esc: the text goes; chips and filters stay (each has its own ✕)."""
