@@ -20,9 +20,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 
 def rss_mb() -> tuple[float, float]:
-    status = Path("/proc/self/status").read_text()
-    get = lambda key: int(next(l for l in status.splitlines() if l.startswith(key)).split()[1])  # noqa: E731
-    return get("VmRSS:") / 1024, get("VmHWM:") / 1024
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
 def make_photos(folder: Path, n: int) -> None:
