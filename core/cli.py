@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "(no library needed)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("models", parents=[common],
+                       help="the offered models: licence, languages, size, quality, speed here")
+    p.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -353,8 +357,39 @@ def cmd_remove(args) -> int:
     return 0
 
 
+def cmd_models(args) -> int:
+    """Every offered model, the default marked; reads no library and loads no model."""
+    from .models import DEFAULT_MODEL, MODELS, SIZE_NOTE, SPEED_COMMAND
+
+    rows = [m.as_dict(DEFAULT_MODEL) for m in MODELS]
+    if args.json:
+        print(json.dumps({"default": DEFAULT_MODEL, "models": rows, "size_mb": SIZE_NOTE,
+                          "photos_per_s": f"median of three runs of `{SPEED_COMMAND}`"},
+                         indent=2, ensure_ascii=False))
+        return 0
+    for m in rows:
+        recall = ", ".join(f"{k} {v}%" for k, v in m["xm3600_recall"].items()) or "not published"
+        r1 = f"{m['coco_t2i_r1']}%" if m["coco_t2i_r1"] is not None else "not published"
+        print(f"{'*' if m['default'] else ' '} {m['spec']}  ({m['name']})\n"
+              f"    licence {m['licence']}{'' if m['open'] else ' (not an open licence)'}, "
+              f"{m['languages']}, {m['size_mb']} MB\n"
+              f"    MSCOCO text→image R@1 {r1}, Crossmodal-3600 recall: {recall}\n"
+              f"    speed here: {_speed(m)}; memory with a library open: "
+              f"{str(m['rss_mb']) + ' MB' if m['rss_mb'] else 'not measured'}")
+    print("* the default for new libraries; a library keeps the model it was made with.")
+    return 0
+
+
+def _speed(m: dict) -> str:
+    if not m["photos_per_s"]:
+        return "not measured"
+    derived = " (derived, see docs/PERFORMANCE.md)" if m["speed_note"].startswith("derived") else ""
+    return f"{m['photos_per_s']} photos/s{derived}"
+
+
 COMMANDS = {"index": cmd_index, "search": cmd_search, "status": cmd_status, "watch": cmd_watch,
-            "duplicates": cmd_duplicates, "remove": cmd_remove, "info": cmd_info}
+            "duplicates": cmd_duplicates, "remove": cmd_remove, "info": cmd_info,
+            "models": cmd_models}
 
 
 def main(argv: list[str] | None = None) -> int:
