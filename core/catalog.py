@@ -19,7 +19,7 @@ from .search import camera_matches, matches_exact, path_has_any
 # labels (media id and video frame) are defined in types; imported from here by older code
 from .types import FRAME_SHIFT, MEDIA_MASK, CatalogError, Folder, Query, label_of, split_label  # noqa: F401
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _LABEL_SQL = f"media_id + (frame << {FRAME_SHIFT})"  # label_of, in SQL
 
 
@@ -123,6 +123,70 @@ CREATE TABLE IF NOT EXISTS enrich_runs (
 """
 _SCHEMA += _PEOPLE_SCHEMA
 
+# -- places and text (schema 5): a photo's place from its GPS, the text read in it, and one
+# full-text table over everything textual a photo has (file and folder names, keywords,
+# caption, place names, text in the picture), kept current by triggers so no write path can
+# forget it. Words match case- and accent-insensitively, and by prefix at query time.
+_FTS_BODY = """snapseek_path_text(m.path) || ' ' || COALESCE(m.keywords, '') || ' ' ||
+    COALESCE(m.caption, '') || ' ' || COALESCE((SELECT p.locality || ' ' || p.city || ' ' ||
+    p.region || ' ' || p.country FROM places p WHERE p.media_id = m.id), '') || ' ' ||
+    COALESCE((SELECT group_concat(t.text, ' ') FROM photo_text t WHERE t.media_id = m.id), '')"""
+
+
+def _fts_refresh(media_id: str) -> str:
+    return (f"DELETE FROM media_fts WHERE rowid = {media_id}; "
+            f"INSERT INTO media_fts(rowid, body) SELECT m.id, {_FTS_BODY} FROM media m "
+            f"WHERE m.id = {media_id};")
+
+
+_TEXT_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS places (
+    media_id INTEGER PRIMARY KEY REFERENCES media(id) ON DELETE CASCADE,
+    locality TEXT NOT NULL, city TEXT NOT NULL, region TEXT NOT NULL, country TEXT NOT NULL,
+    country_code TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS places_city ON places(city);
+CREATE TABLE IF NOT EXISTS photo_text (
+    media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+    frame INTEGER NOT NULL DEFAULT 0,
+    line INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
+    PRIMARY KEY (media_id, frame, line)
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS media_fts USING fts5(
+    body, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TRIGGER IF NOT EXISTS media_fts_insert AFTER INSERT ON media BEGIN
+    {_fts_refresh("new.id")}
+END;
+CREATE TRIGGER IF NOT EXISTS media_fts_update AFTER UPDATE OF path, keywords, caption ON media
+BEGIN
+    {_fts_refresh("new.id")}
+END;
+CREATE TRIGGER IF NOT EXISTS media_fts_delete AFTER DELETE ON media BEGIN
+    DELETE FROM media_fts WHERE rowid = old.id;
+END;
+CREATE TRIGGER IF NOT EXISTS places_fts_insert AFTER INSERT ON places BEGIN
+    {_fts_refresh("new.media_id")}
+END;
+CREATE TRIGGER IF NOT EXISTS places_fts_delete AFTER DELETE ON places BEGIN
+    {_fts_refresh("old.media_id")}
+END;
+CREATE TRIGGER IF NOT EXISTS text_fts_insert AFTER INSERT ON photo_text BEGIN
+    {_fts_refresh("new.media_id")}
+END;
+CREATE TRIGGER IF NOT EXISTS text_fts_delete AFTER DELETE ON photo_text BEGIN
+    {_fts_refresh("old.media_id")}
+END;
+"""
+_SCHEMA += _TEXT_SCHEMA
+# Schema 5 from older ones: the new tables above, then every photo's text indexed once
+_MIGRATE_TO_5 = f"""
+INSERT INTO media_fts(rowid, body) SELECT m.id, {_FTS_BODY} FROM media m
+    WHERE m.id NOT IN (SELECT rowid FROM media_fts);
+"""
+
 # Schema 1 → 2: lens, GPS and duration on media; a frame number and time on each vector.
 _MIGRATE_1_TO_2 = f"""
 ALTER TABLE media ADD COLUMN lens TEXT;
@@ -196,6 +260,7 @@ class Filters:
     names: tuple[tuple[str, str], ...] = ()  # ("path" | "name", text): all must match
     any_word: tuple[str, ...] = ()  # the path holds one of these words
     persons: tuple[str, ...] = ()  # people's names (or ids): all of them are in the photo
+    place: str | None = None  # a city, region or country (any case or accents)
 
     @classmethod
     def of(cls, query: Query, names=(), any_word=()) -> Filters:
@@ -203,11 +268,13 @@ class Filters:
         return cls(folder, frozenset(query.kinds) if query.kinds else None,
                    query.camera.strip() if query.camera and query.camera.strip() else None,
                    query.after, query.before, tuple(names), tuple(any_word),
-                   tuple(getattr(query, "persons", ()) or ()))
+                   tuple(getattr(query, "persons", ()) or ()),
+                   query.place.strip() if query.place and query.place.strip() else None)
 
     def __bool__(self) -> bool:
         return bool(self.folder or self.kinds or self.camera or self.after is not None
-                    or self.before is not None or self.names or self.any_word or self.persons)
+                    or self.before is not None or self.names or self.any_word or self.persons
+                    or self.place)
 
     def where(self) -> tuple[str, list]:
         """The SQL condition over `media` (indexed media only) and its parameters."""
@@ -238,6 +305,10 @@ class Filters:
             clauses.append("id IN (SELECT f.media_id FROM faces f JOIN people p ON "
                            "p.id=f.person_id WHERE snapseek_person(p.name, p.id, ?))")
             params.append(person)
+        if self.place:
+            clauses.append("id IN (SELECT media_id FROM places WHERE "
+                           "snapseek_place(locality, city, region, country, ?))")
+            params.append(self.place)
         return " AND ".join(clauses), params
 
 
@@ -279,6 +350,8 @@ class Catalog:
                 if 1 <= version < 4:
                     _run_script(w, _MIGRATE_TO_4)
                 _run_script(w, _SCHEMA)
+                if 1 <= version < 5:
+                    _run_script(w, _MIGRATE_TO_5)
                 w.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?)",
                     [str(SCHEMA_VERSION)],
@@ -311,6 +384,8 @@ class Catalog:
             conn.create_function("snapseek_name", 3, _name_sql, deterministic=True)
             conn.create_function("snapseek_any_word", 2, _any_word_sql, deterministic=True)
             conn.create_function("snapseek_person", 3, _person_sql, deterministic=True)
+            conn.create_function("snapseek_path_text", 1, _path_text_sql, deterministic=True)
+            conn.create_function("snapseek_place", 5, _place_sql, deterministic=True)
             owned = self._local.conn = _ThreadConnection(conn, sqlite_utils.Database(conn))
         return owned.db
 
@@ -698,7 +773,91 @@ class Catalog:
         return True
 
     # each enricher's rows are written by one method here (OCR adds its own)
-    _ENRICH_WRITERS = {"faces": "_write_faces"}
+    _ENRICH_WRITERS = {"faces": "_write_faces", "text": "_write_text"}
+
+    @staticmethod
+    def _write_text(w: sqlite_utils.Database, media_id: int, lines: list) -> None:
+        """Replace the text read in a photo: rows of (frame, core.ocr.TextLine)."""
+        w.execute("DELETE FROM photo_text WHERE media_id=?", [media_id])
+        for number, (frame, line) in enumerate(lines):
+            w.execute("INSERT INTO photo_text(media_id, frame, line, text, confidence, x0, y0, "
+                      "x1, y1) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      [media_id, frame, number, line.text, line.confidence, *line.box])
+
+    def media_id_of(self, path: str) -> int | None:
+        row = self.db.execute("SELECT id FROM media WHERE path=?", [db_path(path)]).fetchone()
+        return row[0] if row else None
+
+    def people_in(self, media_id: int) -> list[str]:
+        """The names of the named people in a photo."""
+        return [r[0] for r in self._rows(
+            "SELECT DISTINCT p.name FROM faces f JOIN people p ON p.id = f.person_id "
+            "WHERE f.media_id=? AND p.name IS NOT NULL AND p.hidden=0 ORDER BY p.name",
+            [media_id])]
+
+    def photo_text(self, media_id: int) -> list[str]:
+        """The lines of text read in a photo (or its video's moments), in reading order."""
+        return [r[0] for r in self._rows("SELECT text FROM photo_text WHERE media_id=? "
+                                         "ORDER BY frame, y0, x0", [media_id])]
+
+    # -- places (schema 5) ----------------------------------------------------
+    def places_missing(self, limit: int = 5000) -> list[tuple[int, float, float]]:
+        """Photos with a GPS position whose place was not looked up yet."""
+        return [tuple(r) for r in self._rows(
+            "SELECT id, gps_lat, gps_lon FROM media WHERE gps_lat IS NOT NULL AND "
+            "gps_lon IS NOT NULL AND id NOT IN (SELECT media_id FROM places) LIMIT ?", [limit])]
+
+    def store_places(self, places: list[tuple[int, object]]) -> None:
+        """(media id, core.places.Place or None) pairs; None records "no place" (a position
+        off the map or a camera's 0,0) so it is not looked up again."""
+        with self.write() as w:
+            for media_id, place in places:
+                values = ([place.locality, place.city, place.region, place.country,
+                           place.country_code] if place is not None else ["", "", "", "", ""])
+                w.execute("INSERT OR REPLACE INTO places(media_id, locality, city, region, "
+                          "country, country_code) SELECT id, ?, ?, ?, ?, ? FROM media WHERE id=?",
+                          [*values, media_id])
+
+    def places(self) -> list[tuple[str, str, str, str, int]]:
+        """(locality, city, region, country, photos) of the library's places, most photos
+        first: the place filter's menu and the names a query may use."""
+        return [tuple(r) for r in self._rows(
+            "SELECT p.locality, p.city, p.region, p.country, count(*) AS n FROM places p "
+            "JOIN media m ON m.id = p.media_id WHERE m.status='ok' AND p.country != '' "
+            "GROUP BY p.locality, p.city, p.region, p.country ORDER BY n DESC")]
+
+    def place_of(self, media_id: int) -> tuple[str, str, str, str] | None:
+        rows = self._rows("SELECT locality, city, region, country FROM places WHERE media_id=? "
+                          "AND country != ''", [media_id])
+        return tuple(rows[0]) if rows else None
+
+    def sample_ids(self, n: int) -> list[int]:
+        """Up to n indexed media ids spread evenly over the library (the same ones each time
+        while it is unchanged): the bulk a query's scores are measured against."""
+        total = self.media_count()
+        step = max(1, total // max(n, 1))
+        return [r[0] for r in self._rows(
+            "SELECT id FROM media WHERE status='ok' AND id % ? = 0 LIMIT ?", [step, n])] or \
+            [r[0] for r in self._rows("SELECT id FROM media WHERE status='ok' LIMIT ?", [n])]
+
+    # -- words (schema 5) -----------------------------------------------------
+    def text_hits(self, words: Iterable[str], limit: int = 5000) -> dict[int, set[str]]:
+        """Photos whose names, keywords, caption, place or text in the picture hold each word
+        (as a word or the start of one, any case or accents): media id → the words found."""
+        hits: dict[int, set[str]] = {}
+        for word in dict.fromkeys(words):
+            token = word.replace('"', " ").strip()
+            if not token:
+                continue
+            rows = self._rows("SELECT rowid FROM media_fts WHERE media_fts MATCH ? LIMIT ?",
+                              ['"' + token + '"*', limit])
+            for (media_id,) in rows:
+                hits.setdefault(media_id, set()).add(word)
+        return hits
+
+    def text_body(self, media_id: int) -> str:
+        rows = self._rows("SELECT body FROM media_fts WHERE rowid=?", [media_id])
+        return rows[0][0] if rows else ""
 
     @staticmethod
     def _write_faces(w: sqlite_utils.Database, media_id: int, faces: list) -> None:
@@ -928,11 +1087,37 @@ def _keywords_json(keywords) -> str | None:
     return json.dumps(list(keywords), ensure_ascii=False) if keywords else None
 
 
+def _path_text_sql(path) -> str:
+    """A path as words for the full-text table (any bytes: names that are not UTF-8 too)."""
+    if path is None:
+        return ""
+    text = fs_path(path)
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _place_sql(locality, city, region, country, wanted) -> int:
+    """Whether a place answers to a name, any case or accents (core.places.fold)."""
+    from .places import COUNTRY_ALIASES, fold
+
+    want = fold(wanted or "")
+    names = {fold(n) for n in (locality, city, region, country) if n}
+    alias = COUNTRY_ALIASES.get(want)
+    return int(want in names or (alias is not None and fold(alias) in names))
+
+
 def _run_script(db: sqlite_utils.Database, script: str) -> None:
-    """Statements one by one inside the caller's transaction (executescript would commit)."""
-    for statement in script.split(";"):
-        if statement.strip():
-            db.execute(statement)
+    """Statements one by one inside the caller's transaction (executescript would commit);
+    a trigger's body keeps its own semicolons (sqlite3.complete_statement says where a
+    statement ends)."""
+    statement = ""
+    for piece in script.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \n;"):
+                db.execute(statement)
+            statement = ""
+    if statement.strip(" \n;"):
+        db.execute(statement)
 
 
 def _media_row(r: tuple) -> MediaRow:

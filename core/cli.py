@@ -62,8 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="?", default="",
                    help='text; rclip-style terms work too: "2:dog + ./beach.jpg - people"')
     p.add_argument("--image", action="append", default=[], help="an example image (repeatable)")
-    p.add_argument("-k", "--top", type=at_least_one, default=10,
-                   help="how many results (default 10)")
+    p.add_argument("-k", "--top", type=at_least_one, default=None,
+                   help="how many results (default: the matches, ending where they end)")
+    p.add_argument("--all", action="store_true",
+                   help="rank every photo, not only the matches")
+    p.add_argument("--place", help="only photos taken in this city, region or country")
     p.add_argument("--folder", help="only results under this folder")
     p.add_argument("--after", type=parse_day, help="taken on or after YYYY[-MM[-DD]]")
     p.add_argument("--before", type=parse_day, help="taken before YYYY[-MM[-DD]]")
@@ -72,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--camera", help='camera model, or "make model", any case; end with * for a '
                    'prefix: "iPhone 12*", "Canon*"')
     p.add_argument("--sort", choices=["relevance", "date"], default="relevance",
-                   help="order of the k best matches (default relevance)")
+                   help="order of the matches (default relevance; date: newest first)")
     p.add_argument("--no-dates", action="store_true",
                    help='read "last summer", "in 2019", ... as words, not as a date filter')
     p.add_argument("--good", type=int, action="append", default=[], metavar="MEDIA_ID",
@@ -108,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=0.95,
                    help="similarity from 0 to 1 (default 0.95)")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("explain", parents=[common],
+                       help="why a photo matches a query: words, chips, score, where")
+    p.add_argument("path", help="a photo of the library")
+    p.add_argument("query", help="the query, as typed")
+    p.add_argument("--json", action="store_true",
+                   help='print {"score", "words", "chips", "grid"}')
+    p.add_argument("--out", metavar="F.png", help="write the picture with the heatmap over it")
 
     p = sub.add_parser("remove", parents=[common], help="forget a folder and its photos")
     p.add_argument("folder")
@@ -201,7 +212,7 @@ def cmd_index(args) -> int:
 
 def _find_faces(lib, args, bar) -> dict:
     """The second pass after indexing (unless --no-faces): faces found, people sorted."""
-    if args.no_faces or not lib.faces_enabled:
+    if args.no_faces or not (lib.faces_enabled or lib.text_enabled):
         return {}
     try:
         done, failed, _ = lib.enrich(on_progress=bar)
@@ -226,7 +237,11 @@ def parse_day(text: str) -> float:
 
 
 def cmd_search(args) -> int:
-    query, when = parse_query(args.query, k=args.top, dates=not args.no_dates)
+    from .library import Library
+
+    # -k N: the N best; --all: everything ranked; neither: the relevant set (k None)
+    k = args.top or (Library.ALL if args.all else None)
+    query, when = parse_query(args.query, k=k, dates=not args.no_dates)
     for image in args.image:  # before the model loads: a typo is told at once
         path = Path(image).expanduser()
         if not path.exists():
@@ -238,6 +253,7 @@ def cmd_search(args) -> int:
     query.kinds = frozenset(args.kind) if args.kind else None
     query.good, query.bad = args.good, args.bad
     query.persons = list(args.person)
+    query.place = args.place
     if query.is_empty() and not query.has_filters():
         raise SnapseekError("Give a text query, --image PATH or a filter.")
     if when is not None and not args.json:
@@ -245,6 +261,10 @@ def cmd_search(args) -> int:
               file=sys.stderr)
     with _open(args) as lib:
         query = people_in_query(query, lib.person_names())  # "Anna at the beach"
+        if query.place is None:
+            query = place_in_query(query, lib.place_names())  # "beach in Portugal"
+            if query.place and not args.json:
+                print(f"(in {query.place}: from your photos' places)", file=sys.stderr)
         results = lib.search(query)
     if args.json:
         print(json.dumps([r.to_json() for r in results]))
@@ -330,6 +350,7 @@ def cmd_info(args) -> int:
     from .metadata import info
 
     found = [info(path) for path in args.paths]
+    _what_the_library_knows(args, found)
     if args.json:
         print(json.dumps(found, indent=2, ensure_ascii=False))
     for item in [] if args.json else found:
@@ -343,11 +364,71 @@ def cmd_info(args) -> int:
                 ("taken", f"{item['taken']} ({item['taken_source']})"),
                 ("camera", item["camera"]), ("lens", item["lens"]),
                 ("gps", item["gps"] and f"{item['gps']['lat']:.6f}, {item['gps']['lon']:.6f}"),
-                ("keywords", ", ".join(item["keywords"])), ("caption", item["caption"])]
+                ("keywords", ", ".join(item["keywords"])), ("caption", item["caption"]),
+                ("place", item.get("place") and ", ".join(
+                    dict.fromkeys(v for v in item["place"].values() if v))),
+                ("text", " / ".join(item.get("text") or [])),
+                ("people", ", ".join(item.get("people") or []))]
         for name, value in rows:
             if value:
                 print(f"  {name:<9} {value}")
     return 1 if any("error" in item for item in found) else 0
+
+
+def _what_the_library_knows(args, found: list[dict]) -> None:
+    """The place of each file with GPS (offline), and, for files in the library, the text read
+    in it and the people in it. Opens the library only when it exists; loads no model."""
+    from .places import locate
+
+    for item in found:
+        if "error" in item:
+            continue
+        gps = item.get("gps")
+        place = locate(gps["lat"], gps["lon"]) if gps else None
+        item["place"] = ({"city": place.city, "region": place.region, "country": place.country}
+                         if place else None)
+        item["text"], item["people"] = [], []
+    from .library import default_home
+
+    home = Path(args.home).expanduser() if args.home else default_home()
+    if not (home / "catalog.db").exists() or not any("error" not in i for i in found):
+        return
+    with _open(args) as lib:
+        for item in found:
+            if "error" not in item:
+                known = lib.about(item["path"])
+                item["text"], item["people"] = known["text"], known["people"]
+
+
+def cmd_explain(args) -> int:
+    """Why a photo matches a query: words, chips, score and where in the picture."""
+    with _open(args) as lib:
+        query, _ = parse_query(args.query, k=None)
+        query = people_in_query(query, lib.person_names())
+        query = place_in_query(query, lib.place_names())
+        why = lib.explain(args.path, query)
+        if args.out:
+            import numpy as np
+
+            from .explain import overlay
+            from .imaging import open_image
+
+            picture = open_image(args.path, min_side=1024).image
+            overlay(picture, np.array(why["grid"])).save(args.out)
+    if args.json:
+        print(json.dumps(why, ensure_ascii=False))
+        return 0
+    print(f"score    {why['score']:.4f}")
+    for where, words in why["words"].items():
+        print(f"words    {', '.join(words)} (in its {where})")
+    for chip in why["chips"]:
+        print(f"chip     {chip}")
+    print("where    (higher = matters more for this query; top row first)")
+    for row in why["grid"]:
+        print("         " + " ".join(f"{v:.2f}" for v in row))
+    if args.out:
+        print(f"wrote {args.out}")
+    return 0
 
 
 def cmd_remove(args) -> int:
@@ -388,8 +469,8 @@ def _speed(m: dict) -> str:
 
 
 COMMANDS = {"index": cmd_index, "search": cmd_search, "status": cmd_status, "watch": cmd_watch,
-            "duplicates": cmd_duplicates, "remove": cmd_remove, "info": cmd_info,
-            "models": cmd_models}
+            "duplicates": cmd_duplicates, "remove": cmd_remove, "info": cmd_info, "models": cmd_models,
+            "explain": cmd_explain}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -430,6 +511,22 @@ def _first_line(exc: BaseException) -> str:
     """An exception's message on one line (torch's run over several)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return lines[0] if lines else type(exc).__name__
+
+
+def place_in_query(query, known):
+    """A place the library has photos of, typed in the query, becomes a place filter."""
+    from .places import find_place
+
+    texts = []
+    for text, weight in query.texts:
+        if weight > 0 and query.place is None and known:
+            match = find_place(text, known)
+            if match is not None:
+                query.place, text = match.name, match.rest
+        if text.strip():
+            texts.append((text, weight))
+    query.texts = texts
+    return query
 
 
 def people_in_query(query, names):

@@ -8,7 +8,9 @@ match and the first non-match the score drops. So:
 1. The bulk: median and MAD (scaled to a standard deviation) of the scores of the whole library,
    or of a fixed random sample of it on a big library.
 2. Candidates: the ranked results whose robust z-score is at least `Z_CANDIDATE` — they stand out.
-3. The set ends at the largest drop between consecutive scores among the candidates (the knee).
+3. The set ends at the largest drop between consecutive scores among the candidates (the knee);
+   when the results end before the candidates do (filters let few through), the drop from the
+   last one down to the bulk counts as one of them.
 
 Measured on the tests' trained model (24 kinds of picture, 5 of each; 34 queries of one, two or
 all attributes): precision 0.98, recall 0.93 (`tests/test_cutoff.py` holds the measurement)."""
@@ -36,6 +38,10 @@ def relevant_count(ranked: np.ndarray, bulk: np.ndarray | None = None,
     candidates = int(np.sum((ranked - median) / spread >= z_candidate))
     if candidates <= 1:
         return 1
+    if candidates == len(ranked):
+        # the list ended (filters let few through) before the matches did: after the last
+        # one comes the bulk
+        ranked = np.append(ranked, median)
     last = min(len(ranked) - 1, candidates)  # the drop after the last candidate counts too
     drops = ranked[:last] - ranked[1:last + 1]
     return int(np.argmax(drops)) + 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 import platformdirs
 
 from .catalog import MEDIA_MASK, Catalog, Filters, split_label
@@ -21,8 +23,9 @@ from .imaging import ImageError, is_video, open_image
 from .index import VectorIndex
 from .pipeline import IndexingPipeline
 from .scanner import Scanner, ScanChanges
+from .cutoff import relevant_count
 from .search import (
-    NAME_BOOST, ExactSearch, best_per_media, combine, group_by_seed, path_words, rocchio,
+    NAME_BOOST, ExactSearch, best_per_media, combine, group_by_seed, rocchio,
     split_names,
 )
 from .thumbnails import THUMB_SIZE, remove_thumbnails, save_thumbnail, thumb_path
@@ -209,6 +212,7 @@ class Library:
         self._embedder: Embedder | None = None
         self._index: VectorIndex | None = None
         self._exact: ExactSearch | None = None
+        self._bulk_sample: tuple[str, np.ndarray] | None = None  # (model id, vectors)
         self.index_state = "not loaded"
         self._load_lock = threading.RLock()
         self._rebuild_thread: threading.Thread | None = None
@@ -472,7 +476,9 @@ class Library:
             if self._paused:
                 pipeline.pause()
             try:
-                return pipeline.run(items, on_progress or self.emit)
+                result = pipeline.run(items, on_progress or self.emit)
+                self.update_places()  # cheap, offline: GPS to place names with pass 1
+                return result
             finally:
                 self.young = pipeline.young
                 self._pipeline = None
@@ -571,13 +577,24 @@ class Library:
             out[media_id] = (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)
         return out
 
+    # the relevant set (a query without k): the best CANDIDATES by similarity are cut where the
+    # matches end (core/cutoff.py), measured against a fixed sample of the library's scores
+    CANDIDATES = 1000
+    BULK_SAMPLE = 2000
+    ALL = 1_000_000  # "every result": filters alone, or --all
+
     def search(self, query: Query) -> list[SearchResult]:
         """Ranked results for a query; never mixes vectors of different models.
 
-        Words that match file or folder names lift those photos; quoted phrases and
-        `path:` / `name:` terms must match (see search.split_names).
+        Two channels, one ranking: the model's similarity, and the words of the query found in
+        what a photo says of itself (file and folder names, keywords, caption, place, text in
+        the picture: the catalog's full-text table). A photo holding the typed words is lifted
+        by the span of the scores times the share of the words it holds: one holding all of
+        them comes before any merely similar one, whatever the model's scale. Quoted
+        phrases and `path:` / `name:` terms must match (see search.split_names). With k None,
+        the results are the relevant set: they end where the matches end (core/cutoff.py).
         """
-        if query.k < 1:
+        if query.k is not None and query.k < 1:
             raise SnapseekError(f"The number of results must be at least 1, not {query.k}.")
         if query.is_empty() and not query.has_filters():
             return []
@@ -592,25 +609,43 @@ class Library:
             if text:
                 texts.append((text, weight))
         query = replace(query, texts=texts)
+        relevant_set = query.k is None
         exclude = {m for m, w in query.media if w > 0} | set(query.bad)
         if query.is_empty() and not exact:  # filters alone ("photos from 2019"): newest first
-            return self.browse(query)
+            return self.browse(replace(query, k=query.k or self.ALL))
         if query.is_empty():  # only name filters: every match, newest first
             results = self._name_matches(query, exact, None)
             results.sort(key=lambda r: r.taken_at or 0.0, reverse=True)
-            return results[: query.k]
+            return results[: query.k] if query.k else results
         vector = self.query_vector(query)
-        results = self._ranked(vector, query, exclude, exact)
+        fetch = replace(query, k=self.CANDIDATES if relevant_set else query.k)
+        results = self._ranked(vector, fetch, exclude, exact)
+        if relevant_set and results:
+            bulk = self._bulk_scores(vector)
+            results = results[: relevant_count(np.array([r.score for r in results]), bulk)]
         if words:
-            results = self._lift_names(vector, query, exclude, exact, words, results)
+            results = self._lift_words(vector, query, exclude, exact, words, results)
         if query.sort == "date":
             results.sort(key=lambda r: r.taken_at or 0.0, reverse=True)
         return results
 
-    def _name_matches(self, query: Query, exact, vector, words=()) -> list[SearchResult]:
-        """Photos whose paths match the exact filters (or contain one of the words), scored
-        by the query vector when there is one."""
-        ids = self.catalog.browse(Filters.of(query, names=exact, any_word=words), 2000)
+    def _bulk_scores(self, vector: np.ndarray) -> np.ndarray:
+        """The query's similarity to a fixed random sample of the library: its bulk."""
+        sample = self._bulk_sample
+        if sample is None or sample[0] != self.embedder.model_id:
+            ids = self.catalog.sample_ids(self.BULK_SAMPLE)
+            _, vectors, _ = self.catalog.vectors(self.embedder.model_id, ids=ids)
+            sample = self._bulk_sample = (self.embedder.model_id, vectors)
+        return sample[1] @ np.asarray(vector, np.float32) if len(sample[1]) else np.empty(0)
+
+    def _name_matches(self, query: Query, exact, vector, ids=None) -> list[SearchResult]:
+        """Photos whose paths match the exact filters (or, given `ids`, those of them the
+        filters let through), scored by the query vector when there is one."""
+        if ids is None:
+            ids = self.catalog.browse(Filters.of(query, names=exact), 2000)
+        else:
+            allowed = self.catalog.allowed_ids(Filters.of(query, names=exact))
+            ids = [i for i in ids if allowed is None or i in allowed]
         rows = self.catalog.media_rows(ids)
         best: dict[int, tuple[float, int]] = {}  # media id → (similarity, label)
         if vector is not None and ids:
@@ -633,17 +668,129 @@ class Library:
             out.append(_result(label, sim, row, times))
         return out
 
-    def _lift_names(self, vector, query: Query, exclude: set[int], exact, words, ranked
+    def _lift_words(self, vector, query: Query, exclude: set[int], exact, words, ranked
                     ) -> list[SearchResult]:
-        """Merge photos whose names contain query words into the ranking, lifted a little."""
+        """Merge photos that hold query words (names, keywords, place, text in the picture)
+        into the ranking, lifted by the span of the scores times the share of words held."""
+        hits = self.catalog.text_hits(words)
         merged = {r.media_id: r for r in ranked}
-        for r in self._name_matches(query, exact, vector, words):
+        for r in self._name_matches(query, exact, vector, ids=list(hits)):
             if r.media_id not in exclude:
                 merged.setdefault(r.media_id, r)
-        lifted = [replace(r, score=r.score + NAME_BOOST * len(set(words) & path_words(r.path)))
+        # a photo holding every typed word lands at least at the top score, so it comes before
+        # any photo that is merely similar; one holding some of them moves up that share
+        scores = [r.score for r in merged.values()]
+        span = max(max(scores, default=0.0) - min(scores, default=0.0), NAME_BOOST)
+        share = 1.0 / len(set(words))
+        lifted = [replace(r, score=r.score + span * share * len(hits.get(r.media_id, ())))
                   for r in merged.values()]
         lifted.sort(key=lambda r: (-r.score, r.media_id))
-        return lifted[: query.k]
+        return lifted[: query.k] if query.k else lifted
+
+    # -- what a photo knows, and why it matched ------------------------------------
+    def photo_text(self, media_id: int) -> list[str]:
+        """The lines of text read in a photo by the second pass."""
+        return self.catalog.photo_text(media_id)
+
+    def about(self, path: str) -> dict:
+        """What the library knows of a file beyond its own metadata: text read, people."""
+        media_id = self.catalog.media_id_of(os.path.realpath(path))
+        if media_id is None:
+            return {"text": [], "people": []}
+        return {"text": self.catalog.photo_text(media_id),
+                "people": self.catalog.people_in(media_id)}
+
+    def why(self, media_id: int, query: Query) -> dict:
+        """Which typed words a photo holds, and where (text in the picture, name, place,
+        keywords or caption), and which chips (date, place, people, filters) it satisfies."""
+        from .places import fold
+
+        details = self.catalog.details(media_id) or {}
+        words: list[str] = []
+        for text, weight in query.texts:
+            if weight > 0:
+                words += split_names(text)[2]
+        place = self.catalog.place_of(media_id) or ()
+        sources = {
+            "text in the photo": " ".join(self.catalog.photo_text(media_id)),
+            "name": details.get("path", ""),
+            "place": " ".join(place),
+            "keywords": " ".join(details.get("keywords") or []),
+            "caption": details.get("caption") or "",
+        }
+        found: dict[str, list[str]] = {}
+        for where, text in sources.items():
+            tokens = set(re.findall(r"[^\W_]+", fold(text)))
+            hits = [w for w in dict.fromkeys(words)
+                    if any(t.startswith(fold(w)) for t in tokens)]
+            if hits:
+                found[where] = hits
+        chips = []
+        if query.after is not None or query.before is not None:
+            chips.append("date")
+        if query.place:
+            chips.append(f"place: {query.place}")
+        chips += [f"person: {p}" for p in query.persons]
+        for name, on in (("kind", query.kinds), ("camera", query.camera),
+                         ("folder", query.folder)):
+            if on:
+                chips.append(name)
+        return {"words": found, "chips": chips}
+
+    def explain(self, path_or_id, query: Query, across: int = 6) -> dict:
+        """Why a photo matches: {"score", "words", "chips", "grid"}; grid is where in the
+        picture the query matched (occlusion, core/explain.py), rows top first."""
+        from .explain import occlusion_map
+
+        media_id = (path_or_id if isinstance(path_or_id, int)
+                    else self.catalog.media_id_of(os.path.realpath(path_or_id)))
+        if media_id is None:
+            raise SnapseekError(f"{path_or_id} is not in this library (add its folder first).")
+        row = self.catalog.media_by_id(media_id)
+        emb = self.embedder
+        vector = self.query_vector(replace(query, k=1))
+        try:
+            if is_video(row.path):  # the moment that matched is not known here: the first
+                picture = Image.open(self.thumbnail(media_id)).convert("RGB")
+            else:
+                picture = open_image(row.path, max(emb.image_size, 448)).image
+        except (ImageError, OSError, TypeError) as exc:
+            raise SnapseekError(f"Cannot read {row.path}: {exc}") from exc
+        stored = self._media_vectors([media_id]).get(media_id)
+        score = float(stored @ vector) if stored is not None else None
+        _, grid = occlusion_map(emb.encode_images, picture, vector, across=across)
+        why = self.why(media_id, query)
+        return {"score": score, "words": why["words"], "chips": why["chips"],
+                "grid": [[round(float(v), 3) for v in r] for r in grid]}
+
+    # -- places ----------------------------------------------------------------
+    def update_places(self) -> int:
+        """Look up the place of every photo with a GPS position that has none yet (offline,
+        a few microseconds each once the cities are loaded); returns how many."""
+        from .places import locate
+
+        done = 0
+        while missing := self.catalog.places_missing():
+            self.catalog.store_places([(m, locate(lat, lon)) for m, lat, lon in missing])
+            done += len(missing)
+        return done
+
+    def places(self) -> list[tuple[str, int]]:
+        """The library's places for a place filter: (name, photos), cities then countries,
+        most photos first."""
+        cities: dict[str, int] = {}
+        countries: dict[str, int] = {}
+        for _, city, _, country, n in self.catalog.places():
+            cities[city] = cities.get(city, 0) + n
+            countries[country] = countries.get(country, 0) + n
+        ranked = sorted(cities.items(), key=lambda x: -x[1])
+        return ranked + sorted(countries.items(), key=lambda x: -x[1])
+
+    def place_names(self) -> dict[str, str]:
+        """What a query may name as a place (folded name → spelling): the library's own."""
+        from .places import Place, known_names
+
+        return known_names([Place(*row[:4], "") for row in self.catalog.places()])
 
     def duplicates(self, threshold: float = 0.95, neighbours: int = 8) -> list[list[SearchResult]]:
         """Groups of near-duplicate photos (vector similarity ≥ threshold), largest first.
@@ -784,21 +931,43 @@ class Library:
     # SNAPSEEK_NO_FACES=1 or faces_enabled = False turns it off
     faces_enabled = os.environ.get("SNAPSEEK_NO_FACES", "") in ("", "0")
 
+    # text in photos (core/ocr.py) runs in the same pass; SNAPSEEK_NO_TEXT=1 turns it off
+    text_enabled = os.environ.get("SNAPSEEK_NO_TEXT", "") in ("", "0")
+
     def _enrichers(self) -> list:
         from .faces import FaceEnricher, FaceModelsMissing
+        from .ocr import TextEnricher
 
-        enricher = FaceEnricher(self.thumbs)
-        try:
-            enricher.load()
-        except (FaceModelsMissing, RuntimeError, OSError) as exc:
-            raise SnapseekError(f"Faces cannot be found: {exc}") from exc
-        return [enricher]
+        enrichers = []
+        if self.faces_enabled:
+            enricher = FaceEnricher(self.thumbs)
+            try:
+                enricher.load()
+            except (FaceModelsMissing, RuntimeError, OSError) as exc:
+                raise SnapseekError(f"Faces cannot be found: {exc}") from exc
+            enrichers.append(enricher)
+        if self.text_enabled:
+            reader = TextEnricher()
+            try:
+                reader.load()
+            except (ImportError, RuntimeError, OSError) as exc:
+                raise SnapseekError(f"Text in photos cannot be read: {exc}") from exc
+            enrichers.append(reader)
+        return enrichers
+
+    def _enricher_versions(self) -> dict[str, int]:
+        from .faces import ENRICHER, VERSION
+        from .ocr import TextReader
+
+        return {**({ENRICHER: VERSION} if self.faces_enabled else {}),
+                **({"text": TextReader.VERSION} if self.text_enabled else {})}
 
     def enrich_pending(self) -> int:
         """How many indexed photos the second pass has still to look at."""
-        from .faces import ENRICHER, VERSION
-
-        done, total = self.catalog.enrich_progress({ENRICHER: VERSION})
+        versions = self._enricher_versions()
+        if not versions:
+            return 0
+        done, total = self.catalog.enrich_progress(versions)
         return total - done
 
     def enrich(self, should_stop: Callable[[], bool] | None = None,

@@ -72,3 +72,24 @@ class TextReader:
     def text_of(self, image: Image.Image) -> list[TextLine]:
         """What a photo says: nothing without the full read when the detector sees no text."""
         return self.read(image) if self.has_text(image) else []
+
+
+class TextEnricher:
+    """The text enricher of the second pass (see core.enrich): the lines read in a photo (or
+    each of a video's moments), stored with the photo and searchable with its other words."""
+
+    name = "text"
+    version = TextReader.VERSION
+
+    def __init__(self, threads: int = 1):
+        self._threads = threads
+        self._reader: TextReader | None = None
+
+    def load(self) -> None:
+        if self._reader is None:
+            self._reader = TextReader(self._threads)
+
+    def run(self, image: np.ndarray, media) -> tuple[list, str | None]:
+        self.load()
+        lines = self._reader.text_of(Image.fromarray(image))
+        return [(media.frame, line) for line in lines], None

@@ -47,8 +47,9 @@ def parse_terms(text: str) -> list[tuple[str, float]]:
     return terms
 
 
-def parse_query(text: str, k: int = 20, dates: bool = True, today: dt.date | None = None,
-                ignore_dates: frozenset[str] = frozenset(), people=()) -> tuple[Query, DateRange | None]:
+def parse_query(text: str, k: int | None = 20, dates: bool = True, today: dt.date | None = None,
+                ignore_dates: frozenset[str] = frozenset(), people=(), places=None,
+                ignore_places: frozenset[str] = frozenset()) -> tuple[Query, DateRange | None]:
     """The query a user typed: a date phrase becomes a filter, terms may be weighted or
     negative ("2:dog + ./beach.jpg - people"), and a term that is a file is an image. Names of
     `people` typed in it become person filters ("Anna at the beach")."""
@@ -58,6 +59,13 @@ def parse_query(text: str, k: int = 20, dates: bool = True, today: dt.date | Non
     query = Query(k=k)
     if people and text:
         text, query.persons = find_people(text, people)
+    if places and text:  # a place the library has photos of ("beach in Portugal")
+        from .places import find_place, fold
+
+        known = {n: v for n, v in places.items() if n not in {fold(p) for p in ignore_places}}
+        match = find_place(text, known)
+        if match is not None:
+            query.place, text = match.name, match.rest
     for term, weight in parse_terms(text) if text else []:
         if _looks_like_path(term):
             query.images.append((Path(term).expanduser(), weight))

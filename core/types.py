@@ -90,6 +90,7 @@ class Query:
     camera: str | None = None  # a part of "make model", any case
     sort: str = "relevance"  # or "date" (newest first) among the k best matches
     persons: list[str] = field(default_factory=list)  # people's names: all of them in the photo
+    place: str | None = None  # a city, region or country the photo was taken in
 
     @classmethod
     def text(cls, text: str, k: int = 20) -> Query:
@@ -101,7 +102,7 @@ class Query:
 
     def has_filters(self) -> bool:
         return bool(self.folder or self.camera or self.kinds or self.after is not None
-                    or self.before is not None or self.persons)
+                    or self.before is not None or self.persons or self.place)
 
     def is_empty(self) -> bool:
         return not (self.texts or self.images or self.media or self.good)

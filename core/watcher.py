@@ -279,7 +279,7 @@ class BackgroundIndexer:
         """The second pass (faces), while indexing has nothing to do: it stops between photos
         as soon as a change arrives, a reconcile is due, or indexing is paused or stopped."""
         lib = self.library
-        if not lib.faces_enabled:
+        if not (lib.faces_enabled or lib.text_enabled):
             self._enrich_due = False
             return
 

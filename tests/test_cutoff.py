@@ -23,6 +23,13 @@ def test_the_bulk_can_be_a_sample_of_the_library():
     assert relevant_count(top, bulk=sample) == 7
 
 
+def test_when_filters_leave_only_matches_they_all_stay():
+    rng = np.random.default_rng(2)
+    bulk = rng.normal(0.20, 0.03, 1000)
+    for n in (2, 3, 5):
+        assert relevant_count(np.sort(rng.normal(0.36, 0.01, n))[::-1], bulk) == n
+
+
 def test_degenerate_score_lists():
     assert relevant_count(np.array([])) == 0
     assert relevant_count(np.array([0.3])) == 1

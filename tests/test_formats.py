@@ -100,7 +100,7 @@ def test_filters_and_date_sort_through_the_cli(tmp_path, random_model):
     run_cli("index", str(folder), home=home, model=random_model)
 
     def names(*args):
-        out = json.loads(run_cli("search", "red", "--json", *args, home=home).stdout)
+        out = json.loads(run_cli("search", "red", "--json", "--all", *args, home=home).stdout)
         return [r["path"].rsplit("/", 1)[1] for r in out]
 
     assert set(names("--after", "2019", "--before", "2021")) == {"2019.jpg", "2020.jpg"}

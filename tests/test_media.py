@@ -89,7 +89,7 @@ def test_duplicate_groups_hold_only_photos_like_their_first(video_library):
 
 def test_kind_filter_and_live_photo_pairs(video_library):
     home, folder = video_library
-    videos = {h["path"].rsplit("/", 1)[1] for h in search(home, "red", "--kind", "video")}
+    videos = {h["path"].rsplit("/", 1)[1] for h in search(home, "red", "--kind", "video", "--all")}
     assert videos == {"holiday.mp4", "garden.mov"}  # IMG_LIVE.mov belongs to IMG_LIVE.jpg
     photos = search(home, "red", "--kind", "photo", "-k", "20")
     assert all(h.get("kind") != "video" for h in photos) and len(photos) == 5
@@ -149,7 +149,7 @@ def test_dates_in_the_query_filter_through_the_cli(tmp_path, random_model):
     run_cli("index", str(folder), home=home, model=random_model)
 
     def names(text, *args):
-        out = json.loads(run_cli("search", text, "--json", *args, home=home).stdout)
+        out = json.loads(run_cli("search", text, "--json", "--all", *args, home=home).stdout)
         return sorted(r["path"].rsplit("/", 1)[1] for r in out)
 
     assert names("red circle in 2019") == ["2019.jpg"]
