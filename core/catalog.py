@@ -20,6 +20,8 @@ from .search import camera_matches, matches_exact, path_has_any
 from .types import FRAME_SHIFT, MEDIA_MASK, CatalogError, Folder, Query, label_of, split_label  # noqa: F401
 
 SCHEMA_VERSION = 5
+# what the storage raises; callers catch this name and never import sqlite3 themselves
+StorageError = sqlite3.Error
 _LABEL_SQL = f"media_id + (frame << {FRAME_SHIFT})"  # label_of, in SQL
 
 
@@ -830,6 +832,10 @@ class Catalog:
         rows = self._rows("SELECT locality, city, region, country FROM places WHERE media_id=? "
                           "AND country != ''", [media_id])
         return tuple(rows[0]) if rows else None
+
+    def model_ids(self) -> list[str]:
+        """Every model that has vectors in the catalog."""
+        return [r[0] for r in self._rows("SELECT DISTINCT model_id FROM embeddings")]
 
     def sample_ids(self, n: int) -> list[int]:
         """Up to n indexed media ids spread evenly over the library (the same ones each time

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sqlite3
 import sys
 from pathlib import Path
 
+from .catalog import StorageError
 from .search import format_seconds, parse_query
 from .types import Notice, Progress, SnapseekError
 
@@ -495,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
                 else "")
         print(f"snapseek: {_first_line(exc)}.{kept}", file=sys.stderr)
         return 1
-    except sqlite3.Error as exc:  # a damaged catalog, or one another program changed
+    except StorageError as exc:  # a damaged catalog, or one another program changed
         log.info("details", exc_info=True)
         print(f"snapseek: the library's catalog failed: {_first_line(exc)} (it may be damaged "
               "or changed by another program; -v shows the details)", file=sys.stderr)

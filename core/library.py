@@ -878,7 +878,7 @@ class Library:
         }
 
     def _model_ids(self) -> list[str]:
-        return [r[0] for r in self.catalog.db.execute("SELECT DISTINCT model_id FROM embeddings")]
+        return self.catalog.model_ids()
 
     def errors(self) -> list[tuple[str, str]]:
         return self.catalog.errors()
