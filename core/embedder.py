@@ -155,7 +155,8 @@ class Embedder:
     MAX_BATCH = 32  # images per model call
 
     def __init__(self, model, preprocess, tokenizer, spec: str, fingerprint: str, device: str,
-                 text_precision: str = "auto", channels_last: bool | None = None):
+                 text_precision: str = "auto", channels_last: bool | None = None,
+                 runtime_cache: Path | None = None, threads: int | None = None):
         import torch
 
         self._torch = torch
@@ -181,15 +182,81 @@ class Embedder:
         self.channels_last = is_convnet(model.visual) if channels_last is None else channels_last
         if self.channels_last:
             model.visual.to(memory_format=torch.channels_last)
+        # the image tower on a faster runtime (core/runtime.py), set up at the first batch
+        self.runtime_cache = Path(runtime_cache) if runtime_cache else None
+        self._threads = threads
+        self._fast_image = None
+        self._fast_checked = not self._wants_fast_runtime()
+        self.image_runtime = "torch fp32"
+
+    # -- the faster image runtime ---------------------------------------------
+    def _wants_fast_runtime(self) -> bool:
+        choice = os.environ.get(RUNTIME_ENV, "auto").strip().lower()
+        if choice == "torch":
+            return False
+        return self.device == "cpu" and self.runtime_cache is not None
+
+    def runtime_key(self) -> str:
+        """The exported tower's name in the cache: one per model id (spec, weights, dim)."""
+        import hashlib
+
+        return hashlib.blake2b(self.model_id.encode(), digest_size=10).hexdigest()
+
+    def probe_batch(self) -> np.ndarray:
+        """A few synthetic pictures, preprocessed as photos are: the runtime's agreement test."""
+        from PIL import Image, ImageDraw
+
+        rng = np.random.default_rng(7)
+        out = []
+        for i in range(PROBE_IMAGES):
+            w, h = 320 + 40 * i, 240 + 30 * i
+            grad = np.linspace(0, 255, w, dtype=np.float32)[None, :, None]
+            base = np.clip(grad * rng.uniform(0.3, 1.0, 3) + rng.normal(0, 12, (h, w, 3)), 0,
+                           255).astype(np.uint8)
+            im = Image.fromarray(base)
+            d = ImageDraw.Draw(im)
+            for _ in range(3):
+                x, y = int(rng.integers(0, w - 60)), int(rng.integers(0, h - 60))
+                d.ellipse((x, y, x + int(rng.integers(30, 120)), y + int(rng.integers(30, 120))),
+                          fill=tuple(int(c) for c in rng.integers(0, 255, 3)))
+            out.append(self.preprocess(im).numpy())
+        return np.stack(out).astype(np.float32)
+
+    def _torch_visual(self, batch: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        x = torch.from_numpy(np.ascontiguousarray(batch))
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            return self.model.encode_image(x).float().numpy()
+
+    def _fast_tower(self):
+        """The OpenVINO image tower, exported once per model into the cache; None: torch."""
+        if self._fast_checked:
+            return self._fast_image
+        self._fast_checked = True
+        from .runtime import fast_image_tower
+
+        tower = fast_image_tower(self.model.visual, self.image_size, self.runtime_cache,
+                                 self.runtime_key(), self._torch_visual, self.probe_batch(),
+                                 self._threads)
+        if tower is not None:
+            self._fast_image = tower
+            self.image_runtime = f"openvino {tower.precision}"
+        return tower
 
     # -- loading -------------------------------------------------------------
     @classmethod
     def load(
         cls, spec: str, device: str = "auto", threads: int | None = None,
         allow_download: bool = True, on_status=None, text_precision: str = "auto",
-        channels_last: bool | None = None,
+        channels_last: bool | None = None, runtime_cache: Path | None = None,
     ) -> Embedder:
-        """Load a model by spec; downloads only when allowed and not yet cached."""
+        """Load a model by spec; downloads only when allowed and not yet cached.
+
+        With `runtime_cache` (a folder in the library home) and the CPU, the image tower runs
+        on the faster runtime of core/runtime.py, exported there once per model, when it agrees
+        with torch fp32; SNAPSEEK_RUNTIME=torch keeps torch."""
         try:
             import open_clip  # noqa: F401  (a broken install is told here, in one line)
             import torch
@@ -212,7 +279,7 @@ class Embedder:
             raise ModelUnavailable(cls._explain(parsed, exc)) from exc
         reparameterize(model)
         return cls(model, preprocess, tokenizer, parsed.text, file_fingerprint(weights), dev,
-                   text_precision, channels_last)
+                   text_precision, channels_last, runtime_cache, threads)
 
     @classmethod
     def _tokenizer(cls, parsed: ModelSpec, allow_download: bool, on_status=None):
@@ -358,6 +425,14 @@ class Embedder:
         if not images:
             return np.empty((0, self.dim), np.float32)
         out = []
+        with self._lock:
+            fast = self._fast_tower()
+        if fast is not None:
+            for start in range(0, len(images), self.MAX_BATCH):
+                batch = np.stack([self.preprocess(im).numpy() for im in
+                                  images[start:start + self.MAX_BATCH]])
+                out.append(fast(batch))
+            return np.concatenate(out) if len(out) > 1 else out[0]
         # a batch of videos brings many moments: bound the memory one model call may take
         for start in range(0, len(images), self.MAX_BATCH):
             batch = torch.stack([self.preprocess(im) for im in
@@ -391,6 +466,8 @@ class Embedder:
         return out
 
 
+RUNTIME_ENV = "SNAPSEEK_RUNTIME"  # "torch": never the faster image runtime
+PROBE_IMAGES = 4
 BF16_MIN_COSINE = 0.995
 PROBE_TEXTS = ["a photo of a dog", "our family at the beach last summer", "receipt",
                "snow on the mountains at sunset, seen from a small wooden cabin window"]

@@ -281,7 +281,8 @@ class Library:
                 check_device(self.device)
                 self._embedder = Embedder.load(
                     self.model_spec, self.device, self.threads, self.allow_download,
-                    on_status=lambda text: self.emit(Notice("info", text)))
+                    on_status=lambda text: self.emit(Notice("info", text)),
+                    runtime_cache=self.home / "runtime")  # the image tower's faster runtime
             return self._embedder
 
     def load_model(self) -> Embedder:

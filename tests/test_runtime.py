@@ -75,3 +75,86 @@ def test_a_failing_export_leaves_torch(tower_and_probes, tmp_path, monkeypatch, 
     monkeypatch.setattr(runtime, "export", broken)
     assert runtime.fast_image_tower(model.visual, size, tmp_path, "m3", reference, probes) is None
     assert "cannot trace" in caplog.text
+
+
+# -- the Embedder on the runtime ------------------------------------------------------------------
+def _embedder_vectors(spec, cache, images):
+    from core.embedder import Embedder
+
+    emb = Embedder.load(spec, device="cpu", runtime_cache=cache, text_precision="fp32")
+    return emb, emb.encode_images(images)
+
+
+@pytest.fixture(scope="module")
+def spec_and_images(tmp_path_factory):
+    from helpers import draw_photo, make_random_model
+
+    spec = make_random_model(tmp_path_factory.mktemp("m") / "tiny-emb", seed=5)
+    images = [draw_photo(c, s, (300 + 20 * i, 200), seed=i) for i, (c, s) in
+              enumerate([("red", "circle"), ("blue", "square"), ("green", "stripe")] * 12)]
+    return spec, images  # 36 pictures: more than one batch of 32
+
+
+def _torch_vectors(spec, images, monkeypatch):
+    from core.embedder import Embedder
+
+    monkeypatch.setenv("SNAPSEEK_RUNTIME", "torch")
+    emb = Embedder.load(spec, device="cpu", text_precision="fp32")
+    out = emb.encode_images(images)
+    monkeypatch.delenv("SNAPSEEK_RUNTIME")
+    return out
+
+
+def test_embedder_vectors_on_the_fp32_runtime_equal_torch(spec_and_images, tmp_path,
+                                                          monkeypatch):
+    from core import runtime
+
+    spec, images = spec_and_images
+    reference = _torch_vectors(spec, images, monkeypatch)
+    monkeypatch.setattr(runtime, "cpu_has_bf16", lambda: False)  # a CPU without native bf16
+    emb, ours = _embedder_vectors(spec, tmp_path, images)
+    assert emb.image_runtime == "openvino f32"
+    assert ours.shape == reference.shape and ours.dtype == np.float32
+    assert float((ours * reference).sum(1).min()) >= 0.9999
+
+
+def test_embedder_vectors_on_the_bf16_runtime_agree_with_torch(spec_and_images, tmp_path,
+                                                               monkeypatch):
+    from core import runtime
+
+    if not runtime.cpu_has_bf16():
+        pytest.skip("this CPU has no native bf16")
+    spec, images = spec_and_images
+    reference = _torch_vectors(spec, images, monkeypatch)
+    emb, ours = _embedder_vectors(spec, tmp_path, images)
+    assert emb.image_runtime == "openvino bf16"
+    assert float((ours * reference).sum(1).min()) >= 0.999
+
+
+def test_the_embedder_exports_once_per_model(spec_and_images, tmp_path, monkeypatch):
+    from core import runtime
+
+    spec, images = spec_and_images
+    calls = []
+    real = runtime.export
+    monkeypatch.setattr(runtime, "export", lambda *a: calls.append(a) or real(*a))
+    first, _ = _embedder_vectors(spec, tmp_path, images[:2])
+    second, _ = _embedder_vectors(spec, tmp_path, images[:2])  # the next start of the app
+    assert len(calls) == 1 and second.image_runtime.startswith("openvino")
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".bin", ".xml"]
+    assert first.runtime_key() in next(tmp_path.glob("*.xml")).name
+
+
+def test_snapseek_runtime_torch_keeps_torch(spec_and_images, tmp_path, monkeypatch):
+    spec, images = spec_and_images
+    monkeypatch.setenv("SNAPSEEK_RUNTIME", "torch")
+    emb, _ = _embedder_vectors(spec, tmp_path, images[:2])
+    assert emb.image_runtime == "torch fp32" and not any(tmp_path.iterdir())
+
+
+def test_the_library_keeps_the_export_in_its_home(library, photo_dir):
+    library.add_folder(photo_dir)
+    library.update()
+    emb = library.embedder
+    assert emb.image_runtime.startswith("openvino")
+    assert list((library.home / "runtime").glob(f"*{emb.runtime_key()}*.xml"))
