@@ -334,3 +334,32 @@ def test_second_pass_survives_kill_9(tmp_path, random_model):
     assert _faces_by_photo(home, random_model) == expected
     people = json.loads(run_cli("people", "--json", home=home).stdout)
     assert sorted(p["count"] for p in people) == [16, 16]
+
+
+def test_the_app_finds_faces_when_indexing_is_idle(tmp_path, random_model):
+    """The background indexer runs the second pass once the first has nothing to do, and
+    stops it between photos when a change arrives."""
+    from core.types import Progress
+
+    folder = tmp_path / "Pictures"
+    truth = write_people(folder)
+    states = []
+    with Library(tmp_path / "home", model=random_model) as lib:
+        lib.subscribe(lambda e: isinstance(e, Progress) and states.append((e.state, e.done)))
+        lib.add_folder(folder)
+        lib.start_watching(settle=0.2)
+        deadline = time.monotonic() + 120
+        while len(lib.people()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert bcubed(clusters_of(lib), truth) == (1.0, 1.0)
+        faces_at = [i for i, (state, _) in enumerate(states) if state == "finding faces"]
+        indexing_at = [i for i, (state, _) in enumerate(states) if state == "indexing"]
+        assert faces_at and indexing_at and max(indexing_at) < min(faces_at)
+        # a new photo: indexed first, then looked at
+        grace_hopper().save(folder / "grace_later.jpg", quality=90)
+        deadline = time.monotonic() + 60
+        while max(p.photos for p in lib.people()) < 5:  # sorted after its batch
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert lib.enrich_pending() == 0 and lib.status()["indexed_count"] == len(truth) + 1
+        assert sorted(p.photos for p in lib.people()) == [4, 5]
