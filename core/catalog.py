@@ -695,6 +695,30 @@ class Catalog:
         return [r[0] for r in self._rows(
             "SELECT DISTINCT model_id FROM embeddings WHERE model_id!=?", [model_id])]
 
+    # -- switching models (core/switch.py) -------------------------------------
+    def make_model_active(self, spec: str, model_id: str, retired: Iterable[str] = ()) -> bool:
+        """Make a model the library's (meta "model" and "model_id"), ending a switch, in one
+        transaction; refused (False) while a photo still lacks its vector. The `retired`
+        models' ids are kept in meta "retired_models" until their vectors are deleted."""
+        with self.write() as w:
+            if w.execute(
+                    "SELECT 1 FROM media m JOIN folders f ON f.id=m.folder_id "
+                    "WHERE f.paused=0 AND m.status!='error' AND NOT EXISTS "
+                    "(SELECT 1 FROM embeddings e WHERE e.media_id=m.id AND e.model_id=?) "
+                    "LIMIT 1", [model_id]).fetchone():
+                return False
+            for key, value in (("model", spec), ("model_id", model_id), ("switching_to", ""),
+                               ("retired_models", "\n".join(retired))):
+                w.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", [key, value])
+        return True
+
+    def drop_model(self, model_id: str) -> int:
+        """Delete a model's vectors and index header; returns how many vectors went."""
+        with self.write() as w:
+            gone = w.execute("DELETE FROM embeddings WHERE model_id=?", [model_id]).rowcount
+            w.execute("DELETE FROM index_header WHERE model_id=?", [model_id])
+        return gone
+
     # -- index header --------------------------------------------------------
     def index_header(self, model_id: str) -> IndexHeader | None:
         row = self.db.execute(

@@ -151,12 +151,15 @@ class ProgressBar:
         if event.state != self._state:
             self.close()
             self._state = event.state
-            if event.state in ("scanning", "indexing", "finding faces"):
-                self._bar = tqdm(total=event.total or None, unit=" photos", desc=event.state,
+            if event.state in ("scanning", "indexing", "finding faces", "re-embedding"):
+                desc = (f"Re-embedding with {event.model}" if event.state == "re-embedding"
+                        else event.state)
+                self._bar = tqdm(total=event.total or None, unit=" photos", desc=desc,
                                  file=sys.stderr, dynamic_ncols=True)
         if self._bar is not None:
             self._bar.n = (event.done + event.failed if event.state == "indexing"
-                           else event.done if event.state == "finding faces" else event.found)
+                           else event.done if event.state in ("finding faces", "re-embedding")
+                           else event.found)
             if event.total:
                 self._bar.total = event.total
             self._bar.refresh()
@@ -184,6 +187,9 @@ def cmd_index(args) -> int:
             lib.add_folder(folder)
         if not lib.folders():
             raise SnapseekError("No folders yet: run `snapseek index FOLDER`.")
+        plan = lib.begin_switch()  # --model B on a library of model A: B is made beside A
+        if plan:
+            print(f"snapseek: {plan['text']}", file=sys.stderr)
         report = lib.update(on_progress=bar)
         faces = {} if report.cancelled else _find_faces(lib, args, bar)
     except KeyboardInterrupt:

@@ -20,7 +20,7 @@ import platformdirs
 from .catalog import MEDIA_MASK, Catalog, Filters, split_label
 from .embedder import DEFAULT_MODEL, Embedder, ModelSpec
 from .imaging import ImageError, is_video, open_image
-from .index import VectorIndex
+from .index import RWLock, VectorIndex
 from .pipeline import IndexingPipeline
 from .scanner import Scanner, ScanChanges
 from .cutoff import relevant_count
@@ -222,6 +222,13 @@ class Library:
         self._paused = False
         self.young: list[int] = []
         self.background = None  # a BackgroundIndexer while watching
+        # switching models (core/switch.py): the model asked for, the switch's target (kept in
+        # the catalog's meta), its loaded model, and the lock that lets the flip wait for
+        # searches in flight
+        self._model_asked = self.model_spec if model else None
+        self.switch_target = self.catalog.get_meta("switching_to") or None
+        self._switch = None
+        self._switch_lock = RWLock()
 
     # -- events --------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -337,7 +344,8 @@ class Library:
                 self._rebuild_thread.start()
             if self._exact is None:
                 ids, matrix, _ = self.catalog.vectors(emb.model_id)
-                self._exact = ExactSearch(ids, matrix)
+                # float16: the stand-in beside the index being built takes half the memory
+                self._exact = ExactSearch(ids, matrix, dtype=np.float16)
             return self._exact
 
     def _rebuild(self, path: Path, model_id: str, dim: int, why: str) -> None:
@@ -369,10 +377,17 @@ class Library:
     def remember_model(self) -> None:
         """Make the loaded model this library's model (after it loaded successfully)."""
         self.catalog.set_meta("model", self.embedder.spec)
+        self.catalog.set_meta("model_id", self.embedder.model_id)
 
     def check_model(self) -> None:
         """Refuse to compare this model's vectors with another model's."""
         emb = self.embedder
+        if emb.spec == (self.catalog.get_meta("switching_to") or None):
+            done, total = self._switch_for(emb.spec).progress()
+            raise ModelMismatch(
+                f"This library is being re-embedded with {emb.spec} ({done:,} of {total:,} "
+                "photos so far); until that finishes, search without --model to use the "
+                "library's model.")
         if self.catalog.vector_count(emb.model_id) == 0:
             others = self.catalog.other_models(emb.model_id)
             if others:
@@ -381,6 +396,110 @@ class Library:
                     f"This library's photos were indexed with {theirs}, not {emb.spec}. "
                     f"Run `snapseek index --model {emb.spec}` to embed them with it, or search "
                     "without --model to use the library's model.")
+
+    # -- switching models (core/switch.py) -------------------------------------
+    def _switch_for(self, target: str):
+        from .switch import ModelSwitch
+
+        if self._switch is None or self._switch.target != target:
+            keep = self._embedder if self._embedder and self._embedder.spec == target else None
+            self._switch = ModelSwitch(self, target, keep)
+        return self._switch
+
+    def _model_ids_of(self, spec: str) -> list[str]:
+        from .switch import spec_of
+
+        return [m for m in self.catalog.model_ids() if spec_of(m) == spec]
+
+    def _unload(self) -> None:
+        """Forget the loaded model and index (another model is to answer)."""
+        self.wait_for_index()
+        with self._switch_lock.write(), self._load_lock:
+            self._embedder = self._index = self._exact = self._bulk_sample = None
+            self.index_state = "not loaded"
+
+    def switch_model(self, spec: str) -> dict | None:
+        """Make `spec` this library's model without downtime: its vectors are made in the
+        background (run_switch; the watcher and update() run it) while the library's model
+        keeps answering every search. A library with no vectors yet just takes the model;
+        asking for the library's own model ends a switch in progress. Returns the switch's
+        plan (switch_plan) when one starts or goes on, else None."""
+        from .embedder import ModelSpec
+
+        spec = ModelSpec.parse(spec).text
+        stored = self.catalog.get_meta("model")
+        with self.writing():
+            if self.switch_target and self.switch_target != spec:  # a switch given up
+                self.drop_models(self._model_ids_of(self.switch_target))
+                self.catalog.set_meta("switching_to", "")
+                self.switch_target, self._switch = None, None
+            if not stored or stored == spec or not self._model_ids_of(stored):
+                if spec != self.model_spec:
+                    self._unload()
+                    self.model_spec = spec
+                return None
+            if self.model_spec != stored:
+                self._switch_for(spec)  # keeps the target's model when it is loaded already
+                self._unload()
+                self.model_spec = stored
+            self.catalog.set_meta("switching_to", spec)
+            self.switch_target = spec
+            self._switch_for(spec)
+            plan = self.switch_plan()
+        self.emit(Notice("info", plan["text"]))
+        return plan
+
+    def begin_switch(self) -> dict | None:
+        """A model asked for when opening that is not the library's becomes a switch (see
+        switch_model); returns its plan, or the plan of a switch to resume, or None."""
+        asked, self._model_asked = self._model_asked, None
+        retired = self.catalog.get_meta("retired_models")
+        if retired:  # a switch killed after the flip: the old model's vectors go now
+            self.drop_models(retired.split("\n"))
+            self.catalog.set_meta("retired_models", "")
+        if asked is not None:
+            return self.switch_model(asked)
+        return self.switch_plan() if self.switch_target else None
+
+    def switch_plan(self) -> dict:
+        """What a switch costs and frees: the photos to re-embed, and the disk space of the
+        old model's vectors (count x dim x 4 bytes) and index file, deleted at the switch."""
+        from .switch import dim_of, display_name
+
+        old_bytes = 0
+        for model_id in self._model_ids_of(self.model_spec):
+            path = self._index_path(model_id)
+            old_bytes += (len(self.catalog.vector_ids(model_id)) * dim_of(model_id) * 4
+                          + (path.stat().st_size if path.exists() else 0))
+        done, total = self._switch_for(self.switch_target).progress()
+        old, new = display_name(self.model_spec), display_name(self.switch_target)
+        text = (f"Re-embedding {total:,} photos with {new} in the background ({done:,} done); "
+                f"{old} answers searches until then. {old}'s vectors and index "
+                f"({old_bytes / 1e6:.1f} MB) are deleted after the switch.")
+        return {"from": self.model_spec, "to": self.switch_target, "done": done,
+                "total": total, "old_bytes": old_bytes, "text": text}
+
+    def run_switch(self, should_stop: Callable[[], bool] | None = None,
+                   on_progress: Callable[[Progress], None] | None = None) -> bool:
+        """Re-embed with the switch's target until done (then it becomes the library's model:
+        True) or should_stop says so (False; the next run resumes)."""
+        if not self.switch_target:
+            return False
+        return self._switch_for(self.switch_target).run(should_stop, on_progress)
+
+    def drop_models(self, model_ids: list[str]) -> int:
+        """Delete models' vectors and index files; returns the bytes freed."""
+        from .switch import dim_of
+
+        freed = 0
+        with self.writing():
+            for model_id in model_ids:
+                freed += self.catalog.drop_model(model_id) * dim_of(model_id) * 4
+                path = self._index_path(model_id)
+                if path.exists():
+                    freed += path.stat().st_size
+                    path.unlink()
+        return freed
 
     # -- folders -------------------------------------------------------------
     def add_folder(self, path: str | Path) -> Folder:
@@ -488,11 +607,14 @@ class Library:
     def update(self, on_progress: Callable[[Progress], None] | None = None) -> IndexReport:
         """Scan all folders, then embed what is new: what `snapseek index` does."""
         started = time.monotonic()
+        self.begin_switch()  # another model asked for: re-embed beside the library's model
         self.load_model()  # fail before touching anything when the model is unavailable
         with self.writing():
             self.remember_model()
             changes = self.scan(on_progress)
             embedded, failed, cancelled = self.index_pending(on_progress)
+            if self.switch_target and not cancelled:
+                self.run_switch(on_progress=on_progress)
             return IndexReport(changes.report, embedded, failed, time.monotonic() - started, cancelled)
 
     def pause(self) -> None:
@@ -585,6 +707,10 @@ class Library:
     ALL = 1_000_000  # "every result": filters alone, or --all
 
     def search(self, query: Query) -> list[SearchResult]:
+        with self._switch_lock.read():  # a model switch flips between searches, never within
+            return self._search(query)
+
+    def _search(self, query: Query) -> list[SearchResult]:
         """Ranked results for a query; never mixes vectors of different models.
 
         Two channels, one ranking: the model's similarity, and the words of the query found in
@@ -868,6 +994,7 @@ class Library:
             "home": str(self.home),
             "model": self.model_spec,
             "library_model": stored,
+            "switching_to": self.switch_target,
             "media_count": self.catalog.media_count(),
             "indexed_count": indexed,
             "error_count": self.catalog.error_count(),

@@ -112,7 +112,7 @@ class Query:
 class Progress:
     """A snapshot of background work, sent to listeners as it changes."""
 
-    state: str  # scanning | indexing | paused | idle | error
+    state: str  # scanning | indexing | re-embedding | paused | idle | error
     found: int = 0
     done: int = 0
     failed: int = 0
@@ -120,6 +120,7 @@ class Progress:
     rate: float = 0.0  # photos per second
     eta_s: float | None = None
     current: str = ""
+    model: str = ""  # re-embedding: the model the library is switching to
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,7 @@ class BackgroundIndexer:
         self.idle = threading.Event()
         self.retry_young_s = max(5.0, settle * 4)
         self._enrich_due = True  # the second pass: after start and after each indexing
+        self._switch_failed = False  # a model switch that cannot go on waits for a restart
 
     # -- lifetime ------------------------------------------------------------
     def start(self) -> None:
@@ -220,6 +221,7 @@ class BackgroundIndexer:
         _lower_priority()
         lib = self.library
         try:
+            lib.begin_switch()  # another model asked for, or a switch to resume
             lib.load_model()
             lib.remember_model()
         except Exception as exc:  # noqa: BLE001 - the user must see it, whatever it is
@@ -259,7 +261,9 @@ class BackgroundIndexer:
                     retry_at = time.monotonic() + self.retry_young_s if lib.young else None
                     self._enrich_due = True
                 self.queue.done()
-                if not work and self._enrich_due:
+                if not work and lib.switch_target and not self._switch_failed:
+                    self._switch(next_reconcile)
+                elif not work and self._enrich_due:
                     self._enrich(next_reconcile)
             except SnapseekError as exc:
                 lib.emit(Notice("error", str(exc)))
@@ -295,6 +299,25 @@ class BackgroundIndexer:
             lib.emit(Notice("warning", str(exc)))
             stopped = False
         self._enrich_due = stopped
+
+
+    def _switch(self, next_reconcile: float) -> None:
+        """Re-embed with the model switched to (core/switch.py) while indexing is idle; it
+        stops between chunks as soon as a change arrives, so new photos get the current
+        model's vector first and the new model's before the switch."""
+        lib = self.library
+
+        def should_stop() -> bool:
+            return (self._stop.is_set() or len(self.queue) > 0 or lib.paused
+                    or self._reconcile_now.is_set() or time.monotonic() >= next_reconcile)
+
+        if should_stop():
+            return
+        try:
+            lib.run_switch(should_stop)
+        except SnapseekError as exc:  # e.g. the new model cannot be loaded: said once
+            self._switch_failed = True
+            lib.emit(Notice("error", f"The switch to {lib.switch_target} cannot go on: {exc}"))
 
 
 def _lower_priority() -> None:
