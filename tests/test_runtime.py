@@ -158,3 +158,23 @@ def test_the_library_keeps_the_export_in_its_home(library, photo_dir):
     emb = library.embedder
     assert emb.image_runtime.startswith("openvino")
     assert list((library.home / "runtime").glob(f"*{emb.runtime_key()}*.xml"))
+
+
+# -- 1M photos: the exact stand-in during rebuilds in float16 -------------------------------------
+def test_the_float16_stand_in_ranks_like_float32_in_half_the_memory():
+    from core.search import ExactSearch
+
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((5000, 64)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(5000) + 1
+    full, half = ExactSearch(ids, vectors), ExactSearch(ids, vectors, dtype=np.float16)
+    half.CHUNK = 1000  # several chunks
+    assert half.matrix.dtype == np.float16 and half.matrix.nbytes * 2 == full.matrix.nbytes
+    for q in vectors[:20]:
+        a, sa = full.knn(q, 10)
+        b, sb = half.knn(q, 10)
+        assert a[0] == b[0] and len(set(a.tolist()) & set(b.tolist())) >= 9
+        assert np.abs(sa - sb).max() < 2e-3 and sb.dtype == np.float32
+    allowed = set(range(1, 5001, 3))
+    assert set(half.knn(vectors[0], 5, allowed)[0].tolist()) <= allowed
