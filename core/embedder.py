@@ -156,7 +156,8 @@ class Embedder:
 
     def __init__(self, model, preprocess, tokenizer, spec: str, fingerprint: str, device: str,
                  text_precision: str = "auto", channels_last: bool | None = None,
-                 runtime_cache: Path | None = None, threads: int | None = None):
+                 runtime_cache: Path | None = None, threads: int | None = None,
+                 weights: str | os.PathLike | None = None):
         import torch
 
         self._torch = torch
@@ -170,20 +171,25 @@ class Embedder:
         with torch.inference_mode():
             probe = tokenizer(["a"]).to(device)
             self.dim = int(model.encode_text(probe).shape[-1])
+        self.model_id = f"{spec}#{fingerprint}#{self.dim}"
+        size = getattr(model.visual, "image_size", 224)
+        self.image_size = int(min(size) if isinstance(size, (tuple, list)) else size)
+        self.runtime_cache = Path(runtime_cache) if runtime_cache else None
+        self.weights_path = str(weights) if weights else None
+        if self.runtime_cache is not None and self.weights_path and self._wants_fast_runtime():
+            from .lighttext import export_light  # before the text tower turns bf16: fp32 in
+
+            export_light(self, threads)
         self.text_precision = "fp32"
         if text_precision == "bf16" or (text_precision == "auto" and device == "cpu"
                                          and cpu_has_native_bf16()):
             self.text_precision = _text_tower_to_bf16(self.model, tokenizer, device)
-        self.model_id = f"{spec}#{fingerprint}#{self.dim}"
-        size = getattr(model.visual, "image_size", 224)
-        self.image_size = int(min(size) if isinstance(size, (tuple, list)) else size)
         # convolutional image towers (MobileCLIP's FastViT, ResNets) run faster with
         # channels-last tensors, oneDNN's preferred layout; the vectors are the same (tested)
         self.channels_last = is_convnet(model.visual) if channels_last is None else channels_last
         if self.channels_last:
             model.visual.to(memory_format=torch.channels_last)
         # the image tower on a faster runtime (core/runtime.py), set up at the first batch
-        self.runtime_cache = Path(runtime_cache) if runtime_cache else None
         self._threads = threads
         self._fast_image = None
         self._fast_checked = not self._wants_fast_runtime()
@@ -191,10 +197,9 @@ class Embedder:
 
     # -- the faster image runtime ---------------------------------------------
     def _wants_fast_runtime(self) -> bool:
-        choice = os.environ.get(RUNTIME_ENV, "auto").strip().lower()
-        if choice == "torch":
+        if os.environ.get(RUNTIME_ENV, "auto").strip().lower() == "torch":
             return False
-        return self.device == "cpu" and self.runtime_cache is not None
+        return self.device == "cpu" and getattr(self, "runtime_cache", None) is not None
 
     def runtime_key(self) -> str:
         """The exported tower's name in the cache: one per model id (spec, weights, dim)."""
@@ -251,12 +256,22 @@ class Embedder:
         cls, spec: str, device: str = "auto", threads: int | None = None,
         allow_download: bool = True, on_status=None, text_precision: str = "auto",
         channels_last: bool | None = None, runtime_cache: Path | None = None,
+        light: bool = True,
     ) -> Embedder:
         """Load a model by spec; downloads only when allowed and not yet cached.
 
         With `runtime_cache` (a folder in the library home) and the CPU, the image tower runs
         on the faster runtime of core/runtime.py, exported there once per model, when it agrees
         with torch fp32; SNAPSEEK_RUNTIME=torch keeps torch."""
+        if (runtime_cache is not None and light and device in ("auto", "cpu", None)
+                and os.environ.get(RUNTIME_ENV, "auto").strip().lower() != "torch"):
+            from .lighttext import open_light
+
+            found = open_light(spec, Path(runtime_cache), threads, lambda: cls.load(
+                spec, device, threads, allow_download, on_status, text_precision,
+                channels_last, runtime_cache, light=False))
+            if found is not None:
+                return found
         try:
             import open_clip  # noqa: F401  (a broken install is told here, in one line)
             import torch
@@ -278,8 +293,9 @@ class Embedder:
         except Exception as exc:  # open_clip raises many kinds; the user needs one clear line
             raise ModelUnavailable(cls._explain(parsed, exc)) from exc
         reparameterize(model)
-        return cls(model, preprocess, tokenizer, parsed.text, file_fingerprint(weights), dev,
-                   text_precision, channels_last, runtime_cache, threads)
+        emb = cls(model, preprocess, tokenizer, parsed.text, file_fingerprint(weights), dev,
+                  text_precision, channels_last, runtime_cache, threads, weights)
+        return emb
 
     @classmethod
     def _tokenizer(cls, parsed: ModelSpec, allow_download: bool, on_status=None):

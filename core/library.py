@@ -726,7 +726,6 @@ class Library:
         if query.is_empty() and not query.has_filters():
             return []
         self.check_persons(query.persons)
-        self.check_model()
         texts, exact, words = [], [], []
         for text, weight in query.texts:
             if weight > 0:
@@ -744,6 +743,7 @@ class Library:
             results = self._name_matches(query, exact, None)
             results.sort(key=lambda r: r.taken_at or 0.0, reverse=True)
             return results[: query.k] if query.k else results
+        self.check_model()  # only now: filters alone never load a model (nor import torch)
         vector = self.query_vector(query)
         fetch = replace(query, k=self.CANDIDATES if relevant_set else query.k)
         results = self._ranked(vector, fetch, exclude, exact)

@@ -114,3 +114,106 @@ def fast_image_tower(visual, image_size: int, cache: Path, model_key: str,
         return None
     log.info("image tower on OpenVINO %s (cosine to torch fp32 >= %.5f)", precision, worst)
     return tower
+
+
+# -- the text tower without torch: what a command-line text search needs -------------------------
+TEXT_PROBES = ["a photo of a dog", "our family at the beach last summer", "receipt",
+               "Snow on the mountains at sunset, seen from a small wooden cabin window!",
+               "2 cats & a dog", "fête à Paris"]
+
+
+def _canonicalize(text: str) -> str:
+    """open_clip's 'canonicalize' cleaning (lower case, no punctuation), without torch."""
+    import string
+
+    text = text.replace("_", " ").translate(str.maketrans("", "", string.punctuation)).lower()
+    return " ".join(text.split()).strip()
+
+
+def _basic_clean(text: str) -> str:
+    import html
+
+    import ftfy
+
+    return html.unescape(html.unescape(ftfy.fix_text(text))).strip()
+
+
+CLEANERS = {
+    "canonicalize": lambda t: _canonicalize(_basic_clean(t)),
+    "lower": lambda t: " ".join(_basic_clean(t).split()).lower(),
+    "whitespace": lambda t: " ".join(_basic_clean(t).split()),
+}
+
+
+class LightTokenizer:
+    """open_clip's HFTokenizer (standard mode) on the `tokenizers` library alone: no torch,
+    no transformers. Token ids as int64 numpy arrays, padded to the context length."""
+
+    def __init__(self, tokenizer_json: str, context_length: int, clean: str, pad_id: int,
+                 sep_id: int | None = None):
+        from tokenizers import Tokenizer
+
+        self._tok = Tokenizer.from_file(tokenizer_json)
+        self._tok.no_padding()
+        self._tok.enable_truncation(context_length)
+        self.context_length, self.pad_id, self.sep_id = context_length, pad_id, sep_id
+        self._clean = CLEANERS[clean]
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        out = np.full((len(texts), self.context_length), self.pad_id, np.int64)
+        for row, enc in zip(out, self._tok.encode_batch([self._clean(t) for t in texts]),
+                            strict=True):
+            row[:len(enc.ids)] = enc.ids
+        if self.sep_id is not None:
+            out[out == self.sep_id] = 0
+        return out
+
+
+class TextTower:
+    """The text tower compiled by OpenVINO: normalised vectors for token ids."""
+
+    def __init__(self, compiled, tokenizer: LightTokenizer, precision: str):
+        self._compiled, self.tokenizer, self.precision = compiled, tokenizer, precision
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        tokens = self.tokenizer(texts)
+        with self._lock:
+            out = np.asarray(self._compiled(tokens)[0], np.float32)
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def export_text(model, context_length: int, path: Path) -> Path:
+    """Trace the torch text tower (token ids → features) and save it as OpenVINO IR."""
+    import openvino as ov
+    import torch
+
+    class Text(torch.nn.Module):
+        def __init__(self, clip):
+            super().__init__()
+            self.clip = clip
+
+        def forward(self, tokens):
+            return self.clip.encode_text(tokens)
+
+    example = torch.zeros(1, context_length, dtype=torch.long)
+    with torch.inference_mode(False), torch.no_grad():
+        traced = torch.jit.trace(Text(model).eval(), example, check_trace=False)
+    converted = ov.convert_model(traced, example_input=example)
+    converted.reshape([-1, context_length])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.xml")
+    ov.save_model(converted, str(tmp), compress_to_fp16=False)
+    os.replace(tmp.with_suffix(".bin"), path.with_suffix(".bin"))
+    os.replace(tmp, path)
+    return path
+
+
+def compile_text(path: Path, tokenizer: LightTokenizer, precision: str,
+                 threads: int | None = None) -> TextTower:
+    import openvino as ov
+
+    config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"}
+    if threads:
+        config["INFERENCE_NUM_THREADS"] = int(threads)
+    return TextTower(ov.Core().compile_model(str(path), "CPU", config), tokenizer, precision)

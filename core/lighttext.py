@@ -1,0 +1,157 @@
+"""Text search without torch: the text tower exported to OpenVINO with its tokenizer, once per
+model into the library home, so that `snapseek search "dog"` neither imports torch nor loads the
+image tower.
+
+At the first full load of a model on the CPU (core/embedder.py), its text tower is traced while
+still fp32 and saved as OpenVINO IR beside the image tower's (`runtime/<model key>-text.*`), with
+its tokenizer (the `tokenizers` library's own file) and a manifest naming the weights file and
+its fingerprint. The export is kept only when the light tokenizer gives the same token ids as
+open_clip's on probe texts, and the compiled tower's vectors agree with torch fp32's (cosine >=
+runtime.MIN_COSINE). A later load finds the manifest, checks the weights are still the same
+file, and answers text queries from it; anything else (images, the torch model) loads the full
+model on first use. Only models with a Hugging Face tokenizer (SigLIP 2, the default; XLM-R...)
+take this path; CLIP's own BPE tokenizer lives inside open_clip, which imports torch."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from . import runtime
+
+log = logging.getLogger(__name__)
+VERSION = 1
+CLEAN_NAMES = {"_clean_canonicalize": "canonicalize", "_clean_lower": "lower",
+               "_clean_whitespace": "whitespace"}
+
+
+def manifest_path(cache: Path, spec: str) -> Path:
+    return cache / f"text-{hashlib.blake2b(spec.encode(), digest_size=10).hexdigest()}.json"
+
+
+def export_light(emb, threads: int | None = None) -> Path | None:
+    """Export the text tower of a fully loaded (still fp32) Embedder; the manifest, or None."""
+    tok = emb.tokenizer
+    hf = getattr(tok, "tokenizer", None)
+    clean = CLEAN_NAMES.get(getattr(getattr(tok, "clean_fn", None), "__name__", ""))
+    if (hf is None or not hasattr(hf, "backend_tokenizer") or clean is None
+            or getattr(tok, "tokenizer_mode", "") or hf.pad_token_id is None):
+        return None  # not a standard Hugging Face tokenizer: text stays on torch
+    cache = emb.runtime_cache
+    path = manifest_path(cache, emb.spec)
+    try:
+        known = json.loads(path.read_text(encoding="utf-8"))
+        if known.get("model_id") == emb.model_id and known.get("version") == VERSION and all(
+                (cache / known[k]).exists() for k in ("xml", "bin", "tokenizer")):
+            return path
+    except (OSError, ValueError, KeyError):
+        pass
+    try:
+        import torch
+
+        key = emb.runtime_key()
+        tok_file = cache / f"{key}-tokenizer.json"
+        cache.mkdir(parents=True, exist_ok=True)
+        hf.backend_tokenizer.save(str(tok_file))
+        sep = hf.sep_token_id if getattr(tok, "strip_sep_token", False) else None
+        light = runtime.LightTokenizer(str(tok_file), tok.context_length, clean,
+                                       hf.pad_token_id, sep)
+        want = tok(runtime.TEXT_PROBES).numpy()
+        if not np.array_equal(light(runtime.TEXT_PROBES), want):
+            log.warning("the light tokenizer differs from open_clip's: text stays on torch")
+            return None
+        xml = runtime.export_text(emb.model, tok.context_length, cache / f"{key}-text.xml")
+        with torch.inference_mode():
+            ref = torch.nn.functional.normalize(
+                emb.model.encode_text(torch.from_numpy(want)).float(), dim=-1).numpy()
+        for precision in (["bf16"] if runtime.cpu_has_bf16() else []) + ["f32"]:
+            tower = runtime.compile_text(xml, light, precision, threads)
+            worst = float((tower(runtime.TEXT_PROBES) * ref).sum(1).min())
+            if worst >= runtime.MIN_COSINE:
+                manifest = {"version": VERSION, "spec": emb.spec, "model_id": emb.model_id,
+                            "dim": emb.dim, "image_size": emb.image_size,
+                            "weights": emb.weights_path,
+                            "fingerprint": emb.model_id.split("#")[-2],
+                            "xml": xml.name, "bin": xml.with_suffix(".bin").name,
+                            "tokenizer": tok_file.name, "context_length": tok.context_length,
+                            "clean": clean, "pad_id": hf.pad_token_id, "sep_id": sep,
+                            "precision": precision, "min_cosine": round(worst, 6)}
+                tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+                os.replace(tmp, path)
+                log.info("text tower exported to OpenVINO %s (cosine to torch fp32 >= %.5f)",
+                         precision, worst)
+                return path
+        log.warning("the exported text tower disagrees with torch (cosine %.5f): not used", worst)
+    except Exception as exc:  # noqa: BLE001 - any failure: text stays on torch
+        log.warning("the light text tower is not used (%s: %s)", type(exc).__name__, exc)
+    return None
+
+
+def open_light(spec: str, cache: Path, threads: int | None, full_loader):
+    """A LightEmbedder from the manifest of this model, or None (then the full model loads)."""
+    from .embedder import ModelSpec, file_fingerprint
+
+    try:
+        text = ModelSpec.parse(spec).text
+        m = json.loads(manifest_path(cache, text).read_text(encoding="utf-8"))
+        if m.get("version") != VERSION or m.get("spec") != text:
+            return None
+        if not m.get("weights") or file_fingerprint(m["weights"]) != m["fingerprint"]:
+            return None  # other weights under the same name: export again from the full model
+        tokenizer = runtime.LightTokenizer(str(cache / m["tokenizer"]), m["context_length"],
+                                           m["clean"], m["pad_id"], m["sep_id"])
+        tower = runtime.compile_text(cache / m["xml"], tokenizer, m["precision"], threads)
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # noqa: BLE001 - the full model answers instead
+        log.info("no light text tower (%s: %s)", type(exc).__name__, exc)
+        return None
+    return LightEmbedder(m, tower, full_loader)
+
+
+class LightEmbedder:
+    """What a text search needs from an Embedder, from the exported text tower; any other
+    attribute (encode_images, model, preprocess...) loads the full Embedder on first use."""
+
+    def __init__(self, manifest: dict, tower, full_loader):
+        self.spec, self.model_id = manifest["spec"], manifest["model_id"]
+        self.dim, self.image_size = int(manifest["dim"]), int(manifest["image_size"])
+        self.text_precision = f"openvino {tower.precision}"
+        self.weights_path = manifest["weights"]
+        self._tower, self._load_full, self._full = tower, full_loader, None
+        self._full_lock = threading.Lock()
+        self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    @property
+    def full_loaded(self) -> bool:
+        return self._full is not None
+
+    def full(self):
+        with self._full_lock:
+            if self._full is None:
+                self._full = self._load_full()
+            return self._full
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.full(), name)
+
+    def encode_text(self, texts: list[str], truncate: bool = True) -> np.ndarray:
+        if len(texts) == 1 and texts[0] in self._text_cache:
+            self._text_cache.move_to_end(texts[0])
+            return self._text_cache[texts[0]][None, :]
+        out = self._tower(list(texts))
+        if len(texts) == 1:
+            self._text_cache[texts[0]] = out[0]
+            if len(self._text_cache) > 256:
+                self._text_cache.popitem(last=False)
+        return out

@@ -1,0 +1,140 @@
+"""A CLI that answers in a second: commands that need no model never import torch, and a text
+search runs on the exported text tower (OpenVINO + the `tokenizers` library), not torch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("openvino", reason="needs openvino (a dependency)")
+ROOT = Path(__file__).resolve().parent.parent
+WORDS = ["a", "photo", "of", "dog", "beach"]  # the stand-in tokenizer's vocabulary
+# SigLIP 2's shape in miniature: its own Hugging Face tokenizer, no causal mask, last-token pool
+HF_CONFIG = {
+    "embed_dim": 32, "custom_text": True,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
+    "text_cfg": {"context_length": 16, "vocab_size": 8, "width": 32, "heads": 2, "layers": 1,
+                 "hf_tokenizer_name": "stand-in", "tokenizer_kwargs": {"clean": "canonicalize"},
+                 "no_causal_mask": True, "pool_type": "last", "proj_bias": True},
+}
+
+
+@pytest.fixture(scope="module")
+def hf_model(tmp_path_factory) -> str:
+    from helpers import make_random_model
+
+    from benchmarks.data import stand_in_tokenizer
+
+    folder = tmp_path_factory.mktemp("m") / "tiny-hf"
+    spec = make_random_model(folder, seed=11, config=HF_CONFIG)
+    stand_in_tokenizer(folder)
+    return spec
+
+
+@pytest.fixture(scope="module")
+def indexed_home(tmp_path_factory, hf_model):
+    from helpers import draw_photo
+
+    from core.library import Library
+
+    base = tmp_path_factory.mktemp("lib")
+    pictures = base / "Pictures"
+    pictures.mkdir()
+    for i, (c, s) in enumerate([("red", "circle"), ("blue", "square"), ("green", "stripe")]):
+        draw_photo(c, s, seed=i).save(pictures / f"{c}-{s}.jpg")
+    with Library(base / "home", model=hf_model) as lib:
+        lib.add_folder(pictures)
+        lib.update()
+    return base / "home"
+
+
+def run_cli(home: Path, *args: str) -> tuple[dict, str]:
+    """`snapseek ARGS` in a fresh interpreter: what it printed and which heavy modules it
+    imported."""
+    code = ("import json, sys\nfrom core.cli import main\ncode = main(sys.argv[1:])\n"
+            "print(json.dumps({'code': code, 'mods': [m for m in ('torch', 'open_clip', "
+            "'transformers', 'torchvision', 'timm') if m in sys.modules]}), file=sys.stderr)\n")
+    env = {**os.environ, "SNAPSEEK_HOME": str(home)}
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout
+
+
+@pytest.mark.parametrize("args", [["status"], ["people"], ["search", "--after", "2000"],
+                                  ["search", "--kind", "photo", "--json"]])
+def test_commands_without_a_model_never_import_torch(indexed_home, args):
+    got, out = run_cli(indexed_home, *args)
+    assert got["code"] == 0 and got["mods"] == [], (args, got)
+    if args[0] == "search":
+        assert "red-circle" in out
+
+
+def test_info_never_imports_torch(indexed_home):
+    photo = next((indexed_home.parent / "Pictures").glob("*.jpg"))
+    got, out = run_cli(indexed_home, "info", str(photo))
+    assert got["mods"] == [] and photo.name in out
+
+
+def test_a_text_search_loads_neither_torch_nor_the_image_tower(indexed_home):
+    got, out = run_cli(indexed_home, "search", "photo of a dog", "--all", "--json")
+    assert got["code"] == 0 and got["mods"] == []
+    assert len(json.loads(out)) == 3
+    assert list((indexed_home / "runtime").glob("text-*.json"))
+
+
+def test_the_light_text_vectors_equal_torch(hf_model, tmp_path, monkeypatch):
+    from helpers import draw_photo
+
+    from core import runtime
+    from core.embedder import Embedder
+    from core.lighttext import LightEmbedder
+
+    monkeypatch.setenv("SNAPSEEK_RUNTIME", "torch")
+    reference = Embedder.load(hf_model, device="cpu", text_precision="fp32")
+    monkeypatch.delenv("SNAPSEEK_RUNTIME")
+    texts = ["a photo of a dog", "Dog!", "beach", "a photo of a beach " * 5, "zebra"]
+    want = reference.encode_text(texts)
+    for bf16 in (False, True):
+        if bf16 and not runtime.cpu_has_bf16():
+            continue
+        monkeypatch.setattr(runtime, "cpu_has_bf16", lambda v=bf16: v)
+        cache = tmp_path / f"bf16-{bf16}"
+        full = Embedder.load(hf_model, device="cpu", runtime_cache=cache)  # exports
+        light = Embedder.load(hf_model, device="cpu", runtime_cache=cache)
+        assert isinstance(light, LightEmbedder) and not light.full_loaded
+        assert light.model_id == full.model_id and light.dim == full.dim
+        got = light.encode_text(texts)
+        assert float((got * want).sum(1).min()) >= (0.999 if bf16 else 0.9999)
+        assert not light.full_loaded  # text alone: the full model never loaded
+        images = light.encode_images([draw_photo()])  # loads the full model now
+        assert light.full_loaded and images.shape == (1, full.dim)
+
+
+def test_other_weights_under_the_same_name_are_not_trusted(hf_model, tmp_path):
+    from core.embedder import Embedder
+    from core.lighttext import LightEmbedder, manifest_path
+
+    Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)
+    manifest = next(tmp_path.glob("text-*.json"))
+    data = json.loads(manifest.read_text())
+    data["fingerprint"] = "0" * 16  # as if the weights file had been replaced
+    manifest.write_text(json.dumps(data))
+    again = Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)
+    assert not isinstance(again, LightEmbedder)
+    assert manifest_path(tmp_path, again.spec) == manifest
+
+
+def test_snapseek_runtime_torch_never_takes_the_light_path(hf_model, tmp_path, monkeypatch):
+    from core.embedder import Embedder
+    from core.lighttext import LightEmbedder
+
+    Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)
+    monkeypatch.setenv("SNAPSEEK_RUNTIME", "torch")
+    assert not isinstance(Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path),
+                          LightEmbedder)
