@@ -289,17 +289,30 @@ class MainWindow(QMainWindow):
         def open_library():
             from core.library import Library
 
+            from core.types import LibraryBusy
+
             settings = QSettings()
             threads = int(settings.value("threads", 0)) or None
-            return Library(self._home, model=self._model or settings.value("model") or None,
-                           device=settings.value("device", "auto"), threads=threads,
-                           thumbs_dir=settings.value("thumbs") or None)
+            library = Library(self._home, device=settings.value("device", "auto"),
+                              threads=threads, thumbs_dir=settings.value("thumbs") or None)
+            # another model than the library's is switched to in the background: the
+            # library's own model answers searches until the new one has every vector
+            wanted = self._model or settings.value("model") or None
+            if wanted:
+                try:
+                    library.switch_model(wanted)
+                except LibraryBusy:  # another Snapseek is indexing: asked again next start
+                    pass
+            return library
 
         self.tasks.run(open_library, self._library_ready, self._fatal)
 
     def _library_ready(self, library) -> None:
         self.library = library
         library.subscribe(self.bridge)
+        # the model loads (and runs once) as soon as the window is up: the first search
+        # does not wait for it
+        self.tasks.run(lambda: library.load_model().encode_text(["a photo"]))
         self.tasks.run(lambda: (library.folders(), library.recent(self.RESULTS)),
                        self._show_start_page, self.show_error)
         self._refresh_filter_choices()
@@ -591,9 +604,17 @@ class MainWindow(QMainWindow):
     def show_settings(self) -> None:
         from .dialogs import SettingsDialog
 
-        dialog = SettingsDialog(self)
+        lib = self.library
+        current = (lib.switch_target or lib.model_spec) if lib is not None else None
+        dialog = SettingsDialog(self, current_model=current)
+        before = _reopening_settings()
         if dialog.exec() and self.library is not None:
-            # a new model, device or cache: reopen the library in the background
+            model = QSettings().value("model") or current
+            if _reopening_settings() == before:
+                if model != current:  # re-embedded in the background; searches go on
+                    self.tasks.run(lambda: lib.switch_model(model), None, self.show_error)
+                return
+            # a new device, cache or interval: reopen the library in the background
             old = self.library
             self.library = None
             self.stack.setCurrentWidget(self.loading)
@@ -724,6 +745,13 @@ class MainWindow(QMainWindow):
             self.progress_bar.setVisible(p.total > 0)
             self.pause_button.setVisible(True)
             self._show_paused(p.state == "paused")
+        elif p.state == "re-embedding":  # a model switch; searches answer meanwhile
+            self.state_label.setText(f"Re-embedding with {p.model}: {p.done:,} of {p.total:,}")
+            self.progress_bar.setMaximum(max(p.total, 1))
+            self.progress_bar.setValue(p.done)
+            self.progress_bar.setVisible(p.total > 0)
+            self.pause_button.setVisible(True)
+            self._show_paused(False)
         elif p.state == "idle":
             self.progress_bar.hide()
             self.pause_button.hide()
@@ -805,6 +833,13 @@ class MainWindow(QMainWindow):
         if self.library is not None:
             self.library.close()
         super().closeEvent(event)
+
+
+def _reopening_settings() -> tuple:
+    """The settings a library is opened with (a change reopens it), as Settings reads them."""
+    s = QSettings()
+    return (s.value("device", "auto"), int(s.value("threads", 0)), s.value("thumbs", "") or "",
+            int(s.value("reconcile_minutes", 30)))
 
 
 def show_in_file_manager(paths: list[str]) -> list[str]:

@@ -75,7 +75,7 @@ def test_searches_answer_from_the_old_model_until_the_new_one_is_complete(
         lib.close()
     # searched while B was partial: always A's whole answer, never B's part
     assert any(0 < partial < 40 for _, _, _, partial, _, _ in seen)
-    for done, total, model, _, got, used in seen:
+    for _, total, model, _, got, used in seen:
         assert total == 40 and model == model_b and used == a_id
         assert got == before
     assert [s[0] for s in seen] == sorted(s[0] for s in seen)

@@ -1,0 +1,87 @@
+"""Changing the model in Settings: the library is re-embedded in the background while the old
+model keeps answering searches, with progress in the status bar (issue 13, section 3)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from core.types import Progress
+from helpers import make_photo, make_random_model
+
+pytestmark = pytest.mark.usefixtures("qapp")
+COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"]
+
+
+def test_settings_switches_the_model_in_the_background_and_search_goes_on(
+        qtbot, tmp_path, random_model, monkeypatch):
+    from core.library import Library
+    from desktop.window import MainWindow
+
+    monkeypatch.setattr("core.switch.CHUNK", 8)
+    monkeypatch.setattr(Library, "faces_enabled", False)
+    monkeypatch.setattr(Library, "text_enabled", False)
+    model_b = make_random_model(tmp_path / "model-b", seed=5)
+    folder = tmp_path / "Pictures"
+    for i in range(32):
+        make_photo(folder / f"p{i:02d}.jpg", COLOURS[i % 6], size=(240, 180), seed=i)
+    home = tmp_path / "home"
+    with Library(home, model=random_model) as first:
+        first.add_folder(folder)
+        first.update()
+        a_id = first.embedder.model_id
+    lib = Library(home)
+    gate, held = threading.Event(), threading.Event()
+
+    def hold_midway(event):  # the watcher waits here with B partly made
+        if isinstance(event, Progress) and event.state == "re-embedding" and event.done >= 8 \
+                and not held.is_set():
+            held.set()
+            gate.wait(60)
+
+    lib.subscribe(hold_midway)
+    win = MainWindow(library=lib)
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: lib.model_loaded and lib.background is not None
+                    and lib.background.idle.is_set(), timeout=120_000)
+    shown = {}
+
+    def choose_b():
+        dialog = QApplication.activeModalWidget()
+        shown["model"] = dialog.model.text()
+        dialog.model.setText(model_b)
+        dialog.accept()
+
+    try:
+        QTimer.singleShot(200, choose_b)
+        win.show_settings()
+        assert shown["model"] == random_model  # Settings shows the library's model
+        qtbot.waitUntil(held.is_set, timeout=60_000)
+        # mid-switch: the status bar says so, and searches answer from A, whole
+        qtbot.waitUntil(lambda: "Re-embedding with" in win.state_label.text(), timeout=10_000)
+        assert f"of {32:,}" in win.state_label.text()
+        assert lib.model_spec == random_model and win.library is lib
+        gen = win._generation
+        win.search.edit.setText("a red circle")
+        win.search_now()
+        qtbot.waitUntil(lambda: win._shown_generation > gen, timeout=30_000)
+        assert win.model.rowCount() > 0
+        assert lib.embedder.model_id == a_id
+        assert not win.banner.isVisible() and "snapseek" not in win.state_label.text()
+        gate.set()
+        qtbot.waitUntil(lambda: lib.model_spec == model_b, timeout=120_000)
+        assert lib.catalog.model_ids() == [lib.embedder.model_id]
+        gen = win._generation
+        win.search.edit.setText("a blue square")
+        win.search_now()
+        qtbot.waitUntil(lambda: win._shown_generation > gen, timeout=30_000)
+        assert win.model.rowCount() > 0 and not win.banner.isVisible()
+    finally:
+        gate.set()
+        QSettings().remove("model")  # other tests open libraries with the stored model
+        win.close()
