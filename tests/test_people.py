@@ -285,8 +285,9 @@ def test_video_moments_are_looked_at(tmp_path, random_model):
         lib.add_folder(folder)
         lib.update()
         assert lib.enrich()[:2] == (1, 0)
-        runs = lib.catalog.db.execute("SELECT enricher, note FROM enrich_runs").fetchall()
-        assert runs == [("faces", None)]
+        runs = lib.catalog.db.execute(
+            "SELECT enricher, note FROM enrich_runs WHERE enricher='faces'").fetchall()
+        assert runs == [("faces", None)]  # its moments were read, none failed
 
 
 def _start_index(home, model, folder) -> subprocess.Popen:
