@@ -1035,8 +1035,16 @@ class Library:
         return path
 
     def details(self, media_id: int) -> dict | None:
-        """All that is known of one photo or video: dimensions, date, camera, lens, GPS..."""
-        return self.catalog.details(media_id)
+        """All that is known of one photo or video: dimensions, date, camera, lens, GPS, its
+        place, the text read in it and the people in it."""
+        details = self.catalog.details(media_id)
+        if details is not None:
+            place = self.catalog.place_of(media_id)
+            details["place"] = ({"locality": place[0], "city": place[1], "region": place[2],
+                                 "country": place[3]} if place else None)
+            details["text"] = self.catalog.photo_text(media_id)
+            details["people"] = self.catalog.people_in(media_id)
+        return details
 
     def cameras(self) -> list[str]:
         """Camera names in the library, most used first (for the camera filter)."""

@@ -16,7 +16,7 @@ class Chip(QToolButton):
     """A query term or filter beside the text box; click ✕ to remove it."""
 
     COLOURS = {"image": "#2d6cdf", "negative": "#a33", "filter": "#3a7d44", "date": "#7b4fb3",
-               "feedback": "#9a6a00", "similar": "#1f7a8c"}
+               "feedback": "#9a6a00", "similar": "#1f7a8c", "place": "#b3541e"}
 
     def __init__(self, label: str, kind: str = "image", parent=None):
         super().__init__(parent)
@@ -52,6 +52,9 @@ class SearchBar(QWidget):
         self.filter_chips: dict[str, Chip] = {}
         self.dismissed_dates: set[str] = set()
         self.date_chip: Chip | None = None
+        self.known_places: dict[str, str] = {}
+        self.dismissed_places: set[str] = set()
+        self.place_chip: Chip | None = None
         self.good: list[int] = []
         self.bad: list[int] = []
         self.feedback_chip: Chip | None = None
@@ -130,10 +133,48 @@ class SearchBar(QWidget):
             self.filter_chips[name] = chip
             self._chip_row.addWidget(chip)
         self._sync_date_chip()
+        self._sync_place_chip()
         self.changed.emit()
 
     def _text_changed(self, _text: str) -> None:
         self._sync_date_chip()
+        self._sync_place_chip()
+        self.changed.emit()
+
+    # -- a place read from the text ("beach in Portugal") ---------------------
+    def set_known_places(self, places: dict[str, str]) -> None:
+        """The places the library has photos of (folded name → spelling): only those can
+        be read from the text."""
+        self.known_places = dict(places)
+        self._sync_place_chip()
+
+    def _typed_place(self):
+        from core.places import find_place, fold
+
+        ignore = {fold(p) for p in self.dismissed_places}
+        known = {n: v for n, v in self.known_places.items() if n not in ignore}
+        return find_place(self.edit.text(), known) if known and "place" not in self.filters \
+            else None
+
+    def _sync_place_chip(self) -> None:
+        """Show the place read from the text as a chip; removing it reads the words as words."""
+        match = self._typed_place()
+        label = f"in {match.name}" if match else None
+        if self.place_chip is not None and (label is None or self.place_chip.label != label):
+            drop_widget(self.place_chip)
+            self.place_chip = None
+        if label and self.place_chip is None:
+            self.place_chip = Chip(label, "place")
+            self.place_chip.label = label
+            self.place_chip.setToolTip(f'Read from "{match.phrase}". Click to search those '
+                                       "words instead of filtering by place.")
+            name = match.name
+            self.place_chip.clicked.connect(lambda: self.dismiss_place(name))
+            self._chip_row.addWidget(self.place_chip)
+
+    def dismiss_place(self, name: str) -> None:
+        self.dismissed_places.add(name)
+        self._sync_place_chip()
         self.changed.emit()
 
     def _sync_date_chip(self) -> None:
@@ -194,6 +235,7 @@ class SearchBar(QWidget):
             drop_widget(self.filter_chips.pop(name))
         self.filters.clear()
         self.dismissed_dates.clear()
+        self.dismissed_places.clear()
         self.good, self.bad = [], []
         if self.feedback_chip is not None:
             drop_widget(self.feedback_chip)
@@ -206,7 +248,9 @@ class SearchBar(QWidget):
         from core.search import parse_query
 
         q, _ = parse_query(self.edit.text().strip(), k=k,
-                           ignore_dates=frozenset(self.dismissed_dates))
+                           ignore_dates=frozenset(self.dismissed_dates),
+                           places=self.known_places if "place" not in self.filters else None,
+                           ignore_places=frozenset(self.dismissed_places))
         q.images += [(p, w) for _, p, w in self.chips]
         q.media += [(media_id, 1.0) for _, media_id in self.similar]
         value = lambda name: self.filters.get(name, (None, ""))[0]  # noqa: E731
@@ -214,6 +258,7 @@ class SearchBar(QWidget):
             q.after, q.before = value("range")
         q.kinds = frozenset({value("kind")}) if value("kind") else None
         q.camera, q.folder = value("camera"), value("folder")
+        q.place = value("place") or q.place
         q.sort = value("sort") or "relevance"
         q.good, q.bad = list(self.good), list(self.bad)
         return q

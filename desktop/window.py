@@ -50,11 +50,12 @@ class MainWindow(QMainWindow):
         self._query_dir = Path(tempfile.mkdtemp(prefix="snapseek-query-"))
         self.tray = None  # a desktop.shell.Tray once enable_tray() found a system tray
         self._page: tuple[int, Query] | None = None  # the shown query, for more of its results
+        self._show_all = False  # past the relevant set: everything, ranked
         self._quitting = False
         self._build()
         self._debounce = QTimer(self, singleShot=True, interval=250)
         self._debounce.timeout.connect(self.run_search)
-        self.search.changed.connect(self._debounce.start)
+        self.search.changed.connect(self._query_changed)
         self.search.submitted.connect(self.search_now)
         self.search.paste_media.connect(self.paste)
         self.search.down.connect(self.grid.setFocus)
@@ -75,8 +76,16 @@ class MainWindow(QMainWindow):
         self.filters_button.setToolTip("Kind, camera, folder, dates and order")
         self._cameras: list[str] = []
         self._folders: list[str] = []
+        self._places: list[tuple[str, int]] = []  # (city or country, photos)
+        self.matches_label = QLabel()
+        self.matches_label.setAccessibleName("Matches")
+        self.matches_label.setToolTip("The photos that match end here; Show all ranks every "
+                                      "photo")
+        self.matches_label.linkActivated.connect(lambda _: self.show_all())
+        self.matches_label.hide()
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
+        top.addWidget(self.matches_label)
         top.addWidget(self.filters_button)
         top.addWidget(self.size_slider)
 
@@ -102,8 +111,15 @@ class MainWindow(QMainWindow):
         self.preview_info = QLabel(alignment=Qt.AlignmentFlag.AlignTop)
         self.preview_info.setWordWrap(True)
         self.preview_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.where_button = QPushButton("Where in the picture?")
+        self.where_button.setToolTip("Show where in the picture the query matched (a heatmap)")
+        self.where_button.clicked.connect(self.show_where)
+        self.where_button.setEnabled(False)
+        self._preview_picture = QImage()
+        self.last_where: dict | None = None
         pl = QVBoxLayout(self.preview)
         pl.addWidget(self.preview_image, 1)
+        pl.addWidget(self.where_button)
         pl.addWidget(self.preview_info)
         self.preview.hide()
         split = QSplitter()
@@ -370,9 +386,14 @@ class MainWindow(QMainWindow):
         self.run_search()
 
     def run_search(self, query: Query | None = None) -> None:
+        """A query with words or pictures answers with its relevant set ("38 matches", then
+        "Show all" ranks everything, a page at a time); filters alone page through all."""
         if self.library is None:
             return
-        query = query or self.search.query(self.RESULTS)
+        if query is None:
+            query = self.search.query(self.RESULTS)
+            if not query.is_empty() and not self._show_all:
+                query = replace(query, k=None)
         self._generation += 1
         generation = self._generation
         self.model.set_marks({**{m: 1 for m in query.good}, **{m: -1 for m in query.bad}})
@@ -380,6 +401,16 @@ class MainWindow(QMainWindow):
         started = time.perf_counter()
         self.tasks.run(lambda: (self._fetch(query), time.perf_counter() - started),
                        lambda r: self._show_results(generation, *r), self.show_error)
+
+    def show_all(self) -> None:
+        """Past the end of the relevant set: every photo, ranked."""
+        self._show_all = True
+        self._debounce.stop()
+        self.run_search()
+
+    def _query_changed(self) -> None:
+        self._show_all = False
+        self._debounce.start()
 
     def _fetch(self, query: Query):
         """On a worker: the results of a query, or the newest photos when nothing is asked."""
@@ -394,7 +425,14 @@ class MainWindow(QMainWindow):
         if self.stack.currentWidget() is not self.viewer:  # a photo being looked at stays
             self.stack.setCurrentWidget(self.results_page)
         page = self._page[1] if self._page and self._page[0] == generation else None
-        self.model.set_results(results, complete=page is None or len(results) < page.k)
+        relevant_set = page is not None and page.k is None
+        self.model.set_results(results, complete=page is None or relevant_set
+                               or len(results) < page.k)
+        self.matches_label.setVisible(relevant_set)
+        if relevant_set:
+            self.matches_label.setText(
+                f"{len(results)} match{'es' if len(results) != 1 else ''} · "
+                "<a href='all'>Show all</a>")
         if seconds is not None:
             self.statusBar().showMessage(f"{len(results)} results in {seconds * 1000:.0f} ms", 4000)
         if results:
@@ -450,10 +488,12 @@ class MainWindow(QMainWindow):
             return
 
         def choices():
-            return lib.cameras(), [f.path for f in lib.folders()]
+            return (lib.cameras(), [f.path for f in lib.folders()], lib.places(),
+                    lib.place_names())
 
         def keep(payload):
-            self._cameras, self._folders = payload
+            self._cameras, self._folders, self._places, places = payload
+            self.search.set_known_places(places)
 
         self.tasks.run(choices, keep)
 
@@ -485,6 +525,14 @@ class MainWindow(QMainWindow):
             action.setChecked(current.get("folder") == folder)
             action.triggered.connect(lambda on, f=folder: bar.set_filter(
                 "folder", f if on else None, f"in {Path(f).name}"))
+        places = menu.addMenu("Place")
+        places.setEnabled(bool(self._places))
+        for place, count in self._places[:60]:
+            action = places.addAction(f"{place}  ({count})")
+            action.setCheckable(True)
+            action.setChecked(current.get("place") == place)
+            action.triggered.connect(lambda on, p=place: bar.set_filter(
+                "place", p if on else None, f"in {p}"))
         menu.addAction("Date Range…", self.choose_date_range)
         newest = menu.addAction("Newest First")
         newest.setCheckable(True)
@@ -706,7 +754,9 @@ class MainWindow(QMainWindow):
         result = self.model.data(self.model.index(row), ResultRole)
         path = result.path
         lib = self.library
+        query = self._page[1] if self._page else None
         self.preview_info.setText(f"<b>{Path(path).name}</b><br><small>{path}</small>")
+        self.where_button.setEnabled(False)
 
         def load():
             source = path
@@ -716,20 +766,58 @@ class MainWindow(QMainWindow):
             if not image.isNull():
                 image = image.scaled(QSize(600, 600), Qt.AspectRatioMode.KeepAspectRatio,
                                      Qt.TransformationMode.SmoothTransformation)
-            return image, (lib.details(result.media_id) if lib else None)
+            why = lib.why(result.media_id, query) if lib and query is not None else None
+            return image, (lib.details(result.media_id) if lib else None), why
 
         def show(payload):
-            from PySide6.QtGui import QPixmap
-
-            image, details = payload
+            image, details, why = payload
             if self._current_row() != row:
                 return
-            self.preview_image.setPixmap(QPixmap.fromImage(image).scaled(
-                self.preview_image.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation))
-            self.preview_info.setText(describe(result, details or {}))
+            self._preview_picture = image
+            self._show_preview_picture(None)
+            self.preview_info.setText(describe(result, details or {}, why))
+            self.where_button.setEnabled(query is not None and not query.is_empty())
 
         self.tasks.run(load, show)
+
+    def _show_preview_picture(self, grid) -> None:
+        """The preview picture, with where the query matched laid over it when known."""
+        from PySide6.QtGui import QColor, QPainter, QPixmap
+
+        image = QImage(self._preview_picture)
+        if grid is not None and not image.isNull():
+            painter = QPainter(image)
+            rows, cols = len(grid), len(grid[0])
+            w, h = image.width() / cols, image.height() / rows
+            for r, line in enumerate(grid):
+                for c, weight in enumerate(line):
+                    painter.fillRect(int(c * w), int(r * h), int(w) + 1, int(h) + 1,
+                                     QColor(230, 30, 30, int(150 * weight)))
+            painter.end()
+        self.preview_image.setPixmap(QPixmap.fromImage(image).scaled(
+            self.preview_image.size(), Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation))
+
+    def show_where(self) -> None:
+        """Where in the picture the query matched: computed on demand, off the GUI thread."""
+        row = self._current_row()
+        if row is None or self.library is None or not self._page:
+            return
+        result, query, lib = self.model.result(row), self._page[1], self.library
+        self.where_button.setEnabled(False)
+        self.where_button.setText("Looking…")
+
+        def done(why) -> None:
+            self.where_button.setText("Where in the picture?")
+            if self._current_row() == row:
+                self.last_where = why
+                self._show_preview_picture(why["grid"])
+
+        def failed(exc) -> None:
+            self.where_button.setText("Where in the picture?")
+            self.show_error(exc)
+
+        self.tasks.run(lambda: lib.explain(result.media_id, replace(query, k=1)), done, failed)
 
     # -- status --------------------------------------------------------------
     def on_progress(self, p: Progress) -> None:
@@ -880,8 +968,9 @@ def query_file_filter() -> str:
     return f"Photos and videos ({photos} {videos});;Photos ({photos});;Videos ({videos})"
 
 
-def describe(result, details: dict) -> str:
-    """The preview pane's text: what the catalog knows of a photo or video."""
+def describe(result, details: dict, why: dict | None = None) -> str:
+    """The preview pane's text: what the catalog knows of a photo or video, and why it is a
+    result (the words it holds and where, the chips it satisfies, its similarity)."""
     from html import escape
 
     from core.search import format_seconds
@@ -910,11 +999,26 @@ def describe(result, details: dict) -> str:
         lines.append(gear)
     if details.get("gps_lat") is not None:
         lines.append(f"GPS {details['gps_lat']:.5f}, {details['gps_lon']:.5f}")
+    place = details.get("place")
+    if place:
+        lines.append("📍 " + escape(", ".join(dict.fromkeys(
+            v for v in (place.get("locality"), place.get("city"), place.get("country")) if v))))
+    if details.get("people"):
+        lines.append("👤 " + escape(", ".join(details["people"])))
     if details.get("caption"):
         lines.append(f"<i>{escape(details['caption'])}</i>")
     if details.get("keywords"):
         lines.append(escape(", ".join(details["keywords"])))
-    lines.append(f"score {result.score:.3f}")
+    if details.get("text"):
+        lines.append("“" + escape(" / ".join(details["text"])[:200]) + "”")
+    if why is not None:
+        reasons = [f"“{escape(', '.join(words))}” in its {escape(where)}"
+                   for where, words in why.get("words", {}).items()]
+        reasons += [escape(chip) for chip in why.get("chips", [])]
+        lines.append("<b>Why:</b> " + ("; ".join(reasons) + "; " if reasons else "")
+                     + f"looks like the query (score {result.score:.3f})")
+    else:
+        lines.append(f"score {result.score:.3f}")
     lines.append(f"<small>{escape(path)}</small>")
     return "<br>".join(lines)
 

@@ -69,6 +69,9 @@ def test_marking_results_reranks_at_once(qtbot, window):
     gen = window._generation
     qtbot.keyClicks(window.search.edit, "red")
     wait_for_results(qtbot, window, gen)
+    gen = window._generation
+    window.show_all()  # past the relevant set: every red photo, and the others after them
+    wait_for_results(qtbot, window, gen)
     results = window.model.results()
     squares = [i for i, r in enumerate(results) if window.truth[r.path] == ("red", "square")]
     circles = [i for i, r in enumerate(results) if window.truth[r.path] == ("red", "circle")]

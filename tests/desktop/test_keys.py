@@ -210,6 +210,10 @@ def test_the_grid_scrolls_through_every_result(qtbot, window, monkeypatch):
     """Results come a page at a time; reaching the end of the grid brings the next page."""
     monkeypatch.setattr(window, "RESULTS", 16)
     _search(qtbot, window, "a red circle")
+    assert window.model.rowCount() < 16  # the relevant set first
+    gen = window._generation
+    window.show_all()
+    wait_for_results(qtbot, window, gen)
     assert window.model.rowCount() == 16
     first_page = [r.media_id for r in window.model.results()]
     bar = window.grid.verticalScrollBar()
