@@ -16,7 +16,8 @@ class Chip(QToolButton):
     """A query term or filter beside the text box; click ✕ to remove it."""
 
     COLOURS = {"image": "#2d6cdf", "negative": "#a33", "filter": "#3a7d44", "date": "#7b4fb3",
-               "feedback": "#9a6a00", "similar": "#1f7a8c", "place": "#b3541e"}
+               "feedback": "#9a6a00", "similar": "#1f7a8c", "place": "#b3541e",
+               "person": "#8a3b8f"}
 
     def __init__(self, label: str, kind: str = "image", parent=None):
         super().__init__(parent)
@@ -53,6 +54,9 @@ class SearchBar(QWidget):
         self.dismissed_dates: set[str] = set()
         self.date_chip: Chip | None = None
         self.known_places: dict[str, str] = {}
+        self.known_people: list[str] = []
+        self.dismissed_people: set[str] = set()
+        self.person_chips: dict[str, Chip] = {}
         self.dismissed_places: set[str] = set()
         self.place_chip: Chip | None = None
         self.good: list[int] = []
@@ -139,6 +143,37 @@ class SearchBar(QWidget):
     def _text_changed(self, _text: str) -> None:
         self._sync_date_chip()
         self._sync_place_chip()
+        self._sync_people_chips()
+        self.changed.emit()
+
+    # -- people named in the text ("Anna at the beach") -------------------------
+    def set_known_people(self, names: list[str]) -> None:
+        self.known_people = list(names)
+        self._sync_people_chips()
+
+    def _people_names(self) -> list[str]:
+        return [n for n in self.known_people if n.casefold() not in self.dismissed_people]
+
+    def _sync_people_chips(self) -> None:
+        """A chip for each person named in the text; removing one reads the name as words."""
+        from core.search import find_people
+
+        _, found = find_people(self.edit.text(), self._people_names()) if self.known_people \
+            else ("", [])
+        for name in [n for n in self.person_chips if n not in found]:
+            drop_widget(self.person_chips.pop(name))
+        for name in found:
+            if name not in self.person_chips:
+                chip = Chip(f"with {name}", "person")
+                chip.setToolTip(f'Photos with {name}. Click to search the word "{name}" '
+                                "instead.")
+                chip.clicked.connect(lambda _=False, n=name: self.dismiss_person(n))
+                self.person_chips[name] = chip
+                self._chip_row.addWidget(chip)
+
+    def dismiss_person(self, name: str) -> None:
+        self.dismissed_people.add(name.casefold())
+        self._sync_people_chips()
         self.changed.emit()
 
     # -- a place read from the text ("beach in Portugal") ---------------------
@@ -236,6 +271,7 @@ class SearchBar(QWidget):
         self.filters.clear()
         self.dismissed_dates.clear()
         self.dismissed_places.clear()
+        self.dismissed_people.clear()
         self.good, self.bad = [], []
         if self.feedback_chip is not None:
             drop_widget(self.feedback_chip)
@@ -250,6 +286,7 @@ class SearchBar(QWidget):
         q, _ = parse_query(self.edit.text().strip(), k=k,
                            ignore_dates=frozenset(self.dismissed_dates),
                            places=self.known_places if "place" not in self.filters else None,
+                           people=self._people_names(),
                            ignore_places=frozenset(self.dismissed_places))
         q.images += [(p, w) for _, p, w in self.chips]
         q.media += [(media_id, 1.0) for _, media_id in self.similar]

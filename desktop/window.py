@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.enrich import STATE as ENRICH_STATE
 from core.types import Notice, Progress, Query
 
 from .bridge import CoreBridge
@@ -489,11 +490,12 @@ class MainWindow(QMainWindow):
 
         def choices():
             return (lib.cameras(), [f.path for f in lib.folders()], lib.places(),
-                    lib.place_names())
+                    lib.place_names(), lib.person_names())
 
         def keep(payload):
-            self._cameras, self._folders, self._places, places = payload
+            self._cameras, self._folders, self._places, places, people = payload
             self.search.set_known_places(places)
+            self.search.set_known_people(people)
 
         self.tasks.run(choices, keep)
 
@@ -840,6 +842,12 @@ class MainWindow(QMainWindow):
             self.progress_bar.setVisible(p.total > 0)
             self.pause_button.setVisible(True)
             self._show_paused(False)
+        elif p.state == ENRICH_STATE:  # the second pass: faces and text in the photos
+            self.state_label.setText(f"Looking for faces and text: {p.done + p.failed:,} of "
+                                     f"{p.total:,} photos (all are searchable already)")
+            self.progress_bar.setMaximum(max(p.total, 1))
+            self.progress_bar.setValue(p.done + p.failed)
+            self.progress_bar.setVisible(0 < p.done + p.failed < p.total)
         elif p.state == "idle":
             self.progress_bar.hide()
             self.pause_button.hide()

@@ -1,0 +1,54 @@
+"""The search box on its own: what it reads out of the text as chips."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+pytestmark = pytest.mark.usefixtures("qapp")
+
+
+def test_people_named_in_the_text_become_chips(qtbot):
+    from desktop.searchbar import SearchBar
+
+    bar = SearchBar()
+    qtbot.addWidget(bar)
+    bar.set_known_people(["Anna", "Tom", "Anna Maria"])
+    qtbot.keyClicks(bar.edit, "Anna and Tom at the beach")
+    assert sorted(bar.person_chips) == ["Anna", "Tom"]
+    query = bar.query(10)
+    assert sorted(query.persons) == ["Anna", "Tom"] and query.texts == [("at the beach", 1.0)]
+    qtbot.mouseClick(bar.person_chips["Tom"], Qt.MouseButton.LeftButton)
+    assert list(bar.person_chips) == ["Anna"] and bar.query(10).persons == ["Anna"]
+    bar.clear()
+    assert bar.person_chips == {}
+
+
+def test_a_place_is_read_only_when_the_library_has_it(qtbot):
+    from core.places import Place, known_names
+    from desktop.searchbar import SearchBar
+
+    bar = SearchBar()
+    qtbot.addWidget(bar)
+    bar.set_known_places(known_names([Place("Intendente", "Lisbon", "Lisbon", "Portugal",
+                                            "PT")]))
+    qtbot.keyClicks(bar.edit, "tram in lisbon")
+    assert bar.place_chip is not None and bar.query(10).place == "Lisbon"
+    bar.edit.clear()
+    qtbot.keyClicks(bar.edit, "sushi in Japan")
+    assert bar.place_chip is None and bar.query(10).place is None
+
+
+def test_the_second_pass_shows_in_the_status_bar(qtbot, tmp_path, random_model):
+    import threading
+
+    from core.enrich import STATE
+    from core.library import Library
+    from core.types import Progress
+    from desktop.window import MainWindow
+
+    win = MainWindow(library=Library(tmp_path / "home", model=random_model))
+    qtbot.addWidget(win)
+    threading.Thread(target=win.bridge, args=(Progress(STATE, done=3, total=10),)).start()
+    qtbot.waitUntil(lambda: "faces and text: 3 of 10" in win.state_label.text())
+    win.close()
