@@ -532,6 +532,14 @@ def markdown(report: dict) -> str:
                   " deprecated. The faster CPU mode in use is the bf16 text tower, kept only"
                   " when it agrees with fp32 (cosine ≥ 0.995 on probe texts, checked at load).",
                   ""]
+    if "runtime" in r:
+        from .runtime import markdown as runtime_markdown
+
+        lines += runtime_markdown(r["runtime"], r["runtime"].get("indexing"))
+    if "scale" in r:
+        from .scale import markdown as scale_markdown
+
+        lines += scale_markdown(r["scale"])
     lines += models_section()
     return "\n".join(lines) + "\n"
 
@@ -586,7 +594,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, a few minutes")
     parser.add_argument("--only", nargs="*", help="sections: indexing gui text_query ann "
-                        "reconcile models")
+                        "reconcile models runtime scale")
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/PERFORMANCE.md")
     parser.add_argument("--arch", metavar="NAME:TAG", help="measure sections 1, 2 and 5 with "
                         f"another model architecture (default {':'.join(DEFAULT_ARCH)})")
@@ -628,6 +636,16 @@ def main(argv=None) -> int:
                 results[name] = bench_reconcile(work, 10_000 if q else 100_000)
             elif name == "models":
                 results[name] = bench_models(work, q, args.candidates)
+            elif name == "runtime":
+                from .runtime import bench_indexing_runtime, bench_runtime
+
+                results[name] = bench_runtime(DEFAULT_ARCH, rounds=5 if q else 9)
+                results[name]["indexing"] = bench_indexing_runtime(
+                    work, spec, 12 if q else 24, rounds=2 if q else 3)
+            elif name == "scale":
+                from .scale import bench_scale
+
+                results[name] = bench_scale([20_000] if q else [100_000, 1_000_000])
             results[name]["section_s"] = round(time.perf_counter() - started, 1)
             print(f"# {name}: {json.dumps(results[name])}", file=sys.stderr, flush=True)
     report = {"command": "make bench" + ("-quick" if q else ""), "quick": q,
