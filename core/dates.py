@@ -78,8 +78,11 @@ def _rules(today: dt.date):
         if m.group("w").lower() == "this":
             # "this winter" in February is the one that started last December
             return start if start[0] <= today else _season(name, y - 1)
-        # "last summer": the most recent one that has ended
-        year = y if start[1] <= today else y - 1
+        # "last summer": the most recent one that has ended ("last winter" in January is the
+        # winter before the one in progress, which began in December)
+        year = y
+        while _season(name, year)[1] > today:
+            year -= 1
         return _season(name, year)
 
     def season_year(m):

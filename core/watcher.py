@@ -63,6 +63,14 @@ class ChangeQueue:
             self._due[path] = time.monotonic() + (0 if now else self.settle)
             self._cond.notify_all()
 
+    def add_together(self, paths: list[str]) -> None:
+        """Paths released in the same take (both ends of a move: one scan sees a rename)."""
+        with self._cond:
+            due = time.monotonic() + self.settle
+            for path in paths:
+                self._due[path] = due
+            self._cond.notify_all()
+
     def take_ready(self, timeout: float) -> list[str]:
         """Wait up to `timeout` for paths whose quiet time has passed; return them."""
         deadline = time.monotonic() + timeout
@@ -108,10 +116,11 @@ class _Handler(FileSystemEventHandler):
             return
         if event.is_directory and event.event_type == "modified":
             return  # a folder's own mtime: its files send their own events
-        self.queue.add(src)
         if isinstance(event, FileSystemMovedEvent):
             # both ends in one scan: a rename is then recognised by its content hash
-            self.queue.add(os.fsdecode(event.dest_path))
+            self.queue.add_together([src, os.fsdecode(event.dest_path)])
+        else:
+            self.queue.add(src)
 
 
 class BackgroundIndexer:

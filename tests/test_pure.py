@@ -1,0 +1,145 @@
+"""The small pure pieces, fast: the change queue, name splitting, query parsing, date phrases
+and the filter SQL. None of them may need torch (or the model), so these run in a blink."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from core.catalog import Catalog, Filters
+from core.dates import find_date
+from core.search import find_people, parse_query, parse_terms, split_names
+from core.watcher import ChangeQueue
+from helpers import ROOT
+
+D = dt.date
+
+
+def test_the_pure_modules_load_without_torch():
+    # in a fresh interpreter: this test process may have torch from other tests
+    code = ("import sys, core.dates, core.search, core.catalog, core.watcher, core.scanner; "
+            "print(sorted(m for m in ('torch', 'open_clip', 'hnswlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True).stdout
+    assert out.strip() == "[]"
+
+
+# -- the change queue ---------------------------------------------------------
+def test_change_queue_holds_a_path_until_it_settles_and_releases_it_once():
+    q = ChangeQueue(settle=60)
+    q.add("/a")
+    q.add("/a")
+    assert q.take_ready(0) == []
+    assert len(q) == 1
+    q.add("/b", now=True)
+    assert q.take_ready(0) == ["/b"]
+    assert len(q) == 2  # /b in flight until done(), /a waiting
+    q.done()
+    assert len(q) == 1
+
+
+def test_change_queue_releases_both_ends_of_a_move_together():
+    # the two ends of a rename must reach one scan, or the rename is a deletion plus a new
+    # photo (a new id, embedded again); release times differ by the microseconds between
+    # two add() calls unless they are added as one
+    q = ChangeQueue(settle=0.0)
+    q.add_together(["/old", "/new"])
+    assert sorted(q.take_ready(0)) == ["/new", "/old"]
+
+
+def test_change_queue_wakes_a_waiting_taker():
+    q = ChangeQueue(settle=0.0)
+    got = []
+    t = threading.Thread(target=lambda: got.extend(q.take_ready(30)))
+    t.start()
+    q.add("/x", now=True)
+    t.join(30)
+    assert got == ["/x"]
+
+
+# -- names and queries ----------------------------------------------------------
+def test_split_names_takes_out_exact_filters_and_keeps_words_for_names():
+    rest, exact, words = split_names('beach "Summer 2019" name:IMG_1 in Lisbon 2019 at')
+    assert rest == "beach in Lisbon 2019 at"
+    assert exact == [("path", "summer 2019"), ("name", "img_1")]
+    assert words == ["beach", "lisbon", "2019"]
+
+
+def test_parse_terms_weights_and_negatives():
+    assert parse_terms("2:dog + beach - people") == [("dog", 2.0), ("beach", 1.0),
+                                                     ("people", -1.0)]
+
+
+def test_parse_query_turns_a_date_phrase_into_bounds_and_leaves_the_rest():
+    query, when = parse_query("beach last summer", today=D(2024, 10, 2))
+    assert [t for t, _ in query.texts] == ["beach"]
+    assert (when.after, when.before) == (D(2024, 6, 1), D(2024, 9, 1))
+    assert query.after == dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc).timestamp()
+
+
+def test_find_people_takes_names_and_the_and_between_them():
+    assert find_people("Anna and Tom at the beach", ["Tom", "Anna"]) == \
+        ("at the beach", ["Anna", "Tom"])
+
+
+# -- date phrases ---------------------------------------------------------------
+@pytest.mark.parametrize("text, today, after, before", [
+    # "last winter" in January: the winter that ended (Dec 2024 - Feb 2025), not the one in
+    # progress (Dec 2025 - Feb 2026)
+    ("last winter", D(2026, 1, 15), D(2024, 12, 1), D(2025, 3, 1)),
+    ("last winter", D(2026, 2, 28), D(2024, 12, 1), D(2025, 3, 1)),
+    ("last winter", D(2026, 3, 1), D(2025, 12, 1), D(2026, 3, 1)),
+    ("last winter", D(2026, 12, 20), D(2025, 12, 1), D(2026, 3, 1)),
+    ("this winter", D(2026, 1, 15), D(2025, 12, 1), D(2026, 3, 1)),
+    ("last summer", D(2026, 7, 1), D(2025, 6, 1), D(2025, 9, 1)),
+    ("last summer", D(2026, 9, 1), D(2026, 6, 1), D(2026, 9, 1)),
+    ("winter 2021", D(2026, 1, 1), D(2021, 12, 1), D(2022, 3, 1)),
+    ("last month", D(2026, 1, 15), D(2025, 12, 1), D(2026, 1, 1)),
+    ("yesterday", D(2026, 3, 1), D(2026, 2, 28), D(2026, 3, 1)),
+    ("photos from 2019", D(2026, 1, 1), D(2019, 1, 1), D(2020, 1, 1)),
+])
+def test_date_phrases(text, today, after, before):
+    _, when = find_date(text, today)
+    assert (when.after, when.before) == (after, before)
+
+
+def test_a_bare_year_is_not_a_date_and_a_dismissed_phrase_stays():
+    assert find_date("Lisbon 2019", D(2026, 1, 1)) == ("Lisbon 2019", None)
+    assert find_date("beach last summer", D(2026, 1, 1), frozenset({"last summer"}))[1] is None
+
+
+# -- the filter SQL -------------------------------------------------------------
+@pytest.fixture
+def catalog(tmp_path):
+    cat = Catalog(tmp_path / "catalog.db")
+    yield cat
+    cat.close()
+
+
+def _ids(catalog, filters):
+    where, params = filters.where()
+    return {r[0] for r in catalog.db.execute(f"SELECT id FROM media WHERE {where}", params)}
+
+
+def test_filter_sql_folders_names_and_cameras(catalog):
+    root = "/photos"
+    bad = os.fsdecode(b"/photos/caf\xe9/x.jpg")  # a Latin-1 folder name: not UTF-8
+    paths = ["/photos/a/ÉTÉ.jpg", "/photos/ab/x.jpg", "/photos/a%b/y.jpg", bad, "/other/z.jpg"]
+    with catalog.write() as w:
+        folder = catalog.add_folder(root)
+        ids = {p: catalog.insert_media(w, folder, p, 1, 1, f"h{i}") for i, p in enumerate(paths)}
+        w.execute("UPDATE media SET status='ok'")
+        w.execute("UPDATE media SET camera='iPhone 12' WHERE id=?", [ids[paths[0]]])
+        w.execute("UPDATE media SET camera='iPhone 12 Pro' WHERE id=?", [ids[paths[1]]])
+    assert _ids(catalog, Filters(folder="/photos/a")) == {ids[paths[0]]}  # not /photos/ab
+    assert _ids(catalog, Filters(folder=os.fsdecode(b"/photos/caf\xe9"))) == {ids[bad]}
+    assert _ids(catalog, Filters(names=(("name", "été"),))) == {ids[paths[0]]}  # Unicode case
+    assert _ids(catalog, Filters(names=(("path", "a%b"),))) == {ids[paths[2]]}  # % is a %
+    assert _ids(catalog, Filters(names=(("path", "a_b"),))) == set()  # _ is no wildcard
+    assert _ids(catalog, Filters(camera="iphone 12")) == {ids[paths[0]]}  # exact model
+    assert _ids(catalog, Filters(after=0.0)) == set()  # no date: not in a date range
