@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import filecmp
 import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from .catalog import Catalog, MediaRow, db_path
+from .catalog import Catalog, MediaRow, db_path, fs_path
 from .imaging import content_hash, is_media, is_photo, kind_of
 from .types import ScanReport
 
@@ -106,6 +107,14 @@ def _paired(path: str) -> bool:
         return False
 
 
+def _same_bytes(a: str, b: str) -> bool:
+    """Whether two files hold the same bytes (read until the first difference)."""
+    try:
+        return filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
+
+
 class Scanner:
     """Compares folders on disk with the catalog by (size, mtime); hashes only what is new."""
 
@@ -181,9 +190,11 @@ class Scanner:
                         [db_path(path), folder_id, size, mtime_ns, row.id])
                     report.renamed += 1
                     continue
-                source = db.execute(
-                    "SELECT id FROM media WHERE content_hash=? AND status='ok' LIMIT 1", [digest]
-                ).fetchone()
+                # same size, head and tail: a copy only if every byte agrees (a file edited in
+                # the middle would otherwise get another picture's vectors, never decoded)
+                source = next((r for r in db.execute(
+                    "SELECT id, path FROM media WHERE content_hash=? AND status='ok' LIMIT 8",
+                    [digest]).fetchall() if _same_bytes(path, fs_path(r[1]))), None)
                 media_id = self.catalog.insert_media(db, folder_id, path, size, mtime_ns, digest,
                                                      kind_of(path))
                 if media_id is None:

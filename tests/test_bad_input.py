@@ -308,3 +308,40 @@ def test_nothing_is_written_into_photo_folders_even_with_bad_files(bad_library):
     lib.search(Query.text("red", k=5))
     after = sorted((p, os.stat(p).st_mtime_ns) for p in map(str, folder.rglob("*")))
     assert before == after
+
+
+def _same_ends_bmp(path, middle: tuple[int, int, int]) -> None:
+    """A 400x400 BMP (480 KB, no compression) whose first and last 64 KiB are the same for
+    every `middle`: only the rows in between take its colour."""
+    im = Image.new("RGB", (400, 400), (200, 200, 200))
+    im.paste(middle, (0, 120, 400, 280))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.save(path, "BMP")
+
+
+def test_same_size_head_and_tail_is_not_a_copy_unless_the_whole_file_is(tmp_path, random_model):
+    from core.imaging import content_hash, open_image
+    from core.thumbnails import decode_size
+
+    folder = tmp_path / "Pictures"
+    _same_ends_bmp(folder / "a.bmp", (220, 30, 30))
+    with Library(tmp_path / "home", model=random_model) as lib:
+        lib.add_folder(folder)
+        lib.update()
+        _same_ends_bmp(folder / "b.bmp", (30, 60, 220))
+        (folder / "a-copy.bmp").write_bytes((folder / "a.bmp").read_bytes())
+        a, b = folder / "a.bmp", folder / "b.bmp"
+        assert a.stat().st_size == b.stat().st_size and a.read_bytes() != b.read_bytes()
+        assert content_hash(a) == content_hash(b)  # what the scan sees first
+        report = lib.update()
+        assert report.scan.copied == 1  # a-copy.bmp: its vector reused, no decode
+        emb = lib.embedder
+        ids = {os.path.basename(p): i for p, i in lib.catalog.db.execute(
+            "SELECT path, id FROM media")}
+        labels, vecs, _ = lib.catalog.vectors(emb.model_id)
+        vec = dict(zip(labels.tolist(), vecs, strict=True))
+        for name in ("a.bmp", "b.bmp"):
+            own = emb.encode_images([open_image(folder / name, decode_size(emb.image_size)).image])
+            assert np.allclose(vec[ids[name]], own[0], atol=1e-5), f"{name}: not its own pixels"
+        assert np.allclose(vec[ids["a-copy.bmp"]], vec[ids["a.bmp"]])
+        assert not np.allclose(vec[ids["b.bmp"]], vec[ids["a.bmp"]], atol=1e-3)
