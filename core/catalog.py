@@ -624,6 +624,16 @@ class Catalog:
         return [(fs_path(r[0]), r[1]) for r in self._rows(
             "SELECT path, error FROM media WHERE status='error' ORDER BY path")]
 
+    def media_present(self, ids: Iterable[int]) -> set[int]:
+        """Which of these media ids still have a row."""
+        ids = list(ids)
+        out: set[int] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            out.update(r[0] for r in self.db.execute(
+                f"SELECT id FROM media WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        return out
+
     def media_count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM media").fetchone()[0]
 

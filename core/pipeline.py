@@ -163,6 +163,10 @@ class IndexingPipeline:
                               for f in range(len(good[i].images))]
                     self.index.add(np.array(labels), np.vstack([per_item[i] for i in keep]))
                     self.index.seq = max(self.index.seq, seq)
+                    # forgotten (a folder removed) between the write and the add: its removal
+                    # found no label yet to remove, so take them out here
+                    added = {good[i].media_id for i in keep}
+                    self.index.remove(added - self.catalog.media_present(added))
                 done += len(good)
                 failed += len(errors)
                 for media_id, reason in errors:

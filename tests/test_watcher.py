@@ -239,3 +239,35 @@ def test_a_video_dropped_in_becomes_searchable_and_leaves_with_all_its_moments(w
     (folder / "clip.mp4").unlink()
     wait_for(lambda: str(folder / "clip.mp4") not in indexed(lib), what="the video forgotten")
     assert not any(label & ((1 << 40) - 1) == video_id for label in lib.index.ids)
+
+
+def test_removing_a_folder_between_the_vector_write_and_the_index_add_leaves_no_label(
+        tmp_path, random_model, monkeypatch):
+    """The batch's vectors are committed, then (another thread) the folder is removed, then the
+    pipeline adds the batch to the index: no label may outlive its catalog row."""
+    import threading
+
+    folder = tmp_path / "Pictures"
+    for i in range(6):
+        make_photo(folder / f"p{i}.jpg", ["red", "green", "blue"][i % 3], seed=i)
+    with Library(tmp_path / "home", model=random_model) as lib:
+        lib.add_folder(folder)
+        lib.scan()
+        real_store = lib.catalog.store_vectors
+        removed = []
+
+        def store_then_remove(*a, **k):
+            out = real_store(*a, **k)
+            if not removed:
+                t = threading.Thread(target=lambda: removed.append(lib.remove_folder(folder)))
+                t.start()
+                t.join()
+            return out
+
+        monkeypatch.setattr(lib.catalog, "store_vectors", store_then_remove)
+        lib.index_pending()
+        assert removed == [6]
+        assert lib.catalog.media_count() == 0
+        assert lib.index.ids == set() == set(lib.catalog.vector_ids(lib.embedder.model_id).tolist())
+    with Library(tmp_path / "home", model=random_model) as again:
+        assert again.index.ids == set()
