@@ -135,6 +135,9 @@ class BackgroundIndexer:
         self.poll_interval = poll_interval
         self._observer_factory = observer_factory or Observer
         self._observers: dict[str, object] = {}
+        # watch, unwatch and stop come from any thread (the app's, the worker's): one at a time,
+        # so that no folder gets two observers and none is left running after stop
+        self._watch_lock = threading.RLock()
         self._roots: dict[str, tuple[int, int]] = {}  # folder → (device, inode) when watched
         self.polling: set[str] = set()
         self._stop = threading.Event()
@@ -158,11 +161,14 @@ class BackgroundIndexer:
         self._stop.set()
         self.library.cancel()
         self.queue.wake()
-        for observer in self._observers.values():
-            observer.stop()
-        for observer in self._observers.values():
-            observer.join(timeout)
-        self._observers.clear()
+        with self._watch_lock:
+            for observer in self._observers.values():
+                observer.stop()
+            for observer in self._observers.values():
+                observer.join(timeout)
+            self._observers.clear()
+            self._roots.clear()
+            self.polling.clear()
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -173,8 +179,12 @@ class BackgroundIndexer:
 
     # -- observers -----------------------------------------------------------
     def watch(self, folder: str) -> None:
-        if folder in self._observers:
-            return
+        with self._watch_lock:
+            if folder in self._observers or self._stop.is_set():
+                return
+            self._watch(folder)
+
+    def _watch(self, folder: str) -> None:
         try:
             st = os.stat(folder)
         except OSError:
@@ -211,19 +221,21 @@ class BackgroundIndexer:
                 st = os.stat(folder)
             except OSError:
                 continue
-            observer = self._observers.get(folder)
-            if observer is None or not observer.is_alive() or \
-                    self._roots.get(folder) != (st.st_dev, st.st_ino):
-                self.unwatch(folder)
-                self.watch(folder)
+            with self._watch_lock:
+                observer = self._observers.get(folder)
+                if observer is None or not observer.is_alive() or \
+                        self._roots.get(folder) != (st.st_dev, st.st_ino):
+                    self.unwatch(folder)
+                    self.watch(folder)
 
     def unwatch(self, folder: str) -> None:
-        self._roots.pop(folder, None)
-        observer = self._observers.pop(folder, None)
-        self.polling.discard(folder)
-        if observer is not None:
-            observer.stop()
-            observer.join(10)
+        with self._watch_lock:
+            self._roots.pop(folder, None)
+            observer = self._observers.pop(folder, None)
+            self.polling.discard(folder)
+            if observer is not None:
+                observer.stop()
+                observer.join(10)
 
     # -- the worker ----------------------------------------------------------
     def _run(self) -> None:

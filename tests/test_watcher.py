@@ -144,10 +144,9 @@ def test_watched_folder_deleted_while_watching_keeps_running(watched, tmp_path):
     wait_for(lambda: consistent(lib, folder), what="deleted sub-folder followed")
     gone = tmp_path / "gone"
     folder.rename(gone)  # the watched folder itself disappears (unplugged disk)
-    time.sleep(1.0)
-    assert lib.background._thread.is_alive()
     lib.background.reconcile()
     wait_for(lambda: any("not mounted" in n.text for n in lib.notices), what="notice")
+    assert lib.background._thread.is_alive()
     assert lib.catalog.media_count() == 3  # kept until the disk comes back
     gone.rename(folder)
     make_photo(folder / "back.jpg", "orange", seed=3)
@@ -202,12 +201,14 @@ def test_pause_resume_and_shutdown_mid_batch_stay_consistent(tmp_path, random_mo
     home = tmp_path / "home"
     lib = Library(home, model=random_model)
     lib.add_folder(folder)
+    states = []
+    lib.subscribe(lambda e: states.append(getattr(e, "state", None)))
     lib.start_watching(settle=0.2)
     wait_for(lambda: lib.catalog.vector_count(lib.embedder.model_id) > 0, what="indexing started")
     lib.pause()
-    time.sleep(0.5)
+    wait_for(lambda: "paused" in states, what="the batch in flight finished")
     frozen = lib.catalog.vector_count(lib.embedder.model_id)
-    time.sleep(0.5)
+    time.sleep(0.5)  # a window in which a pipeline that did not pause would write a batch
     assert lib.catalog.vector_count(lib.embedder.model_id) == frozen  # really paused
     lib.resume()
     wait_for(lambda: lib.catalog.vector_count(lib.embedder.model_id) > frozen, what="resumed")
@@ -228,17 +229,23 @@ def test_a_video_dropped_in_becomes_searchable_and_leaves_with_all_its_moments(w
                         [("red", "circle", 3), ("blue", "square", 3), ("green", "stripe", 3)])
     shutil.move(staged, folder / "clip.mp4")
 
-    def labels():
-        return {label >> 40 for label in lib.index.ids
-                if label & ((1 << 40) - 1) == indexed(lib).get(str(folder / "clip.mp4"))}
+    def labels(video_id):
+        return {label >> 40 for label in lib.index.ids if label & ((1 << 40) - 1) == video_id}
 
+    # the catalog commits a batch before the index takes it (and forgets a file before the
+    # index does): wait for the index, not only for the catalog
     wait_for(lambda: str(folder / "clip.mp4") in indexed(lib), what="the video indexed")
-    assert len(labels()) >= 3  # one label per moment, frame 0 being the media id itself
-    assert any(r.path.endswith("clip.mp4") for r in lib.search(Query.text("x", k=20)))
     video_id = indexed(lib)[str(folder / "clip.mp4")]
+    moments = lib.catalog.db.execute("SELECT COUNT(*) FROM embeddings WHERE media_id=?",
+                                     [video_id]).fetchone()[0]
+    assert moments >= 3  # one vector per moment
+    wait_for(lambda: labels(video_id) == set(range(moments)), what="every moment in the index")
+    assert any(r.path.endswith("clip.mp4") for r in lib.search(Query.text("x", k=20)))
     (folder / "clip.mp4").unlink()
     wait_for(lambda: str(folder / "clip.mp4") not in indexed(lib), what="the video forgotten")
-    assert not any(label & ((1 << 40) - 1) == video_id for label in lib.index.ids)
+    wait_for(lambda: not labels(video_id), what="every moment out of the index")
+    assert lib.catalog.db.execute("SELECT COUNT(*) FROM embeddings WHERE media_id=?",
+                                  [video_id]).fetchone()[0] == 0
 
 
 def test_removing_a_folder_between_the_vector_write_and_the_index_add_leaves_no_label(
@@ -271,3 +278,58 @@ def test_removing_a_folder_between_the_vector_write_and_the_index_add_leaves_no_
         assert lib.index.ids == set() == set(lib.catalog.vector_ids(lib.embedder.model_id).tolist())
     with Library(tmp_path / "home", model=random_model) as again:
         assert again.index.ids == set()
+
+
+def test_watch_and_unwatch_from_many_threads_start_one_observer_and_leave_none_running(
+        tmp_path, random_model):
+    import threading
+
+    from core.watcher import BackgroundIndexer
+
+    started, lock = [], threading.Lock()
+
+    class SlowObserver:
+        """Takes its time to schedule: the window in which a second watch() could slip in."""
+
+        def __init__(self):
+            self.running = False
+            with lock:
+                started.append(self)
+
+        def schedule(self, *a, **k):
+            threading.Event().wait(0.05)
+
+        def start(self):
+            self.running = True
+
+        def stop(self):
+            self.running = False
+
+        def join(self, timeout=None):
+            pass
+
+        def is_alive(self):
+            return self.running
+
+    folder = tmp_path / "Pictures"
+    folder.mkdir()
+    with Library(tmp_path / "home", model=random_model) as lib:
+        bg = BackgroundIndexer(lib, observer_factory=SlowObserver)
+
+        def together(*calls):
+            gate = threading.Barrier(len(calls))
+            threads = [threading.Thread(target=lambda c=c: (gate.wait(), c())) for c in calls]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+
+        together(*[lambda: bg.watch(str(folder))] * 8)
+        assert len(started) == 1 and started[0].running
+        together(*[lambda: bg.unwatch(str(folder)), lambda: bg.watch(str(folder))] * 4)
+        assert sum(o.running for o in started) <= 1  # never two at once for one folder
+        assert sum(o.running for o in started) == len(bg._observers)
+        bg.stop()
+        assert not any(o.running for o in started)
+        bg.watch(str(folder))  # a late watch (a folder added while stopping) starts nothing
+        assert not any(o.running for o in started)
