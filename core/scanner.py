@@ -164,14 +164,18 @@ class Scanner:
         for _, path, size, _ in new:
             try:
                 hashes[path] = content_hash(path, size)
-            except OSError:
+            except OSError as exc:
                 hashes[path] = None  # vanished or unreadable: skip now, the next scan retries
+                if isinstance(exc, PermissionError):  # said, or it is silently never indexed
+                    on_error(path, f"file unreadable ({(exc.strerror or str(exc)).lower()})")
         changed_hashes = {}
         for row, size, _ in changed:
             try:
                 changed_hashes[row.id] = content_hash(row.path, size)
-            except OSError:
+            except OSError as exc:
                 changed_hashes[row.id] = None
+                if isinstance(exc, PermissionError):
+                    on_error(row.path, f"file unreadable ({(exc.strerror or str(exc)).lower()})")
         missing_by_hash: dict[str, list[MediaRow]] = {}
         for row in missing.values():
             missing_by_hash.setdefault(row.content_hash, []).append(row)

@@ -7,6 +7,7 @@ import io
 import os
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -224,25 +225,77 @@ def test_permission_denied_file_and_folder(tmp_path, random_model, monkeypatch):
                    for n in notices if hasattr(n, "text"))
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+UNREADABLE_SCENARIO = """
+import json, sys
+from core.library import Library
+from helpers import make_photo
+from pathlib import Path
+work, model = Path(sys.argv[1]), sys.argv[2]
+folder = work / "Pictures"
+make_photo(folder / "ok.jpg", "red")
+locked = make_photo(folder / "locked.jpg", "blue")
+make_photo(folder / "private" / "hidden.jpg", "green")
+locked.chmod(0)
+(folder / "private").chmod(0)
+try:
+    with Library(work / "home", model=model) as lib:
+        notices = []
+        lib.subscribe(lambda e: hasattr(e, "text") and notices.append(e.text))
+        lib.add_folder(folder)
+        report = lib.update()
+        print(json.dumps({"embedded": report.embedded, "errors": dict(lib.errors()),
+                          "locked": str(locked), "notices": notices}))
+finally:
+    (folder / "private").chmod(0o755)
+    locked.chmod(0o644)
+"""
+
+
 def test_unreadable_file_and_folder(tmp_path, random_model):
-    folder = tmp_path / "Pictures"
-    make_photo(folder / "ok.jpg", "red")
-    locked = make_photo(folder / "locked.jpg", "blue")
-    make_photo(folder / "private" / "hidden.jpg", "green")
-    locked.chmod(0)
-    (folder / "private").chmod(0)
+    """chmod 000 for real. Root reads anything, and CI runs as root: there the scenario runs in
+    a child process as the unprivileged user nobody (setpriv), in a folder that user owns."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    from helpers import ROOT
+
+    prefix = []
+    work = tmp_path / "work"
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv to drop to an unprivileged user")
+        prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+        # pytest's tmp_path is private to root: a world-traversable folder owned by nobody
+        work = Path(tempfile.mkdtemp(prefix="snapseek-nobody-"))
+        work.chmod(0o755)
+        os.chown(work, 65534, 65534)
+    else:
+        work.mkdir()
     try:
-        with Library(tmp_path / "home", model=random_model) as lib:
-            notices = []
-            lib.subscribe(notices.append)
-            lib.add_folder(folder)
-            lib.update()
-            assert "permission denied" in dict(lib.errors())[str(locked)]
-            assert any("private" in getattr(n, "text", "") for n in notices)
+        model_dir = work / "model"
+        shutil.copytree(random_model.removeprefix("local-dir:"), model_dir)
+        if prefix:
+            for p in [model_dir, *model_dir.rglob("*")]:
+                os.chown(p, 65534, 65534)
+        env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}",
+               "HOME": str(work), "XDG_CONFIG_HOME": str(work / "config"),
+               "XDG_CACHE_HOME": str(work / "cache"), "HF_HUB_OFFLINE": "1"}
+        proc = subprocess.run(
+            [*prefix, sys.executable, "-c", UNREADABLE_SCENARIO, str(work), f"local-dir:{model_dir}"],
+            cwd=work, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
     finally:
-        (folder / "private").chmod(0o755)
-        locked.chmod(0o644)
+        if prefix:
+            shutil.rmtree(work, ignore_errors=True)
+    assert out["embedded"] == 1, out
+    # a file the scan cannot even read to hash is said (and tried again on the next scan)
+    assert any(out["locked"] in n and "permission denied" in n for n in out["notices"]), out
+    assert any("private" in n and "unreadable" in n for n in out["notices"]), out
 
 
 def test_symlink_loops_and_linked_folders_are_indexed_once(tmp_path, random_model):
