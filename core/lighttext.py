@@ -27,7 +27,7 @@ import numpy as np
 from . import runtime
 
 log = logging.getLogger(__name__)
-VERSION = 1
+VERSION = 2  # 2: the token embedding apart, memory-mapped
 CLEAN_NAMES = {"_clean_canonicalize": "canonicalize", "_clean_lower": "lower",
                "_clean_whitespace": "whitespace"}
 
@@ -49,7 +49,8 @@ def export_light(emb, threads: int | None = None) -> Path | None:
     try:
         known = json.loads(path.read_text(encoding="utf-8"))
         if known.get("model_id") == emb.model_id and known.get("version") == VERSION and all(
-                (cache / known[k]).exists() for k in ("xml", "bin", "tokenizer")):
+                (cache / known[k]).exists() for k in ("xml", "bin", "tokenizer")
+                if known[k]):
             return path
     except (OSError, ValueError, KeyError):
         pass
@@ -67,12 +68,13 @@ def export_light(emb, threads: int | None = None) -> Path | None:
         if not np.array_equal(light(runtime.TEXT_PROBES), want):
             log.warning("the light tokenizer differs from open_clip's: text stays on torch")
             return None
-        xml = runtime.export_text(emb.model, tok.context_length, cache / f"{key}-text.xml")
+        xml, table, inputs = runtime.export_text(emb.model, tok.context_length,
+                                                 cache / f"{key}-text.xml")
         with torch.inference_mode():
             ref = torch.nn.functional.normalize(
                 emb.model.encode_text(torch.from_numpy(want)).float(), dim=-1).numpy()
         for precision in (["bf16"] if runtime.cpu_has_bf16() else []) + ["f32"]:
-            tower = runtime.compile_text(xml, light, precision, threads)
+            tower = runtime.compile_text(xml, light, precision, threads, table, inputs)
             worst = float((tower(runtime.TEXT_PROBES) * ref).sum(1).min())
             if worst >= runtime.MIN_COSINE:
                 manifest = {"version": VERSION, "spec": emb.spec, "model_id": emb.model_id,
@@ -80,6 +82,7 @@ def export_light(emb, threads: int | None = None) -> Path | None:
                             "weights": emb.weights_path,
                             "fingerprint": emb.model_id.split("#")[-2],
                             "xml": xml.name, "bin": xml.with_suffix(".bin").name,
+                            "embed": table.name if table else None, "inputs": inputs,
                             "tokenizer": tok_file.name, "context_length": tok.context_length,
                             "clean": clean, "pad_id": hf.pad_token_id, "sep_id": sep,
                             "precision": precision, "min_cosine": round(worst, 6)}
@@ -108,7 +111,8 @@ def open_light(spec: str, cache: Path, threads: int | None, full_loader):
             return None  # other weights under the same name: export again from the full model
         tokenizer = runtime.LightTokenizer(str(cache / m["tokenizer"]), m["context_length"],
                                            m["clean"], m["pad_id"], m["sep_id"])
-        tower = runtime.compile_text(cache / m["xml"], tokenizer, m["precision"], threads)
+        tower = runtime.compile_text(cache / m["xml"], tokenizer, m["precision"], threads,
+                                     cache / m["embed"] if m["embed"] else None, m["inputs"])
     except FileNotFoundError:
         return None
     except Exception as exc:  # noqa: BLE001 - the full model answers instead

@@ -170,50 +170,106 @@ class LightTokenizer:
 
 
 class TextTower:
-    """The text tower compiled by OpenVINO: normalised vectors for token ids."""
+    """The text tower compiled by OpenVINO: normalised vectors for texts. With `table`, the
+    token embedding is looked up here, from a memory-mapped matrix (only the rows a query uses
+    are read), and the compiled part starts after it: SigLIP 2's 256k-token table (786 MB in
+    fp32) never becomes resident."""
 
-    def __init__(self, compiled, tokenizer: LightTokenizer, precision: str):
+    def __init__(self, compiled, tokenizer: LightTokenizer, precision: str,
+                 table: np.ndarray | None = None, inputs: tuple[str, ...] = ("tokens",)):
         self._compiled, self.tokenizer, self.precision = compiled, tokenizer, precision
+        self._table, self._inputs = table, inputs
         self._lock = threading.Lock()
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         tokens = self.tokenizer(texts)
+        feed = {"tokens": tokens}
+        if self._table is not None:
+            feed["embeds"] = np.ascontiguousarray(self._table[tokens], dtype=np.float32)
         with self._lock:
-            out = np.asarray(self._compiled(tokens)[0], np.float32)
+            out = np.asarray(self._compiled([feed[k] for k in self._inputs])[0], np.float32)
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
-def export_text(model, context_length: int, path: Path) -> Path:
-    """Trace the torch text tower (token ids → features) and save it as OpenVINO IR."""
+def _embedding_owner(model):
+    """The module holding the text tower's token embedding (CLIP itself, or its `text`)."""
+    import torch
+
+    for owner in (getattr(model, "text", None), model):
+        if isinstance(getattr(owner, "token_embedding", None), torch.nn.Embedding):
+            return owner
+    return None
+
+
+def export_text(model, context_length: int, path: Path) -> tuple[Path, Path | None, list[str]]:
+    """Trace the torch text tower and save it as OpenVINO IR: (xml, the token embedding table
+    saved apart as .npy or None, the IR's inputs in order: "tokens" and/or "embeds")."""
     import openvino as ov
     import torch
 
-    class Text(torch.nn.Module):
-        def __init__(self, clip):
-            super().__init__()
-            self.clip = clip
+    owner = _embedding_owner(model)
+
+    class Given(torch.nn.Module):  # stands in for the embedding: returns the embeds input
+        value = None
 
         def forward(self, tokens):
+            return self.value
+
+    class Text(torch.nn.Module):
+        def __init__(self, clip, given):
+            super().__init__()
+            self.clip, self.given = clip, given
+
+        def forward(self, tokens, embeds=None):
+            if embeds is not None:
+                self.given.value = embeds
             return self.clip.encode_text(tokens)
 
-    example = torch.zeros(1, context_length, dtype=torch.long)
-    with torch.inference_mode(False), torch.no_grad():
-        traced = torch.jit.trace(Text(model).eval(), example, check_trace=False)
-    converted = ov.convert_model(traced, example_input=example)
-    converted.reshape([-1, context_length])
+    tokens = torch.zeros(1, context_length, dtype=torch.long)
+    table_path, original = None, None
     path.parent.mkdir(parents=True, exist_ok=True)
+    if owner is not None:
+        original = owner.token_embedding
+        table = original.weight.detach().float().numpy()
+        table_path = path.with_name(f"{path.stem}-embed.npy")
+        tmp_table = table_path.with_name(f"{table_path.stem}.{os.getpid()}.tmp.npy")
+        np.save(tmp_table, table)
+        os.replace(tmp_table, table_path)
+        example = (tokens, torch.from_numpy(table[tokens.numpy()]))
+    else:
+        example = (tokens,)
+    given = Given()
+    try:
+        if owner is not None:
+            owner.token_embedding = given
+        with torch.inference_mode(False), torch.no_grad():
+            traced = torch.jit.trace(Text(model, given).eval(), example, check_trace=False)
+    finally:
+        if owner is not None:
+            owner.token_embedding = original
+    converted = ov.convert_model(traced, example_input=example)
+    names = []
+    for port in converted.inputs:  # an input the tower never reads may have been dropped
+        shape = port.get_partial_shape()
+        names.append("embeds" if shape.rank.get_length() == 3 else "tokens")
+    converted.reshape({port: [-1, context_length] + ([example[1].shape[-1]] if n == "embeds"
+                                                      else [])
+                       for port, n in zip(converted.inputs, names, strict=True)})
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.xml")
     ov.save_model(converted, str(tmp), compress_to_fp16=False)
     os.replace(tmp.with_suffix(".bin"), path.with_suffix(".bin"))
     os.replace(tmp, path)
-    return path
+    return path, table_path, names
 
 
 def compile_text(path: Path, tokenizer: LightTokenizer, precision: str,
-                 threads: int | None = None) -> TextTower:
+                 threads: int | None = None, table: Path | None = None,
+                 inputs: tuple[str, ...] = ("tokens",)) -> TextTower:
     import openvino as ov
 
     config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"}
     if threads:
         config["INFERENCE_NUM_THREADS"] = int(threads)
-    return TextTower(ov.Core().compile_model(str(path), "CPU", config), tokenizer, precision)
+    matrix = np.load(table, mmap_mode="r") if table is not None else None
+    return TextTower(ov.Core().compile_model(str(path), "CPU", config), tokenizer, precision,
+                     matrix, tuple(inputs))

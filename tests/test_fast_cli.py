@@ -123,6 +123,7 @@ def test_other_weights_under_the_same_name_are_not_trusted(hf_model, tmp_path):
     Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)
     manifest = next(tmp_path.glob("text-*.json"))
     data = json.loads(manifest.read_text())
+    assert data["embed"] and "embeds" in data["inputs"]  # the token table apart, memory-mapped
     data["fingerprint"] = "0" * 16  # as if the weights file had been replaced
     manifest.write_text(json.dumps(data))
     again = Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)
