@@ -141,7 +141,7 @@ def _fts_refresh(media_id: str) -> str:
             f"WHERE m.id = {media_id};")
 
 
-_TEXT_SCHEMA = f"""
+_TEXT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS places (
     media_id INTEGER PRIMARY KEY REFERENCES media(id) ON DELETE CASCADE,
     locality TEXT NOT NULL, city TEXT NOT NULL, region TEXT NOT NULL, country TEXT NOT NULL,
@@ -159,29 +159,20 @@ CREATE TABLE IF NOT EXISTS photo_text (
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS media_fts USING fts5(
     body, tokenize = 'unicode61 remove_diacritics 2');
-CREATE TRIGGER IF NOT EXISTS media_fts_insert AFTER INSERT ON media BEGIN
-    {_fts_refresh("new.id")}
-END;
-CREATE TRIGGER IF NOT EXISTS media_fts_update AFTER UPDATE OF path, keywords, caption ON media
-BEGIN
-    {_fts_refresh("new.id")}
-END;
 CREATE TRIGGER IF NOT EXISTS media_fts_delete AFTER DELETE ON media BEGIN
     DELETE FROM media_fts WHERE rowid = old.id;
 END;
-CREATE TRIGGER IF NOT EXISTS places_fts_insert AFTER INSERT ON places BEGIN
-    {_fts_refresh("new.media_id")}
-END;
-CREATE TRIGGER IF NOT EXISTS places_fts_delete AFTER DELETE ON places BEGIN
-    {_fts_refresh("old.media_id")}
-END;
-CREATE TRIGGER IF NOT EXISTS text_fts_insert AFTER INSERT ON photo_text BEGIN
-    {_fts_refresh("new.media_id")}
-END;
-CREATE TRIGGER IF NOT EXISTS text_fts_delete AFTER DELETE ON photo_text BEGIN
-    {_fts_refresh("old.media_id")}
-END;
-"""
+""" + "".join(  # every other change to what a photo says refreshes its full-text row
+    f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} ON {table} BEGIN "
+    f"{_fts_refresh(row)} END;\n"
+    for name, event, table, row in (
+        ("media_fts_insert", "INSERT", "media", "new.id"),
+        ("media_fts_update", "UPDATE OF path, keywords, caption", "media", "new.id"),
+        ("places_fts_insert", "INSERT", "places", "new.media_id"),
+        ("places_fts_delete", "DELETE", "places", "old.media_id"),
+        ("text_fts_insert", "INSERT", "photo_text", "new.media_id"),
+        ("text_fts_delete", "DELETE", "photo_text", "old.media_id"),
+    ))
 _SCHEMA += _TEXT_SCHEMA
 # Schema 5 from older ones: the new tables above, then every photo's text indexed once
 _MIGRATE_TO_5 = f"""

@@ -194,18 +194,10 @@ class SearchBar(QWidget):
     def _sync_place_chip(self) -> None:
         """Show the place read from the text as a chip; removing it reads the words as words."""
         match = self._typed_place()
-        label = f"in {match.name}" if match else None
-        if self.place_chip is not None and (label is None or self.place_chip.label != label):
-            drop_widget(self.place_chip)
-            self.place_chip = None
-        if label and self.place_chip is None:
-            self.place_chip = Chip(label, "place")
-            self.place_chip.label = label
-            self.place_chip.setToolTip(f'Read from "{match.phrase}". Click to search those '
-                                       "words instead of filtering by place.")
-            name = match.name
-            self.place_chip.clicked.connect(lambda: self.dismiss_place(name))
-            self._chip_row.addWidget(self.place_chip)
+        self.place_chip = self._read_chip(
+            self.place_chip, "place", f"in {match.name}" if match else None,
+            match.phrase if match else "", "place",
+            (lambda name=match.name: self.dismiss_place(name)) if match else None)
 
     def dismiss_place(self, name: str) -> None:
         self.dismissed_places.add(name)
@@ -219,18 +211,26 @@ class SearchBar(QWidget):
         _, when = find_date(self.edit.text(), ignore=frozenset(self.dismissed_dates))
         if "range" in self.filters:
             when = None  # a date range picked by hand wins over words
-        label = f"taken {when.label}" if when else None
-        if self.date_chip is not None and (label is None or self.date_chip.label != label):
-            drop_widget(self.date_chip)
-            self.date_chip = None
-        if label and self.date_chip is None:
-            self.date_chip = Chip(label, "date")
-            self.date_chip.label = label
-            self.date_chip.setToolTip(f'Read from "{when.phrase}". Click to search those '
-                                      "words instead of filtering by date.")
-            phrase = when.phrase.lower()
-            self.date_chip.clicked.connect(lambda: self.dismiss_date(phrase))
-            self._chip_row.addWidget(self.date_chip)
+        self.date_chip = self._read_chip(
+            self.date_chip, "date", f"taken {when.label}" if when else None,
+            when.phrase if when else "", "date",
+            (lambda phrase=when.phrase.lower(): self.dismiss_date(phrase)) if when else None)
+
+    def _read_chip(self, chip: Chip | None, kind: str, label: str | None, phrase: str,
+                   what: str, dismiss) -> Chip | None:
+        """The chip of something read out of the text (a date, a place), kept, replaced or
+        removed as the text changes; clicking it reads those words as words again."""
+        if chip is not None and (label is None or chip.label != label):
+            drop_widget(chip)
+            chip = None
+        if label and chip is None:
+            chip = Chip(label, kind)
+            chip.label = label
+            chip.setToolTip(f'Read from "{phrase}". Click to search those words instead of '
+                            f"filtering by {what}.")
+            chip.clicked.connect(lambda _=False: dismiss())
+            self._chip_row.addWidget(chip)
+        return chip
 
     def dismiss_date(self, phrase: str) -> None:
         self.dismissed_dates.add(phrase)

@@ -33,16 +33,23 @@ def gps_photo(path, lat, lon, colour="red", shape="circle", seed=0, date=None):
     return path
 
 
-@pytest.fixture
-def travels(tmp_path, trained_model):
-    """Photos with GPS in three cities (neutral names), a sign with words, and others."""
-    folder = tmp_path / "Pictures"
+def travel_photos(folder, others: int = 6, colours=("yellow",)) -> None:
+    """Three photos in each city (neutral names, IMG_<city><n>: red, blue, green circles) and
+    `others` squares without GPS (DSC_<n>)."""
     for i, city in enumerate(CITIES):
         for j in range(3):
             gps_photo(folder / f"IMG_{i}{j}.jpg", *CITIES[city], seed=10 * i + j,
                       colour=("red", "blue", "green")[j], shape="circle")
-    for i in range(6):
-        make_photo(folder / f"DSC_{i:02d}.jpg", "yellow", "square", seed=100 + i)
+    for i in range(others):
+        make_photo(folder / f"DSC_{i:02d}.jpg", colours[i % len(colours)], "square",
+                   seed=100 + i)
+
+
+@pytest.fixture
+def travels(tmp_path, trained_model):
+    """Photos with GPS in three cities, and others without."""
+    folder = tmp_path / "Pictures"
+    travel_photos(folder)
     lib = Library(tmp_path / "home", model=trained_model)
     lib.add_folder(folder)
     lib.update()

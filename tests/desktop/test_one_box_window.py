@@ -15,17 +15,10 @@ pytestmark = pytest.mark.usefixtures("qapp")
 def travel_window(qtbot, tmp_path, trained_model):
     from core.library import Library
     from desktop.window import MainWindow
-    from helpers import make_photo
-    from test_one_box import CITIES, gps_photo, sign_photo
+    from test_one_box import sign_photo, travel_photos
 
     folder = tmp_path / "Pictures"
-    for i, city in enumerate(CITIES):
-        for j in range(3):
-            gps_photo(folder / f"IMG_{i}{j}.jpg", *CITIES[city], seed=10 * i + j,
-                      colour=("red", "blue", "green")[j], shape="circle")
-    for i in range(12):
-        make_photo(folder / f"DSC_{i:02d}.jpg", ("yellow", "purple")[i % 2], "square",
-                   seed=100 + i)
+    travel_photos(folder, others=12, colours=("yellow", "purple"))
     sign_photo(folder / "IMG_9001.jpg", ["INVOICE 4471"])
     lib = Library(tmp_path / "home", model=trained_model)
     lib.add_folder(folder)
