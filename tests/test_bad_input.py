@@ -398,3 +398,41 @@ def test_same_size_head_and_tail_is_not_a_copy_unless_the_whole_file_is(tmp_path
             assert np.allclose(vec[ids[name]], own[0], atol=1e-5), f"{name}: not its own pixels"
         assert np.allclose(vec[ids["a-copy.bmp"]], vec[ids["a.bmp"]])
         assert not np.allclose(vec[ids["b.bmp"]], vec[ids["a.bmp"]], atol=1e-3)
+
+
+def test_non_utf8_names_end_to_end_scan_move_filter_and_cli_output(tmp_path, random_model):
+    """Latin-1 names (not UTF-8) from an old camera card: indexed, followed when moved (the
+    same vector, no new decode), found under their folder, and printed by `snapseek search`."""
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    folder = tmp_path / "Pictures"
+    raw = os.fsencode(folder)
+    old_dir, new_dir = raw + b"/d\xe9j\xe0", raw + b"/\xe9t\xe9"
+    os.makedirs(old_dir)
+    make_photo(Path(os.fsdecode(old_dir + b"/caf\xe9.jpg")), "red")
+    make_photo(folder / "plain.jpg", "blue", seed=1)
+    home = tmp_path / "home"
+    with Library(home, model=random_model) as lib:
+        lib.add_folder(folder)
+        lib.update()
+        (media_id,) = [i for p, i in lib.catalog.db.execute("SELECT path, id FROM media")
+                       if isinstance(p, bytes)]
+    os.rename(old_dir, new_dir)
+    moved = os.fsdecode(new_dir + b"/caf\xe9.jpg")
+    with Library(home, model=random_model) as lib:
+        report = lib.update()
+        assert (report.scan.renamed, report.embedded) == (1, 0)
+        query = Query.text("red", k=10)
+        query.folder = os.fsdecode(new_dir)
+        assert [(r.media_id, r.path) for r in lib.search(query)] == [(media_id, moved)]
+    # the path's own bytes on stdout, as ls prints them: a script can open what it reads
+    out = subprocess.run(
+        [sys.executable, "-m", "core.cli", "--home", str(home), "--model", random_model,
+         "search", "red", "-k", "5", "--folder", os.fsdecode(new_dir)],
+        capture_output=True, cwd=ROOT, timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0 and b"Traceback" not in out.stderr, out.stderr.decode("latin-1")
+    assert new_dir + b"/caf\xe9.jpg" in out.stdout, out.stdout
