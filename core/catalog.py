@@ -222,6 +222,15 @@ def fs_path(value: str | bytes) -> str:
     return os.fsdecode(value) if isinstance(value, bytes) else value
 
 
+class CatalogFull(CatalogError):
+    """SQLite could not write: the disk (or the user's quota) is full."""
+
+
+def _disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and (
+        getattr(exc, "sqlite_errorcode", None) == 13 or "disk is full" in str(exc))  # SQLITE_FULL
+
+
 @dataclass(frozen=True)
 class MediaRow:
     id: int
@@ -400,11 +409,16 @@ class Catalog:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield db
-            except BaseException:
+                conn.commit()
+            except BaseException as exc:
                 if conn.in_transaction:
                     conn.rollback()
+                if _disk_full(exc):
+                    raise CatalogFull(
+                        f"The disk holding {self.path.parent} is full: the last change was not "
+                        "written, and nothing written before it is lost. Free some space and "
+                        "index again to go on.") from exc
                 raise
-            conn.commit()
 
     def close(self) -> None:
         """Close this thread's connection. Every other thread's connection is closed by that
