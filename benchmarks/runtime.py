@@ -149,7 +149,7 @@ def markdown(x: dict, indexing: dict | None) -> list[str]:
              f"Image tower of {x['model']} (random weights), batch {x['batch']}, {x['threads']} "
              f"threads, {x['rounds']} alternating rounds (one batch of each variant per round; "
              "median per variant), ratio to torch eager fp32 in the same run; min cosine to "
-             f"torch fp32 over the batch. Load average at the start: {x['load']}.", "",
+             f"torch fp32 over the batch. Load average at the start: {x['load']:.1f}.", "",
              "| runtime | img/s | ratio to torch fp32 | min cosine to fp32 | export + compile s |",
              "|---|---|---|---|---|"]
     lines += [f"| {r['variant']} | {r['img_per_s']} | **{r['ratio']}×** | {r['min_cosine']} | "
