@@ -112,7 +112,8 @@ def open_light(spec: str, cache: Path, threads: int | None, full_loader):
         tokenizer = runtime.LightTokenizer(str(cache / m["tokenizer"]), m["context_length"],
                                            m["clean"], m["pad_id"], m["sep_id"])
         tower = runtime.compile_text(cache / m["xml"], tokenizer, m["precision"], threads,
-                                     cache / m["embed"] if m["embed"] else None, m["inputs"])
+                                     cache / m["embed"] if m["embed"] else None, m["inputs"],
+                                     cache / "compiled")
     except FileNotFoundError:
         return None
     except Exception as exc:  # noqa: BLE001 - the full model answers instead

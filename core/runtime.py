@@ -264,12 +264,17 @@ def export_text(model, context_length: int, path: Path) -> tuple[Path, Path | No
 
 def compile_text(path: Path, tokenizer: LightTokenizer, precision: str,
                  threads: int | None = None, table: Path | None = None,
-                 inputs: tuple[str, ...] = ("tokens",)) -> TextTower:
+                 inputs: tuple[str, ...] = ("tokens",), compiled_cache: Path | None = None
+                 ) -> TextTower:
+    """`compiled_cache`: OpenVINO keeps the compiled model there, so the next process imports
+    it instead of compiling again (0.4 s instead of 1-1.5 s for SigLIP 2's text tower here)."""
     import openvino as ov
 
     config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"}
     if threads:
         config["INFERENCE_NUM_THREADS"] = int(threads)
+    if compiled_cache is not None:
+        config["CACHE_DIR"] = str(compiled_cache)
     matrix = np.load(table, mmap_mode="r") if table is not None else None
     return TextTower(ov.Core().compile_model(str(path), "CPU", config), tokenizer, precision,
                      matrix, tuple(inputs))
