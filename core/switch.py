@@ -53,6 +53,9 @@ class _Unsaved:
     def add(self, ids, vectors) -> None:
         self.index.add(ids, vectors)
 
+    def remove(self, media_ids) -> None:  # media forgotten while their batch was written
+        self.index.remove(media_ids)
+
     @property
     def seq(self) -> int:
         return self.index.seq
