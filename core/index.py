@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
+import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -228,6 +230,14 @@ class VectorIndex:
                 with self._lock.read():
                     self._index.save_index(tmp)
                     count, seq = len(self._live), self.seq
+                    stored = self._index.get_current_count()
+                # hnswlib does not report a failed write (a full disk leaves a short file):
+                # every stored element takes at least this much, so a shorter file is refused
+                # and the last good file stays
+                least = stored * (2 * HNSW_M * 4 + 4 + self.dim * 4 + 8 + 4)
+                if os.path.getsize(tmp) < least:
+                    raise OSError(errno.ENOSPC, "No space left on device: the search index "
+                                  f"could not be written in full ({self.path})")
             self.generation += 1
             catalog.set_index_header(IndexHeader(
                 self.model_id, self.dim, count, seq, self.path.stat().st_size,

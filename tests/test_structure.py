@@ -354,3 +354,31 @@ def test_a_second_writer_is_told_the_library_is_busy(tmp_path):
     # once the first writer is done, the second gets its turn
     done = run_cli("remove", str(tmp_path / "Pictures"), home=home, check=False, timeout=60)
     assert "busy" not in done.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/bin/mount"),
+                    reason="mounting a small tmpfs needs root")
+def test_an_index_save_on_a_full_disk_keeps_the_last_good_file(tmp_path):
+    """hnswlib writes what fits and says nothing when the disk is full: the short file must
+    never replace the good one or be recorded in the header."""
+    disk = tmp_path / "small"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("mount is not permitted here")
+    try:
+        rng = np.random.default_rng(0)
+        cat = Catalog(tmp_path / "catalog.db")  # the catalog on the big disk
+        index = VectorIndex(disk / "i.hnsw", "m", DIM)
+        index.add(np.arange(1, 201), _unit(rng, 200))
+        index.save(cat)
+        good = cat.index_header("m")
+        index.add(np.arange(201, 5001), _unit(rng, 4800))  # far more than 1 MB
+        with pytest.raises(OSError, match="No space left"):
+            index.save(cat)
+        assert cat.index_header("m") == good  # the header still names the good file
+        assert [p.name for p in disk.iterdir()] == ["i.hnsw"]  # no short temp file left
+        again = VectorIndex(disk / "i.hnsw", "m", DIM)
+        assert again._try_load(cat) is None and len(again._index.get_ids_list()) == 200
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
