@@ -608,7 +608,7 @@ def main(argv=None) -> int:
         return 0
     q = args.quick
     sections = args.only or ["indexing", "gui", "scroll", "text_query", "ann", "reconcile",
-                             "models"]
+                             "models", "runtime", "scale"]
     results = {}
     with tempfile.TemporaryDirectory(prefix="snapseek-bench-") as tmp:
         work = Path(tmp)
