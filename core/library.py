@@ -344,9 +344,19 @@ class Library:
                 self._rebuild_thread.start()
             if self._exact is None:
                 ids, matrix, _ = self.catalog.vectors(emb.model_id)
-                # float16: the stand-in beside the index being built takes half the memory
-                self._exact = ExactSearch(ids, matrix, dtype=np.float16)
+                # float16: the stand-in beside the index being built takes half the memory;
+                # its best candidates are scored again from the catalog's float32 vectors
+                self._exact = ExactSearch(ids, matrix, dtype=np.float16,
+                                          exact=self._label_vectors)
             return self._exact
+
+    def _label_vectors(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The labels (media id and frame) still in the catalog and their float32 vectors."""
+        got, vectors, _ = self.catalog.vectors(
+            self.embedder.model_id, ids=sorted({split_label(int(x))[0] for x in labels}))
+        row = {int(label): i for i, label in enumerate(got.tolist())}
+        kept = [int(x) for x in labels if int(x) in row]
+        return np.asarray(kept, np.int64), vectors[[row[x] for x in kept]]
 
     def _rebuild(self, path: Path, model_id: str, dim: int, why: str) -> None:
         index = VectorIndex(path, model_id, dim)
