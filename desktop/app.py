@@ -46,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("Snapseek")
     app.setOrganizationName("Snapseek")
     app.setDesktopFileName(shell.APP_ID)
+    from PySide6.QtCore import QSettings
+
+    from .theme import apply_theme, follow_system
+
+    theme = lambda: str(QSettings().value("theme", "system"))  # noqa: E731
+    apply_theme(app, theme())  # light or dark, as the desktop (or Settings) says
+    follow_system(app, theme)
     app.setWindowIcon(QIcon(str(icon_path("snapseek.png"))))
     name = shell.instance_name(args.home)
     if shell.ask_running_instance(name):

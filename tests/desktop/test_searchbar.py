@@ -52,3 +52,17 @@ def test_the_second_pass_shows_in_the_status_bar(qtbot, tmp_path, random_model):
     threading.Thread(target=win.bridge, args=(Progress(STATE, done=3, total=10),)).start()
     qtbot.waitUntil(lambda: "faces and text: 3 of 10" in win.state_label.text())
     win.close()
+
+
+def test_light_and_dark_palettes(qapp):
+    from PySide6.QtGui import QPalette
+
+    from desktop.theme import apply_theme
+
+    window = QPalette.ColorRole.Window
+    try:
+        assert apply_theme(qapp, "dark") and qapp.palette().color(window).lightness() < 80
+        assert not apply_theme(qapp, "light")
+        assert qapp.palette().color(window).lightness() > 180
+    finally:
+        apply_theme(qapp, "light")
