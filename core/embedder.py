@@ -248,6 +248,10 @@ class Embedder:
         if tower is not None:
             self._fast_image = tower
             self.image_runtime = f"openvino {tower.precision}"
+            from .lighttext import add_image_tower  # image queries without torch, too
+
+            add_image_tower(self, self.runtime_cache / f"{self.runtime_key()}-{self.image_size}"
+                            ".xml", tower.precision)
         return tower
 
     # -- loading -------------------------------------------------------------

@@ -119,14 +119,17 @@ def open_light(spec: str, cache: Path, threads: int | None, full_loader):
     except Exception as exc:  # noqa: BLE001 - the full model answers instead
         log.info("no light text tower (%s: %s)", type(exc).__name__, exc)
         return None
-    return LightEmbedder(m, tower, full_loader)
+    return LightEmbedder(m, tower, full_loader, cache, threads)
 
 
 class LightEmbedder:
     """What a text search needs from an Embedder, from the exported text tower; any other
     attribute (encode_images, model, preprocess...) loads the full Embedder on first use."""
 
-    def __init__(self, manifest: dict, tower, full_loader):
+    def __init__(self, manifest: dict, tower, full_loader, cache: Path | None = None,
+                 threads: int | None = None):
+        self._manifest, self._cache, self._threads = manifest, cache, threads
+        self._image = None
         self.spec, self.model_id = manifest["spec"], manifest["model_id"]
         self.dim, self.image_size = int(manifest["dim"]), int(manifest["image_size"])
         self.text_precision = f"openvino {tower.precision}"
@@ -150,6 +153,27 @@ class LightEmbedder:
             raise AttributeError(name)
         return getattr(self.full(), name)
 
+    def encode_images(self, images) -> np.ndarray:
+        """From the exported image tower when the manifest names it and the full model is not
+        loaded anyway; else the full Embedder's."""
+        m = self._manifest
+        if self._full is not None or not m.get("image_xml") or self._cache is None:
+            return self.full().encode_images(images)
+        if not images:
+            return np.empty((0, self.dim), np.float32)
+        with self._full_lock:
+            if self._image is None:
+                import openvino as ov
+
+                config = {"INFERENCE_PRECISION_HINT": m["image_precision"],
+                          "PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": str(self._cache / "compiled")}
+                if self._threads:
+                    config["INFERENCE_NUM_THREADS"] = int(self._threads)
+                self._image = runtime.OpenVinoTower(ov.Core().compile_model(
+                    str(self._cache / m["image_xml"]), "CPU", config), m["image_precision"])
+        batch = np.stack([light_preprocess(im, m["preprocess"]) for im in images])
+        return self._image(batch)
+
     def encode_text(self, texts: list[str], truncate: bool = True) -> np.ndarray:
         if len(texts) == 1 and texts[0] in self._text_cache:
             self._text_cache.move_to_end(texts[0])
@@ -160,3 +184,92 @@ class LightEmbedder:
             if len(self._text_cache) > 256:
                 self._text_cache.popitem(last=False)
         return out
+
+
+# -- the image tower without torch: an image query ------------------------------------------------
+PIL_FILTERS = {"nearest": 0, "bilinear": 2, "bicubic": 3, "lanczos": 1, "box": 4, "hamming": 5}
+
+
+def describe_preprocess(preprocess) -> list | None:
+    """open_clip's torchvision preprocessing as plain steps, or None if a step is unknown."""
+    steps = []
+    for t in getattr(preprocess, "transforms", None) or []:
+        name = type(t).__name__
+        if name == "Resize" and getattr(t, "max_size", None) is None:
+            interp = getattr(t.interpolation, "value", str(t.interpolation))
+            if interp not in PIL_FILTERS:
+                return None
+            size = t.size if isinstance(t.size, int) else list(t.size)
+            steps.append(["resize", size, interp])
+        elif name == "CenterCrop":
+            steps.append(["crop", list(t.size)])
+        elif name in ("MaybeConvertMode", "_convert_to_rgb"):
+            steps.append(["convert", getattr(t, "mode", "RGB")])
+        elif name in ("MaybeToTensor", "ToTensor"):
+            steps.append(["tensor"])
+        elif name == "Normalize":
+            steps.append(["normalize", list(t.mean), list(t.std)])
+        else:
+            return None
+    return steps or None
+
+
+def light_preprocess(image, steps: list) -> np.ndarray:
+    """The steps of describe_preprocess on a PIL image, as torchvision does them: CHW float32."""
+    from PIL import Image
+
+    out = None
+    for step in steps:
+        kind = step[0]
+        if kind == "resize":
+            size, flt = step[1], PIL_FILTERS[step[2]]
+            w, h = image.size
+            if isinstance(size, int):  # the shorter side to size, as torchvision rounds it
+                short, long = (w, h) if w <= h else (h, w)
+                new_long = int(size * long / short)
+                new = (size, new_long) if w <= h else (new_long, size)
+            else:
+                new = (size[1], size[0])
+            image = image.resize(new, Image.Resampling(flt))
+        elif kind == "crop":
+            ch, cw = step[1] if len(step[1]) == 2 else (step[1][0], step[1][0])
+            w, h = image.size
+            top, left = int(round((h - ch) / 2.0)), int(round((w - cw) / 2.0))
+            image = image.crop((left, top, left + cw, top + ch))
+        elif kind == "convert":
+            image = image.convert(step[1]) if image.mode != step[1] else image
+        elif kind == "tensor":
+            out = np.asarray(image, np.float32).transpose(2, 0, 1) / np.float32(255.0)
+        elif kind == "normalize":
+            mean = np.asarray(step[1], np.float32)[:, None, None]
+            std = np.asarray(step[2], np.float32)[:, None, None]
+            out = (out - mean) / std
+    return np.ascontiguousarray(out, np.float32)
+
+
+def add_image_tower(emb, tower_path: Path, precision: str) -> None:
+    """Name the exported image tower in the manifest when the light preprocessing gives
+    torch's tensors for the probe pictures: an image query then needs no torch either."""
+    path = manifest_path(emb.runtime_cache, emb.spec)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if manifest.get("model_id") != emb.model_id:
+        return
+    steps = describe_preprocess(emb.preprocess)
+    if steps is None:
+        return
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    for w, h in ((320, 240), (240, 333), (517, 301)):
+        im = Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8))
+        if np.abs(light_preprocess(im, steps) - emb.preprocess(im).numpy()).max() > 1e-4:
+            log.info("the light preprocessing differs from torch's: image queries load torch")
+            return
+    manifest.update({"image_xml": tower_path.name, "image_precision": precision,
+                     "preprocess": steps})
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    os.replace(tmp, path)

@@ -139,3 +139,28 @@ def test_snapseek_runtime_torch_never_takes_the_light_path(hf_model, tmp_path, m
     monkeypatch.setenv("SNAPSEEK_RUNTIME", "torch")
     assert not isinstance(Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path),
                           LightEmbedder)
+
+
+def test_an_image_search_loads_only_the_exported_image_tower(indexed_home):
+    photo = indexed_home.parent / "Pictures" / "blue-square.jpg"
+    got, out = run_cli(indexed_home, "search", "--image", str(photo), "-k", "3", "--json")
+    assert got["code"] == 0 and got["mods"] == []
+    results = json.loads(out)
+    assert results[0]["path"].endswith("blue-square.jpg") and results[0]["score"] > 0.99
+
+
+def test_light_image_vectors_equal_the_full_embedders(hf_model, tmp_path):
+    from helpers import draw_photo
+
+    from core.embedder import Embedder
+    from core.lighttext import LightEmbedder
+
+    pictures = [draw_photo(c, s, (300 + 37 * i, 211), seed=i) for i, (c, s) in
+                enumerate([("red", "circle"), ("blue", "square"), ("green", "stripe")])]
+    full = Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)
+    want = full.encode_images(pictures)  # exports the image tower, named in the manifest
+    light = Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)
+    assert isinstance(light, LightEmbedder)
+    got = light.encode_images(pictures)
+    assert not light.full_loaded
+    assert float((got * want).sum(1).min()) >= 0.9999
