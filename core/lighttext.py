@@ -109,11 +109,19 @@ def open_light(spec: str, cache: Path, threads: int | None, full_loader):
             return None
         if not m.get("weights") or file_fingerprint(m["weights"]) != m["fingerprint"]:
             return None  # other weights under the same name: export again from the full model
-        tokenizer = runtime.LightTokenizer(str(cache / m["tokenizer"]), m["context_length"],
-                                           m["clean"], m["pad_id"], m["sep_id"])
-        tower = runtime.compile_text(cache / m["xml"], tokenizer, m["precision"], threads,
-                                     cache / m["embed"] if m["embed"] else None, m["inputs"],
-                                     cache / "compiled")
+        import openvino  # noqa: F401  (missing: the full model answers)
+        import tokenizers  # noqa: F401
+
+        for key in ("xml", "bin", "tokenizer", "embed", "image_xml"):
+            if m.get(key) and not (cache / m[key]).exists():
+                return None
+
+        def tower():  # compiled at the first text query: an image query never needs it
+            tokenizer = runtime.LightTokenizer(str(cache / m["tokenizer"]), m["context_length"],
+                                               m["clean"], m["pad_id"], m["sep_id"])
+            return runtime.compile_text(cache / m["xml"], tokenizer, m["precision"], threads,
+                                        cache / m["embed"] if m["embed"] else None,
+                                        m["inputs"], cache / "compiled")
     except FileNotFoundError:
         return None
     except Exception as exc:  # noqa: BLE001 - the full model answers instead
@@ -132,9 +140,10 @@ class LightEmbedder:
         self._image = None
         self.spec, self.model_id = manifest["spec"], manifest["model_id"]
         self.dim, self.image_size = int(manifest["dim"]), int(manifest["image_size"])
-        self.text_precision = f"openvino {tower.precision}"
+        self.text_precision = f"openvino {manifest['precision']}"
         self.weights_path = manifest["weights"]
-        self._tower, self._load_full, self._full = tower, full_loader, None
+        self._make_tower, self._tower = tower, None
+        self._load_full, self._full = full_loader, None
         self._full_lock = threading.Lock()
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
@@ -178,6 +187,9 @@ class LightEmbedder:
         if len(texts) == 1 and texts[0] in self._text_cache:
             self._text_cache.move_to_end(texts[0])
             return self._text_cache[texts[0]][None, :]
+        with self._full_lock:
+            if self._tower is None:
+                self._tower = self._make_tower()
         out = self._tower(list(texts))
         if len(texts) == 1:
             self._text_cache[texts[0]] = out[0]
