@@ -141,6 +141,8 @@ class LightEmbedder:
         self.spec, self.model_id = manifest["spec"], manifest["model_id"]
         self.dim, self.image_size = int(manifest["dim"]), int(manifest["image_size"])
         self.text_precision = f"openvino {manifest['precision']}"
+        if manifest.get("image_xml") and cache is not None:  # else asked of the full model
+            self.image_runtime = f"openvino {manifest['image_precision']}"
         self.weights_path = manifest["weights"]
         self._make_tower, self._tower = tower, None
         self._load_full, self._full = full_loader, None

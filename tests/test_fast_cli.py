@@ -162,5 +162,5 @@ def test_light_image_vectors_equal_the_full_embedders(hf_model, tmp_path):
     light = Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)
     assert isinstance(light, LightEmbedder)
     got = light.encode_images(pictures)
-    assert not light.full_loaded
+    assert light.image_runtime == full.image_runtime and not light.full_loaded
     assert float((got * want).sum(1).min()) >= 0.9999
