@@ -437,6 +437,17 @@ def bench_int8() -> dict:
 
 
 # -- report ---------------------------------------------------------------------------------------
+KEPT = "<!-- make bench writes what is above; the sections below come from other scripts -->"
+
+
+def with_kept_sections(generated: str, path: Path) -> str:
+    """The bench's sections, then the ones other scripts measured (People, Runtime, CLI, ...),
+    kept as they are in the file: a rerun of the bench never drops them."""
+    old = path.read_text() if path.exists() else ""
+    kept = old.split(KEPT, 1)[1] if KEPT in old else ""
+    return generated.rstrip() + "\n\n" + KEPT + kept if kept else generated
+
+
 def markdown(report: dict) -> str:
     m, r = report["machine"], report["results"]
     lines = ["# Performance", "",
@@ -603,8 +614,9 @@ def main(argv=None) -> int:
     parser.add_argument("--render", metavar="JSON", help="only write the table from a report")
     args = parser.parse_args(argv)
     if args.render:
-        (ROOT / "docs" / "PERFORMANCE.md").write_text(markdown(json.loads(Path(args.render)
-                                                                          .read_text())))
+        doc = ROOT / "docs" / "PERFORMANCE.md"
+        doc.write_text(with_kept_sections(markdown(json.loads(Path(args.render).read_text())),
+                                          doc))
         return 0
     q = args.quick
     sections = args.only or ["indexing", "gui", "scroll", "text_query", "ann", "reconcile",
@@ -652,7 +664,8 @@ def main(argv=None) -> int:
               "date": time.strftime("%Y-%m-%d"), "machine": machine(), "results": results}
     print(json.dumps(report, indent=2))
     if not args.no_doc:
-        (ROOT / "docs" / "PERFORMANCE.md").write_text(markdown(report))
+        doc = ROOT / "docs" / "PERFORMANCE.md"
+        doc.write_text(with_kept_sections(markdown(report), doc))
     return 0
 
 
