@@ -129,7 +129,8 @@ _SCHEMA += _PEOPLE_SCHEMA
 # full-text table over everything textual a photo has (file and folder names, keywords,
 # caption, place names, text in the picture), kept current by triggers so no write path can
 # forget it. Words match case- and accent-insensitively, and by prefix at query time.
-_FTS_BODY = """snapseek_path_text(m.path) || ' ' || COALESCE(m.keywords, '') || ' ' ||
+_FTS_BODY = """snapseek_path_text(m.path, (SELECT f.path FROM folders f WHERE f.id = m.folder_id))
+    || ' ' || COALESCE(m.keywords, '') || ' ' ||
     COALESCE(m.caption, '') || ' ' || COALESCE((SELECT p.locality || ' ' || p.city || ' ' ||
     p.region || ' ' || p.country FROM places p WHERE p.media_id = m.id), '') || ' ' ||
     COALESCE((SELECT group_concat(t.text, ' ') FROM photo_text t WHERE t.media_id = m.id), '')"""
@@ -387,6 +388,7 @@ class Catalog:
             conn.create_function("snapseek_any_word", 2, _any_word_sql, deterministic=True)
             conn.create_function("snapseek_person", 3, _person_sql, deterministic=True)
             conn.create_function("snapseek_path_text", 1, _path_text_sql, deterministic=True)
+            conn.create_function("snapseek_path_text", 2, _path_text_sql, deterministic=True)
             conn.create_function("snapseek_place", 5, _place_sql, deterministic=True)
             owned = self._local.conn = _ThreadConnection(conn, sqlite_utils.Database(conn))
         return owned.db
@@ -886,16 +888,20 @@ class Catalog:
             [r[0] for r in self._rows("SELECT id FROM media WHERE status='ok' LIMIT ?", [n])]
 
     # -- words (schema 5) -----------------------------------------------------
-    def text_hits(self, words: Iterable[str], limit: int = 5000) -> dict[int, set[str]]:
-        """Photos whose names, keywords, caption, place or text in the picture hold each word
-        (as a word or the start of one, any case or accents): media id → the words found."""
+    def text_hits(self, words: Iterable[str], limit: int = 50_000) -> dict[int, set[str]]:
+        """Photos whose names, keywords, caption, place or text in the picture hold the words
+        (any case or accents): media id → the words found. The last word may be the start of
+        a word (it is still being typed); the others are whole words, so "car" does not find
+        every "Caroline"."""
         hits: dict[int, set[str]] = {}
-        for word in dict.fromkeys(words):
+        words = list(dict.fromkeys(words))
+        for i, word in enumerate(words):
             token = word.replace('"', " ").strip()
             if not token:
                 continue
-            rows = self._rows("SELECT rowid FROM media_fts WHERE media_fts MATCH ? LIMIT ?",
-                              ['"' + token + '"*', limit])
+            match = '"' + token + '"' + ("*" if i == len(words) - 1 else "")
+            rows = self._rows("SELECT rowid FROM media_fts WHERE media_fts MATCH ? "
+                              "ORDER BY rowid DESC LIMIT ?", [match, limit])
             for (media_id,) in rows:
                 hits.setdefault(media_id, set()).add(word)
         return hits
@@ -1132,11 +1138,16 @@ def _keywords_json(keywords) -> str | None:
     return json.dumps(list(keywords), ensure_ascii=False) if keywords else None
 
 
-def _path_text_sql(path) -> str:
-    """A path as words for the full-text table (any bytes: names that are not UTF-8 too)."""
+def _path_text_sql(path, folder=None) -> str:
+    """A path as words for the full-text table: from the watched folder's own name down (not
+    "/home/anna/...", which every photo would hold); any bytes, names not UTF-8 too."""
     if path is None:
         return ""
     text = fs_path(path)
+    if folder is not None:
+        root = os.path.dirname(fs_path(folder).rstrip(os.sep))
+        if root and text.startswith(root + os.sep):
+            text = text[len(root) + 1:]
     return text.encode("utf-8", "replace").decode("utf-8")
 
 

@@ -424,7 +424,8 @@ def cmd_explain(args) -> int:
     if args.json:
         print(json.dumps(why, ensure_ascii=False))
         return 0
-    print(f"score    {why['score']:.4f}")
+    print(f"score    {why['score']:.4f}" if why["score"] is not None
+          else "score    (not indexed yet)")
     for where, words in why["words"].items():
         print(f"words    {', '.join(words)} (in its {where})")
     for chip in why["chips"]:

@@ -212,7 +212,7 @@ class Library:
         self._embedder: Embedder | None = None
         self._index: VectorIndex | None = None
         self._exact: ExactSearch | None = None
-        self._bulk_sample: tuple[str, np.ndarray] | None = None  # (model id, vectors)
+        self._bulk_sample: tuple[str, np.ndarray, int] | None = None  # (model, vectors, count)
         self.index_state = "not loaded"
         self._load_lock = threading.RLock()
         self._rebuild_thread: threading.Thread | None = None
@@ -356,6 +356,8 @@ class Library:
             self.embedder.model_id, ids=sorted({split_label(int(x))[0] for x in labels}))
         row = {int(label): i for i, label in enumerate(got.tolist())}
         kept = [int(x) for x in labels if int(x) in row]
+        if not kept:  # all forgotten meanwhile
+            return np.empty(0, np.int64), np.empty((0, self.embedder.dim), np.float32)
         return np.asarray(kept, np.int64), vectors[[row[x] for x in kept]]
 
     def _rebuild(self, path: Path, model_id: str, dim: int, why: str) -> None:
@@ -768,11 +770,14 @@ class Library:
 
     def _bulk_scores(self, vector: np.ndarray) -> np.ndarray:
         """The query's similarity to a fixed random sample of the library: its bulk."""
+        model_id, count = self.embedder.model_id, self.catalog.media_count()
         sample = self._bulk_sample
-        if sample is None or sample[0] != self.embedder.model_id:
+        # taken again when the library has grown or shrunk by a fifth (a first search made
+        # while the first photos were indexed must not speak for the whole library)
+        if sample is None or sample[0] != model_id or abs(count - sample[2]) > sample[2] / 5:
             ids = self.catalog.sample_ids(self.BULK_SAMPLE)
-            _, vectors, _ = self.catalog.vectors(self.embedder.model_id, ids=ids)
-            sample = self._bulk_sample = (self.embedder.model_id, vectors)
+            _, vectors, _ = self.catalog.vectors(model_id, ids=ids)
+            sample = self._bulk_sample = (model_id, vectors, count)
         return sample[1] @ np.asarray(vector, np.float32) if len(sample[1]) else np.empty(0)
 
     def _name_matches(self, query: Query, exact, vector, ids=None) -> list[SearchResult]:
@@ -810,6 +815,8 @@ class Library:
         """Merge photos that hold query words (names, keywords, place, text in the picture)
         into the ranking, lifted by the span of the scores times the share of words held."""
         hits = self.catalog.text_hits(words)
+        if query.k is None:  # the relevant set takes in only photos holding every word
+            hits = {m: found for m, found in hits.items() if len(found) == len(set(words))}
         merged = {r.media_id: r for r in ranked}
         for r in self._name_matches(query, exact, vector, ids=list(hits)):
             if r.media_id not in exclude:

@@ -112,8 +112,11 @@ def known_names(places: list[Place]) -> dict[str, str]:
     known: dict[str, str] = {}
     countries = {p.country for p in places}
     for place in places:
-        for name in place.names():
-            known.setdefault(fold(name), name)
+        # not the locality: the nearest place of any size may be called "Beach", "Nice" or
+        # "Paradise"; a typed word becomes a place only for a city, region or country
+        for name in (place.city, place.region, place.country):
+            if name:
+                known.setdefault(fold(name), name)
     for alias, country in COUNTRY_ALIASES.items():
         if country in countries:
             known.setdefault(alias, country)

@@ -57,20 +57,25 @@ def parse_query(text: str, k: int | None = 20, dates: bool = True, today: dt.dat
     if dates and text:
         text, when = find_date(text, today, ignore_dates)
     query = Query(k=k)
-    if people and text:
-        text, query.persons = find_people(text, people)
-    if places and text:  # a place the library has photos of ("beach in Portugal")
+    known = None
+    if places:
         from .places import find_place, fold
 
         known = {n: v for n, v in places.items() if n not in {fold(p) for p in ignore_places}}
-        match = find_place(text, known)
-        if match is not None:
-            query.place, text = match.name, match.rest
     for term, weight in parse_terms(text) if text else []:
         if _looks_like_path(term):
             query.images.append((Path(term).expanduser(), weight))
-        else:
-            query.texts.append((term, weight))
+            continue
+        if weight > 0:  # "dog - Lisbon" excludes Lisbon's look; it never filters to it
+            if people:
+                term, found = find_people(term, people)
+                query.persons += [n for n in found if n not in query.persons]
+            if known and query.place is None:  # a place the library has ("beach in Portugal")
+                match = find_place(term, known)
+                if match is not None:
+                    query.place, term = match.name, match.rest
+        if term.strip():
+            query.texts.append((term.strip(), weight))
     if when is not None:
         query.after, query.before = when.bounds()
     return query, when

@@ -203,7 +203,7 @@ class MainWindow(QMainWindow):
         ("&File", "Settings…", "show_settings", QKeySequence.StandardKey.Preferences, "window"),
         ("&File", "Start at Login", "toggle_autostart", None, "window"),
         ("&File", None, None, None, None),
-        ("&File", "Quit", "close", QKeySequence.StandardKey.Quit, "window"),
+        ("&File", "Quit", "quit", QKeySequence.StandardKey.Quit, "window"),
         ("&Edit", "Find", "focus_search", QKeySequence.StandardKey.Find, "window"),
         ("&Edit", "Paste Image as Query", "paste", QKeySequence.StandardKey.Paste, "window"),
         ("&Edit", "Clear Search", "clear_search", "Esc", "search"),
@@ -757,17 +757,20 @@ class MainWindow(QMainWindow):
         path = result.path
         lib = self.library
         query = self._page[1] if self._page else None
-        self.preview_info.setText(f"<b>{Path(path).name}</b><br><small>{path}</small>")
+        from html import escape
+
+        self.preview_info.setText(f"<b>{escape(Path(path).name)}</b><br>"
+                                  f"<small>{escape(path)}</small>")
         self.where_button.setEnabled(False)
 
         def load():
             source = path
             if result.kind == "video":  # the moment that matched, else the first
                 source = lib.thumbnail(result.media_id, result.frame) if lib else None
-            image = QImage(str(source)) if source else QImage()
-            if not image.isNull():
-                image = image.scaled(QSize(600, 600), Qt.AspectRatioMode.KeepAspectRatio,
-                                     Qt.TransformationMode.SmoothTransformation)
+            from .viewer import load_picture
+
+            # upright (EXIF orientation), as the heatmap's grid is
+            image = load_picture(str(source), 600) if source else QImage()
             why = lib.why(result.media_id, query) if lib and query is not None else None
             return image, (lib.details(result.media_id) if lib else None), why
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.places import country_names, find_place, fold, known_names, locate
+from core.places import Place, country_names, find_place, fold, known_names, locate
 
 
 @pytest.mark.parametrize("lat, lon, city, country", [
@@ -58,6 +58,23 @@ def test_only_places_the_library_has_become_chips():
     known = known_names([locate(38.7223, -9.1393), locate(40.7128, -74.0060)])
     assert find_place("tram in Lisbon", known).name == "Lisbon"
     assert find_place("trip to the USA", known).name == "United States"
-    assert find_place("Intendente at night", known).name == "Intendente"
+    assert find_place("Intendente at night", known) is None  # a quarter: the Place filter
+    beach = known_names([Place("Beach", "Beach", "North Dakota", "United States", "US")])
+    assert find_place("sunset at the beach", beach).name == "Beach"  # a town of that name
+    assert "beach" not in known_names([Place("Beach", "Bismarck", "North Dakota",
+                                             "United States", "US")])
     assert find_place("sushi in Japan", known) is None  # no photos there
     assert find_place("photos of us at the beach", known) is None
+
+
+def test_negative_terms_never_become_place_or_person_filters():
+    from core.search import parse_query
+
+    known = known_names([locate(38.7223, -9.1393)])
+    query, _ = parse_query("dog - Lisbon", places=known, people=["Anna"])
+    assert query.place is None and query.texts == [("dog", 1.0), ("Lisbon", -1.0)]
+    query, _ = parse_query("beach - Anna", places=known, people=["Anna"])
+    assert query.persons == [] and query.texts == [("beach", 1.0), ("Anna", -1.0)]
+    query, _ = parse_query("Anna at the beach in Lisbon", places=known, people=["Anna"])
+    assert (query.persons, query.place, query.texts) == (["Anna"], "Lisbon",
+                                                         [("at the beach", 1.0)])
