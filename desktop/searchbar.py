@@ -296,6 +296,8 @@ class SearchBar(QWidget):
         q.kinds = frozenset({value("kind")}) if value("kind") else None
         q.camera, q.folder = value("camera"), value("folder")
         q.place = value("place") or q.place
+        if value("person") and value("person") not in q.persons:  # from the People view
+            q.persons.append(value("person"))
         q.sort = value("sort") or "relevance"
         q.good, q.bad = list(self.good), list(self.bad)
         return q

@@ -568,8 +568,14 @@ class MainWindow(QMainWindow):
             dialog = PeopleDialog(self.library, self)
 
             def search_person(person_id: int) -> None:
+                item = dialog.people.currentItem()
+                name = item.text().split("\n", 1)[0].strip() if item is not None else ""
                 dialog.accept()
-                self.run_search(Query(persons=[str(person_id)], k=self.RESULTS))
+                # a chip, so the view says what it shows and stays when indexing goes idle
+                self.search.clear()
+                self.search.set_filter("person", str(person_id),
+                                       f"with {name}" if name else "this person")
+                self.search_now()
 
             dialog.person_chosen.connect(search_person)
             dialog.exec()

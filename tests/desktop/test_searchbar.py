@@ -66,3 +66,15 @@ def test_light_and_dark_palettes(qapp):
         assert qapp.palette().color(window).lightness() > 180
     finally:
         apply_theme(qapp, "light")
+
+
+def test_a_person_from_the_people_view_is_a_chip_that_keeps_the_view(qtbot):
+    from desktop.searchbar import SearchBar
+
+    bar = SearchBar()
+    qtbot.addWidget(bar)
+    bar.set_filter("person", "3", "with Anna")
+    query = bar.query(10)
+    assert query.persons == ["3"] and query.has_filters()  # not "nothing asked": stays shown
+    qtbot.mouseClick(bar.filter_chips["person"], Qt.MouseButton.LeftButton)
+    assert bar.query(10).persons == []
