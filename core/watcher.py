@@ -308,10 +308,7 @@ class BackgroundIndexer:
             self._enrich_due = False
             return
 
-        def should_stop() -> bool:
-            return (self._stop.is_set() or len(self.queue) > 0 or lib.paused
-                    or self._reconcile_now.is_set() or time.monotonic() >= next_reconcile)
-
+        should_stop = self._idle_work_should_stop(next_reconcile)
         if should_stop():
             return
         try:
@@ -321,17 +318,23 @@ class BackgroundIndexer:
             stopped = False
         self._enrich_due = stopped
 
-
-    def _switch(self, next_reconcile: float) -> None:
-        """Re-embed with the model switched to (core/switch.py) while indexing is idle; it
-        stops between chunks as soon as a change arrives, so new photos get the current
-        model's vector first and the new model's before the switch."""
+    def _idle_work_should_stop(self, next_reconcile: float):
+        """When work done while indexing is idle (pass 2, a model switch) must stop, between
+        photos: a change arrived, a reconcile is due, or indexing is paused or stopped."""
         lib = self.library
 
         def should_stop() -> bool:
             return (self._stop.is_set() or len(self.queue) > 0 or lib.paused
                     or self._reconcile_now.is_set() or time.monotonic() >= next_reconcile)
 
+        return should_stop
+
+    def _switch(self, next_reconcile: float) -> None:
+        """Re-embed with the model switched to (core/switch.py) while indexing is idle; it
+        stops between chunks as soon as a change arrives, so new photos get the current
+        model's vector first and the new model's before the switch."""
+        lib = self.library
+        should_stop = self._idle_work_should_stop(next_reconcile)
         if should_stop():
             return
         try:
