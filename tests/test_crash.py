@@ -17,7 +17,9 @@ from core.catalog import MEDIA_MASK, fs_path
 from core.library import Library
 from helpers import ROOT, make_photo
 
-KILLS = int(os.environ.get("SNAPSEEK_KILLS", "30"))
+# half land right after a write that matters (below), half at random times; make test-long
+# runs 100
+KILLS = int(os.environ.get("SNAPSEEK_KILLS", "16"))
 COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"]
 
 
