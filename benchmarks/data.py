@@ -80,3 +80,19 @@ def stand_in_tokenizer(folder: Path) -> None:
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>",
                             eos_token="</s>").save_pretrained(str(folder))
+
+
+def naive_index(paths, emb, thumbs: Path) -> None:
+    """The naive loop the indexing benchmarks compare against: full decode, a thumbnail from
+    the same decode, one model call per image."""
+    import torch
+    from PIL import ImageOps
+
+    thumbs.mkdir(exist_ok=True)
+    for p in paths:
+        im = ImageOps.exif_transpose(Image.open(p)).convert("RGB")
+        thumb = im.copy()
+        thumb.thumbnail((384, 384))
+        thumb.save(thumbs / p.name, quality=85)
+        with torch.inference_mode():
+            emb.model.encode_image(emb.preprocess(im).unsqueeze(0))

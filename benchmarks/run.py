@@ -18,7 +18,7 @@ import numpy as np
 
 from core.models import DEFAULT_MODEL
 
-from .data import clustered_vectors, photo_like_jpeg, random_weight_model
+from .data import clustered_vectors, naive_index, photo_like_jpeg, random_weight_model
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ARCH = tuple(DEFAULT_MODEL.split(":", 1))  # the default model's architecture
@@ -69,7 +69,7 @@ def timed(fn, *args, **kw):
 # -- 1 and 5: indexing 12 MP JPEGs, and the GUI event loop meanwhile ----------------------------
 def bench_indexing(work: Path, spec: str, n: int) -> dict:
     import torch
-    from PIL import Image, ImageOps
+    from PIL import Image
 
     from core.embedder import Embedder
     from core.library import Library
@@ -81,15 +81,7 @@ def bench_indexing(work: Path, spec: str, n: int) -> dict:
     emb = Embedder.load(spec)
 
     def naive():
-        thumbs = work / "naive-thumbs"
-        thumbs.mkdir(exist_ok=True)
-        for p in paths:  # full decode, one model call per image, thumbnail from the same decode
-            im = ImageOps.exif_transpose(Image.open(p)).convert("RGB")
-            thumb = im.copy()
-            thumb.thumbnail((384, 384))
-            thumb.save(thumbs / p.name, quality=85)
-            with torch.inference_mode():
-                emb.model.encode_image(emb.preprocess(im).unsqueeze(0))
+        naive_index(paths, emb, work / "naive-thumbs")
 
     # both sides start with the model in memory and its kernels set up for their batch size
     warm = Image.new("RGB", (emb.image_size, emb.image_size))

@@ -186,12 +186,12 @@ def bench_indexing_runtime(work: Path, spec: str, n: int, rounds: int = 2) -> di
     import shutil
 
     import torch
-    from PIL import Image, ImageOps
+    from PIL import Image
 
     from core.embedder import RUNTIME_ENV, Embedder
     from core.library import Library
 
-    from .data import photo_like_jpeg
+    from .data import naive_index, photo_like_jpeg
 
     photos = work / "photos-runtime"
     photos.mkdir(exist_ok=True)
@@ -204,16 +204,8 @@ def bench_indexing_runtime(work: Path, spec: str, n: int, rounds: int = 2) -> di
         emb.model.encode_image(emb.preprocess(warm).unsqueeze(0))
 
     def naive(k: int) -> float:
-        thumbs = work / f"naive-thumbs-{k}"
-        thumbs.mkdir(exist_ok=True)
         t = time.perf_counter()
-        for p in paths:
-            im = ImageOps.exif_transpose(Image.open(p)).convert("RGB")
-            thumb = im.copy()
-            thumb.thumbnail((384, 384))
-            thumb.save(thumbs / p.name, quality=85)
-            with torch.inference_mode():
-                emb.model.encode_image(emb.preprocess(im).unsqueeze(0))
+        naive_index(paths, emb, work / f"naive-thumbs-{k}")
         return time.perf_counter() - t
 
     shared = work / "runtime-export"  # exported once, shared by every round's library
