@@ -235,6 +235,10 @@ class Library:
         """Listeners get Progress and Notice objects, on whatever thread produced them."""
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def emit(self, event: object) -> None:
         for listener in list(self._listeners):
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -42,7 +43,16 @@ class ResultsModel(QAbstractListModel):
     """Ranked results; a row's thumbnail is requested the first time the view paints it.
 
     A video's thumbnail is that of the moment that matched, so thumbnails are keyed by
-    (media id, frame)."""
+    (media id, frame).
+
+    Loads run newest request first, and only the most recent LOADS_WAITING wait: a fast
+    scroll through thousands of cells loads the ones on screen now, not every cell it passed.
+    The last THUMBNAILS_KEPT thumbnails used stay in memory; an older one is loaded again
+    when it is painted again."""
+
+    LOAD_THREADS = 4
+    LOADS_WAITING = 256
+    THUMBNAILS_KEPT = 2_000  # about 2,000 × 256² × 4 bytes at most: 0.5 GB worst, far less
 
     thumbnail_ready = Signal(int)
     more_wanted = Signal()  # the view reached the last row and the list may go on
@@ -52,10 +62,11 @@ class ResultsModel(QAbstractListModel):
         super().__init__(parent)
         self._results: list[SearchResult] = []
         self._rows: dict[tuple[int, int], int] = {}
-        self._thumbs: dict[tuple[int, int], QImage] = {}
-        self._requested: set[tuple[int, int]] = set()
+        self._thumbs: OrderedDict[tuple[int, int], QImage] = OrderedDict()  # oldest use first
+        self._waiting: OrderedDict[tuple[int, int], None] = OrderedDict()  # newest ask last
+        self._loading: set[tuple[int, int]] = set()
         self._load_thumbnail = load_thumbnail
-        self._loader = TaskRunner(self, max_threads=4)
+        self._loader = TaskRunner(self, max_threads=self.LOAD_THREADS)
         self.marks: dict[int, int] = {}
         self._groups: dict[int, int] = {}
         self._group_labels: dict[int, str] = {}
@@ -166,29 +177,53 @@ class ResultsModel(QAbstractListModel):
         """Stop loading thumbnails (the window is closing)."""
         self._loader.close()
 
+    def pending_loads(self) -> int:
+        """Thumbnails asked for and not arrived yet (waiting or loading)."""
+        return len(self._waiting) + len(self._loading)
+
+    def thumbnails_kept(self) -> int:
+        return len(self._thumbs)
+
     def _thumbnail(self, r: SearchResult) -> QImage | None:
-        """The row's thumbnail, or None while it loads (the first ask starts the load)."""
+        """The row's thumbnail, or None while it loads (asking starts or hurries the load)."""
         key = (r.media_id, r.frame)
         image = self._thumbs.get(key)
         if image is None:
             self._request(key)
+        else:
+            self._thumbs.move_to_end(key)
         return image
 
     def _request(self, key: tuple[int, int]) -> None:
-        if key in self._requested:
+        if key in self._loading:
             return
-        self._requested.add(key)
+        self._waiting[key] = None
+        self._waiting.move_to_end(key)  # asked again: on screen again, load it soon
+        while len(self._waiting) > self.LOADS_WAITING:
+            self._waiting.popitem(last=False)  # scrolled past long ago
+        self._start_loads()
 
-        def load(key=key):
-            path = self._load_thumbnail(*key)
-            return key, QImage(path) if path else QImage()
+    def _start_loads(self) -> None:
+        while self._waiting and len(self._loading) < self.LOAD_THREADS:
+            key, _ = self._waiting.popitem(last=True)
+            self._loading.add(key)
 
-        # a thumbnail that fails to load becomes a "no preview" tile, never "…" forever
-        self._loader.run(load, self._arrived, lambda _exc, key=key: self._arrived((key, QImage())))
+            def load(key=key):
+                path = self._load_thumbnail(*key)
+                return key, QImage(path) if path else QImage()
+
+            # a thumbnail that fails to load becomes a "no preview" tile, never "…" forever
+            self._loader.run(load, self._arrived,
+                             lambda _exc, key=key: self._arrived((key, QImage())))
 
     def _arrived(self, payload) -> None:
         key, image = payload
+        self._loading.discard(key)
         self._thumbs[key] = image
+        self._thumbs.move_to_end(key)
+        while len(self._thumbs) > self.THUMBNAILS_KEPT:
+            self._thumbs.popitem(last=False)
+        self._start_loads()
         row = self._rows.get(key)
         if row is not None:
             idx = self.index(row)

@@ -16,11 +16,13 @@ from core.types import SearchResult
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
-def settle_layout(qtbot, bar) -> None:
-    """A list view lays its items out in batches from the event loop: wait for the last."""
+def settle_layout(qtbot, bar, keep=lambda: None) -> None:
+    """A list view lays its items out in batches from the event loop: wait for the last.
+    `keep` runs on each check (to put back rows that a late search answer replaced)."""
     last = [-1, 0]
 
     def settled() -> bool:
+        keep()
         if bar.maximum() != last[0]:
             last[:] = [bar.maximum(), 0]
         last[1] += 1
@@ -135,23 +137,31 @@ def _soak(qtbot, window, passes: int) -> dict:
     from ranking_model import CLASSES
 
     lib, app = window.library, QApplication.instance()
-    states: list[str] = []
-    lib.subscribe(lambda e: states.append(getattr(e, "state", "")))
+    states: set[str] = set()
+
+    def listen(event) -> None:  # a set: a list of every event would itself hold references
+        states.add(getattr(event, "state", None) or "")
+
+    lib.subscribe(listen)
     recent = lib.recent(1000)
     rows = [replace(recent[i % len(recent)], media_id=recent[i % len(recent)].media_id
                     if i < len(recent) else -i) for i in range(10_000)]
     words = ["a red circle", "green square", "blue triangle in 2021", "yellow stripe",
              "purple", "orange square"]
     tick, typed, arrived, steps = time.monotonic(), 0, 0, 0
+    bar = window.grid.verticalScrollBar()
+
+    def keep_rows() -> None:  # a typed search answered: back to the 10,000
+        if window.model.rowCount() < len(rows):
+            window.model.set_results(rows)
+
     for _ in range(passes):
         window.model.set_results(rows)
-        bar = window.grid.verticalScrollBar()
-        settle_layout(qtbot, bar)
+        settle_layout(qtbot, bar, keep_rows)
         value = 0
         while value <= bar.maximum():
-            if window.model.rowCount() < len(rows):  # a typed search answered: back to 10,000
-                window.model.set_results(rows)
-                settle_layout(qtbot, bar)
+            if window.model.rowCount() < len(rows):
+                settle_layout(qtbot, bar, keep_rows)
             bar.setValue(value)
             window.grid.viewport().repaint()
             app.processEvents()
@@ -173,7 +183,9 @@ def _soak(qtbot, window, passes: int) -> dict:
                 arrived += 1
                 typed += 1
     window.search.clear()
-    qtbot.waitUntil(lambda: not window.tasks.busy, timeout=30_000)
+    # work still queued holds references (futures, closures): measure with none in flight
+    qtbot.waitUntil(lambda: not window.tasks.busy and window.model.pending_loads() == 0,
+                    timeout=30_000)
     return {"typed": typed, "arrived": arrived, "states": states}
 
 
@@ -192,8 +204,10 @@ def _soak_test(qtbot, window, passes: int) -> None:
     qtbot.waitUntil(lambda: window.library.background.idle.is_set(), timeout=60_000)
     assert "indexing" in done["states"], set(done["states"])
     assert window.library.status()["media_count"] >= 24 + done["arrived"] // 2
+    # The fault takes a reference per None returned: the count falls, by thousands a second.
+    # It may rise: the photos that arrived are held in the library's tables and caches.
     for name, b, a in zip(("None", "True", "False"), before, after, strict=True):
-        assert abs(a - b) < 2_000, f"references to {name} drifted by {a - b}"
+        assert a > b - 1_000, f"references to {name} fell by {b - a}"
 
 
 def test_scrolling_searching_and_indexing_together_leaves_refcounts_alone(qtbot, busy_window):

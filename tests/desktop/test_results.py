@@ -71,3 +71,68 @@ def test_background_tasks_reuse_their_workers_catalog_connections(qtbot, library
     # at most one more per worker that had not run yet (the pool starts workers lazily)
     assert connections() <= before + 4
     runner.close()
+
+
+@pytest.fixture
+def gated(tmp_path):
+    """A model whose thumbnail loads wait on a gate, recording which ones ran."""
+    import threading
+
+    from PIL import Image
+
+    from desktop.results import ResultsModel
+
+    thumb = tmp_path / "thumb.png"
+    Image.new("RGB", (8, 8), "red").save(thumb)
+    gate, loaded = threading.Event(), []
+
+    def load(media_id, frame):
+        gate.wait(10)
+        loaded.append(media_id)
+        return str(thumb)
+
+    model = ResultsModel(load)
+    model.set_results([SearchResult(media_id=i, path=f"/photos/{i}.jpg", score=1.0)
+                       for i in range(1, 5_001)])
+    yield model, gate, loaded
+    gate.set()  # a failed test must not leave loads waiting
+    model.close()
+
+
+def test_a_fast_scroll_loads_what_is_on_screen_not_everything_it_passed(qtbot, gated):
+    """Scrolling past 5,000 cells must not queue 5,000 loads: the cells painted last (on
+    screen now) load first, the ones scrolled past long ago are dropped and asked again only
+    if painted again."""
+    from desktop.results import CellRole
+
+    model, gate, loaded = gated
+    for row in range(5_000):  # the view paints every cell once on its way down
+        model.index(row).data(CellRole)
+    assert model.pending_loads() <= 300, model.pending_loads()
+    gate.set()
+    qtbot.waitUntil(lambda: model.pending_loads() == 0, timeout=20_000)
+    assert len(loaded) <= 300, len(loaded)
+    # the four in flight when the scroll began, then the newest first
+    assert set(range(4_990, 5_001)) <= set(loaded)
+    assert model.index(4_999).data(CellRole).thumbnail is not None
+    assert model.index(1_000).data(CellRole).thumbnail is None  # dropped: asked again now
+    qtbot.waitUntil(lambda: model.index(1_000).data(CellRole).thumbnail is not None,
+                    timeout=5_000)
+
+
+def test_thumbnails_kept_in_memory_are_bounded(qtbot, gated):
+    """A day of scrolling through 200,000 photos keeps the recent thumbnails, not all."""
+    from desktop.results import CellRole, ResultsModel
+
+    model, gate, loaded = gated
+    gate.set()
+    for start in range(0, 5_000, 200):
+        for row in range(start, start + 200):
+            model.index(row).data(CellRole)
+        qtbot.waitUntil(lambda: model.pending_loads() == 0, timeout=20_000)
+    assert len(loaded) == 5_000
+    assert model.thumbnails_kept() <= ResultsModel.THUMBNAILS_KEPT < 5_000
+    assert model.index(4_999).data(CellRole).thumbnail is not None  # the recent ones stay
+    assert model.index(0).data(CellRole).thumbnail is None  # the oldest went: asked again
+    qtbot.waitUntil(lambda: model.index(0).data(CellRole).thumbnail is not None,
+                    timeout=5_000)
