@@ -34,10 +34,10 @@ test-models: $(STAMP)
 	cd tests && ../$(PY) -c "from ranking_model import ranking_model; from bilingual_model import bilingual_model; ranking_model(); bilingual_model()"
 
 test: $(STAMP) lint test-models
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m "not slow"
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m "not slow" --durations=30
 
 test-long: $(STAMP) lint test-models
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q --durations=30
 
 app: $(STAMP)
 	$(PY) -m pip install -q 'pyinstaller>=6'  # the project itself stays an editable install
