@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .catalog import StorageError
 from .search import format_seconds, parse_query
-from .types import Notice, Progress, SnapseekError
+from .types import Notice, Progress, SnapseekError, State
 
 log = logging.getLogger("snapseek")
 INDEXING_COMMANDS = ("index", "watch")  # commands whose partial work is kept on a failure
@@ -151,14 +151,15 @@ class ProgressBar:
         if event.state != self._state:
             self.close()
             self._state = event.state
-            if event.state in ("scanning", "indexing", "finding faces", "re-embedding"):
-                desc = (f"Re-embedding with {event.model}" if event.state == "re-embedding"
+            if event.state in (State.SCANNING, State.INDEXING, State.FINDING_FACES,
+                               State.RE_EMBEDDING):
+                desc = (f"Re-embedding with {event.model}" if event.state == State.RE_EMBEDDING
                         else event.state)
                 self._bar = tqdm(total=event.total or None, unit=" photos", desc=desc,
                                  file=sys.stderr, dynamic_ncols=True)
         if self._bar is not None:
-            self._bar.n = (event.done + event.failed if event.state == "indexing"
-                           else event.done if event.state in ("finding faces", "re-embedding")
+            self._bar.n = (event.done + event.failed if event.state == State.INDEXING
+                           else event.done if event.state in (State.FINDING_FACES, State.RE_EMBEDDING)
                            else event.found)
             if event.total:
                 self._bar.total = event.total
@@ -243,10 +244,10 @@ def parse_day(text: str) -> float:
 
 
 def cmd_search(args) -> int:
-    from .library import Library
+    from .ranking import Ranker
 
     # -k N: the N best; --all: everything ranked; neither: the relevant set (k None)
-    k = args.top or (Library.ALL if args.all else None)
+    k = args.top or (Ranker.ALL if args.all else None)
     query, when = parse_query(args.query, k=k, dates=not args.no_dates)
     for image in args.image:  # before the model loads: a typo is told at once
         path = Path(image).expanduser()
@@ -481,6 +482,9 @@ COMMANDS = {"index": cmd_index, "search": cmd_search, "status": cmd_status, "wat
 
 
 def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # the frozen app's decoding child (core/imaging.py)
     args = build_parser().parse_args(argv)
     # file names that are not UTF-8 print as the bytes they are, never as a crash
     for stream in (sys.stdout, sys.stderr):

@@ -26,11 +26,11 @@ from PIL import Image
 from .catalog import Catalog, EnrichItem
 from .imaging import ImageError, open_image
 from .thumbnails import remove_thumbnails, thumb_path
-from .types import Progress
+from .types import Progress, State
 
 log = logging.getLogger(__name__)
 
-STATE = "finding faces"  # the Progress state of the second pass
+STATE = State.FINDING_FACES  # the Progress state of the second pass
 DECODE_LONG_SIDE = 1280
 
 

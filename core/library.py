@@ -17,26 +17,24 @@ import numpy as np
 from PIL import Image
 import platformdirs
 
-from .catalog import MEDIA_MASK, Catalog, Filters, split_label
+from .catalog import Catalog, split_label
 from .embedder import DEFAULT_MODEL, Embedder, ModelSpec
 from .imaging import ImageError, is_video, open_image
 from .index import RWLock, VectorIndex
 from .pipeline import IndexingPipeline
 from .scanner import Scanner, ScanChanges
-from .cutoff import relevant_count
-from .search import (
-    NAME_BOOST, ExactSearch, best_per_media, combine, group_by_seed, rocchio,
-    split_names,
-)
+from .ranking import Ranker
+from .runtime import give_back_memory
+from .search import ExactSearch, split_names
 from .thumbnails import THUMB_SIZE, remove_thumbnails, save_thumbnail, thumb_path
 from .types import (
-    Folder, IndexReport, LibraryBusy, ModelMismatch, Notice, Progress, Query, SearchResult,
-    SnapseekError,
+    Event, Folder, IndexReport, Level, LibraryBusy, ModelMismatch, Notice, Progress, Query, SearchResult,
+    SnapseekError, State,
 )
 
 log = logging.getLogger(__name__)
 
-Listener = Callable[[object], None]
+Listener = Callable[[Event], None]
 
 
 def default_home() -> Path:
@@ -210,9 +208,11 @@ class Library:
         self.threads = threads
         self.allow_download = allow_download
         self._embedder: Embedder | None = None
+        self._heavy: int | None = None  # id of a whole model lighten() could not let go
         self._index: VectorIndex | None = None
         self._exact: ExactSearch | None = None
-        self._bulk_sample: tuple[str, np.ndarray, int] | None = None  # (model, vectors, count)
+        self.ranker = Ranker(self.catalog, lambda: self.embedder, self._searcher,
+                             self.check_model)
         self.index_state = "not loaded"
         self._load_lock = threading.RLock()
         self._rebuild_thread: threading.Thread | None = None
@@ -239,7 +239,7 @@ class Library:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
-    def emit(self, event: object) -> None:
+    def emit(self, event: Event) -> None:
         for listener in list(self._listeners):
             try:
                 listener(event)
@@ -292,13 +292,47 @@ class Library:
                 check_device(self.device)
                 self._embedder = Embedder.load(
                     self.model_spec, self.device, self.threads, self.allow_download,
-                    on_status=lambda text: self.emit(Notice("info", text)),
+                    on_status=lambda text: self.emit(Notice(Level.INFO, text)),
                     runtime_cache=self.home / "runtime")  # the image tower's faster runtime
             return self._embedder
 
     def load_model(self) -> Embedder:
         """Load the model now (downloading it if needed); raises ModelUnavailable."""
         return self.embedder
+
+    def lighten(self) -> bool:
+        """Let the whole torch model go once its towers answer from the exported runtime.
+
+        A first run loads the model whole (torch) to export both towers (core/lighttext.py);
+        every later run starts light. Without this, a first session would keep the torch
+        model (about 1.8 GB with the default) for as long as the app runs. Called by the
+        background indexer when it has nothing left to do; True when the model was swapped."""
+        import gc
+
+        from .lighttext import LightEmbedder, open_light
+
+        with self._load_lock:
+            emb = self._embedder
+            if emb is None or isinstance(emb, LightEmbedder) or self._switch is not None \
+                    or getattr(emb, "_fast_image", None) is None or emb.runtime_cache is None \
+                    or self._heavy == id(emb):
+                return False
+            self._heavy = id(emb)  # tried once per loaded model (its id: no reference kept)
+            light = open_light(emb.spec, emb.runtime_cache, self.threads, lambda: Embedder.load(
+                self.model_spec, self.device, self.threads, self.allow_download,
+                on_status=lambda text: self.emit(Notice(Level.INFO, text)),
+                runtime_cache=self.home / "runtime", light=False))
+            # (the manifest, not an attribute: a missing one would load the full model again)
+            if light is None or light.model_id != emb.model_id \
+                    or not light._manifest.get("image_xml"):
+                return False
+            self._heavy = None
+            self._embedder = light
+        del emb
+        gc.collect()
+        give_back_memory()
+        log.info("the model answers from its exported towers now; the torch model is released")
+        return True
 
     @property
     def model_loaded(self) -> bool:
@@ -321,7 +355,7 @@ class Library:
                         self._index_path(emb.model_id), emb.model_id, emb.dim, self.catalog,
                         save)
                 if self.index_state.startswith("rebuilt"):
-                    self.emit(Notice("warning", f"Search index {self.index_state}"))
+                    self.emit(Notice(Level.WARNING, f"Search index {self.index_state}"))
             return self._index
 
     def _searcher(self):
@@ -341,15 +375,16 @@ class Library:
                     self._index, self.index_state = index, why
                     return index
                 self.index_state = f"rebuilding: {why}"
-                self.emit(Notice("warning", f"Search index {self.index_state}"))
+                self.emit(Notice(Level.WARNING, f"Search index {self.index_state}"))
                 self._rebuild_thread = threading.Thread(
                     target=self._rebuild, args=(path, emb.model_id, emb.dim, why),
                     name="snapseek-rebuild")
                 self._rebuild_thread.start()
             if self._exact is None:
-                ids, matrix, _ = self.catalog.vectors(emb.model_id)
-                # float16: the stand-in beside the index being built takes half the memory;
-                # its best candidates are scored again from the catalog's float32 vectors
+                # float16: the stand-in beside the index being built takes half the memory
+                # (read straight into float16); its best candidates are scored again from the
+                # catalog's float32 vectors
+                ids, matrix, _ = self.catalog.vectors(emb.model_id, dtype=np.float16)
                 self._exact = ExactSearch(ids, matrix, dtype=np.float16,
                                           exact=self._label_vectors)
             return self._exact
@@ -375,14 +410,14 @@ class Library:
                 self._rebuild_failed = str(exc)
                 self.index_state = f"rebuild failed: {exc}"
                 self._rebuild_thread = None
-            self.emit(Notice("error", f"The search index could not be rebuilt: {exc}. "
+            self.emit(Notice(Level.ERROR, f"The search index could not be rebuilt: {exc}. "
                                       "Search stays exact (slower) until Snapseek restarts."))
             return
         with self._load_lock:
             self._index, self.index_state = index, f"rebuilt: {why}"
             self._exact = None
             self._rebuild_thread = None
-        self.emit(Notice("info", "Search index rebuilt"))
+        self.emit(Notice(Level.INFO, "Search index rebuilt"))
 
     def wait_for_index(self) -> None:
         """Block until a rebuild in progress has finished and been saved."""
@@ -431,7 +466,8 @@ class Library:
         """Forget the loaded model and index (another model is to answer)."""
         self.wait_for_index()
         with self._switch_lock.write(), self._load_lock:
-            self._embedder = self._index = self._exact = self._bulk_sample = None
+            self._embedder = self._index = self._exact = None
+            self.ranker.forget()
             self.index_state = "not loaded"
 
     def switch_model(self, spec: str) -> dict | None:
@@ -462,7 +498,7 @@ class Library:
             self.switch_target = spec
             self._switch_for(spec)
             plan = self.switch_plan()
-        self.emit(Notice("info", plan["text"]))
+        self.emit(Notice(Level.INFO, plan["text"]))
         return plan
 
     def begin_switch(self) -> dict | None:
@@ -579,9 +615,9 @@ class Library:
                     if folder_id is not None:
                         only.setdefault(folder_id, []).append(path)
             changes = Scanner(self.catalog).scan(
-                folders, on_found=lambda n: notify(Progress("scanning", found=n)), only=only)
+                folders, on_found=lambda n: notify(Progress(State.SCANNING, found=n)), only=only)
             for where, why in changes.unreadable:
-                self.emit(Notice("warning", f"{where}: {why}"))
+                self.emit(Notice(Level.WARNING, f"{where}: {why}"))
             # deleted photos leave no copy behind; changed ones get new thumbnails when re-embedded
             remove_thumbnails(self.thumbs, changes.removed_ids)
             if self._index is not None or changes.removed_ids or changes.copied_ids:
@@ -678,162 +714,13 @@ class Library:
             self._watch_hold = False
             self._release()
 
-    # -- search --------------------------------------------------------------
+    # -- search (core/ranking.py) ---------------------------------------------------
     def query_vector(self, query: Query) -> np.ndarray:
-        emb = self.embedder
-        parts: list[tuple[np.ndarray, float]] = []
-        for text, weight in query.texts:
-            parts.append((emb.encode_text([text])[0], weight))
-        for path, weight in query.images:
-            if not os.path.exists(path):
-                raise SnapseekError(f"no such file: {path}")
-            try:
-                image = open_image(path, emb.image_size).image
-            except ImageError as exc:
-                raise SnapseekError(f"Cannot use {path} as a query: {exc}") from exc
-            parts.append((emb.encode_images([image])[0], weight))
-        if query.media:
-            by_id = self._media_vectors([m for m, _ in query.media])
-            for media_id, weight in query.media:
-                if media_id in by_id:
-                    parts.append((by_id[media_id], weight))
-        if not parts and not query.good:
-            raise SnapseekError("Nothing to search for.")
-        return rocchio(combine(parts) if parts else None, self._media_vectors(query.good),
-                       self._media_vectors(query.bad))
-
-    def _media_vectors(self, media_ids: list[int]) -> dict[int, np.ndarray]:
-        """One unit vector per media id: a photo's, or the mean of a video's moments."""
-        if not media_ids:
-            return {}
-        labels, vecs, _ = self.catalog.vectors(self.embedder.model_id, ids=media_ids)
-        grouped: dict[int, list[np.ndarray]] = {}
-        for label, vec in zip(labels.tolist(), vecs, strict=True):
-            grouped.setdefault(split_label(label)[0], []).append(vec)
-        out = {}
-        for media_id, rows in grouped.items():
-            mean = np.mean(rows, axis=0)
-            out[media_id] = (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)
-        return out
-
-    # the relevant set (a query without k): the best CANDIDATES by similarity are cut where the
-    # matches end (core/cutoff.py), measured against a fixed sample of the library's scores
-    CANDIDATES = 1000
-    BULK_SAMPLE = 2000
-    ALL = 1_000_000  # "every result": filters alone, or --all
+        return self.ranker.query_vector(query)
 
     def search(self, query: Query) -> list[SearchResult]:
         with self._switch_lock.read():  # a model switch flips between searches, never within
-            return self._search(query)
-
-    def _search(self, query: Query) -> list[SearchResult]:
-        """Ranked results for a query; never mixes vectors of different models.
-
-        Two channels, one ranking: the model's similarity, and the words of the query found in
-        what a photo says of itself (file and folder names, keywords, caption, place, text in
-        the picture: the catalog's full-text table). A photo holding the typed words is lifted
-        by the span of the scores times the share of the words it holds: one holding all of
-        them comes before any merely similar one, whatever the model's scale. Quoted
-        phrases and `path:` / `name:` terms must match (see search.split_names). With k None,
-        the results are the relevant set: they end where the matches end (core/cutoff.py).
-        """
-        if query.k is not None and query.k < 1:
-            raise SnapseekError(f"The number of results must be at least 1, not {query.k}.")
-        if query.is_empty() and not query.has_filters():
-            return []
-        self.check_persons(query.persons)
-        texts, exact, words = [], [], []
-        for text, weight in query.texts:
-            if weight > 0:
-                text, found_exact, found_words = split_names(text)
-                exact += found_exact
-                words += found_words
-            if text:
-                texts.append((text, weight))
-        query = replace(query, texts=texts)
-        relevant_set = query.k is None
-        exclude = {m for m, w in query.media if w > 0} | set(query.bad)
-        if query.is_empty() and not exact:  # filters alone ("photos from 2019"): newest first
-            return self.browse(replace(query, k=query.k or self.ALL))
-        if query.is_empty():  # only name filters: every match, newest first
-            results = self._name_matches(query, exact, None)
-            results.sort(key=lambda r: r.taken_at or 0.0, reverse=True)
-            return results[: query.k] if query.k else results
-        self.check_model()  # only now: filters alone never load a model (nor import torch)
-        vector = self.query_vector(query)
-        fetch = replace(query, k=self.CANDIDATES if relevant_set else query.k)
-        results = self._ranked(vector, fetch, exclude, exact)
-        if relevant_set and results:
-            bulk = self._bulk_scores(vector)
-            results = results[: relevant_count(np.array([r.score for r in results]), bulk)]
-        if words:
-            results = self._lift_words(vector, query, exclude, exact, words, results)
-        if query.sort == "date":
-            results.sort(key=lambda r: r.taken_at or 0.0, reverse=True)
-        return results
-
-    def _bulk_scores(self, vector: np.ndarray) -> np.ndarray:
-        """The query's similarity to a fixed random sample of the library: its bulk."""
-        model_id, count = self.embedder.model_id, self.catalog.media_count()
-        sample = self._bulk_sample
-        # taken again when the library has grown or shrunk by a fifth (a first search made
-        # while the first photos were indexed must not speak for the whole library)
-        if sample is None or sample[0] != model_id or abs(count - sample[2]) > sample[2] / 5:
-            ids = self.catalog.sample_ids(self.BULK_SAMPLE)
-            _, vectors, _ = self.catalog.vectors(model_id, ids=ids)
-            sample = self._bulk_sample = (model_id, vectors, count)
-        return sample[1] @ np.asarray(vector, np.float32) if len(sample[1]) else np.empty(0)
-
-    def _name_matches(self, query: Query, exact, vector, ids=None) -> list[SearchResult]:
-        """Photos whose paths match the exact filters (or, given `ids`, those of them the
-        filters let through), scored by the query vector when there is one."""
-        if ids is None:
-            ids = self.catalog.browse(Filters.of(query, names=exact), 2000)
-        else:
-            allowed = self.catalog.allowed_ids(Filters.of(query, names=exact))
-            ids = [i for i in ids if allowed is None or i in allowed]
-        rows = self.catalog.media_rows(ids)
-        best: dict[int, tuple[float, int]] = {}  # media id → (similarity, label)
-        if vector is not None and ids:
-            got, vecs, _ = self.catalog.vectors(self.embedder.model_id, ids=ids)
-            for label, sim in zip(got.tolist(), (vecs @ vector).tolist(), strict=True):
-                media_id = split_label(label)[0]
-                if media_id not in best or sim > best[media_id][0]:
-                    best[media_id] = (sim, label)
-        times = self.catalog.frame_times(
-            self.embedder.model_id, [label for m, (_, label) in best.items()
-                                     if m in rows and rows[m][4] == "video"])
-        out = []
-        for media_id in ids:
-            row = rows.get(media_id)
-            if row is None:
-                continue
-            if vector is not None and media_id not in best:
-                continue  # no vector for this model yet
-            sim, label = best.get(media_id, (1.0, media_id))
-            out.append(_result(label, sim, row, times))
-        return out
-
-    def _lift_words(self, vector, query: Query, exclude: set[int], exact, words, ranked
-                    ) -> list[SearchResult]:
-        """Merge photos that hold query words (names, keywords, place, text in the picture)
-        into the ranking, lifted by the span of the scores times the share of words held."""
-        hits = self.catalog.text_hits(words)
-        if query.k is None:  # the relevant set takes in only photos holding every word
-            hits = {m: found for m, found in hits.items() if len(found) == len(set(words))}
-        merged = {r.media_id: r for r in ranked}
-        for r in self._name_matches(query, exact, vector, ids=list(hits)):
-            if r.media_id not in exclude:
-                merged.setdefault(r.media_id, r)
-        # a photo holding every typed word lands at least at the top score, so it comes before
-        # any photo that is merely similar; one holding some of them moves up that share
-        scores = [r.score for r in merged.values()]
-        span = max(max(scores, default=0.0) - min(scores, default=0.0), NAME_BOOST)
-        share = 1.0 / len(set(words))
-        lifted = [replace(r, score=r.score + span * share * len(hits.get(r.media_id, ())))
-                  for r in merged.values()]
-        lifted.sort(key=lambda r: (-r.score, r.media_id))
-        return lifted[: query.k] if query.k else lifted
+            return self.ranker.search(query)
 
     # -- what a photo knows, and why it matched ------------------------------------
     def photo_text(self, media_id: int) -> list[str]:
@@ -904,7 +791,7 @@ class Library:
                 picture = open_image(row.path, max(emb.image_size, 448)).image
         except (ImageError, OSError, TypeError) as exc:
             raise SnapseekError(f"Cannot read {row.path}: {exc}") from exc
-        stored = self._media_vectors([media_id]).get(media_id)
+        stored = self.ranker.media_vectors([media_id]).get(media_id)
         score = float(stored @ vector) if stored is not None else None
         _, grid = occlusion_map(emb.encode_images, picture, vector, across=across)
         why = self.why(media_id, query)
@@ -941,60 +828,11 @@ class Library:
         return known_names([Place(*row[:4], "") for row in self.catalog.places()])
 
     def duplicates(self, threshold: float = 0.95, neighbours: int = 8) -> list[list[SearchResult]]:
-        """Groups of near-duplicate photos (vector similarity ≥ threshold), largest first.
-
-        Every member is at least `threshold` similar to its group's first photo (the pairs are
-        taken most similar first), so chains of small steps never join unlike photos; a video
-        takes part with its first moment only. Reports only; never deletes anything. Each
-        result's score is its similarity to the group's first photo.
-        """
-        self.check_model()
-        model_id = self.embedder.model_id
-        labels, vectors, _ = self.catalog.vectors(model_id)
-        first = labels <= MEDIA_MASK  # frame 0, whose label is the media id
-        ids, vectors = labels[first], vectors[first]
-        by_id = dict(zip(ids.tolist(), vectors, strict=True))
-        searcher = self._searcher()
-        pairs: list[tuple[float, int, int]] = []
-        for start in range(0, len(ids), 1024):
-            found, sims = searcher.knn_many(vectors[start:start + 1024], neighbours + 1)
-            for row, media_id in enumerate(ids[start:start + 1024].tolist()):
-                for other, sim in zip(found[row].tolist(), sims[row].tolist(), strict=True):
-                    if other in by_id and other != media_id and sim >= threshold \
-                            and media_id < other:
-                        pairs.append((sim, media_id, other))
-        groups = group_by_seed(pairs, by_id, threshold)
-        rows = self.catalog.media_rows([m for g in groups for m in g])
-        return [[_result(m, float(by_id[m] @ by_id[g[0]]), rows[m], {})
-                 for m in g if m in rows] for g in groups]
+        """Groups of near-duplicate photos, largest first (Ranker.duplicates)."""
+        return self.ranker.duplicates(threshold, neighbours)
 
     def similar(self, media_id: int, k: int = 20) -> list[SearchResult]:
         return self.search(Query(media=[(media_id, 1.0)], k=k))
-
-    def _ranked(self, vector: np.ndarray, query: Query, exclude: set[int],
-                exact: list[tuple[str, str]] = ()) -> list[SearchResult]:
-        """The k best media for a vector among those the filters let through.
-
-        The catalog says which media pass (Filters, in SQL) and the vector search looks among
-        those only, so one search gives k results however few pass; it asks for just enough
-        labels beyond k to cover videos' later moments and the excluded media."""
-        searcher = self._searcher()
-        allowed = self.catalog.allowed_ids(Filters.of(query, names=exact))
-        fetch = query.k
-        if allowed is None:
-            fetch += len(exclude)
-        else:
-            allowed -= exclude
-        fetch += searcher.moment_slack(fetch, allowed)
-        labels, scores = (searcher.knn(vector, fetch) if allowed is None
-                          else searcher.knn(vector, fetch, allowed))
-        best = [hit for hit in best_per_media(labels, scores) if hit[1] not in exclude]
-        best = best[: query.k]
-        rows = self.catalog.media_rows([media_id for _, media_id, _ in best])
-        times = self.catalog.frame_times(
-            self.embedder.model_id,
-            [label for label, m, _ in best if m in rows and rows[m][4] == "video"])
-        return [_result(label, score, rows[m], times) for label, m, score in best if m in rows]
 
     # -- status --------------------------------------------------------------
     def status(self) -> dict:
@@ -1073,15 +911,11 @@ class Library:
 
     def browse(self, query: Query) -> list[SearchResult]:
         """What the filters of a query let through, newest first, without a model."""
-        ids = self.catalog.browse(Filters.of(query), query.k)
-        rows = self.catalog.media_rows(ids)
-        return [_result(i, 0.0, r, {}) for i in ids if (r := rows.get(i))]
+        return self.ranker.browse(query)
 
     def recent(self, k: int = 500) -> list[SearchResult]:
         """The newest photos, for the window before any query."""
-        ids = self.catalog.recent(k)
-        rows = self.catalog.media_rows(ids)
-        return [_result(i, 0.0, r, {}) for i in ids if (r := rows.get(i))]
+        return self.ranker.results(self.catalog.recent(k))
 
     # -- people: the second pass, faces and people ----------------------------
     # the second pass runs after indexing (`snapseek index`, and the app when indexing is idle);
@@ -1147,9 +981,7 @@ class Library:
 
     def person_photos(self, person_id: int, k: int = 1000) -> list[SearchResult]:
         """A person's photos, newest first."""
-        ids = self.catalog.person_media(person_id, k)
-        rows = self.catalog.media_rows(ids)
-        return [_result(i, 0.0, r, {}) for i in ids if (r := rows.get(i))]
+        return self.ranker.results(self.catalog.person_media(person_id, k))
 
     def person_faces(self, person_id: int | None, k: int = 200) -> list:
         """A person's faces (catalog.FaceRow), best first; None: unsorted faces."""
@@ -1205,11 +1037,7 @@ class Library:
             return People(self.catalog).recluster()
 
     def check_persons(self, names) -> None:
-        """Every person asked for exists (by name, any case, or id), or one clear line."""
-        for name in names:
-            if not self.catalog.people_named(name):
-                raise SnapseekError(f"No person is named {name!r} (see `snapseek people`; "
-                                    "name one with `snapseek people name ID NAME`).")
+        self.ranker.check_persons(names)
 
     def person_names(self) -> list[str]:
         """The names given to people, for reading them out of a typed query."""
@@ -1239,9 +1067,3 @@ class Library:
     def __exit__(self, *exc) -> None:
         self.close()
 
-
-def _result(label: int, score: float, row: tuple, times: dict[int, float]) -> SearchResult:
-    """A result from an index label and its catalog row (see Catalog.media_rows)."""
-    media_id, frame = split_label(label)
-    return SearchResult(media_id, row[0], score, row[1], row[2], row[3], row[4],
-                        duration_s=row[7], frame=frame, at_s=times.get(label))

@@ -192,6 +192,7 @@ class LightEmbedder:
         with self._full_lock:
             if self._tower is None:
                 self._tower = self._make_tower()
+                runtime.give_back_memory()  # what compiling it took and no longer needs
         out = self._tower(list(texts))
         if len(texts) == 1:
             self._text_cache[texts[0]] = out[0]

@@ -19,7 +19,7 @@ from .imaging import ImageError, is_video, open_image
 from .index import VectorIndex
 from .metadata import file_time
 from .thumbnails import decode_size, remove_thumbnails, save_thumbnail, thumb_path
-from .types import Progress
+from .types import Progress, State
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class IndexingPipeline:
         started = time.monotonic()
         notify = on_progress or (lambda p: None)
 
-        def report(state: str, current: str = "") -> None:
+        def report(state: State, current: str = "") -> None:
             elapsed = max(time.monotonic() - started, 1e-6)
             rate = (done + failed) / elapsed
             left = total - done - failed
@@ -113,7 +113,7 @@ class IndexingPipeline:
             notify(Progress(state, found=total, done=done, failed=failed, total=total,
                             rate=rate, eta_s=eta, current=current))
 
-        report("indexing")
+        report(State.INDEXING)
         window = self.decode_workers * 2 + self.batch_size
         pending: deque = deque()
         queue = iter(items)
@@ -128,7 +128,7 @@ class IndexingPipeline:
             refill()
             while pending and not self._cancel.is_set():
                 if not self._resume.is_set():
-                    report("paused")
+                    report(State.PAUSED)
                     self._resume.wait()
                     if self._cancel.is_set():
                         break
@@ -174,13 +174,13 @@ class IndexingPipeline:
                 batches += 1
                 if batches % self.save_every == 0:
                     self.index.save(self.catalog)
-                report("indexing", batch[-1].path)
+                report(State.INDEXING, batch[-1].path)
             cancelled = self._cancel.is_set()
             for fut in pending:
                 fut.cancel()
         if batches:
             self.index.save(self.catalog)
-        report("idle")
+        report(State.IDLE)
         return done, failed, cancelled
 
     def _young(self, path: str) -> bool:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from .index import VectorIndex
 from .pipeline import IndexingPipeline
-from .types import Notice, Progress
+from .types import Level, Notice, Progress, State
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class ModelSwitch:
             check_device(lib.device)
             self.embedder = Embedder.load(
                 self.target, lib.device, lib.threads, lib.allow_download,
-                on_status=lambda text: lib.emit(Notice("info", text)))
+                on_status=lambda text: lib.emit(Notice(Level.INFO, text)))
         if self.index is None:
             emb = self.embedder
             self.index, _ = VectorIndex.open(lib._index_path(emb.model_id), emb.model_id,
@@ -118,7 +118,7 @@ class ModelSwitch:
                 items = catalog.pending(emb.model_id, limit=CHUNK)
                 if not items:
                     if self._flip():
-                        notify(Progress("idle"))
+                        notify(Progress(State.IDLE))
                         return True
                     continue  # a photo arrived between the last chunk and the flip
                 if should_stop():
@@ -127,8 +127,8 @@ class ModelSwitch:
                 total = base + len(catalog.pending(emb.model_id))
 
                 def report(p: Progress, base=base, total=total) -> None:
-                    if p.state in ("indexing", "paused"):
-                        notify(Progress("re-embedding" if p.state == "indexing" else "paused",
+                    if p.state in (State.INDEXING, State.PAUSED):
+                        notify(Progress(State.RE_EMBEDDING if p.state == State.INDEXING else State.PAUSED,
                                         found=total, done=base + p.done + p.failed,
                                         failed=p.failed, total=total, rate=p.rate,
                                         eta_s=(total - base - p.done - p.failed) / p.rate
@@ -159,10 +159,11 @@ class ModelSwitch:
             if not lib.catalog.make_model_active(emb.spec, emb.model_id, old):
                 return False
             lib._embedder, lib._index, lib.model_spec = emb, index, emb.spec
-            lib._exact, lib._bulk_sample, lib.index_state = None, None, "loaded"
+            lib._exact, lib.index_state = None, "loaded"
+            lib.ranker.forget()
             lib.switch_target, lib._switch = None, None
         freed = lib.drop_models(old)  # killed before this: begin_switch deletes them
         lib.catalog.set_meta("retired_models", "")
-        lib.emit(Notice("info", f"Now searching with {display_name(emb.spec)}; the old "
+        lib.emit(Notice(Level.INFO, f"Now searching with {display_name(emb.spec)}; the old "
                                 f"model's vectors and index were deleted ({freed / 1e6:.1f} MB)."))
         return True

@@ -3,7 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
+
+
+class _Word(str, Enum):
+    """An enum whose members are also the plain words they stand for: they compare, hash,
+    print and serialise as those words (logs, JSON and older listeners keep working)."""
+
+    __hash__ = str.__hash__
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+
+class State(_Word):
+    """What the background work is doing (Progress.state)."""
+
+    SCANNING = "scanning"
+    INDEXING = "indexing"
+    FINDING_FACES = "finding faces"  # the second pass: faces and text in photos
+    RE_EMBEDDING = "re-embedding"  # a model switch
+    PAUSED = "paused"
+    IDLE = "idle"
+    ERROR = "error"
+
+
+class Level(_Word):
+    """How much a Notice matters."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
 
 
 # A video is one media item with several vectors (its moments). Index labels pack the frame
@@ -112,7 +142,7 @@ class Query:
 class Progress:
     """A snapshot of background work, sent to listeners as it changes."""
 
-    state: str  # scanning | indexing | re-embedding | paused | idle | error
+    state: State
     found: int = 0
     done: int = 0
     failed: int = 0
@@ -127,8 +157,11 @@ class Progress:
 class Notice:
     """A message for the user: something happened that they may need to act on."""
 
-    level: str  # info | warning | error
+    level: Level
     text: str
+
+
+Event = Progress | Notice  # what Library listeners are told
 
 
 @dataclass

@@ -15,7 +15,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from .types import Notice, Progress, SnapseekError
+from .types import Level, Notice, Progress, SnapseekError, State
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ class BackgroundIndexer:
             observer.start()
         except OSError as exc:
             if exc.errno not in (errno.ENOSPC, errno.EMFILE, errno.ENFILE):
-                self.library.emit(Notice("error", f"Cannot watch {folder}: {exc}"))
+                self.library.emit(Notice(Level.ERROR, f"Cannot watch {folder}: {exc}"))
                 return
             observer = PollingObserver(timeout=self.poll_interval)
             observer.schedule(handler, folder, recursive=True)
@@ -207,7 +207,7 @@ class BackgroundIndexer:
             network = True
             if not self._told_limit:
                 self._told_limit = True
-                self.library.emit(Notice("warning", INOTIFY_HELP.format(
+                self.library.emit(Notice(Level.WARNING, INOTIFY_HELP.format(
                     folder=folder, poll=self.poll_interval)))
         if network:
             self.polling.add(folder)
@@ -248,9 +248,9 @@ class BackgroundIndexer:
         except Exception as exc:  # noqa: BLE001 - the user must see it, whatever it is
             if not isinstance(exc, SnapseekError):
                 log.exception("model loading failed")
-            lib.emit(Notice("error", str(exc) if isinstance(exc, SnapseekError)
+            lib.emit(Notice(Level.ERROR, str(exc) if isinstance(exc, SnapseekError)
                             else f"The model could not be loaded: {exc}"))
-            lib.emit(Progress("error"))
+            lib.emit(Progress(State.ERROR))
             self.idle.set()
             return
         next_reconcile = 0.0  # a reconcile first: catches what changed while we were closed
@@ -286,17 +286,19 @@ class BackgroundIndexer:
                     self._switch(next_reconcile)
                 elif not work and self._enrich_due:
                     self._enrich(next_reconcile)
+                elif not work:
+                    lib.lighten()  # a first run's torch model, once nothing needs it
             except SnapseekError as exc:
-                lib.emit(Notice("error", str(exc)))
+                lib.emit(Notice(Level.ERROR, str(exc)))
                 time.sleep(1.0)
             except OSError as exc:  # e.g. disk full: pause, tell the user, keep what is indexed
-                lib.emit(Notice("error", f"Indexing paused: {exc}"))
+                lib.emit(Notice(Level.ERROR, f"Indexing paused: {exc}"))
                 lib.pause()
-                lib.emit(Progress("paused"))
+                lib.emit(Progress(State.PAUSED))
                 self._stop.wait(5.0)
             except Exception:  # never let the indexer die silently
                 log.exception("background indexing failed")
-                lib.emit(Notice("error", "Background indexing failed; see the log."))
+                lib.emit(Notice(Level.ERROR, "Background indexing failed; see the log."))
                 self._stop.wait(5.0)
         self.idle.set()
 
@@ -314,7 +316,7 @@ class BackgroundIndexer:
         try:
             _, _, stopped = lib.enrich(should_stop)
         except SnapseekError as exc:  # e.g. the face models are missing: said once
-            lib.emit(Notice("warning", str(exc)))
+            lib.emit(Notice(Level.WARNING, str(exc)))
             stopped = False
         self._enrich_due = stopped
 
@@ -341,7 +343,7 @@ class BackgroundIndexer:
             lib.run_switch(should_stop)
         except SnapseekError as exc:  # e.g. the new model cannot be loaded: said once
             self._switch_failed = True
-            lib.emit(Notice("error", f"The switch to {lib.switch_target} cannot go on: {exc}"))
+            lib.emit(Notice(Level.ERROR, f"The switch to {lib.switch_target} cannot go on: {exc}"))
 
 
 def _lower_priority() -> None:

@@ -164,3 +164,40 @@ def test_light_image_vectors_equal_the_full_embedders(hf_model, tmp_path):
     got = light.encode_images(pictures)
     assert light.image_runtime == full.image_runtime and not light.full_loaded
     assert float((got * want).sum(1).min()) >= 0.9999
+
+
+def test_a_first_run_lets_the_torch_model_go_once_its_towers_are_exported(hf_model, tmp_path):
+    """A first run loads the model whole to export it; idle, the library answers from the
+    exported towers and the torch model is freed (a first session must not keep ~1.8 GB)."""
+    import gc
+    import weakref
+
+    from helpers import draw_photo
+
+    from core.lighttext import LightEmbedder
+    from core.library import Library
+    from core.types import Query
+
+    pictures = tmp_path / "Pictures"
+    pictures.mkdir()
+    for i, (c, s) in enumerate([("red", "circle"), ("blue", "square"), ("green", "stripe")]):
+        draw_photo(c, s, seed=i).save(pictures / f"{c}-{s}.jpg")
+    with Library(tmp_path / "home", model=hf_model) as lib:
+        lib.add_folder(pictures)
+        assert lib.lighten() is False  # nothing loaded yet
+        lib.update()
+        full = lib.embedder
+        assert not isinstance(full, LightEmbedder)  # the first run: whole, exporting
+        before = [r.path for r in lib.search(Query.text("photo of a dog", k=3))]
+        model = weakref.ref(full.model)
+        del full
+        assert lib.lighten() is True
+        gc.collect()
+        assert model() is None, "the torch model is still held"
+        light = lib.embedder
+        assert isinstance(light, LightEmbedder) and not light.full_loaded
+        assert [r.path for r in lib.search(Query.text("photo of a dog", k=3))] == before
+        draw_photo("red", "square", seed=9).save(pictures / "new.jpg")
+        lib.update()  # new photos are embedded by the exported image tower
+        assert not light.full_loaded and lib.status()["indexed_count"] == 4
+        assert lib.lighten() is False  # already light

@@ -143,3 +143,54 @@ def test_filter_sql_folders_names_and_cameras(catalog):
     assert _ids(catalog, Filters(names=(("path", "a_b"),))) == set()  # _ is no wildcard
     assert _ids(catalog, Filters(camera="iphone 12")) == {ids[paths[0]]}  # exact model
     assert _ids(catalog, Filters(after=0.0)) == set()  # no date: not in a date range
+
+
+def test_the_whole_vector_table_reads_in_chunks_into_the_asked_type(tmp_path, monkeypatch):
+    """Read across several chunks, newer than a seq, straight into float16 (the stand-in),
+    and a row written between the count and the read is not lost."""
+    import numpy as np
+
+    catalog = Catalog(tmp_path / "catalog.db")
+    folder = catalog.add_folder(str(tmp_path))
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((20_000, 8)).astype(np.float32)
+    seqs = []
+    for start in range(0, len(vectors), 5_000):
+        with catalog.write() as w:
+            ids = [catalog.insert_media(w, folder, str(tmp_path / f"{start + i}.jpg"), 1, 0,
+                                        f"h{start + i}") for i in range(5_000)]
+        seq = catalog.store_vectors("m", [(m, v, {}) for m, v in
+                                          zip(ids, vectors[start:start + 5_000], strict=True)], [])
+        seqs.append(seq[0])
+    labels, matrix, top = catalog.vectors("m")
+    assert matrix.dtype == np.float32 and len(labels) == 20_000 and top == seqs[-1]
+    assert np.array_equal(matrix, vectors[np.argsort(labels)])
+    half_labels, half, _ = catalog.vectors("m", dtype=np.float16)
+    assert half.dtype == np.float16 and np.array_equal(half_labels, labels)
+    assert np.allclose(half, matrix, atol=2e-3)
+    newer, newer_matrix, _ = catalog.vectors("m", since_seq=seqs[1])
+    assert len(newer) == 10_000 and np.array_equal(newer_matrix, matrix[10_000:])
+
+    real_db = Catalog.db
+    calls = []
+
+    class Db:  # a batch lands between the count and the read
+        def __init__(self, db):
+            self._db = db
+
+        def execute(self, sql, params=()):
+            out = self._db.execute(sql, params)
+            if sql.startswith("SELECT COUNT(*)") and not calls:
+                calls.append(1)
+                with catalog.write() as w:
+                    late = catalog.insert_media(w, folder, str(tmp_path / "late.jpg"), 1, 0, "l")
+                catalog.store_vectors("m", [(late, np.ones(8, np.float32), {})], [])
+            return out
+
+        def __getattr__(self, name):
+            return getattr(self._db, name)
+
+    monkeypatch.setattr(Catalog, "db", property(lambda self: Db(real_db.fget(self))))
+    more, more_matrix, _ = catalog.vectors("m")
+    assert calls and len(more) == 20_001
+    assert np.array_equal(more_matrix[-1], np.ones(8, np.float32))
