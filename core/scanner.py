@@ -185,9 +185,13 @@ class Scanner:
                 digest = hashes[path]
                 if digest is None:
                     continue
-                moved = missing_by_hash.get(digest)
+                # a move keeps the file's bytes and its modification time; a file edited in
+                # the middle (same size, head and tail) that appears as another goes has a new
+                # time, and is decoded rather than given the gone file's vectors
+                moved = [r for r in missing_by_hash.get(digest, ()) if r.mtime_ns == mtime_ns]
                 if moved:
-                    row = moved.pop()
+                    row = moved[-1]
+                    missing_by_hash[digest].remove(row)
                     del missing[row.path]
                     db.execute(
                         "UPDATE media SET path=?, folder_id=?, size=?, mtime_ns=? WHERE id=?",

@@ -400,6 +400,38 @@ def test_same_size_head_and_tail_is_not_a_copy_unless_the_whole_file_is(tmp_path
         assert not np.allclose(vec[ids["b.bmp"]], vec[ids["a.bmp"]], atol=1e-3)
 
 
+def test_a_file_gone_and_another_with_the_same_ends_is_not_a_rename(tmp_path, random_model):
+    """a.bmp is deleted and b.bmp, edited in the middle (same size, head and tail), appears in
+    the same sweep: b must be decoded, not take a.bmp's vector as if it had been moved there.
+    A real move keeps the file's modification time; an edit does not."""
+    import shutil
+
+    from core.imaging import content_hash, open_image
+    from core.thumbnails import decode_size
+
+    folder = tmp_path / "Pictures"
+    _same_ends_bmp(folder / "a.bmp", (220, 30, 30))
+    _same_ends_bmp(folder / "moved" / "c.bmp", (30, 200, 30))
+    with Library(tmp_path / "home", model=random_model) as lib:
+        lib.add_folder(folder)
+        lib.update()
+        a, b = folder / "a.bmp", folder / "b.bmp"
+        _same_ends_bmp(b, (30, 60, 220))
+        os.utime(b, ns=(a.stat().st_atime_ns, a.stat().st_mtime_ns + 5_000_000_000))
+        assert content_hash(a) == content_hash(b)
+        a.unlink()
+        shutil.move(folder / "moved" / "c.bmp", folder / "c.bmp")  # a real move
+        report = lib.update()
+        assert (report.scan.renamed, report.embedded) == (1, 1)
+        emb = lib.embedder
+        ids = {os.path.basename(p): i for p, i in lib.catalog.db.execute(
+            "SELECT path, id FROM media")}
+        labels, vecs, _ = lib.catalog.vectors(emb.model_id)
+        vec = dict(zip(labels.tolist(), vecs, strict=True))
+        own = emb.encode_images([open_image(b, decode_size(emb.image_size)).image])
+        assert np.allclose(vec[ids["b.bmp"]], own[0], atol=1e-5), "b.bmp got a.bmp's vector"
+
+
 def test_non_utf8_names_end_to_end_scan_move_filter_and_cli_output(tmp_path, random_model):
     """Latin-1 names (not UTF-8) from an old camera card: indexed, followed when moved (the
     same vector, no new decode), found under their folder, and printed by `snapseek search`."""
