@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,11 @@ VIDEO_EXTENSIONS = frozenset(
 MAX_PIXELS = 200_000_000
 THUMB_SIZE = 384
 HASH_CHUNK = 64 * 1024
+# A picture still this large after draft() (a HEIC without an embedded thumbnail, a big PNG or
+# TIFF: formats that decode only in full) is decoded in a child process: its full-size pixels
+# (600 MB for 200 MP) never land in the app, whose memory stays bounded whatever the photo, and
+# a decoder that crashes on it takes only the child down.
+BIG_PIXELS = int(os.environ.get("SNAPSEEK_BIG_PIXELS", 40_000_000))
 
 # Pillow's own bomb check warns at MAX_IMAGE_PIXELS; ours runs first with a clear reason.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -188,6 +195,8 @@ def open_image(path: str | os.PathLike, min_side: int) -> Decoded:
                 return _decode(im, min_side, path)
             finally:
                 im.close()
+    except _DecodeApart:
+        return _decode_in_child(path, min_side)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -231,6 +240,8 @@ def _decode(im: Image.Image, min_side: int, path) -> Decoded:
     # JPEG decodes at 1/2, 1/4 or 1/8 scale and HEIF from an embedded thumbnail, never below
     # the requested size on either side; other formats ignore it
     im.draft("RGB", (min_side, min_side))
+    if im.size[0] * im.size[1] > BIG_PIXELS and not _IN_CHILD:
+        raise _DecodeApart
     note = None
     try:
         im.load()  # in full, now: a decoder error here is the file's, never swallowed later
@@ -256,6 +267,53 @@ def _decode(im: Image.Image, min_side: int, path) -> Decoded:
     if note:
         meta["note"] = note
     return Decoded(im, w, h, meta)
+
+
+class _DecodeApart(Exception):
+    """This picture is decoded in a child process (see BIG_PIXELS)."""
+
+
+_IN_CHILD = False  # True in the decoding child: it decodes whatever it is given
+_child_pool = None
+_child_lock = threading.Lock()
+
+
+def _child_decode(path: str, min_side: int) -> tuple:
+    global _IN_CHILD
+    _IN_CHILD = True
+    try:
+        got = open_image(path, min_side)
+    except ImageError as exc:
+        return ("error", str(exc))
+    return ("ok", got.image.mode, got.image.size, got.image.tobytes(), got.width, got.height,
+            got.meta)
+
+
+def _decode_in_child(path, min_side: int) -> Decoded:
+    """open_image in a fresh child process (one per picture: its memory is given back whole),
+    started by `spawn` so that it holds nothing of the app (and works in a frozen app)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    global _child_pool
+    with _child_lock:
+        if _child_pool is None:
+            fresh = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}
+            _child_pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), **fresh)
+        pool = _child_pool
+    try:
+        got = pool.submit(_child_decode, os.fspath(path), min_side).result()
+    except BrokenProcessPool as exc:
+        with _child_lock:
+            if _child_pool is pool:
+                _child_pool = None
+        raise ImageError("the decoder crashed on this file (corrupt or unsupported)") from exc
+    if got[0] == "error":
+        raise ImageError(got[1])
+    _, mode, size, data, width, height, meta = got
+    return Decoded(Image.frombytes(mode, size, data), width, height, meta)
 
 
 def _shrink(im: Image.Image, min_side: int) -> Image.Image:

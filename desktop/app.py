@@ -21,6 +21,9 @@ def _excepthook(exc_type, exc, tb) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # the frozen app's decoding child (core/imaging.py)
 
     from PySide6.QtWidgets import QApplication
 

@@ -405,3 +405,91 @@ def test_big_heif_decodes_from_its_thumbnail(tmp_path, monkeypatch):
     assert (decoded.width, decoded.height) == (1600, 1200)
     assert min(decoded.image.size) == 200
     assert (1600, 1200) not in sizes, sizes
+
+
+def test_a_picture_too_big_to_decode_small_is_decoded_in_a_child(tmp_path, monkeypatch):
+    """A HEIC without a thumbnail decodes only in full: above BIG_PIXELS that happens in a
+    child process, and the picture that comes back is the one decoding here would give."""
+    import pillow_heif
+
+    from core import imaging
+
+    pillow_heif.register_heif_opener()
+    path = tmp_path / "no-thumb.heic"
+    draw_photo("blue", "square", (1200, 900), seed=4).save(path, quality=80)
+    with Image.open(path) as im:
+        assert not im.info.get("thumbnails")
+    here = open_image(path, 300)
+    calls = []
+    real = imaging._decode_in_child
+    monkeypatch.setattr(imaging, "_decode_in_child",
+                        lambda *a: calls.append(a) or real(*a))
+    monkeypatch.setattr(imaging, "BIG_PIXELS", 1_000_000)
+    apart = open_image(path, 300)
+    assert len(calls) == 1
+    assert (apart.width, apart.height, apart.meta) == (here.width, here.height, here.meta)
+    assert np.array_equal(np.asarray(apart.image), np.asarray(here.image))
+    monkeypatch.setattr(imaging, "BIG_PIXELS", 100_000)
+    (tmp_path / "broken.heic").write_bytes(path.read_bytes()[:3000])
+    with pytest.raises(ImageError):  # the child's error comes back as one line
+        open_image(tmp_path / "broken.heic", 300)
+
+
+# VmHWM, not ru_maxrss: that one is kept across exec, so a child of a big test process would
+# report its parent's peak
+PEAK = """
+import sys
+from core.imaging import open_image
+open_image(sys.argv[1], 384)
+hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
+print(int(hwm.split()[1]) // 1024)
+"""
+
+
+def test_a_huge_picture_does_not_raise_the_apps_peak_memory(tmp_path):
+    """A 64-megapixel TIFF (190 MB of pixels): the process that indexes never holds them."""
+    import os
+    import subprocess
+
+    from helpers import ROOT
+
+    path = tmp_path / "huge.tif"
+    Image.new("RGB", (9_600, 6_700), (40, 90, 160)).save(path)  # uncompressed: quick to write
+
+    def peak(big_pixels: int) -> int:
+        env = {**os.environ, "SNAPSEEK_BIG_PIXELS": str(big_pixels), "PYTHONPATH": str(ROOT)}
+        run = subprocess.run([sys.executable, "-c", PEAK, str(path)], capture_output=True,
+                             text=True, env=env, cwd=ROOT, timeout=120)
+        assert run.returncode == 0, run.stderr[-500:]
+        return int(run.stdout.split()[-1])
+
+    in_process, apart = peak(10**9), peak(40_000_000)
+    assert in_process - apart > 150, (in_process, apart)  # MB: the pixels stayed in the child
+
+
+def test_a_decoder_that_dies_is_one_line_and_the_next_picture_decodes(tmp_path, monkeypatch):
+    import multiprocessing
+    import os
+    import signal
+    import threading
+
+    from core import imaging
+
+    monkeypatch.setattr(imaging, "BIG_PIXELS", 1_000_000)
+    path = tmp_path / "big.tif"
+    Image.new("RGB", (6_000, 5_000), (200, 30, 30)).save(path)
+
+    def kill_the_child():
+        for _ in range(500):
+            children = multiprocessing.active_children()
+            if children:
+                os.kill(children[0].pid, signal.SIGKILL)
+                return
+            threading.Event().wait(0.01)
+
+    killer = threading.Thread(target=kill_the_child)
+    killer.start()
+    with pytest.raises(ImageError, match="decoder crashed"):
+        open_image(path, 300)
+    killer.join()
+    assert open_image(path, 300).image.size == (360, 300)  # a new child for the next one
