@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from core.types import Notice, Progress
+from core.types import Event, Notice, Progress
 
 
 class CoreBridge(QObject):
-    progress = Signal(object)  # core.types.Progress
-    notice = Signal(object)  # core.types.Notice
+    progress = Signal(Progress)
+    notice = Signal(Notice)
 
-    def __call__(self, event: object) -> None:
+    def __call__(self, event: Event) -> None:
         # emitted on the worker thread; receivers live on the GUI thread, so delivery is queued
         if isinstance(event, Progress):
             self.progress.emit(event)

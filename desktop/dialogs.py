@@ -106,14 +106,16 @@ class FoldersDialog(QDialog):
             "Nothing is deleted from the disk.")
         if answer == QMessageBox.StandardButton.Yes:
             self.tasks.run(lambda: self.library.remove_folder(chosen[0]),
-                           lambda _: self.refresh(), lambda e: QMessageBox.warning(self, "", str(e)))
+                           lambda _: self.refresh(), lambda e: QMessageBox.warning(self, "", str(e)),
+                           changes=True)
 
     def _toggle_pause(self) -> None:
         chosen = self._selected()
         if chosen:
             path, paused = chosen
             self.tasks.run(lambda: self.library.set_folder_paused(path, not paused),
-                           lambda _: self.refresh())
+                           lambda _: self.refresh(), lambda e: QMessageBox.warning(self, "", str(e)),
+                           changes=True)
 
 
 MODEL_COLUMNS = ["Model", "Licence", "Languages", "Download", "Quality (published)",

@@ -185,7 +185,7 @@ class PeopleDialog(QDialog):
         self._change(self.library.recluster)
 
     def _change(self, work) -> None:
-        self.tasks.run(work, lambda _: self._changed(), self._error)
+        self.tasks.run(work, lambda _: self._changed(), self._error, changes=True)
 
     def _changed(self) -> None:
         self.refresh()

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from PySide6.QtCore import QObject, Signal
 
 log = logging.getLogger(__name__)
+
+
+_lane: ThreadPoolExecutor | None = None
+_lane_lock = threading.Lock()
+
+
+def _changes_lane() -> ThreadPoolExecutor:
+    """The one worker that runs the app's library changes, in order."""
+    global _lane
+    with _lane_lock:
+        if _lane is None:
+            _lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapseek-change")
+        return _lane
 
 
 class TaskRunner(QObject):
@@ -22,7 +36,13 @@ class TaskRunner(QObject):
 
     Every task has an error path: `on_error`, or else one line in the log (never lost on a
     worker thread). After `close()` nothing more is delivered: a window that is closing does
-    not get answers for widgets it no longer has."""
+    not get answers for widgets it no longer has.
+
+    `run` returns a Job: cancelling it drops the task if it has not started and its answer if
+    it has (a search overtaken by the next keystroke). Tasks that change the library (add or
+    remove a folder, name a person, switch models) are run with `changes=True`: one at a time,
+    in the order asked, on one worker shared by every runner of the app (the window's, the
+    dialogs'), so that two changes never interleave and a long change never holds up searches."""
 
     _finished = Signal(int, bool, object)  # token, succeeded, result or exception
 
@@ -37,10 +57,13 @@ class TaskRunner(QObject):
         self._finished.connect(self._deliver)  # emitted on a worker: queued to this thread
 
     def run(self, func: Callable[[], object], on_done: Callable[[object], None] | None = None,
-            on_error: Callable[[BaseException], None] | None = None) -> None:
-        if self._closed:
-            return
+            on_error: Callable[[BaseException], None] | None = None, *,
+            changes: bool = False) -> Job:
         token = next(self._tokens)
+        job = Job(self, token)
+        if self._closed:
+            job.cancelled = True
+            return job
         self._callbacks[token] = (on_done, on_error)
 
         def work() -> None:
@@ -51,11 +74,21 @@ class TaskRunner(QObject):
             else:
                 self._finished.emit(token, True, result)
 
-        self._futures[token] = self._pool.submit(work)
+        self._futures[token] = (_changes_lane() if changes else self._pool).submit(work)
+        return job
+
+    def _cancel(self, token: int) -> None:
+        self._callbacks.pop(token, None)  # an answer that still comes is dropped
+        future = self._futures.get(token)
+        if future is not None and future.cancel():  # not started: it never runs
+            del self._futures[token]
+        # started: it runs to its end (close() still waits for it); its answer is dropped
 
     def _deliver(self, token: int, ok: bool, payload: object) -> None:
-        on_done, on_error = self._callbacks.pop(token, (None, None))
         self._futures.pop(token, None)
+        if token not in self._callbacks:  # cancelled
+            return
+        on_done, on_error = self._callbacks.pop(token)
         if self._closed:
             return
         if ok:
@@ -79,7 +112,22 @@ class TaskRunner(QObject):
         self._closed = True
         self.wait(msecs)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        for token in list(self._callbacks):  # changes still waiting in the shared lane
+            self._cancel(token)
 
     @property
     def busy(self) -> bool:
         return bool(self._callbacks)
+
+
+class Job:
+    """One task given to a TaskRunner."""
+
+    def __init__(self, runner: TaskRunner, token: int):
+        self._runner, self._token = runner, token
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Drop the task if it has not started, and its answer (or error) if it has."""
+        self.cancelled = True
+        self._runner._cancel(self._token)

@@ -12,12 +12,11 @@ from PySide6.QtCore import QMimeData, QSettings, QSize, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog, QHBoxLayout, QLabel, QListView, QMainWindow, QMenu, QMessageBox,
-    QProgressBar, QPushButton, QSlider, QSplitter, QStackedWidget, QSystemTrayIcon, QToolButton,
+    QPushButton, QSlider, QSplitter, QStackedWidget, QSystemTrayIcon, QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from core.enrich import STATE as ENRICH_STATE
 from core.types import Notice, Progress, Query
 
 from .bridge import CoreBridge
@@ -25,6 +24,8 @@ from .resources import icon_path
 from .results import ResultRole, ResultsModel, thumbnail_grid
 from .searchbar import SearchBar, has_media
 from .tasks import TaskRunner
+from .preview import PreviewPane
+from .status import StatusArea
 from .viewer import Viewer
 
 
@@ -51,6 +52,7 @@ class MainWindow(QMainWindow):
         self._query_dir = Path(tempfile.mkdtemp(prefix="snapseek-query-"))
         self.tray = None  # a desktop.shell.Tray once enable_tray() found a system tray
         self._page: tuple[int, Query] | None = None  # the shown query, for more of its results
+        self._search_job = None  # the search in flight (tasks.Job)
         self._show_all = False  # past the relevant set: everything, ranked
         self._quitting = False
         self._build()
@@ -106,23 +108,11 @@ class MainWindow(QMainWindow):
         self.grid.selectionModel().currentChanged.connect(lambda *_: self._update_preview())
         self.grid.viewport().installEventFilter(self)
 
-        self.preview = QWidget()
-        self.preview.setMinimumWidth(300)
-        self.preview_image = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        self.preview_info = QLabel(alignment=Qt.AlignmentFlag.AlignTop)
-        self.preview_info.setWordWrap(True)
-        self.preview_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.where_button = QPushButton("Where in the picture?")
-        self.where_button.setToolTip("Show where in the picture the query matched (a heatmap)")
-        self.where_button.clicked.connect(self.show_where)
-        self.where_button.setEnabled(False)
-        self._preview_picture = QImage()
-        self.last_where: dict | None = None
-        pl = QVBoxLayout(self.preview)
-        pl.addWidget(self.preview_image, 1)
-        pl.addWidget(self.where_button)
-        pl.addWidget(self.preview_info)
-        self.preview.hide()
+        self.preview = PreviewPane(self.tasks)
+        self.preview.error.connect(self.show_error)
+        # the pane's parts, by the names the rest of the window (and its tests) use
+        self.preview_image, self.preview_info = self.preview.image, self.preview.info
+        self.where_button = self.preview.where_button
         split = QSplitter()
         split.addWidget(self.grid)
         split.addWidget(self.preview)
@@ -155,21 +145,15 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.viewer)
         self.stack.setCurrentWidget(self.loading)
 
-        # errors the user can act on stay visible in a banner until dismissed
-        self.banner = QWidget()
-        self.banner.setStyleSheet("background:#fdecea;color:#611a15;border-radius:6px")
-        self.banner_text = QLabel(wordWrap=True)
-        self.banner_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        settings_button = QPushButton("Settings…")
-        settings_button.clicked.connect(self.show_settings)
-        dismiss = self.banner_dismiss = QPushButton("✕")
-        dismiss.setAccessibleName("Dismiss")
-        dismiss.clicked.connect(self.banner.hide)
-        bl = QHBoxLayout(self.banner)
-        bl.addWidget(self.banner_text, 1)
-        bl.addWidget(settings_button)
-        bl.addWidget(dismiss)
-        self.banner.hide()
+        # the status bar, and errors the user can act on in a banner until dismissed
+        self.status = StatusArea(self.statusBar(), self)
+        self.status.idle.connect(self._indexing_idle)
+        self.status.pause_toggled.connect(self.toggle_pause)
+        self.status.settings_wanted.connect(self.show_settings)
+        self.banner, self.banner_text = self.status.banner, self.status.banner_text
+        self.banner_dismiss = self.status.banner_dismiss
+        self.state_label, self.progress_bar = self.status.state_label, self.status.progress_bar
+        self.pause_button = self.status.pause_button
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -179,15 +163,6 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
-        self.state_label = QLabel("Starting…")
-        self.progress_bar = QProgressBar(maximumWidth=200, textVisible=True)
-        self.progress_bar.hide()
-        self.pause_button = QPushButton("Pause", checkable=True)
-        self.pause_button.hide()
-        self.pause_button.toggled.connect(self.toggle_pause)
-        self.statusBar().addWidget(self.state_label, 1)
-        self.statusBar().addPermanentWidget(self.progress_bar)
-        self.statusBar().addPermanentWidget(self.pause_button)
         self._build_menus()
         self.set_thumb_size(self.size_slider.value())
 
@@ -400,8 +375,11 @@ class MainWindow(QMainWindow):
         self.model.set_marks({**{m: 1 for m in query.good}, **{m: -1 for m in query.bad}})
         self._page = (generation, query)
         started = time.perf_counter()
-        self.tasks.run(lambda: (self._fetch(query), time.perf_counter() - started),
-                       lambda r: self._show_results(generation, *r), self.show_error)
+        if self._search_job is not None:  # overtaken: dropped if waiting, its answer if not
+            self._search_job.cancel()
+        self._search_job = self.tasks.run(
+            lambda: (self._fetch(query), time.perf_counter() - started),
+            lambda r: self._show_results(generation, *r), self.show_error)
 
     def show_all(self) -> None:
         """Past the end of the relevant set: every photo, ranked."""
@@ -646,7 +624,7 @@ class MainWindow(QMainWindow):
         if self.library is None:
             return
         self.tasks.run(lambda: self.library.add_folder(folder), lambda _: self._folder_added(),
-                       self.show_error)
+                       self.show_error, changes=True)
 
     def _folder_added(self) -> None:
         self.stack.setCurrentWidget(self.results_page)
@@ -668,7 +646,8 @@ class MainWindow(QMainWindow):
             model = QSettings().value("model") or current
             if _reopening_settings() == before:
                 if model != current:  # re-embedded in the background; searches go on
-                    self.tasks.run(lambda: lib.switch_model(model), None, self.show_error)
+                    self.tasks.run(lambda: lib.switch_model(model), None, self.show_error,
+                                   changes=True)
                 return
             # a new device, cache or interval: reopen the library in the background
             old = self.library
@@ -760,139 +739,34 @@ class MainWindow(QMainWindow):
         if not self.preview.isVisible() or row is None:
             return
         result = self.model.data(self.model.index(row), ResultRole)
-        path = result.path
-        lib = self.library
-        query = self._page[1] if self._page else None
-        from html import escape
-
-        self.preview_info.setText(f"<b>{escape(Path(path).name)}</b><br>"
-                                  f"<small>{escape(path)}</small>")
-        self.where_button.setEnabled(False)
-
-        def load():
-            source = path
-            if result.kind == "video":  # the moment that matched, else the first
-                source = lib.thumbnail(result.media_id, result.frame) if lib else None
-            from .viewer import load_picture
-
-            # upright (EXIF orientation), as the heatmap's grid is
-            image = load_picture(str(source), 600) if source else QImage()
-            why = lib.why(result.media_id, query) if lib and query is not None else None
-            return image, (lib.details(result.media_id) if lib else None), why
-
-        def show(payload):
-            image, details, why = payload
-            if self._current_row() != row:
-                return
-            self._preview_picture = image
-            self._show_preview_picture(None)
-            self.preview_info.setText(describe(result, details or {}, why))
-            self.where_button.setEnabled(query is not None and not query.is_empty())
-
-        self.tasks.run(load, show)
-
-    def _show_preview_picture(self, grid) -> None:
-        """The preview picture, with where the query matched laid over it when known."""
-        from PySide6.QtGui import QColor, QPainter, QPixmap
-
-        image = QImage(self._preview_picture)
-        if grid is not None and not image.isNull():
-            painter = QPainter(image)
-            rows, cols = len(grid), len(grid[0])
-            w, h = image.width() / cols, image.height() / rows
-            for r, line in enumerate(grid):
-                for c, weight in enumerate(line):
-                    painter.fillRect(int(c * w), int(r * h), int(w) + 1, int(h) + 1,
-                                     QColor(230, 30, 30, int(150 * weight)))
-            painter.end()
-        self.preview_image.setPixmap(QPixmap.fromImage(image).scaled(
-            self.preview_image.size(), Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.SmoothTransformation))
+        self.preview.show_result(result, self._page[1] if self._page else None, self.library,
+                                 lambda: self._current_row() == row)
 
     def show_where(self) -> None:
-        """Where in the picture the query matched: computed on demand, off the GUI thread."""
-        row = self._current_row()
-        if row is None or self.library is None or not self._page:
-            return
-        result, query, lib = self.model.result(row), self._page[1], self.library
-        self.where_button.setEnabled(False)
-        self.where_button.setText("Looking…")
+        self.preview.show_where()
 
-        def done(why) -> None:
-            self.where_button.setText("Where in the picture?")
-            if self._current_row() == row:
-                self.last_where = why
-                self._show_preview_picture(why["grid"])
-
-        def failed(exc) -> None:
-            self.where_button.setText("Where in the picture?")
-            self.show_error(exc)
-
-        self.tasks.run(lambda: lib.explain(result.media_id, replace(query, k=1)), done, failed)
+    @property
+    def last_where(self) -> dict | None:
+        return self.preview.last_where
 
     # -- status --------------------------------------------------------------
     def on_progress(self, p: Progress) -> None:
-        if p.state == "scanning":
-            self.state_label.setText(f"Looking for photos… {p.found} found")
-        elif p.state in ("indexing", "paused"):
-            eta = f" · about {p.eta_s / 60:.0f} min left" if p.eta_s and p.eta_s > 90 else ""
-            verb = "Paused" if p.state == "paused" else "Indexing"
-            self.state_label.setText(
-                f"{verb} {p.done + p.failed} of {p.total} · {p.rate:.1f} photos/s{eta}")
-            self.progress_bar.setMaximum(max(p.total, 1))
-            self.progress_bar.setValue(p.done + p.failed)
-            self.progress_bar.setVisible(p.total > 0)
-            self.pause_button.setVisible(True)
-            self._show_paused(p.state == "paused")
-        elif p.state == "re-embedding":  # a model switch; searches answer meanwhile
-            self.state_label.setText(f"Re-embedding with {p.model}: {p.done:,} of {p.total:,}")
-            self.progress_bar.setMaximum(max(p.total, 1))
-            self.progress_bar.setValue(p.done)
-            self.progress_bar.setVisible(p.total > 0)
-            self.pause_button.setVisible(True)
-            self._show_paused(False)
-        elif p.state == ENRICH_STATE:  # the second pass: faces and text in the photos
-            self.state_label.setText(f"Looking for faces and text: {p.done + p.failed:,} of "
-                                     f"{p.total:,} photos (all are searchable already)")
-            self.progress_bar.setMaximum(max(p.total, 1))
-            self.progress_bar.setValue(p.done + p.failed)
-            self.progress_bar.setVisible(0 < p.done + p.failed < p.total)
-        elif p.state == "idle":
-            self.progress_bar.hide()
-            self.pause_button.hide()
-            self._indexing_idle()
-        elif p.state == "error":
-            self.progress_bar.hide()
+        self.status.on_progress(p)
 
     def toggle_pause(self, paused: bool) -> None:
         if self.library is None:
             return
         (self.library.pause if paused else self.library.resume)()
-        self._show_paused(paused)
-
-    def _show_paused(self, paused: bool) -> None:
-        """The button tells what a click does, whoever paused (the user or a full disk)."""
-        self.pause_button.blockSignals(True)
-        self.pause_button.setChecked(paused)
-        self.pause_button.blockSignals(False)
-        self.pause_button.setText("Resume" if paused else "Pause")
+        self.status.show_paused(paused)
 
     def on_notice(self, notice: Notice) -> None:
-        if notice.level == "error":
+        if self.status.on_notice(notice):
             self.show_error(notice.text)
-        elif notice.text.startswith("Downloading"):
-            self.state_label.setText(notice.text)  # stays until indexing reports progress
-        else:
-            self.statusBar().showMessage(notice.text, 10000)
 
     def show_error(self, error) -> None:
         """Errors from the core become a message the user can act on."""
-        text = str(error)
-        self.state_label.setText(f"⚠ {text}")
-        self.state_label.setToolTip(text)
-        self.banner_text.setText(f"⚠ {text}")
-        self.banner.show()
-        self.last_error = text
+        self.last_error = str(error)
+        self.status.show_error(self.last_error)
         if self.stack.currentWidget() is self.loading:
             self.stack.setCurrentWidget(self.welcome)
 
@@ -983,61 +857,6 @@ def query_file_filter() -> str:
     photos = " ".join(f"*{e}" for e in sorted(PHOTO_EXTENSIONS))
     videos = " ".join(f"*{e}" for e in sorted(VIDEO_EXTENSIONS))
     return f"Photos and videos ({photos} {videos});;Photos ({photos});;Videos ({videos})"
-
-
-def describe(result, details: dict, why: dict | None = None) -> str:
-    """The preview pane's text: what the catalog knows of a photo or video, and why it is a
-    result (the words it holds and where, the chips it satisfies, its similarity)."""
-    from html import escape
-
-    from core.search import format_seconds
-
-    path = result.path
-    lines = [f"<b>{escape(Path(path).name)}</b>"]
-    size = f"{details.get('width')}×{details.get('height')}" if details.get("width") else ""
-    when = ""
-    if details.get("taken_at"):
-        # the photo's own local time, with its offset when the file says it
-        from core.metadata import local_time
-
-        offset = details.get("taken_offset")
-        when = local_time(details["taken_at"], offset).strftime("%Y-%m-%d %H:%M")
-        if offset is not None:
-            sign = "+" if offset >= 0 else "−"
-            when += f" (UTC{sign}{abs(offset) // 60:02d}:{abs(offset) % 60:02d})"
-        if details.get("taken_source") in ("file", "mtime"):  # "mtime": older catalogs
-            when += " (file date)"
-    lines.append(" · ".join(x for x in (size, when or "unknown date") if x))
-    if result.kind == "video":
-        moment = f" · best moment at {format_seconds(result.at_s)}" if result.at_s else ""
-        lines.append(f"video, {format_seconds(details.get('duration_s'))}{moment}")
-    gear = " · ".join(escape(x) for x in (details.get("camera"), details.get("lens")) if x)
-    if gear:
-        lines.append(gear)
-    if details.get("gps_lat") is not None:
-        lines.append(f"GPS {details['gps_lat']:.5f}, {details['gps_lon']:.5f}")
-    place = details.get("place")
-    if place:
-        lines.append("📍 " + escape(", ".join(dict.fromkeys(
-            v for v in (place.get("locality"), place.get("city"), place.get("country")) if v))))
-    if details.get("people"):
-        lines.append("👤 " + escape(", ".join(details["people"])))
-    if details.get("caption"):
-        lines.append(f"<i>{escape(details['caption'])}</i>")
-    if details.get("keywords"):
-        lines.append(escape(", ".join(details["keywords"])))
-    if details.get("text"):
-        lines.append("“" + escape(" / ".join(details["text"])[:200]) + "”")
-    if why is not None:
-        reasons = [f"“{escape(', '.join(words))}” in its {escape(where)}"
-                   for where, words in why.get("words", {}).items()]
-        reasons += [escape(chip) for chip in why.get("chips", [])]
-        lines.append("<b>Why:</b> " + ("; ".join(reasons) + "; " if reasons else "")
-                     + f"looks like the query (score {result.score:.3f})")
-    else:
-        lines.append(f"score {result.score:.3f}")
-    lines.append(f"<small>{escape(path)}</small>")
-    return "<br>".join(lines)
 
 
 def open_media(path: str, at_s: float | None = None) -> None:

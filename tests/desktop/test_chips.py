@@ -132,7 +132,8 @@ def test_duplicates_view_groups_by_similarity_and_deletes_nothing(qtbot, window)
 
 def test_a_video_shows_its_length_and_moment(qtbot, tmp_path, random_model):
     from core.library import Library
-    from desktop.window import MainWindow, describe
+    from desktop.preview import describe
+    from desktop.window import MainWindow
     from helpers import make_photo, make_video
 
     folder = tmp_path / "Pictures"

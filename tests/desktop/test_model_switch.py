@@ -75,7 +75,9 @@ def test_settings_switches_the_model_in_the_background_and_search_goes_on(
         assert not win.banner.isVisible() and "snapseek" not in win.state_label.text()
         gate.set()
         qtbot.waitUntil(lambda: lib.model_spec == model_b, timeout=120_000)
-        assert lib.catalog.model_ids() == [lib.embedder.model_id]
+        # the old model's vectors go just after the flip (searches never wait for that)
+        qtbot.waitUntil(lambda: lib.catalog.model_ids() == [lib.embedder.model_id],
+                        timeout=30_000)
         gen = win._generation
         win.search.edit.setText("a blue square")
         win.search_now()

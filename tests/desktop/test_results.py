@@ -136,3 +136,57 @@ def test_thumbnails_kept_in_memory_are_bounded(qtbot, gated):
     assert model.index(0).data(CellRole).thumbnail is None  # the oldest went: asked again
     qtbot.waitUntil(lambda: model.index(0).data(CellRole).thumbnail is not None,
                     timeout=5_000)
+
+
+def test_a_cancelled_job_never_runs_or_answers(qtbot):
+    import threading
+
+    from desktop.tasks import TaskRunner
+
+    runner = TaskRunner(max_threads=1)
+    gate, ran, got = threading.Event(), [], []
+    running = runner.run(lambda: gate.wait(5) and ran.append("first") or "first", got.append,
+                         got.append)
+    queued = runner.run(lambda: ran.append("second") or "second", got.append, got.append)
+    queued.cancel()  # not started: never runs
+    running.cancel()  # started: runs to its end, its answer is dropped
+    after = runner.run(lambda: "third", got.append)
+    gate.set()
+    qtbot.waitUntil(lambda: got == ["third"], timeout=5_000)
+    assert ran == ["first"]
+    qtbot.wait(100)
+    assert got == ["third"] and not runner.busy
+    runner.close()
+
+
+def test_changes_to_the_library_run_one_at_a_time_in_order(qtbot):
+    """Two folder changes asked quickly never interleave, and searches are not held up."""
+    import threading
+    import time
+
+    from desktop.tasks import TaskRunner
+
+    runner = TaskRunner(max_threads=2)
+    inside, most, order = [0], [0], []
+    lock = threading.Lock()
+
+    def change(name):
+        def work():
+            with lock:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            time.sleep(0.05)
+            with lock:
+                inside[0] -= 1
+                order.append(name)
+            return name
+        return work
+
+    done = []
+    for name in ("add", "remove", "rename", "hide"):
+        runner.run(change(name), done.append, changes=True)
+    runner.run(lambda: "search", done.append)
+    qtbot.waitUntil(lambda: len(done) == 5, timeout=5_000)
+    assert most[0] == 1 and order == ["add", "remove", "rename", "hide"]
+    assert done[0] == "search"  # not queued behind the changes
+    runner.close()
