@@ -103,19 +103,60 @@ def make_photo(path: Path, colour: str = "red", shape: str = "circle", size=(640
 
 
 def run_cli(*args: str, home: Path, model: str | None = None, check: bool = True,
-            env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run `snapseek` as a user would, in a subprocess, with no network for the hub."""
+            env: dict | None = None, timeout: float = 300, isolated: bool = False
+            ) -> subprocess.CompletedProcess:
+    """Run `snapseek` as a user would, with no network for the hub.
+
+    In this process (`core.cli.main` with its own stdout, stderr and log handler: no second
+    interpreter importing torch and loading the model, seconds each), unless `isolated` or
+    `env` is given (settings read once at import), or SNAPSEEK_TEST_CLI=subprocess: then a
+    fresh interpreter, as the installed command runs."""
     cmd = [sys.executable, "-m", "core.cli", "--home", str(home)]
     if model:
         cmd += ["--model", model]
-    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-    full_env.update(env or {})
-    proc = subprocess.run(cmd + list(args), capture_output=True, text=True, env=full_env,
-                          cwd=ROOT, timeout=timeout)
+    if isolated or env or os.environ.get("SNAPSEEK_TEST_CLI") == "subprocess":
+        full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+        full_env.update(env or {})
+        proc = subprocess.run(cmd + list(args), capture_output=True, text=True, env=full_env,
+                              cwd=ROOT, timeout=timeout)
+    else:
+        proc = _run_cli_here(cmd, list(args))
     if check and proc.returncode != 0:
         raise AssertionError(f"snapseek {' '.join(args)} failed ({proc.returncode}):\n"
                              f"{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def _run_cli_here(cmd: list[str], args: list[str]) -> subprocess.CompletedProcess:
+    import contextlib
+    import io
+    import logging
+
+    from core.cli import main
+
+    streams = [io.BytesIO(), io.BytesIO()]
+    out, err = (io.TextIOWrapper(b, encoding="utf-8", errors="surrogateescape",
+                                 write_through=True) for b in streams)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    root.handlers[:] = []  # main's basicConfig then logs to this run's stderr, as a process does
+    offline = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(cmd[3:] + args)
+            except SystemExit as exc:  # argparse: usage errors exit 2, --help 0
+                code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        if offline is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = offline
+    text = [b.getvalue().decode("utf-8", "replace") for b in streams]
+    return subprocess.CompletedProcess(cmd + args, code, text[0], text[1])
 
 
 def make_video(path: Path, scenes: list[tuple[str, str, float]], fps: int = 10,
