@@ -310,6 +310,8 @@ def _decode_in_child(path, min_side: int) -> Decoded:
             if _child_pool is pool:
                 _child_pool = None
         raise ImageError("the decoder crashed on this file (corrupt or unsupported)") from exc
+    except Exception as exc:  # e.g. what it read could not be sent back: still one line
+        raise ImageError(f"corrupt image ({type(exc).__name__}: {_reason(exc)})") from exc
     if got[0] == "error":
         raise ImageError(got[1])
     _, mode, size, data, width, height, meta = got
