@@ -582,12 +582,10 @@ def models_section() -> list[str]:
                      f"| {m.size_mb} MB | {r1} | {xm} |")
     lines += [""] + [f"[{i}] {src}" for i, src in enumerate(sources, 1)] + [""]
     default = next(m for m in MODELS if m.spec == DEFAULT_MODEL)
-    lines += [f"Memory with the default: {default.rss_mb} MB (its text tower in bf16, which this "
-              "CPU runs natively; elsewhere fp32), above the 1.5 GB that issue 13 asks of the "
-              "app when idle. Every candidate is above 1.3 GB here, most of it beyond the "
-              "weights (ViT-B-32: 1672 MB resident for 605 MB of fp32 weights), so that fixed "
-              "part needs work as much as SigLIP 2's 256k-token embedding table (197M of its "
-              "377M parameters).", ""]
+    lines += [f"Memory column: the model loaded whole, as on a first run ({default.rss_mb} MB "
+              "for the default, its text tower in bf16 where the CPU runs it natively). The app "
+              "itself answers from the exported towers once they exist, without torch: see "
+              "\"Memory of the app\" below (`python -m benchmarks.memory --app`).", ""]
     lines += ["Speed notes:", ""] + [f"- `{m.spec}`: {m.speed_note}" for m in MODELS
                                      if m.speed_note] + [""]
     return lines
