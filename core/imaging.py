@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import sys
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -39,7 +38,18 @@ HASH_CHUNK = 64 * 1024
 # TIFF: formats that decode only in full) is decoded in a child process: its full-size pixels
 # (600 MB for 200 MP) never land in the app, whose memory stays bounded whatever the photo, and
 # a decoder that crashes on it takes only the child down.
-BIG_PIXELS = int(os.environ.get("SNAPSEEK_BIG_PIXELS", 40_000_000))
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        log.warning("%s is not a whole number: %d is used", name, default)
+        return default
+
+
+# 50 MP: a 48 MP phone HEIC (its thumbnail too small to stand in) still decodes here, at about
+# 350 MB; a 61 MP camera HEIF without a usable thumbnail, or a 200 MP one, goes to the child.
+BIG_PIXELS = _env_int("SNAPSEEK_BIG_PIXELS", 50_000_000)
+CHILD_TIMEOUT_S = 300  # a decoder that hangs on a crafted file is stopped
 
 # Pillow's own bomb check warns at MAX_IMAGE_PIXELS; ours runs first with a clear reason.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -279,39 +289,69 @@ _child_lock = threading.Lock()
 
 
 def _child_decode(path: str, min_side: int) -> tuple:
+    """In the decoding child: open_image, and what it took handed back to the system (the child
+    stays for the next huge picture)."""
+    from .runtime import give_back_memory
+
     global _IN_CHILD
     _IN_CHILD = True
     try:
         got = open_image(path, min_side)
+        out = ("ok", got.image.mode, got.image.size, got.image.tobytes(), got.width,
+               got.height, got.meta)
     except ImageError as exc:
-        return ("error", str(exc))
-    return ("ok", got.image.mode, got.image.size, got.image.tobytes(), got.width, got.height,
-            got.meta)
+        out = ("error", str(exc))
+    got = None
+    give_back_memory()
+    return out
 
 
-def _decode_in_child(path, min_side: int) -> Decoded:
-    """open_image in a fresh child process (one per picture: its memory is given back whole),
-    started by `spawn` so that it holds nothing of the app (and works in a frozen app)."""
+def _child_pool_now():
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
     global _child_pool
     with _child_lock:
         if _child_pool is None:
-            fresh = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}
             _child_pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"), **fresh)
-        pool = _child_pool
-    try:
-        got = pool.submit(_child_decode, os.fspath(path), min_side).result()
-    except BrokenProcessPool as exc:
-        with _child_lock:
-            if _child_pool is pool:
-                _child_pool = None
-        raise ImageError("the decoder crashed on this file (corrupt or unsupported)") from exc
-    except Exception as exc:  # e.g. what it read could not be sent back: still one line
-        raise ImageError(f"corrupt image ({type(exc).__name__}: {_reason(exc)})") from exc
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return _child_pool
+
+
+def _drop_child_pool(pool, kill: bool = False) -> None:
+    global _child_pool
+    with _child_lock:
+        if _child_pool is pool:
+            _child_pool = None
+    if kill:  # hung: its process is stopped, not waited for
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _decode_in_child(path, min_side: int, attempts: int = 3) -> Decoded:
+    """open_image in a child process, started by `spawn` so that it holds nothing of the app
+    (and works in a frozen app). One picture at a time (two huge ones at once would need twice
+    the memory). A child that dies takes down the pictures waiting behind it too: each is tried
+    again in a fresh child, so only a file that kills the decoder every time is an error."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures.process import BrokenProcessPool
+
+    for attempt in range(attempts):
+        pool = _child_pool_now()
+        try:
+            got = pool.submit(_child_decode, os.fspath(path), min_side).result(CHILD_TIMEOUT_S)
+            break
+        except BrokenProcessPool as exc:
+            _drop_child_pool(pool)
+            if attempt == attempts - 1:
+                raise ImageError("the decoder crashed on this file (corrupt or unsupported)"
+                                 ) from exc
+        except FutureTimeout as exc:
+            _drop_child_pool(pool, kill=True)
+            raise ImageError(f"decoding took longer than {CHILD_TIMEOUT_S} s (stopped)") from exc
+        except Exception as exc:  # e.g. what it read could not be sent back: still one line
+            raise ImageError(f"corrupt image ({type(exc).__name__}: {_reason(exc)})") from exc
     if got[0] == "error":
         raise ImageError(got[1])
     _, mode, size, data, width, height, meta = got
