@@ -51,7 +51,7 @@ class ResultsModel(QAbstractListModel):
     when it is painted again."""
 
     LOAD_THREADS = 4
-    LOADS_WAITING = 256
+    LOADS_WAITING = 1024  # more than a 4K screen shows at the smallest thumbnail size
     THUMBNAILS_KEPT = 2_000  # about 2,000 × 256² × 4 bytes at most: 0.5 GB worst, far less
 
     thumbnail_ready = Signal(int)
@@ -65,6 +65,7 @@ class ResultsModel(QAbstractListModel):
         self._thumbs: OrderedDict[tuple[int, int], QImage] = OrderedDict()  # oldest use first
         self._waiting: OrderedDict[tuple[int, int], None] = OrderedDict()  # newest ask last
         self._loading: set[tuple[int, int]] = set()
+        self._dropped = False  # some asks were dropped since the queue was last empty
         self._load_thumbnail = load_thumbnail
         self._loader = TaskRunner(self, max_threads=self.LOAD_THREADS)
         self.marks: dict[int, int] = {}
@@ -79,6 +80,7 @@ class ResultsModel(QAbstractListModel):
         False the view asks for more (more_wanted) when it scrolls to the last row."""
         self.beginResetModel()
         self._complete, self._fetching = complete, False
+        self._waiting.clear()  # the last list's loads not started: not wanted any more
         self._results = list(results)
         self._rows = {(r.media_id, r.frame): i for i, r in enumerate(self._results)}
         self._groups = groups or {}
@@ -201,6 +203,7 @@ class ResultsModel(QAbstractListModel):
         self._waiting.move_to_end(key)  # asked again: on screen again, load it soon
         while len(self._waiting) > self.LOADS_WAITING:
             self._waiting.popitem(last=False)  # scrolled past long ago
+            self._dropped = True
         self._start_loads()
 
     def _start_loads(self) -> None:
@@ -224,6 +227,11 @@ class ResultsModel(QAbstractListModel):
         while len(self._thumbs) > self.THUMBNAILS_KEPT:
             self._thumbs.popitem(last=False)
         self._start_loads()
+        if self._dropped and not self._waiting and not self._loading and self._results:
+            # a cell still on screen whose ask was dropped is painted again, and asks again
+            self._dropped = False
+            self.dataChanged.emit(self.index(0), self.index(len(self._results) - 1),
+                                  [ThumbnailRole, CellRole])
         row = self._rows.get(key)
         if row is not None:
             idx = self.index(row)

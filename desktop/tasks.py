@@ -111,9 +111,9 @@ class TaskRunner(QObject):
         """Wait for the tasks in flight, then deliver nothing more."""
         self._closed = True
         self.wait(msecs)
+        # queued library changes (the shared lane) still run: a person renamed just before
+        # its dialog closed is renamed; only their answers are dropped
         self._pool.shutdown(wait=False, cancel_futures=True)
-        for token in list(self._callbacks):  # changes still waiting in the shared lane
-            self._cancel(token)
 
     @property
     def busy(self) -> bool:
