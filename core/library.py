@@ -8,6 +8,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import replace
@@ -208,7 +209,7 @@ class Library:
         self.threads = threads
         self.allow_download = allow_download
         self._embedder: Embedder | None = None
-        self._heavy: int | None = None  # id of a whole model lighten() could not let go
+        self._heavy = None  # weakref to a whole model lighten() could not let go
         self._index: VectorIndex | None = None
         self._exact: ExactSearch | None = None
         self.ranker = Ranker(self.catalog, lambda: self.embedder, self._searcher,
@@ -315,9 +316,9 @@ class Library:
             emb = self._embedder
             if emb is None or isinstance(emb, LightEmbedder) or self._switch is not None \
                     or getattr(emb, "_fast_image", None) is None or emb.runtime_cache is None \
-                    or self._heavy == id(emb):
+                    or (self._heavy is not None and self._heavy() is emb):
                 return False
-            self._heavy = id(emb)  # tried once per loaded model (its id: no reference kept)
+            self._heavy = weakref.ref(emb)  # tried once per loaded model (kept weakly)
             light = open_light(emb.spec, emb.runtime_cache, self.threads, lambda: Embedder.load(
                 self.model_spec, self.device, self.threads, self.allow_download,
                 on_status=lambda text: self.emit(Notice(Level.INFO, text)),

@@ -115,6 +115,9 @@ def _same_bytes(a: str, b: str) -> bool:
         return False
 
 
+MOVE_TIME_SLACK_NS = 2_000_000_000
+
+
 class Scanner:
     """Compares folders on disk with the catalog by (size, mtime); hashes only what is new."""
 
@@ -185,10 +188,12 @@ class Scanner:
                 digest = hashes[path]
                 if digest is None:
                     continue
-                # a move keeps the file's bytes and its modification time; a file edited in
-                # the middle (same size, head and tail) that appears as another goes has a new
-                # time, and is decoded rather than given the gone file's vectors
-                moved = [r for r in missing_by_hash.get(digest, ()) if r.mtime_ns == mtime_ns]
+                # a move keeps the file's bytes and its modification time (to the 2 s of FAT
+                # and exFAT cards and some network shares); a file edited in the middle (same
+                # size, head and tail) that appears as another goes has a new time, and is
+                # decoded rather than given the gone file's vectors
+                moved = [r for r in missing_by_hash.get(digest, ())
+                         if abs(r.mtime_ns - mtime_ns) <= MOVE_TIME_SLACK_NS]
                 if moved:
                     row = moved[-1]
                     missing_by_hash[digest].remove(row)

@@ -114,6 +114,8 @@ def run_cli(*args: str, home: Path, model: str | None = None, check: bool = True
     cmd = [sys.executable, "-m", "core.cli", "--home", str(home)]
     if model:
         cmd += ["--model", model]
+    # --threads and --device set process-wide state (torch's thread count): a process of their own
+    isolated = isolated or any(a.startswith(("--threads", "--device")) for a in args)
     if isolated or env or os.environ.get("SNAPSEEK_TEST_CLI") == "subprocess":
         full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
         full_env.update(env or {})

@@ -403,7 +403,7 @@ def test_same_size_head_and_tail_is_not_a_copy_unless_the_whole_file_is(tmp_path
 def test_a_file_gone_and_another_with_the_same_ends_is_not_a_rename(tmp_path, random_model):
     """a.bmp is deleted and b.bmp, edited in the middle (same size, head and tail), appears in
     the same sweep: b must be decoded, not take a.bmp's vector as if it had been moved there.
-    A real move keeps the file's modification time; an edit does not."""
+    A real move keeps the file's modification time (to a card's 2 s); an edit does not."""
     import shutil
 
     from core.imaging import content_hash, open_image
@@ -420,7 +420,10 @@ def test_a_file_gone_and_another_with_the_same_ends_is_not_a_rename(tmp_path, ra
         os.utime(b, ns=(a.stat().st_atime_ns, a.stat().st_mtime_ns + 5_000_000_000))
         assert content_hash(a) == content_hash(b)
         a.unlink()
-        shutil.move(folder / "moved" / "c.bmp", folder / "c.bmp")  # a real move
+        # a real move, onto a card that keeps times to 2 s (FAT, exFAT): a second off
+        c = folder / "c.bmp"
+        shutil.move(folder / "moved" / "c.bmp", c)
+        os.utime(c, ns=(c.stat().st_atime_ns, c.stat().st_mtime_ns - 1_000_000_000))
         report = lib.update()
         assert (report.scan.renamed, report.embedded) == (1, 1)
         emb = lib.embedder
