@@ -27,7 +27,7 @@ import numpy as np
 from . import runtime
 
 log = logging.getLogger(__name__)
-VERSION = 2  # 2: the token embedding apart, memory-mapped
+VERSION = 3  # 2: the token embedding apart, memory-mapped; 3: the tower's weights in fp16
 CLEAN_NAMES = {"_clean_canonicalize": "canonicalize", "_clean_lower": "lower",
                "_clean_whitespace": "whitespace"}
 

@@ -256,7 +256,9 @@ def export_text(model, context_length: int, path: Path) -> tuple[Path, Path | No
                                                       else [])
                        for port, n in zip(converted.inputs, names, strict=True)})
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.xml")
-    ov.save_model(converted, str(tmp), compress_to_fp16=False)
+    # weights stored as fp16: half the file and half of what a search maps in (the tower runs
+    # in bf16 or fp32 all the same); the export is kept only if it agrees with torch fp32
+    ov.save_model(converted, str(tmp), compress_to_fp16=True)
     os.replace(tmp.with_suffix(".bin"), path.with_suffix(".bin"))
     os.replace(tmp, path)
     return path, table_path, names
