@@ -6,7 +6,8 @@ tiles, which pillow-heif does not write; kept at PATH, default /tmp/snapseek-142
 in fresh processes decodes it as indexing does (`open_image(path, 448)`) and reports each
 process's peak resident memory (VmHWM): decoded in the indexing process itself
 (SNAPSEEK_BIG_PIXELS set above it) and as the library does it (in a child process, whose own
-peak is reported too). Prints JSON.
+peak is reported too); then the peak of `snapseek index` adding it to a library of the default
+architecture (random weights) whose towers an earlier run exported. Prints JSON.
 """
 
 from __future__ import annotations
@@ -72,6 +73,40 @@ def measure(path: Path, big_pixels: int | None) -> dict:
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
+def index_peak(photo: Path, work: Path) -> dict:
+    """Peak RSS of `snapseek index` (the default architecture, random weights) adding the photo
+    to a library whose model towers were exported by an earlier run: every run after the first."""
+    import shutil
+
+    from .data import photo_like_jpeg, random_weight_model
+
+    name, tag = "ViT-B-32-SigLIP2-256", "webli"
+    model = random_weight_model(name, tag, work / name)
+    folder = work / "Pictures"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(work / "home", ignore_errors=True)
+    folder.mkdir(parents=True)
+    for i in range(4):
+        photo_like_jpeg(folder / f"IMG_{i:04d}.jpg", seed=i)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SNAPSEEK_NO_FACES": "1", "SNAPSEEK_NO_TEXT": "1"}
+
+    def index() -> tuple[int, str]:
+        run = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "core.cli", "--home",
+                              str(work / "home"), "--model", model, "index", "--json", str(folder)],
+                             capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800)
+        if run.returncode:
+            raise SystemExit(run.stderr.strip().splitlines()[-1])
+        peak = next(int(line.split()[-1]) for line in run.stderr.splitlines()
+                    if "Maximum resident set size" in line)
+        return peak // 1024, run.stdout.strip().splitlines()[-1]
+
+    first, _ = index()  # the first run exports the towers (the model loaded whole)
+    shutil.copy(photo, folder / photo.name)
+    peak, report = index()
+    return {"first_run_peak_mb": first, "adding_the_photo_peak_mb": peak,
+            "report": json.loads(report)}
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     path = Path(argv[0] if argv else "/tmp/snapseek-142mp.heic")
@@ -81,6 +116,7 @@ def main(argv=None) -> int:
     out["file_mb"] = round(path.stat().st_size / 2**20, 1)
     out["in_the_indexing_process"] = measure(path, 10**10)
     out["in_a_child_process"] = measure(path, None)
+    out["snapseek_index"] = index_peak(path, Path("/tmp/snapseek-bigphoto"))
     print(json.dumps(out, indent=2))
     return 0
 

@@ -102,7 +102,7 @@ def child(home: str) -> None:
 
 def bench_scale(sizes: list[int]) -> dict:
     from core.catalog import Catalog
-    from core.index import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, VectorIndex
+    from core.index import HNSW_EF_CONSTRUCTION, HNSW_M, VectorIndex, ef_for
     from core.search import ExactSearch
 
     dim = default_dim()
@@ -135,14 +135,14 @@ def bench_scale(sizes: list[int]) -> dict:
                                   capture_output=True, text=True, check=True,
                                   cwd=Path(__file__).resolve().parent.parent)
             got = json.loads(done.stdout.strip().splitlines()[-1])
-            rows.append({"n": n, "dim": dim, "catalog_fill_s": round(fill_s, 1),
+            rows.append({"n": n, "dim": dim, "ef": ef_for(n), "catalog_fill_s": round(fill_s, 1),
                          "build_s": round(build_s, 1),
                          "catalog_mib": round(sum(v for k, v in disk.items()
                                                   if k.startswith("catalog")) / 2**20, 1),
                          "index_file_mib": round(disk.get("index.hnsw", 0) / 2**20, 1), **got})
             print(f"# scale {n}: {json.dumps(rows[-1])}", file=sys.stderr, flush=True)
     return {"dim": dim, "M": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION,
-            "ef": HNSW_EF_SEARCH, "threads": os.cpu_count(), "rows": rows}
+            "threads": os.cpu_count(), "rows": rows}
 
 
 def markdown(x: dict) -> list[str]:
@@ -150,13 +150,14 @@ def markdown(x: dict) -> list[str]:
              f"Clustered unit vectors of the default model's dimension ({x['dim']}), through the "
              "real classes: the catalog filled as indexing fills it, the index rebuilt from it "
              f"(M={x['M']}, ef_construction={x['ef_construction']}, {x['threads']} cores) and "
-             f"saved; then a fresh process loads it, runs {QUERIES} queries (ef={x['ef']}, "
+             f"saved; then a fresh process loads it, runs {QUERIES} queries (ef grows with the index, "
+             "core.index.ef_for; "
              "recall@20 against exact search) and builds the exact stand-in used during "
              "rebuilds (float16).", "",
-             "| photos | catalog fill s | build s | load s | query p50 ms | recall@20 | RSS: "
+             "| photos | ef | catalog fill s | build s | load s | query p50 ms | recall@20 | RSS: "
              "index | RSS: index + fp16 stand-in | stand-in fp16 (fp32 would be) | catalog on "
-             "disk | index file |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['n']:,} | {r['catalog_fill_s']} | {r['build_s']} | {r['load_s']} | "
+             "disk | index file |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['n']:,} | {r.get('ef', '')} | {r['catalog_fill_s']} | {r['build_s']} | {r['load_s']} | "
               f"{r['p50_ms']} | {r['recall_at_20']} | {r['rss_index_mib']} MiB | "
               f"{r['rss_index_and_fp16_standin_mib']} MiB | {r['standin_fp16_mib']} MiB "
               f"({r['standin_fp32_would_be_mib']} MiB) | {r['catalog_mib']} MiB | "

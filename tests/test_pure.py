@@ -194,3 +194,11 @@ def test_the_whole_vector_table_reads_in_chunks_into_the_asked_type(tmp_path, mo
     more, more_matrix, _ = catalog.vectors("m")
     assert calls and len(more) == 20_001
     assert np.array_equal(more_matrix[-1], np.ones(8, np.float32))
+
+
+def test_the_search_breadth_grows_with_the_index():
+    from core.index import HNSW_EF_SEARCH, ef_for
+
+    assert ef_for(0) == ef_for(300_000) == HNSW_EF_SEARCH
+    assert ef_for(1_000_000) > 3 * HNSW_EF_SEARCH  # recall@20 held near 0.99 at 1M
+    assert ef_for(10_000_000) == 512  # a query stays in the milliseconds
