@@ -36,17 +36,22 @@ def hf_model(tmp_path_factory) -> str:
     return spec
 
 
+def three_pictures(folder: Path) -> Path:
+    from helpers import draw_photo
+
+    folder.mkdir(parents=True)
+    for i, (c, s) in enumerate([("red", "circle"), ("blue", "square"), ("green", "stripe")]):
+        draw_photo(c, s, seed=i).save(folder / f"{c}-{s}.jpg")
+    return folder
+
+
 @pytest.fixture(scope="module")
 def indexed_home(tmp_path_factory, hf_model):
-    from helpers import draw_photo
 
     from core.library import Library
 
     base = tmp_path_factory.mktemp("lib")
-    pictures = base / "Pictures"
-    pictures.mkdir()
-    for i, (c, s) in enumerate([("red", "circle"), ("blue", "square"), ("green", "stripe")]):
-        draw_photo(c, s, seed=i).save(pictures / f"{c}-{s}.jpg")
+    pictures = three_pictures(base / "Pictures")
     with Library(base / "home", model=hf_model) as lib:
         lib.add_folder(pictures)
         lib.update()
@@ -178,10 +183,7 @@ def test_a_first_run_lets_the_torch_model_go_once_its_towers_are_exported(hf_mod
     from core.library import Library
     from core.types import Query
 
-    pictures = tmp_path / "Pictures"
-    pictures.mkdir()
-    for i, (c, s) in enumerate([("red", "circle"), ("blue", "square"), ("green", "stripe")]):
-        draw_photo(c, s, seed=i).save(pictures / f"{c}-{s}.jpg")
+    pictures = three_pictures(tmp_path / "Pictures")
     with Library(tmp_path / "home", model=hf_model) as lib:
         lib.add_folder(pictures)
         assert lib.lighten() is False  # nothing loaded yet

@@ -32,10 +32,11 @@ def test_latest_query_wins_over_a_slower_earlier_one(qtbot, window, monkeypatch)
     import time
 
     real_search = window.library.search
-    slow_done = threading.Event()
+    slow_started, slow_done = threading.Event(), threading.Event()
 
     def search(query):
         if query.texts and query.texts[0][0] == "a yellow stripe":
+            slow_started.set()
             time.sleep(1.5)  # the first query answers last
             try:
                 return real_search(query)
@@ -47,6 +48,9 @@ def test_latest_query_wins_over_a_slower_earlier_one(qtbot, window, monkeypatch)
     window.search.edit.setText("a yellow stripe")
     window._debounce.stop()
     window.run_search()
+    # running when overtaken (one still waiting is dropped unrun: tests/desktop/test_results.py):
+    # its answer comes after the newer one's and must not replace it
+    qtbot.waitUntil(slow_started.is_set, timeout=30_000)
     gen = window._generation
     window.search.edit.setText("a blue circle")
     window._debounce.stop()
