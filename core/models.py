@@ -77,16 +77,14 @@ class OfferedModel:
 
 
 # Speed: three quiet runs of `make bench` (docs/performance.json, 2026-11-24) where they exist.
-# SigLIP 2 could not be measured on a quiet machine (every CPU was busy with other work for the
-# whole session): its runs are ViT-B-32-256's quiet runs × the ratio of the two measured side by
-# side, taking turns, with `python -m benchmarks.quiet --paired ...` (CPU seconds per 24 photos,
-# median of 5 turns: 5.00 s vs 4.79 s, so 0.958). Rerun `python -m benchmarks.quiet NAME:TAG ...`
-# on a quiet machine to replace them with direct runs.
+# Each row's runs say how they were obtained (speed_note); the rule above picks the default.
 QUIET_BENCH = "`make bench`, 2026-11-24, a quiet machine (docs/performance.json)"
-PAIRED = ("derived, not run directly: ViT-B-32-256's quiet runs × 0.958, the ratio of CPU time "
-          "per photo of the two models measured side by side here on a busy machine "
-          "(`python -m benchmarks.quiet --paired ViT-B-32-SigLIP2-256:webli "
-          "ViT-B-32-256:datacomp_s34b_b86k ViT-B-32:laion2b_s34b_b79k`, 5 turns each)")
+DEFAULT_RUN = ("`python -m benchmarks.run --only models --no-doc --candidates "
+               "ViT-B-32-SigLIP2-256:webli`, 2026-11-26, a quiet machine (load 1.4), run directly; "
+               "the image tower on OpenVINO (core/runtime.py), as indexing runs it. It was 11.48 "
+               "derived before (ViT-B-32-256's runs of 2026-11-24 × "
+               "0.958, `python -m benchmarks.quiet --paired ...`); the other rows are of "
+               "2026-11-24 and were not measured again")
 
 MODELS: tuple[OfferedModel, ...] = (
     OfferedModel(
@@ -94,7 +92,7 @@ MODELS: tuple[OfferedModel, ...] = (
         "https://huggingface.co/timm/ViT-B-32-SigLIP2-256", "multilingual", 1507,
         47.2, SIGLIP2_TABLE,
         {"English": 73.15, "German": 84.44, "Japanese": 55.31}, IMMICH_TABLE,
-        indexing_runs=(11.48, 11.17, 12.17), rss_mb=1970, speed_note=PAIRED),
+        indexing_runs=(23.72, 23.56, 23.99), rss_mb=1970, speed_note=DEFAULT_RUN),
     OfferedModel(
         "ViT-B-16-SigLIP2:webli", "SigLIP 2 B/16 (224 px)", "Apache-2.0",
         "https://huggingface.co/timm/ViT-B-16-SigLIP2", "multilingual", 1501,
