@@ -340,7 +340,11 @@ def _decode_in_child(path, min_side: int, attempts: int = 3) -> Decoded:
     for attempt in range(attempts):
         pool = _child_pool_now()
         try:
-            got = pool.submit(_child_decode, os.fspath(path), min_side).result(CHILD_TIMEOUT_S)
+            try:
+                future = pool.submit(_child_decode, os.fspath(path), min_side)
+            except RuntimeError as exc:  # another thread dropped this pool meanwhile
+                raise BrokenProcessPool(str(exc)) from exc
+            got = future.result(CHILD_TIMEOUT_S)
             break
         except BrokenProcessPool as exc:
             _drop_child_pool(pool)
