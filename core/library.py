@@ -291,11 +291,15 @@ class Library:
         with self._load_lock:
             if self._embedder is None:
                 check_device(self.device)
-                self._embedder = Embedder.load(
-                    self.model_spec, self.device, self.threads, self.allow_download,
-                    on_status=lambda text: self.emit(Notice(Level.INFO, text)),
-                    runtime_cache=self.home / "runtime")  # the image tower's faster runtime
+                self._embedder = self._load_embedder()
             return self._embedder
+
+    def _load_embedder(self, light: bool = True) -> Embedder:
+        """The library's model, its towers on the faster runtime kept in the home; `light`
+        False: the whole torch model, never the exported towers alone."""
+        return Embedder.load(self.model_spec, self.device, self.threads, self.allow_download,
+                             on_status=lambda text: self.emit(Notice(Level.INFO, text)),
+                             runtime_cache=self.home / "runtime", light=light)
 
     def load_model(self) -> Embedder:
         """Load the model now (downloading it if needed); raises ModelUnavailable."""
@@ -319,10 +323,8 @@ class Library:
                     or (self._heavy is not None and self._heavy() is emb):
                 return False
             self._heavy = weakref.ref(emb)  # tried once per loaded model (kept weakly)
-            light = open_light(emb.spec, emb.runtime_cache, self.threads, lambda: Embedder.load(
-                self.model_spec, self.device, self.threads, self.allow_download,
-                on_status=lambda text: self.emit(Notice(Level.INFO, text)),
-                runtime_cache=self.home / "runtime", light=False))
+            light = open_light(emb.spec, emb.runtime_cache, self.threads,
+                               lambda: self._load_embedder(light=False))
             # (the manifest, not an attribute: a missing one would load the full model again)
             if light is None or light.model_id != emb.model_id \
                     or not light._manifest.get("image_xml"):

@@ -10,6 +10,7 @@ autocast, and ONNX Runtime."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -282,14 +283,21 @@ def compile_text(path: Path, tokenizer: LightTokenizer, precision: str,
                      matrix, tuple(inputs))
 
 
-def give_back_memory() -> None:
-    """Return freed heap to the system (glibc keeps it for reuse otherwise: after the torch
-    model goes, about 0.4 GB with the default model). Elsewhere, nothing to do."""
+@functools.cache
+def _malloc_trim():
+    """glibc's malloc_trim, found once (find_library runs ldconfig); None elsewhere."""
     import ctypes
     import ctypes.util
 
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
     except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
-        pass
+        return None
+
+
+def give_back_memory() -> None:
+    """Return freed heap to the system (glibc keeps it for reuse otherwise: after the torch
+    model goes, about 0.4 GB with the default model). Elsewhere, nothing to do."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
