@@ -72,7 +72,8 @@ CREATE TABLE IF NOT EXISTS media (
 CREATE INDEX IF NOT EXISTS media_folder ON media(folder_id);
 CREATE INDEX IF NOT EXISTS media_hash ON media(content_hash);
 {_EMBEDDINGS.format(name="embeddings")}
-CREATE INDEX IF NOT EXISTS embeddings_model_seq ON embeddings(model_id, seq);
+DROP INDEX IF EXISTS embeddings_model_seq;
+CREATE INDEX IF NOT EXISTS embeddings_model_label ON embeddings(model_id, seq, media_id, frame);
 CREATE TABLE IF NOT EXISTS index_header (
     model_id TEXT PRIMARY KEY,
     dim INTEGER NOT NULL,
@@ -681,10 +682,12 @@ class Catalog:
             "DESC, id DESC LIMIT ?", [limit])]
 
     # -- vectors -------------------------------------------------------------
-    def vector_count(self, model_id: str) -> int:
-        """How many media items have vectors for this model (a video counts once)."""
+    def vector_count(self, model_id: str, moments: bool = False) -> int:
+        """How many media items have vectors for this model (a video counts once), or with
+        `moments` how many vectors (each moment of a video counts)."""
+        frames = "" if moments else " AND frame=0"
         return self.db.execute(
-            "SELECT COUNT(*) FROM embeddings WHERE model_id=? AND frame=0", [model_id]
+            f"SELECT COUNT(*) FROM embeddings WHERE model_id=?{frames}", [model_id]
         ).fetchone()[0]
 
     def vector_ids(self, model_id: str) -> np.ndarray:
@@ -719,31 +722,63 @@ class Catalog:
         return out_ids, mat.astype(dtype, copy=False), max(r[2] for r in rows)
 
     def _all_vectors(self, model_id: str, since_seq: int, dtype) -> tuple[np.ndarray, np.ndarray, int]:
-        where = "FROM embeddings WHERE model_id=? AND seq>?"
-        count = self.db.execute(f"SELECT COUNT(*) {where}", [model_id, since_seq]).fetchone()[0]
-        cursor = self.db.execute(f"SELECT {_LABEL_SQL}, vector, seq {where} "
-                                 "ORDER BY media_id, frame", [model_id, since_seq])
+        count = self.db.execute("SELECT COUNT(*) FROM embeddings WHERE model_id=? AND seq>?",
+                                [model_id, since_seq]).fetchone()[0]
         labels = np.empty(count, np.int64)
         matrix: np.ndarray | None = None
         extra: list[tuple[np.ndarray, np.ndarray]] = []  # rows written after the count
         n, top = 0, since_seq
-        while batch := cursor.fetchmany(8192):
-            got = np.fromiter((r[0] for r in batch), np.int64, len(batch))
-            vecs = np.frombuffer(b"".join(r[1] for r in batch), "<f4").reshape(len(batch), -1)
-            top = max(top, max(r[2] for r in batch))
+        for got, vecs, seq in self.iter_vectors(model_id, since_seq, dtype):
+            top = max(top, seq)
             if matrix is None:
                 matrix = np.empty((count, vecs.shape[1]), dtype)
-            fits = max(0, min(len(batch), count - n))
+            fits = max(0, min(len(got), count - n))
             labels[n:n + fits], matrix[n:n + fits] = got[:fits], vecs[:fits]
             n += fits
-            if fits < len(batch):
-                extra.append((got[fits:], vecs[fits:].astype(dtype)))
+            if fits < len(got):
+                extra.append((got[fits:], vecs[fits:]))
         if matrix is None:
             return np.empty(0, np.int64), np.empty((0, 0), dtype), since_seq
         if n < count or extra:  # rows deleted or added between the count and the read
             labels = np.concatenate([labels[:n], *(e[0] for e in extra)])
             matrix = np.concatenate([matrix[:n], *(e[1] for e in extra)])
         return labels, matrix, top
+
+    def iter_vectors(self, model_id: str, since_seq: int = 0, dtype=np.float32,
+                     block: int = 8192) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+        """(labels, matrix of `dtype`, max seq) blocks of this model's vectors in (media id,
+        frame) order, each block a separate array (a reader may let go of one it is done
+        with). The whole table is walked one short read per block: a long walk (an index
+        rebuild) never holds a read transaction open, which would keep the WAL from being
+        checkpointed. Rows newer than a seq are few: one read through the (model, seq) index."""
+        if since_seq:
+            cursor = self.db.execute(
+                "SELECT media_id, frame, vector, seq FROM embeddings WHERE model_id=? AND seq>? "
+                "ORDER BY media_id, frame", [model_id, since_seq])
+            batches: Iterator[list[tuple]] = iter(lambda: cursor.fetchmany(block), [])
+        else:
+            batches = self._walk_vectors(model_id, block)
+        for batch in batches:
+            labels = np.fromiter((label_of(r[0], r[1]) for r in batch), np.int64, len(batch))
+            vecs = np.frombuffer(b"".join(r[2] for r in batch), "<f4").reshape(len(batch), -1)
+            yield labels, vecs.astype(dtype), max(r[3] for r in batch)
+
+    def _walk_vectors(self, model_id: str, block: int) -> Iterator[list[tuple]]:
+        after = (-1, -1)
+        while True:
+            # the primary key's order, (media id, model, frame), from the last row read; the
+            # unary + keeps SQLite off the (model, seq) index, which would sort every row of
+            # the model for each block
+            batch = self._rows(
+                "SELECT media_id, frame, vector, seq FROM embeddings WHERE +model_id=? "
+                "AND (media_id, model_id, frame) > (?, ?, ?) "
+                "ORDER BY media_id, model_id, frame LIMIT ?",
+                [model_id, after[0], model_id, after[1], block])
+            if batch:
+                yield batch
+            if len(batch) < block:
+                return
+            after = (batch[-1][0], batch[-1][1])
 
     def max_seq(self, model_id: str) -> int:
         return self.db.execute(

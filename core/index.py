@@ -7,13 +7,14 @@ import hashlib
 import logging
 import os
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
 import hnswlib
 import numpy as np
 
-from .catalog import MEDIA_MASK, Catalog, IndexHeader, split_label
+from .catalog import MEDIA_MASK, Catalog, IndexHeader
 from .search import exact_top
 from .thumbnails import atomic_path
 from .types import SnapseekError
@@ -33,6 +34,9 @@ def ef_for(count: int) -> int:
     the milliseconds."""
     return min(512, max(HNSW_EF_SEARCH, int(HNSW_EF_SEARCH * count / 300_000)))
 MIN_CAPACITY = 1024
+# vectors added under one hold of the write lock while a rebuild runs beside queries (a query
+# waits at most about a quarter of a second on two cores with the default model's 768-d vectors)
+ADD_BATCH = 256
 # a filter that lets fewer labels through is answered by scoring them exactly
 EXACT_BELOW = 2048
 
@@ -42,18 +46,25 @@ class SearchIndexError(SnapseekError):
 
 
 class RWLock:
-    """Many readers or one writer: queries run together; add, delete and resize run alone."""
+    """Many readers or one writer: queries run together; add, delete and resize run alone.
+
+    A writer coming back for its next turn (a rebuild adds batch after batch) lets readers
+    that are already waiting go first: a query waits for one batch, never the whole rebuild."""
 
     def __init__(self):
         self._cond = threading.Condition()
         self._readers = 0
+        self._readers_waiting = 0
         self._writer = False
 
     @contextmanager
     def read(self):
         with self._cond:
-            while self._writer:
-                self._cond.wait()
+            if self._writer:
+                self._readers_waiting += 1
+                while self._writer:
+                    self._cond.wait()
+                self._readers_waiting -= 1
             self._readers += 1
         try:
             yield
@@ -65,7 +76,7 @@ class RWLock:
     @contextmanager
     def write(self):
         with self._cond:
-            while self._writer or self._readers:
+            while self._writer or self._readers or self._readers_waiting:
                 self._cond.wait()
             self._writer = True
         try:
@@ -96,6 +107,8 @@ def index_fingerprint(path: Path, block: int = 1 << 16, samples: int = 64) -> st
 class VectorIndex:
     """hnswlib `ip` space over normalised vectors; labels are media ids (and, for a video's
     later moments, the media id with the frame number above it: catalog.label_of)."""
+
+    REBUILD_BLOCK = 8192  # rows a rebuild (and its stand-in) reads at a time: 24 MB of 768-d
 
     def __init__(self, path: Path, model_id: str, dim: int):
         self.path = Path(path)
@@ -137,7 +150,7 @@ class VectorIndex:
                 self._index.resize_index(max(need, int(self._index.get_max_elements() * 1.5)))
             with self._failures("add to"):
                 self._index.add_items(vectors, np.asarray(ids, dtype=np.int64))
-            self._track(int(i) for i in ids)
+            self._track(ids)
             self._index.set_ef(ef_for(self._index.get_current_count()))
 
     @contextmanager
@@ -151,12 +164,11 @@ class VectorIndex:
                 f"Could not {doing} the search index {self.path} ({exc}). Delete that file: "
                 "it is rebuilt from the catalog on the next search.") from exc
 
-    def _track(self, labels) -> None:
-        for label in labels:
-            self._live.add(label)
-            media_id, frame = split_label(label)
-            if frame:
-                self._moments.setdefault(media_id, set()).add(label)
+    def _track(self, labels: np.ndarray) -> None:
+        labels = np.asarray(labels, np.int64)
+        self._live.update(labels.tolist())
+        for label in labels[labels > MEDIA_MASK].tolist():  # a video's later moments
+            self._moments.setdefault(label & MEDIA_MASK, set()).add(label)
 
     def remove(self, ids) -> None:
         """Forget media ids: a photo's vector, or every moment of a video."""
@@ -315,12 +327,12 @@ class VectorIndex:
         Media ids are never reused (AUTOINCREMENT) and the catalog commits before the index
         changes, so a label the catalog still has was never marked deleted in the file.
         """
-        truth = set(catalog.vector_ids(self.model_id).tolist())
-        labels = set(int(i) for i in self._index.get_ids_list())  # deleted labels included
+        truth = catalog.vector_ids(self.model_id)
+        labels = np.asarray(self._index.get_ids_list(), np.int64)  # deleted labels included
         self._live, self._moments = set(), {}
-        self._track(labels & truth)
+        self._track(np.intersect1d(labels, truth, assume_unique=True))
         changed = False
-        for label in labels - truth:
+        for label in np.setdiff1d(labels, truth, assume_unique=True).tolist():
             try:
                 self._index.mark_deleted(label)
                 changed = True
@@ -328,9 +340,10 @@ class VectorIndex:
                 pass  # deleted before the save
         # vectors written after the save, plus any the index never got
         ids, vecs, max_seq = catalog.vectors(self.model_id, since_seq=self.seq)
-        missing = truth - labels - set(ids.tolist())
-        if missing:
-            extra_ids, extra_vecs, _ = catalog.vectors(self.model_id, ids=sorted(missing))
+        missing = np.setdiff1d(np.setdiff1d(truth, labels, assume_unique=True), ids)
+        if len(missing):
+            extra_ids, extra_vecs, _ = catalog.vectors(
+                self.model_id, ids=sorted(set((missing & MEDIA_MASK).tolist())))
             ids = np.concatenate([ids, extra_ids]) if len(ids) else extra_ids
             vecs = np.vstack([vecs, extra_vecs]) if len(vecs) else extra_vecs
         if len(ids):
@@ -339,17 +352,24 @@ class VectorIndex:
         self.seq = max(self.seq, max_seq)
         return changed
 
-    def rebuild(self, catalog: Catalog, save: bool = True) -> None:
-        ids, vecs, max_seq = catalog.vectors(self.model_id)
-        index = self._new(max(MIN_CAPACITY, int(len(ids) * 1.25)))
-        if len(ids):
-            index.add_items(np.ascontiguousarray(vecs, np.float32), ids)
-        index.set_ef(ef_for(len(ids)))
+    def rebuild(self, catalog: Catalog, save: bool = True,
+                progress: Callable[[int], None] | None = None) -> None:
+        """Build afresh from the catalog, a block of vectors at a time: at no point is the whole
+        table in memory beside the index (at 1M 768-d vectors that was 3 GB more). Queries may
+        run meanwhile: each add holds the write lock for one small batch only, and `progress`
+        is told the last label of each block once the index holds it (a stand-in answering
+        for the vectors not yet added lets go of them)."""
+        seq = catalog.max_seq(self.model_id)  # later writes are caught up on the next load
+        count = catalog.vector_count(self.model_id, moments=True)
+        index = self._new(max(MIN_CAPACITY, int(count * 1.25)))
         with self._lock.write():
             self._index = index
             self._live, self._moments = set(), {}
-            self._track(ids.tolist())
-            self.seq = max_seq
+            self.seq = seq
+        for labels, vectors, _ in catalog.iter_vectors(self.model_id, block=self.REBUILD_BLOCK):
+            for start in range(0, len(labels), ADD_BATCH):
+                self.add(labels[start:start + ADD_BATCH], vectors[start:start + ADD_BATCH])
+            if progress is not None:
+                progress(int(labels[-1]))
         if save:
             self.save(catalog)
-

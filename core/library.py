@@ -26,7 +26,7 @@ from .pipeline import IndexingPipeline
 from .scanner import Scanner, ScanChanges
 from .ranking import Ranker
 from .runtime import give_back_memory
-from .search import ExactSearch, split_names
+from .search import ExactSearch, RebuildSearch, split_names
 from .thumbnails import THUMB_SIZE, remove_thumbnails, save_thumbnail, thumb_path
 from .types import (
     Event, Folder, IndexReport, Level, LibraryBusy, ModelMismatch, Notice, Progress, Query, SearchResult,
@@ -379,18 +379,26 @@ class Library:
                     return index
                 self.index_state = f"rebuilding: {why}"
                 self.emit(Notice(Level.WARNING, f"Search index {self.index_state}"))
+                # queries go to the part already built and to a stand-in for the rest, which
+                # lets go of each block of vectors once the index holds it
+                standin = self._standin(emb.model_id)
+                building = VectorIndex(path, emb.model_id, emb.dim)
+                self._exact = RebuildSearch(building, standin)
                 self._rebuild_thread = threading.Thread(
-                    target=self._rebuild, args=(path, emb.model_id, emb.dim, why),
+                    target=self._rebuild, args=(building, why, standin.drop_through),
                     name="snapseek-rebuild")
                 self._rebuild_thread.start()
-            if self._exact is None:
-                # float16: the stand-in beside the index being built takes half the memory
-                # (read straight into float16); its best candidates are scored again from the
-                # catalog's float32 vectors
-                ids, matrix, _ = self.catalog.vectors(emb.model_id, dtype=np.float16)
-                self._exact = ExactSearch(ids, matrix, dtype=np.float16,
-                                          exact=self._label_vectors)
+            if self._exact is None:  # the rebuild failed: exact search over every vector
+                self._exact = self._standin(emb.model_id)
             return self._exact
+
+    def _standin(self, model_id: str) -> ExactSearch:
+        """Exact search over the catalog's vectors read straight into float16 blocks (half the
+        memory); its best candidates are scored again from the catalog's float32 vectors."""
+        return ExactSearch.from_blocks(
+            self.catalog.iter_vectors(model_id, dtype=np.float16,
+                                      block=VectorIndex.REBUILD_BLOCK),
+            dtype=np.float16, exact=self._label_vectors)
 
     def _label_vectors(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The labels (media id and frame) still in the catalog and their float32 vectors."""
@@ -402,17 +410,17 @@ class Library:
             return np.empty(0, np.int64), np.empty((0, self.embedder.dim), np.float32)
         return np.asarray(kept, np.int64), vectors[[row[x] for x in kept]]
 
-    def _rebuild(self, path: Path, model_id: str, dim: int, why: str) -> None:
-        index = VectorIndex(path, model_id, dim)
+    def _rebuild(self, index: VectorIndex, why: str, progress) -> None:
         try:
             with self._may_save() as save:
-                index.rebuild(self.catalog, save=save)
+                index.rebuild(self.catalog, save=save, progress=progress)
         except Exception as exc:  # e.g. disk full while saving: keep answering exactly
             log.exception("index rebuild failed")
             with self._load_lock:  # said once, tried again when the library is next opened
                 self._rebuild_failed = str(exc)
                 self.index_state = f"rebuild failed: {exc}"
                 self._rebuild_thread = None
+                self._exact = None  # the stand-in let go of what the index took: read it all
             self.emit(Notice(Level.ERROR, f"The search index could not be rebuilt: {exc}. "
                                       "Search stays exact (slower) until Snapseek restarts."))
             return

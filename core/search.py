@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .dates import DateRange, find_date
+from .types import FRAME_SHIFT as _FRAME_SHIFT
 from .types import MEDIA_MASK as _MEDIA_MASK
 from .types import Query
 
@@ -130,9 +131,12 @@ def exact_top(labels: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarra
 
 
 class ExactSearch:
-    """Brute-force inner product over a matrix held in memory: the answer while the index
+    """Brute-force inner product over vectors held in memory: the answer while the index
     is (re)built, and the ground truth the index is measured against. Same interface as
-    VectorIndex: labels are media ids, with a video's frame above it (catalog.label_of)."""
+    VectorIndex: labels are media ids, with a video's frame above it (catalog.label_of).
+
+    The vectors are held as blocks (as the catalog reads them) so that a stand-in can let go
+    of the blocks an index being built already holds (`drop_through`)."""
 
     CHUNK = 65536  # rows of a float16 matrix widened to float32 at a time
 
@@ -143,10 +147,42 @@ class ExactSearch:
         768-d vectors instead of 3 GB); scores are still summed in float32. With `exact`
         (labels → (labels found, their float32 vectors), e.g. from the catalog), the best
         candidates are scored again from those: results are the index's, to the last digit."""
-        self.ids = np.asarray(ids, np.int64)
-        self.matrix = np.ascontiguousarray(matrix, dtype)
-        self._media = self.ids & _MEDIA_MASK
-        self._exact = exact if self.matrix.dtype != np.float32 else None
+        self._dtype = np.dtype(dtype)
+        self._blocks: list[tuple[np.ndarray, np.ndarray]] = []
+        if len(ids):
+            self._blocks.append((np.asarray(ids, np.int64),
+                                 np.ascontiguousarray(matrix, self._dtype)))
+        self._exact = exact if self._dtype != np.float32 else None
+
+    @classmethod
+    def from_blocks(cls, blocks, dtype=np.float32, exact=None) -> ExactSearch:
+        """From (labels, matrix) blocks in (media id, frame) order, e.g. catalog.iter_vectors."""
+        out = cls(np.empty(0, np.int64), np.empty((0, 0)), dtype, exact)
+        out._blocks = [(np.asarray(ids, np.int64), np.ascontiguousarray(m, out._dtype))
+                       for ids, m, *_ in blocks if len(ids)]
+        return out
+
+    def drop_through(self, label: int) -> None:
+        """Let go of the leading blocks that end at or before this label in (media id, frame)
+        order: an index being built holds them now. Queries running keep their own list."""
+        key = (label & _MEDIA_MASK, label >> _FRAME_SHIFT)
+        blocks = self._blocks
+        kept = 0
+        while kept < len(blocks):
+            last = int(blocks[kept][0][-1])
+            if (last & _MEDIA_MASK, last >> _FRAME_SHIFT) > key:
+                break
+            kept += 1
+        self._blocks = blocks[kept:]
+
+    @property
+    def ids(self) -> np.ndarray:
+        blocks = self._blocks
+        return np.concatenate([b[0] for b in blocks]) if blocks else np.empty(0, np.int64)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(b[1].nbytes for b in self._blocks)
 
     def _scores(self, matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
         vector = np.asarray(vector, np.float32)
@@ -159,7 +195,7 @@ class ExactSearch:
         return out
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return sum(len(b[0]) for b in self._blocks)
 
     def knn_many(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         pairs = [self.knn(v, k) for v in vectors]
@@ -168,27 +204,63 @@ class ExactSearch:
     def knn(self, vector: np.ndarray, k: int, allowed: set[int] | None = None
             ) -> tuple[np.ndarray, np.ndarray]:
         """The k best labels, of the allowed media ids only when a set is given (a mask)."""
-        ids, matrix = self.ids, self.matrix
-        if allowed is not None:
-            mask = np.isin(self._media, np.fromiter(allowed, np.int64, len(allowed)))
-            ids, matrix = ids[mask], matrix[mask]
-        if min(k, len(ids)) <= 0:
+        wanted = None if allowed is None else np.fromiter(allowed, np.int64, len(allowed))
+        ids_parts, score_parts = [], []
+        for ids, matrix in self._blocks:
+            if wanted is not None:
+                mask = np.isin(ids & _MEDIA_MASK, wanted)
+                ids, matrix = ids[mask], matrix[mask]
+            ids_parts.append(ids)
+            score_parts.append(self._scores(matrix, vector))
+        if not ids_parts or min(k, sum(len(i) for i in ids_parts)) <= 0:
             return np.empty(0, np.int64), np.empty(0, np.float32)
+        ids, scores = np.concatenate(ids_parts), np.concatenate(score_parts)
         if self._exact is None:
-            return exact_top(ids, self._scores(matrix, vector), k)
-        labels, _ = exact_top(ids, self._scores(matrix, vector), k + self.RESCORE_MARGIN)
+            return exact_top(ids, scores, k)
+        labels, _ = exact_top(ids, scores, k + self.RESCORE_MARGIN)
         labels, vectors = self._exact(labels)  # those still in the catalog
         return exact_top(np.asarray(labels, np.int64),
                          np.asarray(vectors, np.float32) @ np.asarray(vector, np.float32), k)
 
     def moment_slack(self, k: int, allowed: set[int] | None = None) -> int:
         """See VectorIndex.moment_slack."""
-        media = self._media[self.ids > _MEDIA_MASK]  # later moments of videos
+        ids = self.ids
+        media = ids[ids > _MEDIA_MASK] & _MEDIA_MASK  # later moments of videos
         if allowed is not None:
             media = media[np.isin(media, np.fromiter(allowed, np.int64, len(allowed)))]
         if not len(media):
             return 0
         return int(min(len(media), max(k - 1, 0) * np.unique(media, return_counts=True)[1].max()))
+
+
+class RebuildSearch:
+    """The answer while an index is rebuilt beside queries: the part already built, and the
+    exact stand-in for the rest, which shrinks as the index takes its blocks. Memory stays near
+    the finished index's own (at 1M 768-d vectors, 3.4 GB rather than 3.4 plus a 1.5 GB stand-in).
+
+    The stand-in is asked first: a block it lets go of meanwhile is already in the index, so
+    every vector is seen once or twice (twice counts once), never missed."""
+
+    def __init__(self, index, standin: ExactSearch):
+        self.index, self.standin = index, standin
+
+    def __len__(self) -> int:
+        return len(self.index) + len(self.standin)
+
+    def knn(self, vector: np.ndarray, k: int, allowed: set[int] | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+        parts = [self.standin.knn(vector, k, allowed), self.index.knn(vector, k, allowed)]
+        labels = np.concatenate([p[0] for p in parts])
+        scores = np.concatenate([np.asarray(p[1], np.float32) for p in parts])
+        labels, first = np.unique(labels, return_index=True)
+        return exact_top(labels, scores[first], k)
+
+    def knn_many(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        pairs = [self.knn(v, k) for v in vectors]
+        return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+
+    def moment_slack(self, k: int, allowed: set[int] | None = None) -> int:
+        return self.standin.moment_slack(k, allowed) + self.index.moment_slack(k, allowed)
 
 
 def best_per_media(labels: np.ndarray, scores: np.ndarray) -> list[tuple[int, int, float]]:

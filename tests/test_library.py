@@ -194,7 +194,7 @@ def test_search_answers_exactly_while_the_index_is_rebuilt(tmp_path, photo_dir, 
     import threading
 
     from core.index import VectorIndex
-    from core.search import ExactSearch
+    from core.search import RebuildSearch
 
     home = tmp_path / "home"
     with Library(home, model=random_model) as lib:
@@ -214,7 +214,7 @@ def test_search_answers_exactly_while_the_index_is_rebuilt(tmp_path, photo_dir, 
     with Library(home) as lib:
         results = lib.search(Query.text("green", k=8))  # answered while the rebuild waits
         assert lib.index_state.startswith("rebuilding")
-        assert isinstance(lib._searcher(), ExactSearch)
+        assert isinstance(lib._searcher(), RebuildSearch)
         assert [r.media_id for r in results] == expected
         release.set()
         lib.wait_for_index()
@@ -409,6 +409,7 @@ def test_a_failed_rebuild_starts_once_and_is_reported_once(tmp_path, photo_dir, 
 
     def failing(self, catalog, **kw):
         calls.append(1)
+        kw["progress"](1 << 39)  # the stand-in let go of every block before the failure
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(VectorIndex, "rebuild", failing)

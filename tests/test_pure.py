@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -202,3 +203,54 @@ def test_the_search_breadth_grows_with_the_index():
     assert ef_for(0) == ef_for(300_000) == HNSW_EF_SEARCH
     assert ef_for(1_000_000) > 3 * HNSW_EF_SEARCH  # recall@20 held near 0.99 at 1M
     assert ef_for(10_000_000) == 512  # a query stays in the milliseconds
+
+
+def test_the_read_write_lock_lets_readers_share_and_a_writer_stand_alone():
+    import threading
+
+    from core.index import RWLock
+
+    lock, inside = RWLock(), []
+    with lock.read(), lock.read():  # two readers at once (re-entered here in one thread)
+        got = threading.Event()
+
+        def writer():
+            with lock.write():
+                inside.append("w")
+                got.set()
+
+        t = threading.Thread(target=writer)
+        t.start()
+        assert not got.wait(0.2)  # the writer waits for the readers
+    assert got.wait(5)
+    t.join()
+    assert inside == ["w"]
+
+
+def test_a_waiting_reader_goes_before_a_writer_that_comes_back_at_once():
+    """A rebuild adds batch after batch, each under the write lock: a query waiting meanwhile
+    must get in between two batches, not wait for the whole rebuild."""
+    import threading
+
+    from core.index import RWLock
+
+    for _ in range(5):
+        lock, order = RWLock(), []
+        reader_waits = threading.Event()
+
+        def reader(lock=lock, order=order, reader_waits=reader_waits):
+            reader_waits.set()
+            with lock.read():
+                order.append("read")
+
+        with lock.write():
+            t = threading.Thread(target=reader)
+            t.start()
+            reader_waits.wait(5)
+            deadline = time.monotonic() + 5
+            while lock._readers_waiting == 0 and time.monotonic() < deadline:
+                time.sleep(0.001)
+        with lock.write():  # the writer's next batch
+            order.append("write")
+        t.join(5)
+        assert order == ["read", "write"]

@@ -142,6 +142,81 @@ def test_ef_is_set_per_query_not_only_raised(tmp_path):
     assert found.shape == (3, 300) and index._index.ef == HNSW_EF_SEARCH
 
 
+def _catalog_of_vectors(tmp_path, n: int, videos: dict[int, int] | None = None,
+                        model: str = "m") -> tuple[Catalog, dict[int, np.ndarray]]:
+    """A catalog of n indexed photos (media ids 1..n); `videos` maps a media id to its number
+    of moments. Returns it and each label's vector."""
+    rng = np.random.default_rng(1)
+    cat = Catalog(tmp_path / "catalog.db")
+    folder = cat.add_folder(str(tmp_path / "p"))
+    with cat.write() as w:
+        ids = [cat.insert_media(w, folder, str(tmp_path / "p" / f"{i}.jpg"), 1, 0, f"h{i}")
+               for i in range(n)]
+    items, truth = [], {}
+    for media_id in ids:
+        moments = (videos or {}).get(media_id, 1)
+        vecs = _unit(rng, moments)
+        items.append((media_id, vecs if moments > 1 else vecs[0],
+                      {"times": list(range(moments))} if moments > 1 else {}))
+        for frame in range(moments):
+            truth[label_of(media_id, frame)] = vecs[frame]
+    cat.store_vectors(model, items, [])
+    return cat, truth
+
+
+def test_the_catalog_walks_every_vector_in_blocks_in_label_order(tmp_path):
+    cat, truth = _catalog_of_vectors(tmp_path, 40, videos={5: 3, 39: 4})
+    _catalog_of_vectors(tmp_path, 0, model="other")  # another model's rows are skipped
+    for block in (1, 3, 7, 1000):
+        blocks = list(cat.iter_vectors("m", block=block))
+        assert all(len(b[0]) <= block for b in blocks)
+        labels = np.concatenate([b[0] for b in blocks]).tolist()
+        assert labels == sorted(truth, key=lambda x: (x & ((1 << 40) - 1), x >> 40))
+        got = np.concatenate([b[1] for b in blocks])
+        assert np.array_equal(got, np.stack([truth[x] for x in labels]))
+    # rows newer than a seq: through the seq index, the same order
+    (newer,) = [b[0].tolist() for b in cat.iter_vectors("m", since_seq=0, block=1000)]
+    assert len(newer) == len(truth)
+    assert list(cat.iter_vectors("m", since_seq=cat.max_seq("m"))) == []
+    assert cat.vector_count("m") == 40 and cat.vector_count("m", moments=True) == 45
+
+
+def test_search_during_a_rebuild_finds_every_vector_while_the_stand_in_shrinks(tmp_path,
+                                                                               monkeypatch):
+    """The rebuild adds block by block, and the stand-in lets go of each block the index
+    holds: at every step, the answer is the exact one, and the stand-in ends empty."""
+    from core.search import ExactSearch, RebuildSearch
+
+    cat, truth = _catalog_of_vectors(tmp_path, 60, videos={10: 3})
+    labels = np.array(sorted(truth), np.int64)
+    exact = ExactSearch(labels, np.stack([truth[x] for x in labels]))
+    monkeypatch.setattr(VectorIndex, "REBUILD_BLOCK", 7)
+    monkeypatch.setattr("core.index.ADD_BATCH", 3)
+    standin = ExactSearch.from_blocks(cat.iter_vectors("m", dtype=np.float16, block=5),
+                                      dtype=np.float16,
+                                      exact=lambda ls: (ls, np.stack([truth[int(x)] for x in ls])))
+    building = VectorIndex(tmp_path / "i.hnsw", "m", DIM)
+    search = RebuildSearch(building, standin)
+    queries = _unit(np.random.default_rng(5), 4)
+    sizes = []
+
+    def progress(last_label):
+        standin.drop_through(last_label)
+        sizes.append((len(standin), len(building)))
+        for q in queries:
+            got, scores = search.knn(q, 12)
+            want, want_scores = exact.knn(q, 12)
+            assert got.tolist() == want.tolist()
+            assert np.allclose(scores, want_scores, atol=1e-5)
+        got, _ = search.knn(queries[0], 5, allowed={10, 20})
+        assert sorted(got.tolist()) == sorted([10, label_of(10, 1), label_of(10, 2), 20])
+
+    building.rebuild(cat, save=False, progress=progress)
+    assert len(sizes) == 9  # 63 vectors in blocks of 7
+    assert [s[0] for s in sizes] == sorted((s[0] for s in sizes), reverse=True)
+    assert sizes[0][0] < len(truth) and sizes[-1] == (0, len(truth))
+
+
 def test_two_threads_saving_at_once_never_corrupt(tmp_path):
     rng = np.random.default_rng(0)
     cat = Catalog(tmp_path / "catalog.db")
