@@ -108,7 +108,6 @@ def bench_gui_stall(work: Path, spec: str) -> dict:
     app = QApplication.instance() or QApplication([])
     lib = Library(work / "home-gui", model=spec)
     lib.add_folder(work / "photos")
-    lib.load_model()
 
     def max_gap(seconds: float, busy: threading.Thread | None) -> float:
         clock, gaps, last = QElapsedTimer(), [], [0]
@@ -126,11 +125,17 @@ def bench_gui_stall(work: Path, spec: str) -> dict:
         timer.stop()
         return max(gaps[1:] or [0])
 
+    def first_run():  # a model's first run in a library home: its towers exported, compiled
+        from PIL import Image
+
+        lib.load_model().encode_images([Image.new("RGB", (64, 64))] * 2)
+
     idle = max_gap(2.0, None)
+    first = max_gap(300.0, threading.Thread(target=first_run))
     loaded = max_gap(120.0, threading.Thread(target=lib.update))
     lib.close()
     return {"idle_max_gap_ms": idle, "indexing_max_gap_ms": loaded, "target_ms": 50,
-            "ratio": round(loaded / max(idle, 1), 2)}
+            "ratio": round(loaded / max(idle, 1), 2), "first_run_export_max_gap_ms": first}
 
 
 def bench_scroll(work: Path, spec: str, rows: int = 10_000) -> dict:
@@ -496,7 +501,12 @@ def markdown(report: dict) -> str:
         x = r["gui"]
         lines += ["## 5. GUI event loop while indexing at full speed", "",
                   f"Largest gap between 5 ms timer ticks: **{x['indexing_max_gap_ms']} ms** "
-                  f"(target ≤ 50), idle {x['idle_max_gap_ms']} ms.", ""]
+                  f"(target ≤ 50), idle {x['idle_max_gap_ms']} ms."
+                  + (f" Once per model and library home, before its first batch, the towers are "
+                     f"exported to OpenVINO and compiled: the largest gap then is "
+                     f"{x['first_run_export_max_gap_ms']} ms (OpenVINO's conversion and "
+                     "save hold Python's interpreter lock)."
+                     if "first_run_export_max_gap_ms" in x else ""), ""]
     if "scroll" in r:
         x = r["scroll"]
         lines += ["## 5b. Scrolling 10,000 results", "",
