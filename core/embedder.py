@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .imaging import head_tail_hash
+from .lighttext import prepared
 from .models import DEFAULT_MODEL  # chosen by a rule over the table of offered models
 from .types import ModelUnavailable
 
@@ -439,8 +440,15 @@ class Embedder:
         )
 
     # -- encoding ------------------------------------------------------------
+    def prepare(self, image) -> np.ndarray:
+        """A PIL image as the image tower takes it (CHW float32). Thread-safe: the indexing
+        pipeline's decode threads prepare each picture beside its decode, where one thread
+        preparing every batch had been the limit on a many-core machine (benchmarks.gpu)."""
+        return self.preprocess(image).numpy()
+
     def encode_images(self, images) -> np.ndarray:
-        """Normalised float32 vectors for a list of PIL images, one model call per batch."""
+        """Normalised float32 vectors for a list of PIL images (or arrays from `prepare`), one
+        model call per batch."""
         torch = self._torch
         if not images:
             return np.empty((0, self.dim), np.float32)
@@ -449,14 +457,12 @@ class Embedder:
             fast = self._fast_tower()
         if fast is not None:
             for start in range(0, len(images), self.MAX_BATCH):
-                batch = np.stack([self.preprocess(im).numpy() for im in
-                                  images[start:start + self.MAX_BATCH]])
-                out.append(fast(batch))
+                out.append(fast(prepared(self, images[start:start + self.MAX_BATCH])))
             return np.concatenate(out) if len(out) > 1 else out[0]
         # a batch of videos brings many moments: bound the memory one model call may take
         for start in range(0, len(images), self.MAX_BATCH):
-            batch = torch.stack([self.preprocess(im) for im in
-                                 images[start:start + self.MAX_BATCH]]).to(self.device)
+            batch = torch.from_numpy(prepared(self, images[start:start + self.MAX_BATCH])
+                                     ).to(self.device)
             if self.channels_last:
                 batch = batch.contiguous(memory_format=torch.channels_last)
             with self._lock, torch.inference_mode():

@@ -164,11 +164,21 @@ class LightEmbedder:
             raise AttributeError(name)
         return getattr(self.full(), name)
 
+    def _light_images(self) -> bool:
+        m = self._manifest
+        return self._full is None and bool(m.get("image_xml")) and self._cache is not None
+
+    def prepare(self, image) -> np.ndarray:
+        """See Embedder.prepare: the same array, without torch when the exported tower serves."""
+        if not self._light_images():
+            return self.full().prepare(image)
+        return light_preprocess(image, self._manifest["preprocess"])
+
     def encode_images(self, images) -> np.ndarray:
         """From the exported image tower when the manifest names it and the full model is not
         loaded anyway; else the full Embedder's."""
         m = self._manifest
-        if self._full is not None or not m.get("image_xml") or self._cache is None:
+        if not self._light_images():
             return self.full().encode_images(images)
         if not images:
             return np.empty((0, self.dim), np.float32)
@@ -182,8 +192,7 @@ class LightEmbedder:
                     config["INFERENCE_NUM_THREADS"] = int(self._threads)
                 self._image = runtime.OpenVinoTower(ov.Core().compile_model(
                     str(self._cache / m["image_xml"]), "CPU", config), m["image_precision"])
-        batch = np.stack([light_preprocess(im, m["preprocess"]) for im in images])
-        return self._image(batch)
+        return self._image(prepared(self, images))
 
     def encode_text(self, texts: list[str], truncate: bool = True) -> np.ndarray:
         if len(texts) == 1 and texts[0] in self._text_cache:
@@ -227,6 +236,11 @@ def describe_preprocess(preprocess) -> list | None:
         else:
             return None
     return steps or None
+
+
+def prepared(embedder, images) -> np.ndarray:
+    """A batch for the image tower: PIL images prepared now, arrays already prepared kept."""
+    return np.stack([im if isinstance(im, np.ndarray) else embedder.prepare(im) for im in images])
 
 
 def light_preprocess(image, steps: list) -> np.ndarray:

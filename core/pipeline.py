@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 class _Decoded:
     media_id: int
     path: str
-    images: list = field(default_factory=list)  # one for a photo, one per moment of a video
+    # prepared for the image tower (Embedder.prepare): one for a photo, one per moment of a video
+    images: list = field(default_factory=list)
     meta: dict | None = None
     error: str | None = None
 
@@ -95,7 +96,9 @@ class IndexingPipeline:
         # an OSError here (thumbnail cache unwritable, disk full) fails the batch on purpose
         for frame, image in enumerate(images):
             save_thumbnail(image, thumb_path(self.thumbs, media_id, frame))
-        return _Decoded(media_id, path, images, meta)
+        # prepared for the image tower here, in this decode thread, not by the one thread
+        # that runs the model
+        return _Decoded(media_id, path, [self.embedder.prepare(im) for im in images], meta)
 
     def run(self, items: list[tuple[int, str]], on_progress: Callable[[Progress], None] | None = None
             ) -> tuple[int, int, bool]:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("openvino", reason="needs openvino (a dependency)")
@@ -169,6 +170,12 @@ def test_light_image_vectors_equal_the_full_embedders(hf_model, tmp_path):
     got = light.encode_images(pictures)
     assert light.image_runtime == full.image_runtime and not light.full_loaded
     assert float((got * want).sum(1).min()) >= 0.9999
+    # prepared apart (in the indexing pipeline's decode threads): the same arrays, vectors
+    ready = [light.prepare(p) for p in pictures]
+    assert not light.full_loaded
+    assert all(np.abs(a - full.prepare(p)).max() < 1e-4 for a, p in zip(ready, pictures,
+                                                                         strict=True))
+    assert np.array_equal(light.encode_images(ready), got)
 
 
 def test_a_first_run_lets_the_torch_model_go_once_its_towers_are_exported(hf_model, tmp_path):

@@ -421,3 +421,27 @@ def test_a_failed_rebuild_starts_once_and_is_reported_once(tmp_path, photo_dir, 
             lib.wait_for_index()
         assert calls == [1]
         assert len(errors) == 1 and "could not be rebuilt" in errors[0].text
+
+
+def test_pictures_are_prepared_for_the_model_in_the_decode_threads(library, photo_dir,
+                                                                   monkeypatch):
+    """One thread preparing every batch (resize, to float, normalise) was the limit of indexing
+    on a many-core machine: each decode thread prepares its own pictures, same vectors."""
+    import threading
+
+    from PIL import Image
+
+    emb = library.load_model()
+    pictures = [Image.open(p).convert("RGB") for p in sorted(photo_dir.glob("*.jpg"))[:3]]
+    assert np.array_equal(emb.encode_images(pictures),
+                          emb.encode_images([emb.prepare(p) for p in pictures]))
+    threads, real = set(), type(emb).prepare
+
+    def spy(self, image):
+        threads.add(threading.current_thread().name)
+        return real(self, image)
+
+    monkeypatch.setattr(type(emb), "prepare", spy)
+    library.add_folder(photo_dir)
+    library.update()
+    assert threads and all(name.startswith("decode") for name in threads), threads
