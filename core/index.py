@@ -62,9 +62,12 @@ class RWLock:
         with self._cond:
             if self._writer:
                 self._readers_waiting += 1
-                while self._writer:
-                    self._cond.wait()
-                self._readers_waiting -= 1
+                try:  # a wait interrupted (Ctrl-C) must not leave writers waiting for ever
+                    while self._writer:
+                        self._cond.wait()
+                finally:
+                    self._readers_waiting -= 1
+                    self._cond.notify_all()
             self._readers += 1
         try:
             yield
@@ -344,6 +347,8 @@ class VectorIndex:
         if len(missing):
             extra_ids, extra_vecs, _ = catalog.vectors(
                 self.model_id, ids=sorted(set((missing & MEDIA_MASK).tolist())))
+            keep = np.isin(extra_ids, missing)  # a video's other moments are in already
+            extra_ids, extra_vecs = extra_ids[keep], extra_vecs[keep]
             ids = np.concatenate([ids, extra_ids]) if len(ids) else extra_ids
             vecs = np.vstack([vecs, extra_vecs]) if len(vecs) else extra_vecs
         if len(ids):

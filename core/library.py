@@ -347,19 +347,23 @@ class Library:
     @property
     def index(self) -> VectorIndex:
         """The vector index, loaded, caught up or rebuilt as needed (blocks; for writers)."""
-        rebuilding = self._rebuild_thread
-        if rebuilding is not None:
-            rebuilding.join()
-        with self._load_lock:
-            if self._index is None:
-                emb = self.embedder
-                with self._may_save() as save:
-                    self._index, self.index_state = VectorIndex.open(
-                        self._index_path(emb.model_id), emb.model_id, emb.dim, self.catalog,
-                        save)
-                if self.index_state.startswith("rebuilt"):
-                    self.emit(Notice(Level.WARNING, f"Search index {self.index_state}"))
-            return self._index
+        me = threading.current_thread()
+        while True:
+            rebuilding = self._rebuild_thread
+            if rebuilding is not None and rebuilding is not me:
+                rebuilding.join()
+            with self._load_lock:
+                if self._rebuild_thread not in (None, me):
+                    continue  # a search started a rebuild meanwhile: wait for it, never a second
+                if self._index is None:
+                    emb = self.embedder
+                    with self._may_save() as save:
+                        self._index, self.index_state = VectorIndex.open(
+                            self._index_path(emb.model_id), emb.model_id, emb.dim,
+                            self.catalog, save)
+                    if self.index_state.startswith("rebuilt"):
+                        self.emit(Notice(Level.WARNING, f"Search index {self.index_state}"))
+                return self._index
 
     def _searcher(self):
         """The index when it is usable; while it is rebuilt, exact search over the catalog's
@@ -400,6 +404,14 @@ class Library:
                                       block=VectorIndex.REBUILD_BLOCK),
             dtype=np.float16, exact=self._label_vectors)
 
+    def _forget_standin(self) -> None:
+        """After changes, an exact stand-in kept after a failed rebuild is read again at the
+        next search. One beside a rebuild in progress stays: it rescores from the catalog, and
+        writers wait for the rebuild before they add to its index."""
+        with self._load_lock:
+            if self._rebuild_thread is None:
+                self._exact = None
+
     def _label_vectors(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The labels (media id and frame) still in the catalog and their float32 vectors."""
         got, vectors, _ = self.catalog.vectors(
@@ -425,7 +437,8 @@ class Library:
                                       "Search stays exact (slower) until Snapseek restarts."))
             return
         with self._load_lock:
-            self._index, self.index_state = index, f"rebuilt: {why}"
+            if self._index is None:  # (a model switch may have put another index there)
+                self._index, self.index_state = index, f"rebuilt: {why}"
             self._exact = None
             self._rebuild_thread = None
         self.emit(Notice(Level.INFO, "Search index rebuilt"))
@@ -640,7 +653,7 @@ class Library:
                 if changes.removed_ids or changes.copied_ids:
                     index.seq = self.catalog.max_seq(index.model_id)
                     index.save(self.catalog)
-            self._exact = None
+            self._forget_standin()
             return changes
 
     def index_pending(self, on_progress: Callable[[Progress], None] | None = None,
@@ -665,7 +678,7 @@ class Library:
             finally:
                 self.young = pipeline.young
                 self._pipeline = None
-                self._exact = None
+                self._forget_standin()
 
     def update(self, on_progress: Callable[[Progress], None] | None = None) -> IndexReport:
         """Scan all folders, then embed what is new: what `snapseek index` does."""

@@ -197,9 +197,10 @@ class ExactSearch:
     def __len__(self) -> int:
         return sum(len(b[0]) for b in self._blocks)
 
-    def knn_many(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def knn_many(self, vectors: np.ndarray, k: int) -> tuple[list, list]:
+        """One row per vector; rows may be shorter than k (labels forgotten meanwhile)."""
         pairs = [self.knn(v, k) for v in vectors]
-        return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+        return [p[0] for p in pairs], [p[1] for p in pairs]
 
     def knn(self, vector: np.ndarray, k: int, allowed: set[int] | None = None
             ) -> tuple[np.ndarray, np.ndarray]:
@@ -255,9 +256,10 @@ class RebuildSearch:
         labels, first = np.unique(labels, return_index=True)
         return exact_top(labels, scores[first], k)
 
-    def knn_many(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def knn_many(self, vectors: np.ndarray, k: int) -> tuple[list, list]:
+        """One row per vector; rows may be shorter than k (labels forgotten meanwhile)."""
         pairs = [self.knn(v, k) for v in vectors]
-        return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+        return [p[0] for p in pairs], [p[1] for p in pairs]
 
     def moment_slack(self, k: int, allowed: set[int] | None = None) -> int:
         return self.standin.moment_slack(k, allowed) + self.index.moment_slack(k, allowed)

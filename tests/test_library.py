@@ -214,7 +214,10 @@ def test_search_answers_exactly_while_the_index_is_rebuilt(tmp_path, photo_dir, 
     with Library(home) as lib:
         results = lib.search(Query.text("green", k=8))  # answered while the rebuild waits
         assert lib.index_state.startswith("rebuilding")
-        assert isinstance(lib._searcher(), RebuildSearch)
+        searcher = lib._searcher()
+        assert isinstance(searcher, RebuildSearch)
+        lib.scan()  # a scan that finds nothing keeps it (a whole stand-in read again would not
+        assert lib._searcher() is searcher  # shrink as the index grows)
         assert [r.media_id for r in results] == expected
         release.set()
         lib.wait_for_index()
@@ -445,3 +448,54 @@ def test_pictures_are_prepared_for_the_model_in_the_decode_threads(library, phot
     library.add_folder(photo_dir)
     library.update()
     assert threads and all(name.startswith("decode") for name in threads), threads
+
+
+def test_a_writer_arriving_as_a_search_starts_the_rebuild_waits_for_it(tmp_path, photo_dir,
+                                                                      random_model, monkeypatch):
+    """The search reads its stand-in before the rebuild starts; a writer asking for the index
+    meanwhile must wait for that rebuild, not build a second one beside it (twice the memory,
+    two saves of one file, and its photos lost when the first one lands)."""
+    import sys
+    import threading
+    import time
+
+    from core.index import VectorIndex
+
+    home = tmp_path / "home"
+    with Library(home, model=random_model) as lib:
+        lib.add_folder(photo_dir)
+        lib.update()
+    (index_file,) = home.glob("index-*.hnsw")
+    index_file.write_bytes(b"garbage" * 1000)
+    reading, go, rebuilds = threading.Event(), threading.Event(), []
+    real_rebuild, real_standin = VectorIndex.rebuild, Library._standin
+
+    def counted(self, catalog, **kw):
+        rebuilds.append(threading.current_thread().name)
+        real_rebuild(self, catalog, **kw)
+
+    def slow_standin(self, model_id):
+        reading.set()
+        assert go.wait(30)
+        return real_standin(self, model_id)
+
+    monkeypatch.setattr(VectorIndex, "rebuild", counted)
+    monkeypatch.setattr(Library, "_standin", slow_standin)
+    with Library(home) as lib:
+        lib.load_model()
+        searched = threading.Thread(target=lambda: lib.search(Query.text("red", k=3)))
+        searched.start()
+        assert reading.wait(30)
+        got = {}
+        writer = threading.Thread(target=lambda: got.setdefault("index", lib.index))
+        writer.start()
+        deadline = time.monotonic() + 30  # the writer is in Library.index, at the search's lock
+        while (getattr(sys._current_frames().get(writer.ident), "f_code", None) is None
+               or sys._current_frames()[writer.ident].f_code.co_name != "index"):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        go.set()
+        searched.join(60)
+        writer.join(60)
+        assert rebuilds == ["snapseek-rebuild"]
+        assert got["index"] is lib._searcher() and len(got["index"]) == 8

@@ -166,19 +166,56 @@ def _catalog_of_vectors(tmp_path, n: int, videos: dict[int, int] | None = None,
 
 def test_the_catalog_walks_every_vector_in_blocks_in_label_order(tmp_path):
     cat, truth = _catalog_of_vectors(tmp_path, 40, videos={5: 3, 39: 4})
-    _catalog_of_vectors(tmp_path, 0, model="other")  # another model's rows are skipped
+    rng = np.random.default_rng(9)
+    # another model's vectors for the same photos are not this model's
+    cat.store_vectors("other", [(m, _unit(rng, 1)[0], {}) for m in range(1, 41)], [])
+
+    def order(labels):
+        return sorted(labels, key=lambda x: (x & ((1 << 40) - 1), x >> 40))
+
     for block in (1, 3, 7, 1000):
         blocks = list(cat.iter_vectors("m", block=block))
         assert all(len(b[0]) <= block for b in blocks)
         labels = np.concatenate([b[0] for b in blocks]).tolist()
-        assert labels == sorted(truth, key=lambda x: (x & ((1 << 40) - 1), x >> 40))
+        assert labels == order(truth)
         got = np.concatenate([b[1] for b in blocks])
         assert np.array_equal(got, np.stack([truth[x] for x in labels]))
-    # rows newer than a seq: through the seq index, the same order
-    (newer,) = [b[0].tolist() for b in cat.iter_vectors("m", since_seq=0, block=1000)]
-    assert len(newer) == len(truth)
+    # rows newer than a seq (through the seq index): a photo and a video embedded again
+    seq = cat.max_seq("m")
+    again = {3: _unit(rng, 1), 39: _unit(rng, 2)}
+    cat.store_vectors("m", [(3, again[3][0], {}), (39, again[39], {"times": [0, 1]})], [])
+    for block in (1, 2, 100):
+        newer = list(cat.iter_vectors("m", since_seq=seq, block=block))
+        labels = np.concatenate([b[0] for b in newer]).tolist()
+        assert labels == [3, 39, label_of(39, 1)]
+        assert np.array_equal(np.concatenate([b[1] for b in newer]),
+                              np.vstack([again[3], again[39]]))
     assert list(cat.iter_vectors("m", since_seq=cat.max_seq("m"))) == []
-    assert cat.vector_count("m") == 40 and cat.vector_count("m", moments=True) == 45
+    assert cat.vector_count("m") == 40 and cat.vector_count("m", moments=True) == 43
+
+
+def test_a_reader_interrupted_while_waiting_leaves_the_lock_usable():
+    from core.index import RWLock
+
+    lock = RWLock()
+    with lock.write():
+        real_wait = lock._cond.wait
+
+        def interrupted(*args, **kwargs):
+            raise KeyboardInterrupt  # Ctrl-C during a search that waits for a rebuild's batch
+
+        lock._cond.wait = interrupted
+        with pytest.raises(KeyboardInterrupt), lock.read():
+            pass
+        lock._cond.wait = real_wait
+    done = threading.Event()
+
+    def writer():
+        with lock.write():
+            done.set()
+
+    threading.Thread(target=writer, daemon=True).start()
+    assert done.wait(5) and lock._readers_waiting == 0
 
 
 def test_search_during_a_rebuild_finds_every_vector_while_the_stand_in_shrinks(tmp_path,
