@@ -6,7 +6,9 @@ import errno
 import hashlib
 import logging
 import os
+import sys
 import threading
+import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -105,6 +107,40 @@ def index_fingerprint(path: Path, block: int = 1 << 16, samples: int = 64) -> st
                 f.seek(i * step)
                 h.update(f.read(block))
     return h.hexdigest()
+
+
+# hnswlib holds Python's interpreter lock for a whole save_index (and load_index): 2.4 s for
+# 200k 768-d vectors here, every thread of the app frozen, its window too. On Linux the file is
+# written by a forked child instead, from the memory it shares with this process at the fork.
+FORK_WRITES = sys.platform.startswith("linux") and hasattr(os, "fork")
+# the child only writes and exits; it takes no lock another thread could have held
+warnings.filterwarnings("ignore", message=r".*multi-threaded.*fork", category=DeprecationWarning,
+                        module=__name__)
+
+
+def write_apart(index: hnswlib.Index, path: str) -> Callable[[], None]:
+    """Start writing the index file; returns the wait for it, which raises OSError when the
+    write failed. The snapshot written is the index as it is now (copy-on-write after a fork:
+    no second copy in memory), so the caller may change the index once this returns."""
+    if not FORK_WRITES:
+        index.save_index(path)
+        return lambda: None
+    pid = os.fork()
+    if pid == 0:  # the child: write, then leave at once without running anything else
+        code = 1
+        try:
+            index.save_index(path)
+            code = 0
+        finally:
+            os._exit(code)
+
+    def wait() -> None:
+        _, status = os.waitpid(pid, 0)  # waits without the interpreter lock
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise OSError(errno.EIO, f"the search index could not be written ({path}): "
+                          f"its writer ended with {os.waitstatus_to_exitcode(status)}")
+
+    return wait
 
 
 class VectorIndex:
@@ -247,14 +283,15 @@ class VectorIndex:
         """Atomic save: a temp file of its own, fsync, os.replace, then the header in SQLite.
 
         Saves run one at a time (a later save's header never precedes an earlier one's file),
-        and adds and removes wait for the file to be written, so the header counts exactly
-        what the file holds; queries go on meanwhile."""
+        and the header counts exactly what the file holds. On Linux a forked child writes the
+        file (see write_apart): adds, removes and queries go on meanwhile."""
         with self._save_lock:
             with atomic_path(self.path) as tmp:
                 with self._lock.read():
-                    self._index.save_index(tmp)
+                    written = write_apart(self._index, tmp)
                     count, seq = len(self._live), self.seq
                     stored = self._index.get_current_count()
+                written()  # adds and removes go on meanwhile: the file is the fork's snapshot
                 # hnswlib does not report a failed write (a full disk leaves a short file):
                 # every stored element takes at least this much, so a shorter file is refused
                 # and the last good file stays
