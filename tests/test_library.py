@@ -402,12 +402,7 @@ def test_a_failed_rebuild_starts_once_and_is_reported_once(tmp_path, photo_dir, 
     from core.index import VectorIndex
     from core.types import Notice
 
-    home = tmp_path / "home"
-    with Library(home, model=random_model) as lib:
-        lib.add_folder(photo_dir)
-        lib.update()
-    (index_file,) = home.glob("index-*.hnsw")
-    index_file.write_bytes(b"garbage" * 1000)
+    home = _home_with_a_broken_index(tmp_path, photo_dir, random_model)
     calls = []
 
     def failing(self, catalog, **kw):
@@ -461,12 +456,7 @@ def test_a_writer_arriving_as_a_search_starts_the_rebuild_waits_for_it(tmp_path,
 
     from core.index import VectorIndex
 
-    home = tmp_path / "home"
-    with Library(home, model=random_model) as lib:
-        lib.add_folder(photo_dir)
-        lib.update()
-    (index_file,) = home.glob("index-*.hnsw")
-    index_file.write_bytes(b"garbage" * 1000)
+    home = _home_with_a_broken_index(tmp_path, photo_dir, random_model)
     reading, go, rebuilds = threading.Event(), threading.Event(), []
     real_rebuild, real_standin = VectorIndex.rebuild, Library._standin
 
@@ -499,3 +489,14 @@ def test_a_writer_arriving_as_a_search_starts_the_rebuild_waits_for_it(tmp_path,
         writer.join(60)
         assert rebuilds == ["snapseek-rebuild"]
         assert got["index"] is lib._searcher() and len(got["index"]) == 8
+
+
+def _home_with_a_broken_index(tmp_path, photo_dir, model):
+    """A library home whose index file is garbage: the next search rebuilds it."""
+    home = tmp_path / "home"
+    with Library(home, model=model) as lib:
+        lib.add_folder(photo_dir)
+        lib.update()
+    (index_file,) = home.glob("index-*.hnsw")
+    index_file.write_bytes(b"garbage" * 1000)
+    return home
