@@ -105,7 +105,7 @@ def child_rebuild(home: str) -> None:
     user = threading.Thread(target=ask)
     user.start()
     t = time.perf_counter()
-    index.rebuild(catalog, progress=standin.drop_through)
+    index.rebuild(catalog, progress=search.taken)
     build_s = time.perf_counter() - t
     done.set()
     user.join()

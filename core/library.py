@@ -385,11 +385,10 @@ class Library:
                 self.emit(Notice(Level.WARNING, f"Search index {self.index_state}"))
                 # queries go to the part already built and to a stand-in for the rest, which
                 # lets go of each block of vectors once the index holds it
-                standin = self._standin(emb.model_id)
                 building = VectorIndex(path, emb.model_id, emb.dim)
-                self._exact = RebuildSearch(building, standin)
+                self._exact = RebuildSearch(building, self._standin(emb.model_id))
                 self._rebuild_thread = threading.Thread(
-                    target=self._rebuild, args=(building, why, standin.drop_through),
+                    target=self._rebuild, args=(building, why, self._exact.taken),
                     name="snapseek-rebuild")
                 self._rebuild_thread.start()
             if self._exact is None:  # the rebuild failed: exact search over every vector

@@ -248,6 +248,16 @@ class RebuildSearch:
     def __len__(self) -> int:
         return len(self.index) + len(self.standin)
 
+    def taken(self, label: int) -> None:
+        """The index holds every vector up to this label (the rebuild's progress): the stand-in
+        lets go of them, and their memory goes back to the system at once (glibc would keep the
+        freed blocks in the process: at 1M vectors the stand-in's 1.5 GB stayed beside the
+        finished index)."""
+        from .runtime import give_back_memory
+
+        self.standin.drop_through(label)
+        give_back_memory()
+
     def knn(self, vector: np.ndarray, k: int, allowed: set[int] | None = None
             ) -> tuple[np.ndarray, np.ndarray]:
         parts = [self.standin.knn(vector, k, allowed), self.index.knn(vector, k, allowed)]

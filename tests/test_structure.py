@@ -238,7 +238,7 @@ def test_search_during_a_rebuild_finds_every_vector_while_the_stand_in_shrinks(t
     sizes = []
 
     def progress(last_label):
-        standin.drop_through(last_label)
+        search.taken(last_label)
         sizes.append((len(standin), len(building)))
         for q in queries:
             got, scores = search.knn(q, 12)
