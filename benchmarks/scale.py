@@ -173,8 +173,10 @@ def child_load(home: str) -> None:
 
 def in_child(step: str, home: Path) -> dict:
     done = subprocess.run([sys.executable, "-m", "benchmarks.scale", step, str(home)],
-                          capture_output=True, text=True, check=True,
+                          capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parent.parent)
+    if done.returncode:
+        sys.exit(f"benchmarks.scale {step} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -76,15 +76,16 @@ class OfferedModel:
         return out
 
 
-# Speed: three quiet runs of `make bench` (docs/performance.json, 2026-11-24) where they exist.
+# Speed: three quiet runs of `make bench` (docs/performance.json, 2026-11-26) where they exist.
 # Each row's runs say how they were obtained (speed_note); the rule above picks the default.
-QUIET_BENCH = "`make bench`, 2026-11-24, a quiet machine (docs/performance.json)"
+QUIET_BENCH = ("`make bench`, 2026-11-26, a quiet machine (docs/performance.json), the image "
+               "tower on OpenVINO as indexing runs it")
 DEFAULT_RUN = ("`python -m benchmarks.run --only models --no-doc --candidates "
                "ViT-B-32-SigLIP2-256:webli`, 2026-11-26, a quiet machine (load 1.4), run directly; "
                "the image tower on OpenVINO (core/runtime.py), as indexing runs it. It was 11.48 "
                "derived before (ViT-B-32-256's runs of 2026-11-24 × "
-               "0.958, `python -m benchmarks.quiet --paired ...`); the other rows are of "
-               "2026-11-24 and were not measured again")
+               "0.958, `python -m benchmarks.quiet --paired ...`); the other measured rows are "
+               "from `make bench` of the same day")
 
 MODELS: tuple[OfferedModel, ...] = (
     OfferedModel(
@@ -105,23 +106,23 @@ MODELS: tuple[OfferedModel, ...] = (
     OfferedModel(
         "ViT-B-32-256:datacomp_s34b_b86k", "CLIP B/32 DataComp (256 px)", "MIT",
         "https://huggingface.co/laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K", "English", 605,
-        39.93, OPEN_CLIP_CSV, indexing_runs=(11.98, 11.66, 12.7), rss_mb=1673,
+        39.93, OPEN_CLIP_CSV, indexing_runs=(23.03, 26.91, 25.02), rss_mb=1673,
         speed_note=QUIET_BENCH),
     OfferedModel(
         "ViT-B-32:laion2b_s34b_b79k", "CLIP B/32 LAION-2B", "MIT",
         "https://huggingface.co/laion/CLIP-ViT-B-32-laion2B-s34B-b79K", "English", 605,
         39.34, OPEN_CLIP_CSV,
         {"English": 68.78, "German": 36.6}, IMMICH_TABLE,
-        indexing_runs=(15.1, 14.58, 13.68), rss_mb=1672, speed_note=QUIET_BENCH),
+        indexing_runs=(27.04, 27.48, 27.68), rss_mb=1672, speed_note=QUIET_BENCH),
     OfferedModel(
         "MobileCLIP2-S2:dfndr2b", "MobileCLIP2-S2", "Apple-AMLR", AMLR_URL, "English", 397,
         48.82, APPLE_RESULTS.format("mobileclip2_s2"),
-        indexing_runs=(12.53, 12.43, 13.29), rss_mb=1510, speed_note=QUIET_BENCH,
+        indexing_runs=(20.21, 19.83, 20.43), rss_mb=1510, speed_note=QUIET_BENCH,
         licence_first_sentence=AMLR_FIRST_SENTENCE),
     OfferedModel(
         "MobileCLIP2-S0:dfndr2b", "MobileCLIP2-S0", "Apple-AMLR", AMLR_URL, "English", 300,
         43.68, APPLE_RESULTS.format("mobileclip2_s0"),
-        indexing_runs=(23.14, 26.58, 26.04), rss_mb=1377, speed_note=QUIET_BENCH,
+        indexing_runs=(24.84, 23.21, 26.43), rss_mb=1377, speed_note=QUIET_BENCH,
         licence_first_sentence=AMLR_FIRST_SENTENCE),
 )
 
