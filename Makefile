@@ -33,11 +33,16 @@ lint: $(STAMP)
 test-models: $(STAMP)
 	cd tests && ../$(PY) -c "from ranking_model import ranking_model; from bilingual_model import bilingual_model; ranking_model(); bilingual_model()"
 
+# two workers, one test file each at a time (a file's fixtures are made once): much of the suite
+# waits on child processes, timers and disk, so two keep both cores busy. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
+TEST_PARALLEL = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+
 test: $(STAMP) lint test-models
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m "not slow" --durations=30
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q $(TEST_PARALLEL) -m "not slow" --durations=30
 
 test-long: $(STAMP) lint test-models
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q --durations=30
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q $(TEST_PARALLEL) --durations=30
 
 app: $(STAMP)
 	$(PY) -m pip install -q 'pyinstaller>=6'  # the project itself stays an editable install
