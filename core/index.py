@@ -122,10 +122,16 @@ def write_apart(index: hnswlib.Index, path: str) -> Callable[[], None]:
     """Start writing the index file; returns the wait for it, which raises OSError when the
     write failed. The snapshot written is the index as it is now (copy-on-write after a fork:
     no second copy in memory), so the caller may change the index once this returns."""
-    if not FORK_WRITES:
+    pid = -1
+    if FORK_WRITES:
+        try:
+            pid = os.fork()
+        except OSError:  # no process to be had (memory, limits): written here, as elsewhere
+            log.info("could not fork to write the index; writing it in this process",
+                     exc_info=True)
+    if pid < 0:
         index.save_index(path)
         return lambda: None
-    pid = os.fork()
     if pid == 0:  # the child: write, then leave at once without running anything else
         code = 1
         try:

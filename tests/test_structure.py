@@ -296,6 +296,19 @@ def test_the_index_file_is_written_by_a_child_so_no_thread_waits_on_it(tmp_path)
     assert _labels_in_file(tmp_path / "i.hnsw") == set(range(1, 501))  # the last good file
 
 
+def test_without_a_process_to_fork_the_index_is_written_here(tmp_path, monkeypatch):
+    def no_fork():
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    cat = Catalog(tmp_path / "catalog.db")
+    index = VectorIndex(tmp_path / "i.hnsw", "m", DIM)
+    index.add(np.arange(1, 51), _unit(np.random.default_rng(0), 50))
+    index.save(cat)
+    assert _labels_in_file(tmp_path / "i.hnsw") == set(range(1, 51))
+    assert cat.index_header("m").count == 50
+
+
 def _labels_in_file(path) -> set[int]:
     import hnswlib
 
