@@ -340,6 +340,13 @@ class IndexHeader:
     generation: int
 
 
+def _vector_rows(rows: list[tuple], dtype) -> tuple[np.ndarray, np.ndarray, int]:
+    """(labels, matrix of `dtype`, max seq) of rows read as (label, vector, seq)."""
+    labels = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+    mat = np.frombuffer(b"".join(r[1] for r in rows), "<f4").reshape(len(rows), -1)
+    return labels, mat.astype(dtype, copy=False), max(r[2] for r in rows)
+
+
 class Catalog:
     """SQLite catalog in WAL mode; one connection per thread, one writer at a time."""
 
@@ -717,9 +724,7 @@ class Catalog:
                 f"AND media_id IN ({marks})", [model_id, *chunk])
         if not rows:
             return np.empty(0, np.int64), np.empty((0, 0), dtype), since_seq
-        out_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        mat = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
-        return out_ids, mat.astype(dtype, copy=False), max(r[2] for r in rows)
+        return _vector_rows(rows, dtype)
 
     def _all_vectors(self, model_id: str, since_seq: int, dtype) -> tuple[np.ndarray, np.ndarray, int]:
         count = self.db.execute("SELECT COUNT(*) FROM embeddings WHERE model_id=? AND seq>?",
@@ -753,15 +758,15 @@ class Catalog:
         checkpointed. Rows newer than a seq are few: one read through the (model, seq) index."""
         if since_seq:
             cursor = self.db.execute(
-                "SELECT media_id, frame, vector, seq FROM embeddings WHERE model_id=? AND seq>? "
+                f"SELECT {_LABEL_SQL}, vector, seq FROM embeddings WHERE model_id=? AND seq>? "
                 "ORDER BY media_id, frame", [model_id, since_seq])
             batches: Iterator[list[tuple]] = iter(lambda: cursor.fetchmany(block), [])
         else:
             batches = self._walk_vectors(model_id, block)
         for batch in batches:
-            labels = np.fromiter((label_of(r[0], r[1]) for r in batch), np.int64, len(batch))
-            vecs = np.frombuffer(b"".join(r[2] for r in batch), "<f4").reshape(len(batch), -1)
-            yield labels, vecs.astype(dtype), max(r[3] for r in batch)
+            labels, vecs, seq = _vector_rows(batch, dtype)
+            # its own array: float32 is a view of the rows' bytes until copied
+            yield labels, vecs if vecs.flags.owndata else vecs.copy(), seq
 
     def _walk_vectors(self, model_id: str, block: int) -> Iterator[list[tuple]]:
         after = (-1, -1)
@@ -770,7 +775,7 @@ class Catalog:
             # unary + keeps SQLite off the (model, seq) index, which would sort every row of
             # the model for each block
             batch = self._rows(
-                "SELECT media_id, frame, vector, seq FROM embeddings WHERE +model_id=? "
+                f"SELECT {_LABEL_SQL}, vector, seq FROM embeddings WHERE +model_id=? "
                 "AND (media_id, model_id, frame) > (?, ?, ?) "
                 "ORDER BY media_id, model_id, frame LIMIT ?",
                 [model_id, after[0], model_id, after[1], block])
@@ -778,7 +783,7 @@ class Catalog:
                 yield batch
             if len(batch) < block:
                 return
-            after = (batch[-1][0], batch[-1][1])
+            after = split_label(batch[-1][0])
 
     def max_seq(self, model_id: str) -> int:
         return self.db.execute(

@@ -130,6 +130,13 @@ def exact_top(labels: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarra
     return np.asarray(labels[top], np.int64), np.asarray(scores[top], np.float32)
 
 
+def knn_each(search, vectors: np.ndarray, k: int) -> tuple[list, list]:
+    """knn_many of the exact searches, one query at a time: one row per vector; rows may be
+    shorter than k (labels forgotten meanwhile)."""
+    pairs = [search.knn(v, k) for v in vectors]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
 class ExactSearch:
     """Brute-force inner product over vectors held in memory: the answer while the index
     is (re)built, and the ground truth the index is measured against. Same interface as
@@ -198,9 +205,7 @@ class ExactSearch:
         return sum(len(b[0]) for b in self._blocks)
 
     def knn_many(self, vectors: np.ndarray, k: int) -> tuple[list, list]:
-        """One row per vector; rows may be shorter than k (labels forgotten meanwhile)."""
-        pairs = [self.knn(v, k) for v in vectors]
-        return [p[0] for p in pairs], [p[1] for p in pairs]
+        return knn_each(self, vectors, k)
 
     def knn(self, vector: np.ndarray, k: int, allowed: set[int] | None = None
             ) -> tuple[np.ndarray, np.ndarray]:
@@ -267,9 +272,7 @@ class RebuildSearch:
         return exact_top(labels, scores[first], k)
 
     def knn_many(self, vectors: np.ndarray, k: int) -> tuple[list, list]:
-        """One row per vector; rows may be shorter than k (labels forgotten meanwhile)."""
-        pairs = [self.knn(v, k) for v in vectors]
-        return [p[0] for p in pairs], [p[1] for p in pairs]
+        return knn_each(self, vectors, k)
 
     def moment_slack(self, k: int, allowed: set[int] | None = None) -> int:
         return self.standin.moment_slack(k, allowed) + self.index.moment_slack(k, allowed)
