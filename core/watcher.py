@@ -46,46 +46,74 @@ def filesystem_type(path: str) -> str | None:
 
 
 class ChangeQueue:
-    """Paths that changed, each released once it has been quiet for `settle` seconds.
+    """Paths that changed, released together once events have stopped for `settle` seconds.
 
+    Every event restarts the quiet time of everything waiting, and all that waits goes in one
+    take, so a chain of moves (a photo moved into a folder, then the folder renamed) reaches one
+    scan, which sees both ends and keeps the photo's id. Under events that never stop, all goes
+    once the oldest has waited `longest` seconds. A file closed after writing
+    (IN_CLOSE_WRITE) is released at once, unless it already waits with others.
     Every event is a hint: the scan that follows stats the path and decides what happened.
-    A file closed after writing (IN_CLOSE_WRITE) is released without waiting.
     """
 
-    def __init__(self, settle: float = 1.0):
+    def __init__(self, settle: float = 1.0, clock: Callable[[], float] = time.monotonic):
         self.settle = settle
-        self._due: dict[str, float] = {}
+        self.longest = max(5.0, 10 * settle)
+        self._clock = clock
+        self._since: dict[str, float] = {}  # path → first event; insertion order is age order
+        self._now: set[str] = set()  # released at once
+        self._last_event = float("-inf")
         self._in_flight = 0  # taken but not yet processed
         self._cond = threading.Condition()
 
     def add(self, path: str, now: bool = False) -> None:
         with self._cond:
-            self._due[path] = time.monotonic() + (0 if now else self.settle)
+            if now:
+                if path not in self._since:  # else it goes with what it waits with
+                    self._now.add(path)
+            else:
+                self._wait_for_quiet([path])
             self._cond.notify_all()
 
     def add_together(self, paths: list[str]) -> None:
-        """Paths released in the same take (both ends of a move: one scan sees a rename)."""
+        """Both ends of a move: whatever releases one releases the other."""
         with self._cond:
-            due = time.monotonic() + self.settle
-            for path in paths:
-                self._due[path] = due
+            self._wait_for_quiet(paths)
             self._cond.notify_all()
 
+    def _wait_for_quiet(self, paths: list[str]) -> None:
+        self._last_event = t = self._clock()
+        for path in paths:
+            self._since.setdefault(path, t)
+
+    def _next_release(self) -> float:
+        if self._now:
+            return float("-inf")
+        if not self._since:
+            return float("inf")
+        oldest = next(iter(self._since.values()))
+        return min(self._last_event + self.settle, oldest + self.longest)
+
+    def _take(self) -> list[str]:
+        if self._now:  # closed files alone: what waits for quiet goes on waiting
+            ready = list(self._now)
+            self._now.clear()
+        else:
+            ready = list(self._since)
+            self._since.clear()
+        return ready
+
     def take_ready(self, timeout: float) -> list[str]:
-        """Wait up to `timeout` for paths whose quiet time has passed; return them."""
-        deadline = time.monotonic() + timeout
+        """Wait up to `timeout` for paths that may go; return them."""
+        deadline = self._clock() + timeout
         with self._cond:
             while True:
-                now = time.monotonic()
-                ready = [p for p, due in self._due.items() if due <= now]
-                if ready:
-                    for p in ready:
-                        del self._due[p]
+                now = self._clock()
+                if self._next_release() <= now:
+                    ready = self._take()
                     self._in_flight = len(ready)
                     return ready
-                wait = deadline - now
-                if self._due:
-                    wait = min(wait, min(self._due.values()) - now)
+                wait = min(deadline, self._next_release()) - now
                 if wait <= 0:
                     return []
                 self._cond.wait(wait)
@@ -100,7 +128,7 @@ class ChangeQueue:
 
     def __len__(self) -> int:
         with self._cond:
-            return len(self._due) + self._in_flight
+            return len(self._now) + len(self._since) + self._in_flight
 
 
 class _Handler(FileSystemEventHandler):

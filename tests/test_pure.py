@@ -53,6 +53,45 @@ def test_change_queue_releases_both_ends_of_a_move_together():
     assert sorted(q.take_ready(0)) == ["/new", "/old"]
 
 
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_change_queue_releases_a_chain_of_moves_in_one_take():
+    # green.jpg moved into trip/, then trip/ renamed journey/: scanned apart, the first move
+    # finds neither end on disk (a deletion) and the second a new photo (a new id, embedded
+    # again). Every event restarts the quiet time of all that is waiting.
+    clock = FakeClock()
+    q = ChangeQueue(settle=1.0, clock=clock)
+    q.add_together(["/p/green.jpg", "/p/trip/green.jpg"])
+    clock.now += 0.6
+    q.add_together(["/p/trip", "/p/journey"])
+    clock.now += 0.6  # the first move has been quiet for 1.2 s, the second for 0.6 s
+    assert q.take_ready(0) == []
+    clock.now += 0.5
+    assert sorted(q.take_ready(0)) == ["/p/green.jpg", "/p/journey", "/p/trip",
+                                       "/p/trip/green.jpg"]
+
+
+def test_change_queue_events_that_never_stop_still_release_what_waits_longest():
+    clock = FakeClock()
+    q = ChangeQueue(settle=1.0, clock=clock)
+    q.add("/first")
+    released = []
+    for i in range(200):  # an event every 0.5 s for 100 s: never a quiet second
+        clock.now += 0.5
+        q.add(f"/next{i}")
+        released += q.take_ready(0)
+        q.done()
+    assert "/first" in released
+    assert len(released) > 150  # each waits at most its own bound, not for the stream to end
+    assert len(q) == len(set(f"/next{i}" for i in range(200)) - set(released))
+
+
 def test_change_queue_wakes_a_waiting_taker():
     q = ChangeQueue(settle=0.0)
     got = []

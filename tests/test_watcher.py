@@ -95,6 +95,20 @@ def test_rename_and_moves_keep_vectors(watched):
     assert sorted(after.values()) == sorted(before.values())
 
 
+def test_a_photo_moved_into_a_folder_then_the_folder_renamed_keeps_its_id(watched):
+    # the second move comes while the first still settles (0.3 s here): scanned apart, the
+    # first would find neither end on disk and forget the photo
+    lib, folder = watched
+    before = indexed(lib)
+    (folder / "green.jpg").rename(folder / "trip" / "green.jpg")
+    time.sleep(0.2)
+    (folder / "trip").rename(folder / "journey")
+    wait_for(lambda: consistent(lib, folder), what="moves followed")
+    after = indexed(lib)
+    assert after[str(folder / "journey" / "green.jpg")] == before[str(folder / "green.jpg")]
+    assert sorted(after.values()) == sorted(before.values())
+
+
 def test_delete_and_move_out_forget_move_in_adds(watched, tmp_path):
     lib, folder = watched
     outside = tmp_path / "outside"
