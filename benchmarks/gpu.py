@@ -96,9 +96,9 @@ def machine() -> dict:
     except OSError:
         pass
     try:
-        import openvino
+        from core.runtime import openvino
 
-        ov = openvino.get_version()
+        ov = openvino().get_version()
     except Exception:  # noqa: BLE001 - missing or broken: the CPU path runs torch
         ov = None
     cuda = torch.cuda.is_available()

@@ -184,7 +184,7 @@ class LightEmbedder:
             return np.empty((0, self.dim), np.float32)
         with self._full_lock:
             if self._image is None:
-                import openvino as ov
+                ov = runtime.openvino()
 
                 config = {"INFERENCE_PRECISION_HINT": m["image_precision"],
                           "PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": str(self._cache / "compiled")}

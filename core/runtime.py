@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -20,13 +21,34 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+
+def openvino():
+    """The OpenVINO module, without its telemetry. OpenVINO's converter sends usage events to
+    Google Analytics unless the user has opted out with Intel's own tool (no consent file counts
+    as consent), from a forked process at every conversion. Nothing may leave the machine: with
+    `openvino_telemetry` unimportable, OpenVINO uses its built-in stub, which sends nothing.
+    Every use of OpenVINO in the project goes through here."""
+    sys.modules.setdefault("openvino_telemetry", None)
+    import openvino as ov
+
+    if sys.modules.get("openvino_telemetry") is not None:  # imported before this ran
+        from openvino_telemetry.backend.backend import TelemetryBackend
+
+        backends = [TelemetryBackend]
+        while backends:  # every way out (Google Analytics 3 and 4) sends nothing
+            backend = backends.pop()
+            backend.send = lambda self, message: None
+            backends += backend.__subclasses__()
+    return ov
+
+
 MIN_COSINE = 0.999
 
 
 def cpu_has_bf16() -> bool:
     """Native bf16 arithmetic (AVX512-BF16 or AMX): where bf16 is faster, not emulated."""
     try:
-        import openvino as ov
+        ov = openvino()
 
         caps = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
     except Exception:  # noqa: BLE001 - no OpenVINO: the question does not arise
@@ -58,7 +80,7 @@ class OpenVinoTower:
 def export(visual, image_size: int, path: Path) -> Path:
     """Trace the torch image tower and save it as OpenVINO IR (atomically: a half-written
     export is never loaded)."""
-    import openvino as ov
+    ov = openvino()
     import torch
 
     example = torch.zeros(1, 3, image_size, image_size)
@@ -75,7 +97,7 @@ def export(visual, image_size: int, path: Path) -> Path:
 
 
 def compile_tower(path: Path, precision: str, threads: int | None) -> OpenVinoTower:
-    import openvino as ov
+    ov = openvino()
 
     config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"}
     if threads:
@@ -95,7 +117,7 @@ def fast_image_tower(visual, image_size: int, cache: Path, model_key: str,
                      reference, probes: np.ndarray, threads: int | None = None):
     """The OpenVINO tower for this model if it agrees with torch, else None (torch stays)."""
     try:
-        import openvino  # noqa: F401
+        openvino()
     except ImportError:
         log.info("OpenVINO is not installed: the image tower runs on torch")
         return None
@@ -205,7 +227,7 @@ def _embedding_owner(model):
 def export_text(model, context_length: int, path: Path) -> tuple[Path, Path | None, list[str]]:
     """Trace the torch text tower and save it as OpenVINO IR: (xml, the token embedding table
     saved apart as .npy or None, the IR's inputs in order: "tokens" and/or "embeds")."""
-    import openvino as ov
+    ov = openvino()
     import torch
 
     owner = _embedding_owner(model)
@@ -271,7 +293,7 @@ def compile_text(path: Path, tokenizer: LightTokenizer, precision: str,
                  ) -> TextTower:
     """`compiled_cache`: OpenVINO keeps the compiled model there, so the next process imports
     it instead of compiling again (0.4 s instead of 1-1.5 s for SigLIP 2's text tower here)."""
-    import openvino as ov
+    ov = openvino()
 
     config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"}
     if threads:

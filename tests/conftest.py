@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import tempfile
 
@@ -13,22 +15,39 @@ from helpers import make_photo, make_random_model
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # QSettings and other per-user files go to a throw-away folder, never the real profile
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="snapseek-test-config-")
+atexit.register(shutil.rmtree, os.environ["XDG_CONFIG_HOME"], ignore_errors=True)
 os.environ["HF_HUB_OFFLINE"] = "1"
+LOCAL = ("127.0.0.1", "::1", "localhost")
 
 
 @pytest.fixture(autouse=True)
-def _no_network(monkeypatch):
-    """Tests never touch the network: any outbound connection fails the test."""
-    real_connect = socket.socket.connect
+def _no_network(monkeypatch, tmp_path_factory):
+    """Tests never touch the network: any outbound connection or name lookup fails the test,
+    also one made by a process forked from the test (a library's helper that phones home):
+    each attempt is written to a file that the test's end reads."""
+    real_connect, real_lookup = socket.socket.connect, socket.getaddrinfo
+    attempts = tmp_path_factory.mktemp("network") / "attempts"
+
+    def refuse(what) -> None:
+        with open(attempts, "a") as f:
+            f.write(f"pid {os.getpid()}: {what}\n")
+        raise AssertionError(f"test tried to reach the network: {what}")
 
     def guarded(self, address):
-        if self.family in (socket.AF_INET, socket.AF_INET6):
-            host = address[0]
-            if host not in ("127.0.0.1", "::1", "localhost"):
-                raise AssertionError(f"test tried to reach the network: {address}")
+        if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in LOCAL:
+            refuse(f"connect {address}")
         return real_connect(self, address)
 
+    def lookup(host, *a, **k):
+        if host not in LOCAL and host is not None:
+            refuse(f"look up {host!r}")
+        return real_lookup(host, *a, **k)
+
     monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    yield
+    if attempts.exists():
+        pytest.fail("the network was tried:\n" + attempts.read_text())
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("openvino", reason="needs openvino (a dependency)")
 ROOT = Path(__file__).resolve().parent.parent
 WORDS = ["a", "photo", "of", "dog", "beach"]  # the stand-in tokenizer's vocabulary
 # SigLIP 2's shape in miniature: its own Hugging Face tokenizer, no causal mask, last-token pool

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("openvino", reason="needs openvino (a dependency)")
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +177,51 @@ def test_the_float16_stand_in_ranks_like_float32_in_half_the_memory():
         assert np.abs(sa - sb).max() < 2e-3 and sb.dtype == np.float32
     allowed = set(range(1, 5001, 3))
     assert set(half.knn(vectors[0], 5, allowed)[0].tolist()) <= allowed
+
+
+GUARDED_EXPORT = """
+import os, socket, sys
+attempts, plain_first = sys.argv[1], sys.argv[2] == "1"
+if plain_first:  # someone imported OpenVINO before the project did (its import sends an event)
+    import time
+    socket.getaddrinfo = lambda *a, **k: (_ for _ in ()).throw(OSError("offline"))
+    import openvino
+    from openvino_telemetry import Telemetry
+    deadline = time.monotonic() + 60  # its own events, sent from threads: gone before ours
+    while Telemetry().sender.queue_size and time.monotonic() < deadline:
+        time.sleep(0.05)
+real_lookup, real_connect = socket.getaddrinfo, socket.socket.connect
+def record(what):
+    with open(attempts, "a") as f:  # forked children inherit this
+        f.write(f"pid {os.getpid()}: {what}\\n")
+    raise OSError("no network in this test")
+socket.getaddrinfo = lambda host, *a, **k: record(f"look up {host}")
+socket.socket.connect = lambda self, address: record(f"connect {address}")
+import torch
+from pathlib import Path
+from core.runtime import compile_tower, export
+tower = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 4))
+path = export(tower, 8, Path(attempts).parent / "tower.xml")
+compile_tower(path, "f32", threads=1)
+import multiprocessing
+for child in multiprocessing.active_children():
+    child.join(10)
+"""
+
+
+@pytest.mark.parametrize("plain_first", [False, True], ids=["fresh", "openvino-imported-before"])
+def test_exporting_for_openvino_sends_nothing_anywhere(tmp_path, plain_first):
+    # OpenVINO's converter sends usage events to Google Analytics from forked children unless
+    # the user opted out; the project keeps its telemetry out (core.runtime.openvino)
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    attempts = tmp_path / "attempts"
+    proc = subprocess.run([sys.executable, "-c", GUARDED_EXPORT, str(attempts),
+                           str(int(plain_first))], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "tower.xml").exists()
+    assert not attempts.exists(), attempts.read_text()
