@@ -52,7 +52,7 @@ class ChangeQueue:
     take, so a chain of moves (a photo moved into a folder, then the folder renamed) reaches one
     scan, which sees both ends and keeps the photo's id. Under events that never stop, all goes
     once the oldest has waited `longest` seconds. A file closed after writing
-    (IN_CLOSE_WRITE) is released at once, unless it already waits with others.
+    (IN_CLOSE_WRITE) is released at once, alone.
     Every event is a hint: the scan that follows stats the path and decides what happened.
     """
 
@@ -68,9 +68,9 @@ class ChangeQueue:
 
     def add(self, path: str, now: bool = False) -> None:
         with self._cond:
-            if now:
-                if path not in self._since:  # else it goes with what it waits with
-                    self._now.add(path)
+            if now:  # created, written, closed: it need not wait for the others
+                self._since.pop(path, None)
+                self._now.add(path)
             else:
                 self._wait_for_quiet([path])
             self._cond.notify_all()

@@ -77,6 +77,21 @@ def test_change_queue_releases_a_chain_of_moves_in_one_take():
                                        "/p/trip/green.jpg"]
 
 
+def test_change_queue_releases_a_file_closed_after_writing_at_once():
+    # a new photo: created (waits), written, closed (complete: goes now, whatever else waits)
+    clock = FakeClock()
+    q = ChangeQueue(settle=1.0, clock=clock)
+    q.add("/p/other.jpg")
+    q.add("/p/new.jpg")
+    clock.now += 0.1
+    q.add("/p/new.jpg", now=True)
+    assert q.take_ready(0) == ["/p/new.jpg"]
+    q.done()
+    assert len(q) == 1  # the other still waits for quiet
+    clock.now += 1.0
+    assert q.take_ready(0) == ["/p/other.jpg"]
+
+
 def test_change_queue_events_that_never_stop_still_release_what_waits_longest():
     clock = FakeClock()
     q = ChangeQueue(settle=1.0, clock=clock)
