@@ -109,7 +109,7 @@ def open_light(spec: str, cache: Path, threads: int | None, full_loader):
             return None
         if not m.get("weights") or file_fingerprint(m["weights"]) != m["fingerprint"]:
             return None  # other weights under the same name: export again from the full model
-        import openvino  # noqa: F401  (missing: the full model answers)
+        runtime.openvino()  # missing: the full model answers
         import tokenizers  # noqa: F401
 
         for key in ("xml", "bin", "tokenizer", "embed", "image_xml"):
