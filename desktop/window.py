@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import replace
@@ -49,7 +50,8 @@ class MainWindow(QMainWindow):
         self.bridge.notice.connect(self.on_notice)
         self._generation = 0
         self._shown_generation = 0
-        self._query_dir = Path(tempfile.mkdtemp(prefix="snapseek-query-"))
+        # pasted pictures, kept while the app runs (a query names a file); removed at quit
+        self._query_dir: Path | None = None
         self.tray = None  # a desktop.shell.Tray once enable_tray() found a system tray
         self._page: tuple[int, Query] | None = None  # the shown query, for more of its results
         self._search_job = None  # the search in flight (tasks.Job)
@@ -602,6 +604,8 @@ class MainWindow(QMainWindow):
         if mime.hasImage():
             image = QImage(mime.imageData())
             if not image.isNull():
+                if self._query_dir is None:
+                    self._query_dir = Path(tempfile.mkdtemp(prefix="snapseek-query-"))
                 path = self._query_dir / f"pasted-{int(time.time() * 1000)}.png"
                 image.save(str(path), "PNG")
                 self.search.add_image(path)
@@ -811,6 +815,9 @@ class MainWindow(QMainWindow):
         self.viewer.close_loader()
         if self.library is not None:
             self.library.close()
+        if self._query_dir is not None:
+            shutil.rmtree(self._query_dir, ignore_errors=True)
+            self._query_dir = None
         super().closeEvent(event)
 
 

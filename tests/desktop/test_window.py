@@ -112,6 +112,11 @@ def test_paste_and_removing_the_chip_update_results(qtbot, window, tmp_path):
     assert window.search.chips == []
     wait_for_results(qtbot, window, gen)
     assert sum(k == ("blue", "square") for k in top_kinds(window)) >= 4
+    # the pasted picture was kept in a private folder while the app ran, and leaves with it
+    pasted = list(window._query_dir.glob("*.png"))
+    assert len(pasted) == 1
+    window.close()
+    assert not pasted[0].parent.exists()
 
 
 def test_more_like_this(qtbot, window):
