@@ -342,11 +342,13 @@ class BackgroundIndexer:
         if should_stop():
             return
         try:
-            _, _, stopped = lib.enrich(should_stop)
+            done, failed, stopped = lib.enrich(should_stop)
         except SnapseekError as exc:  # e.g. the face models are missing: said once
             lib.emit(Notice(Level.WARNING, str(exc)))
-            stopped = False
+            done = failed = stopped = False
         self._enrich_due = stopped
+        if (done or failed) and not stopped:  # the app's status line: all done, not "finding"
+            lib.emit(Progress(State.IDLE))
 
     def _idle_work_should_stop(self, next_reconcile: float):
         """When work done while indexing is idle (pass 2, a model switch) must stop, between

@@ -356,6 +356,12 @@ def test_the_app_finds_faces_when_indexing_is_idle(tmp_path, random_model):
         faces_at = [i for i, (state, _) in enumerate(states) if state == "finding faces"]
         indexing_at = [i for i, (state, _) in enumerate(states) if state == "indexing"]
         assert faces_at and indexing_at and max(indexing_at) < min(faces_at)
+        # and once the pass is over the app is told all is done (its status line then says so,
+        # instead of "Looking for faces and text: 8 of 8" for good)
+        deadline = time.monotonic() + 30
+        while states[-1][0] != "idle" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert states[-1][0] == "idle", states[-3:]
         # a new photo: indexed first, then looked at
         grace_hopper().save(folder / "grace_later.jpg", quality=90)
         deadline = time.monotonic() + 60
