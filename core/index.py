@@ -113,17 +113,22 @@ def index_fingerprint(path: Path, block: int = 1 << 16, samples: int = 64) -> st
 # 200k 768-d vectors here, every thread of the app frozen, its window too. On Linux the file is
 # written by a forked child instead, from the memory it shares with this process at the fork.
 FORK_WRITES = sys.platform.startswith("linux") and hasattr(os, "fork")
+# A fork stalls too: the process's page tables are copied while the lock is held (the app's
+# window missed 55 ms with its model loaded, against 14 ms without the fork, `make bench`
+# section gui). A smaller file is written here, in about 1 ms per MiB.
+FORK_MIN_BYTES = 32 << 20
 # the child only writes and exits; it takes no lock another thread could have held
 warnings.filterwarnings("ignore", message=r".*multi-threaded.*fork", category=DeprecationWarning,
                         module=__name__)
 
 
-def write_apart(index: hnswlib.Index, path: str) -> Callable[[], None]:
-    """Start writing the index file; returns the wait for it, which raises OSError when the
-    write failed. The snapshot written is the index as it is now (copy-on-write after a fork:
-    no second copy in memory), so the caller may change the index once this returns."""
+def write_apart(index: hnswlib.Index, path: str, nbytes: int) -> Callable[[], None]:
+    """Start writing the index file (about `nbytes`); returns the wait for it, which raises
+    OSError when the write failed. The snapshot written is the index as it is now
+    (copy-on-write after a fork: no second copy in memory), so the caller may change the index
+    once this returns."""
     pid = -1
-    if FORK_WRITES:
+    if FORK_WRITES and nbytes >= FORK_MIN_BYTES:
         try:
             pid = os.fork()
         except OSError:  # no process to be had (memory, limits): written here, as elsewhere
@@ -294,14 +299,14 @@ class VectorIndex:
         with self._save_lock:
             with atomic_path(self.path) as tmp:
                 with self._lock.read():
-                    written = write_apart(self._index, tmp)
+                    # hnswlib does not report a failed write (a full disk leaves a short
+                    # file): every stored element takes at least this much, so a shorter file
+                    # is refused and the last good file stays
+                    least = self._index.get_current_count() * (
+                        2 * HNSW_M * 4 + 4 + self.dim * 4 + 8 + 4)
+                    written = write_apart(self._index, tmp, least)
                     count, seq = len(self._live), self.seq
-                    stored = self._index.get_current_count()
                 written()  # adds and removes go on meanwhile: the file is the fork's snapshot
-                # hnswlib does not report a failed write (a full disk leaves a short file):
-                # every stored element takes at least this much, so a shorter file is refused
-                # and the last good file stays
-                least = stored * (2 * HNSW_M * 4 + 4 + self.dim * 4 + 8 + 4)
                 if os.path.getsize(tmp) < least:
                     raise OSError(errno.ENOSPC, "No space left on device: the search index "
                                   f"could not be written in full ({self.path})")

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from core.catalog import Catalog, Filters, label_of
+from core import index as index_module
 from core.index import HNSW_EF_SEARCH, VectorIndex
 from helpers import ROOT
 
@@ -255,9 +256,10 @@ def test_search_during_a_rebuild_finds_every_vector_while_the_stand_in_shrinks(t
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked writes are Linux's")
-def test_the_index_file_is_written_by_a_child_so_no_thread_waits_on_it(tmp_path):
+def test_the_index_file_is_written_by_a_child_so_no_thread_waits_on_it(tmp_path, monkeypatch):
     """hnswlib holds Python's interpreter lock for a whole save (seconds at 200k photos):
     written in this process, it froze every thread, the app's window too."""
+    monkeypatch.setattr(index_module, "FORK_MIN_BYTES", 0)  # as a large index is
     rng = np.random.default_rng(0)
     cat = Catalog(tmp_path / "catalog.db")
     index = VectorIndex(tmp_path / "i.hnsw", "m", DIM)
@@ -301,12 +303,31 @@ def test_without_a_process_to_fork_the_index_is_written_here(tmp_path, monkeypat
         raise OSError(12, "Cannot allocate memory")
 
     monkeypatch.setattr(os, "fork", no_fork)
+    monkeypatch.setattr(index_module, "FORK_MIN_BYTES", 0)  # as a large index is
     cat = Catalog(tmp_path / "catalog.db")
     index = VectorIndex(tmp_path / "i.hnsw", "m", DIM)
     index.add(np.arange(1, 51), _unit(np.random.default_rng(0), 50))
     index.save(cat)
     assert _labels_in_file(tmp_path / "i.hnsw") == set(range(1, 51))
     assert cat.index_header("m").count == 50
+
+
+def test_a_small_index_is_written_here_a_fork_would_stall_longer(tmp_path, monkeypatch):
+    forks = []
+
+    def fork():
+        forks.append(1)
+        raise OSError(12, "Cannot allocate memory")  # written here then, as without a fork
+
+    monkeypatch.setattr(os, "fork", fork)
+    cat = Catalog(tmp_path / "catalog.db")
+    index = VectorIndex(tmp_path / "i.hnsw", "m", DIM)
+    index.add(np.arange(1, 51), _unit(np.random.default_rng(0), 50))
+    index.save(cat)
+    assert forks == [] and _labels_in_file(tmp_path / "i.hnsw") == set(range(1, 51))
+    monkeypatch.setattr(index_module, "FORK_MIN_BYTES", 0)  # as a large one
+    index.save(cat)
+    assert forks == [1] or not index_module.FORK_WRITES
 
 
 def _labels_in_file(path) -> set[int]:
@@ -350,6 +371,7 @@ def test_adds_during_a_save_go_on_and_its_header_counts_what_its_file_holds(tmp_
     """The file is the index as it was when the save began (the forked writer's snapshot):
     labels added while it is written go on at once, and are in neither that file nor its
     header, but in the next save's."""
+    monkeypatch.setattr(index_module, "FORK_MIN_BYTES", 0)  # as a large index is
     rng = np.random.default_rng(0)
     cat = Catalog(tmp_path / "catalog.db")
     index = VectorIndex(tmp_path / "i.hnsw", "m", DIM)
