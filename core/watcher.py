@@ -46,13 +46,15 @@ def filesystem_type(path: str) -> str | None:
 
 
 class ChangeQueue:
-    """Paths that changed, released together once events have stopped for `settle` seconds.
+    """Paths that changed, each released once it has been quiet for `settle` seconds; the ends
+    of moves go together, once moves have stopped for `settle` seconds.
 
-    Every event restarts the quiet time of everything waiting, and all that waits goes in one
-    take, so a chain of moves (a photo moved into a folder, then the folder renamed) reaches one
-    scan, which sees both ends and keeps the photo's id. Under events that never stop, all goes
-    once the oldest has waited `longest` seconds. A file closed after writing
-    (IN_CLOSE_WRITE) is released at once, alone.
+    A chain of moves (a photo moved into a folder, then the folder renamed) thus reaches one
+    scan, which sees where the photo went and keeps its id; scanned apart, the first move finds
+    neither end on disk. Under moves that never stop, they all go once the oldest has waited
+    `longest` seconds. A file closed after writing (IN_CLOSE_WRITE) is released at once, unless
+    it is the end of a move still waiting. Other paths wait only for their own quiet, so a file
+    that never stops changing holds up nothing else.
     Every event is a hint: the scan that follows stats the path and decides what happened.
     """
 
@@ -60,47 +62,43 @@ class ChangeQueue:
         self.settle = settle
         self.longest = max(5.0, 10 * settle)
         self._clock = clock
-        self._since: dict[str, float] = {}  # path → first event; insertion order is age order
-        self._now: set[str] = set()  # released at once
-        self._last_event = float("-inf")
+        self._due: dict[str, float] = {}  # path → when it may go
+        self._moves: dict[str, float] = {}  # move ends → first event; insertion order is age
+        self._last_move = float("-inf")
         self._in_flight = 0  # taken but not yet processed
         self._cond = threading.Condition()
 
     def add(self, path: str, now: bool = False) -> None:
         with self._cond:
-            if now:  # created, written, closed: it need not wait for the others
-                self._since.pop(path, None)
-                self._now.add(path)
-            else:
-                self._wait_for_quiet([path])
+            if path not in self._moves:  # a move's end goes with the move
+                self._due[path] = self._clock() + (0 if now else self.settle)
             self._cond.notify_all()
 
     def add_together(self, paths: list[str]) -> None:
-        """Both ends of a move: whatever releases one releases the other."""
+        """Both ends of a move: released with every other move waiting."""
         with self._cond:
-            self._wait_for_quiet(paths)
+            self._last_move = t = self._clock()
+            for path in paths:
+                self._due.pop(path, None)
+                self._moves.setdefault(path, t)
             self._cond.notify_all()
 
-    def _wait_for_quiet(self, paths: list[str]) -> None:
-        self._last_event = t = self._clock()
-        for path in paths:
-            self._since.setdefault(path, t)
+    def _moves_due(self) -> float:
+        if not self._moves:
+            return float("inf")
+        oldest = next(iter(self._moves.values()))
+        return min(self._last_move + self.settle, oldest + self.longest)
 
     def _next_release(self) -> float:
-        if self._now:
-            return float("-inf")
-        if not self._since:
-            return float("inf")
-        oldest = next(iter(self._since.values()))
-        return min(self._last_event + self.settle, oldest + self.longest)
+        return min([self._moves_due(), *self._due.values()])
 
-    def _take(self) -> list[str]:
-        if self._now:  # closed files alone: what waits for quiet goes on waiting
-            ready = list(self._now)
-            self._now.clear()
-        else:
-            ready = list(self._since)
-            self._since.clear()
+    def _take(self, now: float) -> list[str]:
+        ready = [p for p, due in self._due.items() if due <= now]
+        for path in ready:
+            del self._due[path]
+        if self._moves_due() <= now:
+            ready += self._moves
+            self._moves.clear()
         return ready
 
     def take_ready(self, timeout: float) -> list[str]:
@@ -110,7 +108,7 @@ class ChangeQueue:
             while True:
                 now = self._clock()
                 if self._next_release() <= now:
-                    ready = self._take()
+                    ready = self._take(now)
                     self._in_flight = len(ready)
                     return ready
                 wait = min(deadline, self._next_release()) - now
@@ -128,7 +126,7 @@ class ChangeQueue:
 
     def __len__(self) -> int:
         with self._cond:
-            return len(self._now) + len(self._since) + self._in_flight
+            return len(self._due) + len(self._moves) + self._in_flight
 
 
 class _Handler(FileSystemEventHandler):

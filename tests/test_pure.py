@@ -92,19 +92,45 @@ def test_change_queue_releases_a_file_closed_after_writing_at_once():
     assert q.take_ready(0) == ["/p/other.jpg"]
 
 
-def test_change_queue_events_that_never_stop_still_release_what_waits_longest():
+def test_change_queue_moves_that_never_stop_still_go_after_the_longest_wait():
     clock = FakeClock()
     q = ChangeQueue(settle=1.0, clock=clock)
-    q.add("/first")
+    q.add_together(["/first", "/first-renamed"])
     released = []
-    for i in range(200):  # an event every 0.5 s for 100 s: never a quiet second
+    for i in range(200):  # a move every 0.5 s for 100 s, and files closed meanwhile
         clock.now += 0.5
-        q.add(f"/next{i}")
+        q.add_together([f"/a{i}", f"/b{i}"])
+        q.add(f"/closed{i}", now=True)
         released += q.take_ready(0)
         q.done()
-    assert "/first" in released
-    assert len(released) > 150  # each waits at most its own bound, not for the stream to end
-    assert len(q) == len(set(f"/next{i}" for i in range(200)) - set(released))
+    assert {"/first", "/first-renamed"} <= set(released)
+    moved = [p for p in released if p.startswith("/a")]
+    assert len(moved) > 150  # each waits at most the longest wait, not for the moves to end
+    assert all(f"/b{p[2:]}" in released for p in moved)  # each with its other end
+
+
+def test_change_queue_keeps_a_move_whole_whatever_else_its_ends_saw():
+    clock = FakeClock()
+    q = ChangeQueue(settle=1.0, clock=clock)
+    q.add("/p/a.jpg", now=True)  # written and closed, then renamed before it was taken
+    q.add_together(["/p/a.jpg", "/p/b.jpg"])
+    q.add_together(["/p/c.jpg", "/p/d.jpg"])
+    q.add("/p/d.jpg", now=True)  # renamed, then written again under its new name
+    assert q.take_ready(0) == []
+    assert len(q) == 4
+    clock.now += 1.0
+    assert sorted(q.take_ready(0)) == ["/p/a.jpg", "/p/b.jpg", "/p/c.jpg", "/p/d.jpg"]
+
+
+def test_change_queue_a_file_that_never_stops_changing_holds_up_nothing_else():
+    clock = FakeClock()
+    q = ChangeQueue(settle=1.0, clock=clock)
+    q.add("/p/catalog.lrcat")
+    q.add("/p/new.jpg")
+    for _ in range(3):
+        clock.now += 0.5
+        q.add("/p/catalog.lrcat")
+    assert q.take_ready(0) == ["/p/new.jpg"]
 
 
 def test_change_queue_wakes_a_waiting_taker():
