@@ -29,9 +29,7 @@ def openvino():
     `openvino_telemetry` unimportable, OpenVINO uses its built-in stub, which sends nothing.
     Every use of OpenVINO in the project goes through here."""
     sys.modules.setdefault("openvino_telemetry", None)
-    import openvino as ov
-
-    if sys.modules.get("openvino_telemetry") is not None:  # imported before this ran
+    if sys.modules["openvino_telemetry"] is not None:  # imported before this ran: silenced
         from openvino_telemetry.backend.backend import TelemetryBackend
 
         backends = [TelemetryBackend]
@@ -39,6 +37,8 @@ def openvino():
             backend = backends.pop()
             backend.send = lambda self, message: None
             backends += backend.__subclasses__()
+    import openvino as ov
+
     return ov
 
 
