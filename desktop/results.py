@@ -95,6 +95,15 @@ class ResultsModel(QAbstractListModel):
                 self._group_labels[r.media_id] = f"group {group + 1} · {sizes[group]}"
         self.endResetModel()
 
+    def shows(self, results: list[SearchResult]) -> bool:
+        """The first rows are these results already (same photos, places and order)."""
+        def key(r: SearchResult) -> tuple:
+            return r.media_id, r.frame, r.path, r.taken_at
+
+        return (len(self._results) >= len(results)
+                and all(key(a) == key(b)
+                        for a, b in zip(self._results[:len(results)], results, strict=True)))
+
     def append_results(self, results: list[SearchResult], complete: bool) -> None:
         """A longer list of the same query: the rows not shown yet go at the end."""
         new = [r for r in results if (r.media_id, r.frame) not in self._rows]

@@ -345,7 +345,8 @@ class MainWindow(QMainWindow):
             + (f" · {errors} could not be read" if errors else ""))
         if recent and self._nothing_asked():  # a search or a filter-only view stays
             self.stack.setCurrentWidget(self.results_page)
-            self._show_newest(recent)
+            if not self.model.shows(recent):  # nothing new: the place in the grid stays
+                self._show_newest(recent)
 
     def _show_newest(self, recent) -> None:
         """The newest photos, when nothing is asked; scrolling down brings older ones."""

@@ -282,3 +282,21 @@ def test_after_a_disk_full_pause_one_click_resumes(qtbot, window):
     qtbot.mouseClick(window.pause_button, Qt.MouseButton.LeftButton)
     assert not lib.paused
     assert window.pause_button.text() == "Pause" and not window.pause_button.isChecked()
+
+
+def test_an_idle_report_with_nothing_new_keeps_the_place_in_the_newest_photos(qtbot, window):
+    # the second pass's end and every periodic reconcile report idle; when the newest photos
+    # are what the grid shows already, the grid must not start again from the top
+    qtbot.waitUntil(lambda: window.model.rowCount() > 0, timeout=10_000)
+    assert window._nothing_asked()
+    view, bar = window.grid, window.grid.verticalScrollBar()
+    view.setCurrentIndex(window.model.index(7, 0))
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=10_000)
+    bar.setValue(bar.maximum() // 2)
+    scrolled = bar.value()
+    window.state_label.setText("")
+    window.status.idle.emit()
+    qtbot.waitUntil(lambda: window.state_label.text().startswith("Up to date"), timeout=10_000)
+    qtbot.waitUntil(lambda: not window.tasks.busy, timeout=10_000)
+    assert view.currentIndex().row() == 7
+    assert bar.value() == scrolled
