@@ -12,6 +12,7 @@ def window(qtbot, ranked_photos):
 
     home, photos, truth = ranked_photos
     lib = Library(home)
+    lib.faces_enabled = lib.text_enabled = False  # as ranked_photos was indexed
     win = MainWindow(library=lib)
     qtbot.addWidget(win)
     win.show()

@@ -46,7 +46,9 @@ def display(tmp_path):
 
 
 def _env(display: str) -> dict:
-    env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb")
+    # the faces-and-text pass off, as ranked_photos was indexed
+    env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb", SNAPSEEK_NO_FACES="1",
+               SNAPSEEK_NO_TEXT="1")
     env["PYTHONPATH"] = os.pathsep.join([str(HERE.parent.parent), env.get("PYTHONPATH", "")])
     return env
 
