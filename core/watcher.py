@@ -106,12 +106,12 @@ class ChangeQueue:
         deadline = self._clock() + timeout
         with self._cond:
             while True:
-                now = self._clock()
-                if self._next_release() <= now:
+                now, release = self._clock(), self._next_release()
+                if release <= now:
                     ready = self._take(now)
                     self._in_flight = len(ready)
                     return ready
-                wait = min(deadline, self._next_release()) - now
+                wait = min(deadline, release) - now
                 if wait <= 0:
                     return []
                 self._cond.wait(wait)

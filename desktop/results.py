@@ -96,13 +96,8 @@ class ResultsModel(QAbstractListModel):
         self.endResetModel()
 
     def shows(self, results: list[SearchResult]) -> bool:
-        """The first rows are these results already (same photos, places and order)."""
-        def key(r: SearchResult) -> tuple:
-            return r.media_id, r.frame, r.path, r.taken_at
-
-        return (len(self._results) >= len(results)
-                and all(key(a) == key(b)
-                        for a, b in zip(self._results[:len(results)], results, strict=True)))
+        """The first rows are these results already (the same, in the same order)."""
+        return self._results[:len(results)] == list(results)
 
     def append_results(self, results: list[SearchResult], complete: bool) -> None:
         """A longer list of the same query: the rows not shown yet go at the end."""
