@@ -96,7 +96,7 @@ def machine() -> dict:
     except OSError:
         pass
     try:
-        from core.runtime import openvino
+        from core.thirdparty import openvino
 
         ov = openvino().get_version()
     except Exception:  # noqa: BLE001 - missing or broken: the CPU path runs torch

@@ -99,7 +99,9 @@ def bench_runtime(arch: tuple[str, str], batch: int = 16, threads: int = 2, roun
     with tempfile.TemporaryDirectory(prefix="snapseek-runtime-") as tmp:
         tmp = Path(tmp)
         try:
-            import onnxruntime as ort
+            from core.thirdparty import onnxruntime
+
+            ort = onnxruntime()
 
             t = time.perf_counter()
             path = tmp / "tower.onnx"

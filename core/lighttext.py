@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import runtime
+from .thirdparty import openvino
 
 log = logging.getLogger(__name__)
 VERSION = 3  # 2: the token embedding apart, memory-mapped; 3: the tower's weights in fp16
@@ -109,7 +110,7 @@ def open_light(spec: str, cache: Path, threads: int | None, full_loader):
             return None
         if not m.get("weights") or file_fingerprint(m["weights"]) != m["fingerprint"]:
             return None  # other weights under the same name: export again from the full model
-        runtime.openvino()  # missing: the full model answers
+        openvino()  # missing: the full model answers
         import tokenizers  # noqa: F401
 
         for key in ("xml", "bin", "tokenizer", "embed", "image_xml"):
@@ -184,7 +185,7 @@ class LightEmbedder:
             return np.empty((0, self.dim), np.float32)
         with self._full_lock:
             if self._image is None:
-                ov = runtime.openvino()
+                ov = openvino()
 
                 config = {"INFERENCE_PRECISION_HINT": m["image_precision"],
                           "PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": str(self._cache / "compiled")}

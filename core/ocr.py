@@ -39,9 +39,9 @@ class TextReader:
     VERSION = 1  # recorded with each photo read; a new version re-reads old photos
 
     def __init__(self, threads: int = 1):
-        from rapidocr_onnxruntime import RapidOCR
+        from .thirdparty import rapidocr
 
-        self._engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1,
+        self._engine = rapidocr()(intra_op_num_threads=threads, inter_op_num_threads=1,
                                 print_verbose=False)
         self._lock = threading.Lock()
 

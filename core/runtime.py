@@ -13,33 +13,14 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import sys
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from .thirdparty import openvino
+
 log = logging.getLogger(__name__)
-
-
-def openvino():
-    """The OpenVINO module, without its telemetry. OpenVINO's converter sends usage events to
-    Google Analytics unless the user has opted out with Intel's own tool (no consent file counts
-    as consent), from a forked process at every conversion. Nothing may leave the machine: with
-    `openvino_telemetry` unimportable, OpenVINO uses its built-in stub, which sends nothing.
-    Every use of OpenVINO in the project goes through here."""
-    sys.modules.setdefault("openvino_telemetry", None)
-    if sys.modules["openvino_telemetry"] is not None:  # imported before this ran: silenced
-        from openvino_telemetry.backend.backend import TelemetryBackend
-
-        backends = [TelemetryBackend]
-        while backends:  # every way out (Google Analytics 3 and 4) sends nothing
-            backend = backends.pop()
-            backend.send = lambda self, message: None
-            backends += backend.__subclasses__()
-    import openvino as ov
-
-    return ov
 
 
 MIN_COSINE = 0.999

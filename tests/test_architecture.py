@@ -16,11 +16,33 @@ def test_core_imports_without_qt_or_torch():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_openvino_is_imported_only_where_its_telemetry_is_kept_out():
-    # core.runtime.openvino() blocks OpenVINO's telemetry (usage events sent to Google
-    # Analytics); a plain import elsewhere would bring it back
-    pattern = re.compile(r"^\s*(import openvino\b|from openvino\b)", re.M)
-    found = {str(p.relative_to(ROOT)) for d in ("core", "desktop", "benchmarks")
-             for p in (ROOT / d).rglob("*.py") if pattern.search(p.read_text(encoding="utf-8"))}
-    assert found == {"core/runtime.py"}
-    assert len(pattern.findall((ROOT / "core" / "runtime.py").read_text(encoding="utf-8"))) == 1
+# core.thirdparty is the one way in to libraries that phone home: it turns their telemetry off
+# first (OpenVINO's usage events to Google Analytics, ONNX Runtime's to Microsoft). A plain
+# import anywhere else could come first and bring it back.
+PHONES_HOME = re.compile(r"^\s*(import|from)\s+(openvino|onnxruntime|rapidocr_onnxruntime)\b", re.M)
+
+
+def test_libraries_that_phone_home_are_imported_only_through_thirdparty():
+    found = {str(p.relative_to(ROOT)): len(PHONES_HOME.findall(p.read_text(encoding="utf-8")))
+             for d in ("core", "desktop", "benchmarks") for p in (ROOT / d).rglob("*.py")
+             if PHONES_HOME.search(p.read_text(encoding="utf-8"))}
+    assert found == {"core/thirdparty.py": 3}, found
+
+
+def test_the_core_turns_telemetry_off_when_imported():
+    code = ("import os; os.environ['ORT_DISABLE_TELEMETRY'] = '0'; import core; "
+            "from core.thirdparty import TELEMETRY_OFF; "
+            "print(all(os.environ.get(k) == v for k, v in TELEMETRY_OFF.items()))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.stdout.strip() == "True", proc.stdout + proc.stderr
+
+
+def test_the_frozen_app_turns_the_same_telemetry_off_first():
+    from core.thirdparty import TELEMETRY_OFF
+
+    hook = ROOT / "resources" / "pyinstaller" / "telemetry_off.py"
+    env: dict = {}
+    exec(compile(hook.read_text(encoding="utf-8").replace("os.environ.update", "env.update"),
+                 str(hook), "exec"), {"os": None, "env": env})
+    assert env == TELEMETRY_OFF
+    assert '"resources/pyinstaller/telemetry_off.py"' in (ROOT / "build.spec").read_text()

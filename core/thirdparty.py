@@ -1,0 +1,68 @@
+"""The one way in to third-party libraries that would otherwise phone home: each is imported
+here with its telemetry off, and nowhere else (tests/test_architecture.py keeps direct imports
+out). What each sends and how it is stopped:
+
+- ONNX Runtime (RapidOCR runs on it): from 1.29 on Linux and macOS too, it queues
+  "ProcessInfo" events (processor, OS, memory, the Python executable's path, a persistent
+  device id) in ~/.cache/Microsoft/DeveloperTools/.onnxruntime and sends them to
+  mobile.events.data.microsoft.com. `ORT_DISABLE_TELEMETRY=1`, read once when its environment
+  is first made, keeps both from happening (`disable_telemetry_events()` comes too late).
+- OpenVINO: its converter sends usage events to Google Analytics unless the user opted out with
+  Intel's tool (no consent file counts as consent), from a forked process at every conversion.
+  With `openvino_telemetry` unimportable, OpenVINO uses its built-in stub, which sends nothing.
+- huggingface_hub and transformers: a usage ping with each download unless
+  `HF_HUB_DISABLE_TELEMETRY=1` (a model download is the one connection Snapseek makes, and only
+  when the user's model is not on disk yet).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# set before any of these libraries is imported (telemetry_off() runs when core is imported)
+TELEMETRY_OFF = {
+    "ORT_DISABLE_TELEMETRY": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "DO_NOT_TRACK": "1",  # the cross-tool convention; huggingface_hub honours it too
+}
+
+
+def telemetry_off() -> None:
+    """Every library's opt-out in this process's environment (and so its children's). Set, not
+    defaulted: a value inherited from the shell must not turn telemetry back on."""
+    os.environ.update(TELEMETRY_OFF)
+
+
+def openvino():
+    """The OpenVINO module, without its telemetry (see the module's docstring)."""
+    telemetry_off()
+    sys.modules.setdefault("openvino_telemetry", None)
+    if sys.modules["openvino_telemetry"] is not None:  # imported before this ran: silenced
+        from openvino_telemetry.backend.backend import TelemetryBackend
+
+        backends = [TelemetryBackend]
+        while backends:  # every way out (Google Analytics 3 and 4) sends nothing
+            backend = backends.pop()
+            backend.send = lambda self, message: None
+            backends += backend.__subclasses__()
+    import openvino as ov
+
+    return ov
+
+
+def onnxruntime():
+    """The ONNX Runtime module, its telemetry off before its environment is first made."""
+    telemetry_off()
+    import onnxruntime as ort
+
+    ort.disable_telemetry_events()  # also off for this process should the variable be ignored
+    return ort
+
+
+def rapidocr():
+    """RapidOCR's engine class, on an ONNX Runtime imported through onnxruntime() above."""
+    onnxruntime()
+    from rapidocr_onnxruntime import RapidOCR
+
+    return RapidOCR
