@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .thumbnails import atomic_path, thumb_path
+from .files import atomic_path
+from .thumbnails import thumb_path
 
 ENRICHER = "faces"
 VERSION = 1  # bump when detection or embedding changes: every photo is looked at again

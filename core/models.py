@@ -1,4 +1,5 @@
-"""The models Snapseek offers: one table, and the rule that picks the default from it.
+"""The models Snapseek offers: one table, the rule that picks the default, and how a model is
+named (its open_clip spec, and the id its vectors are filed under).
 
 Every number here is either measured on this project's 2-core development machine (speed, with
 the command that measured it) or published by someone else (quality, with its source). A number
@@ -7,7 +8,12 @@ that is neither is None and shown as "not published" / "not measured".
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .files import head_tail_hash
+from .types import ModelUnavailable
 
 # the bar a default must clear in every one of three runs (docs/PERFORMANCE.md, "Models")
 MIN_PHOTOS_PER_S = 8.0
@@ -144,3 +150,73 @@ DEFAULT_MODEL = choose_default()
 def offered(spec: str) -> OfferedModel | None:
     """The table's entry for a spec, or None for a model folder or any other open_clip model."""
     return next((m for m in MODELS if m.spec == spec), None)
+
+
+def display_name(spec: str) -> str:
+    """A model as people read it: the offered table's name, else its spec."""
+    m = offered(spec)
+    return m.name if m else spec
+
+
+# -- a model as open_clip names it, and as the catalog knows it --------------------------------
+LOCAL_DIR = "local-dir:"
+HF_HUB = "hf-hub:"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model in open_clip's own spellings: NAME:TAG, hf-hub:org/repo or local-dir:PATH."""
+
+    text: str
+
+    @property
+    def kind(self) -> str:
+        if self.text.startswith(LOCAL_DIR):
+            return "local-dir"
+        if self.text.startswith(HF_HUB):
+            return "hf-hub"
+        return "pretrained"
+
+    @classmethod
+    def parse(cls, text: str) -> ModelSpec:
+        text = text.strip()
+        if text.startswith(LOCAL_DIR):
+            folder = Path(text[len(LOCAL_DIR):]).expanduser()
+            return cls(LOCAL_DIR + str(folder.resolve()))
+        if text.startswith(HF_HUB):
+            return cls(text)
+        if ":" not in text:
+            raise ModelUnavailable(
+                f"Model '{text}' has no pretrained tag. Use NAME:TAG (for example "
+                f"{DEFAULT_MODEL}), hf-hub:org/repo or local-dir:/path/to/folder."
+            )
+        return cls(text)
+
+
+def file_fingerprint(path: str | os.PathLike) -> str:
+    """Cheap identity of a weights file: its size and its first and last megabyte."""
+    return head_tail_hash(path, 1 << 20, digest_size=8)
+
+
+def model_id(spec: str, fingerprint: str, dim: int) -> str:
+    """What the catalog files vectors under: the spec, its weights' fingerprint and the vectors'
+    dimension, so that other weights under the same name are another model. A spec may hold
+    "#" (a folder's name): the parts are read from the right."""
+    return f"{spec}#{fingerprint}#{dim}"
+
+
+def spec_of(model_id: str) -> str:
+    """The spec part of a model id (spec#fingerprint#dim)."""
+    return model_id.rsplit("#", 2)[0]
+
+
+def fingerprint_of(model_id: str) -> str:
+    """The weights' fingerprint in a model id."""
+    return model_id.rsplit("#", 2)[-2]
+
+
+def dim_of(model_id: str) -> int:
+    try:
+        return int(model_id.rsplit("#", 1)[1])
+    except (IndexError, ValueError):
+        return 0

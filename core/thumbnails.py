@@ -1,15 +1,12 @@
-"""Thumbnails' owner: where they live, how they are made and forgotten; and the core's one
-atomic file write (temp file, fsync, os.replace), which the index file uses too."""
+"""Thumbnails' owner: where they live, how they are made and forgotten."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from PIL import Image
+
+from .files import atomic_path
 
 # Sharp on a HiDPI grid whatever the model's input size (32 px for the test model, 256 for
 # many real ones): photos are decoded at max(model input, THUMB_SIZE) on the short side, and
@@ -28,48 +25,6 @@ def thumb_path(thumbs: Path, media_id: int, frame: int = 0) -> Path:
     one per moment (`1234-3.jpg`)."""
     name = f"{media_id}.jpg" if not frame else f"{media_id}-{frame}.jpg"
     return Path(thumbs) / f"{media_id // 1000:04d}" / name
-
-
-@contextmanager
-def atomic_path(dest: Path, fsync: bool = True) -> Iterator[str]:
-    """Yield a temp path beside `dest` to write; on success it replaces `dest` at once.
-
-    Each writer gets its own temp file (`<name>.<random>.tmp`), so two writers of the same
-    file never write into each other's; the temp file is flushed to disk before the rename
-    and removed when the write fails. Readers see the old file or the new one, never half.
-    """
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".tmp")
-    os.close(fd)
-    try:
-        yield tmp
-        if fsync:
-            with open(tmp, "rb") as f:
-                os.fsync(f.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    if fsync:
-        fsync_dir(dest.parent)
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename in `folder` durable (POSIX; a no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def save_thumbnail(image: Image.Image, dest: Path, size: int = THUMB_SIZE) -> None:

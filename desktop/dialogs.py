@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.models import DEFAULT_MODEL, MIN_PHOTOS_PER_S, MODELS, offered
+from core.paths import inside
 
 from .tasks import TaskRunner
 
@@ -85,9 +86,8 @@ class FoldersDialog(QDialog):
         self.errors.clear()
         chosen = self._selected()
         if chosen:
-            prefix = chosen[0].rstrip("/") + "/"
             for path, reason in self._all_errors:
-                if path.startswith(prefix):
+                if inside(path, chosen[0]):
                     self.errors.addItem(f"{path}: {reason}")
 
     def _add(self) -> None:
@@ -295,11 +295,12 @@ class DateRangeDialog(QDialog):
         form.addRow(buttons)
 
     def range(self) -> tuple[float, float, str]:
-        """(after, before) as unix times in UTC, like EXIF dates, and a label."""
+        """(after, before) as Unix times (core.dates.day_start: the end is the start of the
+        day after the last), and a label."""
         import datetime as dt
 
+        from core.dates import day_start
+
         a, b = sorted((self.start.date().toPython(), self.end.date().toPython()))
-        utc = dt.timezone.utc
-        after = dt.datetime(a.year, a.month, a.day, tzinfo=utc).timestamp()
-        before = (dt.datetime(b.year, b.month, b.day, tzinfo=utc) + dt.timedelta(days=1)).timestamp()
+        after, before = day_start(a), day_start(b + dt.timedelta(days=1))
         return after, before, f"taken {a.isoformat()} – {b.isoformat()}"

@@ -1,0 +1,101 @@
+"""Files written whole or not at all, and files known by a few of their bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+HASH_CHUNK = 64 * 1024
+
+
+@contextmanager
+def atomic_path(dest: str | os.PathLike, fsync: bool = True, companions: tuple[str, ...] = ()
+                ) -> Iterator[str]:
+    """Yield a temp path beside `dest` to write; on success it replaces `dest` at once.
+
+    Each writer gets its own temp file (`<name>.<random>.tmp`), so two writers of the same
+    file, in two threads or two processes, never write into each other's; the temp file is
+    flushed to disk before the rename and removed when the write fails. Readers see the old
+    file or the new one, never half.
+
+    `companions`: the suffixes of files the writer makes beside the path it is given, named
+    after it (OpenVINO's save writes `x.bin` beside `x.xml`). The temp path then keeps the
+    suffix of `dest` (`<stem>.<random>.tmp<suffix>`), each companion replaces its namesake
+    beside `dest` first and `dest` last, so a reader that finds `dest` finds its companions.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if companions:
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.stem + ".",
+                                   suffix=".tmp" + dest.suffix)
+    else:
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".tmp")
+    os.close(fd)
+    pairs = [(Path(tmp).with_suffix(s), dest.with_suffix(s)) for s in companions]
+    pairs.append((Path(tmp), dest))
+    try:
+        yield tmp
+        for written, final in pairs:
+            if fsync:
+                with open(written, "rb") as f:
+                    os.fsync(f.fileno())
+            os.replace(written, final)
+    except BaseException:
+        for written, _ in pairs:
+            try:
+                os.unlink(written)
+            except OSError:
+                pass
+        raise
+    if fsync:
+        fsync_dir(dest.parent)
+
+
+def fsync_dir(folder: str | os.PathLike) -> None:
+    """Make a rename in `folder` durable (POSIX; a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def head_tail_hash(path: str | os.PathLike, chunk: int = HASH_CHUNK, size: int | None = None,
+                   digest_size: int = 16) -> str:
+    """Hash of size + head + tail: identifies a file without reading it whole."""
+    h = hashlib.blake2b(digest_size=digest_size)
+    with open(path, "rb") as f:
+        if size is None:
+            size = os.fstat(f.fileno()).st_size
+        h.update(size.to_bytes(8, "little"))
+        h.update(f.read(chunk))
+        if size > 2 * chunk:
+            f.seek(size - chunk)
+            h.update(f.read(chunk))
+    return h.hexdigest()
+
+
+def sampled_hash(path: str | os.PathLike, block: int = 1 << 16, samples: int = 64) -> str:
+    """Size plus evenly spaced blocks: catches truncation and overwritten bytes without
+    reading a multi-gigabyte file whole."""
+    h = hashlib.blake2b(digest_size=16)
+    size = os.stat(path).st_size
+    h.update(size.to_bytes(8, "little"))
+    with open(path, "rb") as f:
+        if size <= block * samples:
+            h.update(f.read())
+        else:
+            step = (size - block) // (samples - 1)
+            for i in range(samples):
+                f.seek(i * step)
+                h.update(f.read(block))
+    return h.hexdigest()
