@@ -22,6 +22,13 @@ _YEAR = r"(?:19|20)\d\d"
 _PREP = r"(?:(?:photos?|pictures?|videos?|taken)\s+)?(?:in|from|during|of|on)\s+(?:the\s+)?"
 
 
+def day_start(day: dt.date) -> float:
+    """The start of a day as a Unix time, its wall-clock midnight read as UTC: the catalog
+    compares it with each photo's own local time (taken_at + taken_offset; see
+    core/metadata.py), so a day is that day where the photo was taken."""
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()
+
+
 @dataclass(frozen=True)
 class DateRange:
     """[after, before) as dates; `phrase` is the text it came from, `label` what to show."""
@@ -32,13 +39,8 @@ class DateRange:
     label: str
 
     def bounds(self) -> tuple[float | None, float | None]:
-        """Unix times for Query.after / Query.before: each day's start as a wall-clock time
-        read as UTC, which the catalog compares with each photo's own local time (taken_at +
-        taken_offset; see core/metadata.py), so a day is that day where the photo was taken."""
-        def ts(d):
-            return None if d is None else dt.datetime(d.year, d.month, d.day,
-                                                      tzinfo=dt.timezone.utc).timestamp()
-        return ts(self.after), ts(self.before)
+        """Unix times for Query.after / Query.before: each day's start (`day_start`)."""
+        return tuple(None if d is None else day_start(d) for d in (self.after, self.before))
 
 
 def _month_start(year: int, month: int) -> dt.date:
