@@ -317,7 +317,7 @@ def bench_text_query(spec: str, n: int) -> dict:
 
 # -- 4: start-up reconcile -----------------------------------------------------------------------
 def bench_reconcile(work: Path, n: int) -> dict:
-    from core.catalog import Catalog
+    from core.store import Catalog
     from core.imaging import content_hash
     from core.scanner import Scanner
 

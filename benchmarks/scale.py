@@ -41,7 +41,7 @@ def rss_mib() -> tuple[float, float]:
 
 
 def fill_catalog(home: Path, vectors: np.ndarray, batch: int = 5000) -> float:
-    from core.catalog import Catalog
+    from core.store import Catalog
 
     catalog = Catalog(home / "catalog.db")
     started = time.perf_counter()
@@ -66,7 +66,7 @@ def child_rebuild(home: str) -> None:
     saved. Reports the build time, the peak memory and those queries."""
     import threading
 
-    from core.catalog import Catalog
+    from core.store import Catalog
     from core.index import VectorIndex
     from core.search import ExactSearch, RebuildSearch
 
@@ -124,7 +124,7 @@ def child_rebuild(home: str) -> None:
 
 def child_load(home: str) -> None:
     """In a fresh process: load, query, memory."""
-    from core.catalog import Catalog
+    from core.store import Catalog
     from core.index import VectorIndex
 
     home_p = Path(home)

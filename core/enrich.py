@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
-from .catalog import Catalog, EnrichItem
+from .store import Catalog, EnrichItem
 from .imaging import ImageError, open_image
 from .thumbnails import remove_thumbnails, thumb_path
 from .types import Progress, State

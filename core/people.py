@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .catalog import Catalog
+from .store import Catalog
 
 # Euclidean distance between dlib embeddings. dlib's own rule of thumb is 0.6; measured on the
 # faces that ship with scikit-image and matplotlib (tests/test_people.py), the same face after

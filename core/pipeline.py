@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .catalog import Catalog, label_of
+from .store import Catalog
 from .imaging import ImageError, is_video, open_image
 from .index import VectorIndex
 from .metadata import file_time
 from .thumbnails import decode_size, remove_thumbnails, save_thumbnail, thumb_path
-from .types import Progress, State
+from .types import Progress, State, label_of
 
 log = logging.getLogger(__name__)
 

@@ -10,30 +10,12 @@ from __future__ import annotations
 
 import math
 import threading
-import unicodedata
 from dataclasses import dataclass
+
+from .filters import COUNTRY_ALIASES, fold
 
 BIG_CITY = 100_000  # people say "Lisbon", not the quarter's name
 BIG_CITY_KM = 30.0
-
-# English names people type for countries, beside GeoNames' own ("United States", ...).
-COUNTRY_ALIASES = {
-    # not "us": "photos of us at the beach"
-    "usa": "United States", "u.s.a.": "United States", "america": "United States",
-    "united states of america": "United States", "the states": "United States",
-    "uk": "United Kingdom", "britain": "United Kingdom", "great britain": "United Kingdom",
-    "holland": "Netherlands", "the netherlands": "Netherlands",
-    "czech republic": "Czechia", "south korea": "South Korea", "korea": "South Korea",
-    "russia": "Russia", "uae": "United Arab Emirates", "emirates": "United Arab Emirates",
-    "vatican": "Vatican", "ivory coast": "Ivory Coast", "burma": "Myanmar",
-    "persia": "Iran", "swaziland": "Eswatini", "turkey": "Türkiye",
-}
-
-
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form of a name: "Reykjavík" and "REYKJAVIK" meet."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from .catalog import MEDIA_MASK, Catalog, Filters, MediaBrief, split_label
 from .cutoff import relevant_count
+from .filters import Filters
 from .imaging import ImageError, open_image
 from .search import NAME_BOOST, best_per_media, combine, group_by_seed, rocchio, split_names
-from .types import Query, SearchResult, SnapseekError
+from .store import Catalog, MediaBrief
+from .types import MEDIA_MASK, Query, SearchResult, SnapseekError, split_label
 
 
 def result_of(label: int, score: float, brief: MediaBrief,

@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from .catalog import Catalog, MediaRow, db_path, fs_path
+from .store import Catalog, MediaRow, NewFile
 from .imaging import content_hash, is_media, is_photo, kind_of
 from .types import ScanReport
 
@@ -183,59 +183,43 @@ class Scanner:
         for row in missing.values():
             missing_by_hash.setdefault(row.content_hash, []).append(row)
 
-        with self.catalog.write() as db:
-            for folder_id, path, size, mtime_ns in new:
-                digest = hashes[path]
-                if digest is None:
-                    continue
-                # a move keeps the file's bytes and its modification time (to the 2 s of FAT
-                # and exFAT cards and some network shares); a file edited in the middle (same
-                # size, head and tail) that appears as another goes has a new time, and is
-                # decoded rather than given the gone file's vectors
-                moved = [r for r in missing_by_hash.get(digest, ())
-                         if abs(r.mtime_ns - mtime_ns) <= MOVE_TIME_SLACK_NS]
-                if moved:
-                    row = moved[-1]
-                    missing_by_hash[digest].remove(row)
-                    del missing[row.path]
-                    db.execute(
-                        "UPDATE media SET path=?, folder_id=?, size=?, mtime_ns=? WHERE id=?",
-                        [db_path(path), folder_id, size, mtime_ns, row.id])
-                    report.renamed += 1
-                    continue
-                # same size, head and tail: a copy only if every byte agrees (a file edited in
-                # the middle would otherwise get another picture's vectors, never decoded)
-                source = next((r for r in db.execute(
-                    "SELECT id, path FROM media WHERE content_hash=? AND status='ok' LIMIT 8",
-                    [digest]).fetchall() if _same_bytes(path, fs_path(r[1]))), None)
-                media_id = self.catalog.insert_media(db, folder_id, path, size, mtime_ns, digest,
-                                                     kind_of(path))
-                if media_id is None:
-                    continue
-                if source:
-                    db.execute(
-                        "UPDATE media SET (status, width, height, taken_at, taken_source, camera,"
-                        " lens, gps_lat, gps_lon, duration_s, taken_offset, keywords, caption) ="
-                        " (SELECT status, width, height, taken_at, taken_source, camera, lens,"
-                        " gps_lat, gps_lon, duration_s, taken_offset, keywords, caption"
-                        " FROM media WHERE id=?) WHERE id=?", [source[0], media_id])
-                    self.catalog.copy_embeddings(db, source[0], media_id)
-                    changes.copied_ids.append(media_id)
-                    report.copied += 1
-                else:
-                    report.new += 1
-            for row, size, mtime_ns in changed:
-                digest = changed_hashes[row.id]
-                if digest is None:
-                    continue
-                db.execute(
-                    "UPDATE media SET size=?, mtime_ns=?, content_hash=?, status='pending', "
-                    "error=NULL WHERE id=?", [size, mtime_ns, digest, row.id])
-                db.execute("DELETE FROM embeddings WHERE media_id=?", [row.id])
-                changes.removed_ids.append(row.id)
-                report.changed += 1
-            for row in missing.values():
-                db.execute("DELETE FROM media WHERE id=?", [row.id])
-                changes.removed_ids.append(row.id)
-                report.removed += 1
+        moved: list[tuple[int, int, str, int, int]] = []
+        arrived: list[tuple[int, str, int, int, str]] = []
+        for folder_id, path, size, mtime_ns in new:
+            digest = hashes[path]
+            if digest is None:
+                continue
+            # a move keeps the file's bytes and its modification time (to the 2 s of FAT and
+            # exFAT cards and some network shares); a file edited in the middle (same size,
+            # head and tail) that appears as another goes has a new time, and is decoded
+            # rather than given the gone file's vectors
+            gone = [r for r in missing_by_hash.get(digest, ())
+                    if abs(r.mtime_ns - mtime_ns) <= MOVE_TIME_SLACK_NS]
+            if gone:
+                row = gone[-1]
+                missing_by_hash[digest].remove(row)
+                del missing[row.path]
+                moved.append((row.id, folder_id, path, size, mtime_ns))
+            else:
+                arrived.append((folder_id, path, size, mtime_ns, digest))
+        # same size, head and tail: a copy only if every byte agrees (a file edited in the
+        # middle would otherwise get another picture's vectors, never decoded). Compared
+        # before the write: a long comparison must not hold the catalog's write lock.
+        moved_to = {m[0]: m[2] for m in moved}
+        found_new = [
+            NewFile(folder_id, path, size, mtime_ns, digest, kind_of(path), next(
+                (media_id for media_id, source in self.catalog.copy_candidates(digest)
+                 if _same_bytes(path, moved_to.get(media_id, source))), None))
+            for folder_id, path, size, mtime_ns, digest in arrived]
+        changed_rows = [(row.id, size, mtime_ns, changed_hashes[row.id])
+                        for row, size, mtime_ns in changed if changed_hashes[row.id] is not None]
+        added, copied = self.catalog.record_scan(moved, found_new, changed_rows,
+                                                 [row.id for row in missing.values()])
+        report.renamed += len(moved)
+        report.new += added
+        report.copied += len(copied)
+        changes.copied_ids += copied
+        report.changed += len(changed_rows)
+        report.removed += len(missing)
+        changes.removed_ids += [r[0] for r in changed_rows] + [row.id for row in missing.values()]
         return changes

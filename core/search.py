@@ -1,4 +1,4 @@
-"""Query vectors and ranking: weighted terms, negatives, exact search, name and camera matching."""
+"""Query vectors and ranking: weighted terms, negatives, exact search, words in names."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .dates import DateRange, find_date
+from .filters import fold
 from .types import FRAME_SHIFT as _FRAME_SHIFT
 from .types import MEDIA_MASK as _MEDIA_MASK
 from .types import Query
@@ -60,7 +61,7 @@ def parse_query(text: str, k: int | None = 20, dates: bool = True, today: dt.dat
     query = Query(k=k)
     known = None
     if places:
-        from .places import find_place, fold
+        from .places import find_place
 
         known = {n: v for n, v in places.items() if n not in {fold(p) for p in ignore_places}}
     for term, weight in parse_terms(text) if text else []:
@@ -89,7 +90,8 @@ def find_people(text: str, names) -> tuple[str, list[str]]:
     found: list[str] = []
     for name in sorted({n.strip() for n in names if n and n.strip()}, key=len, reverse=True):
         pattern = re.compile(r"(?<!\w)" + re.escape(name) + r"(?!\w)", re.IGNORECASE)
-        if pattern.search(text) and not any(name.casefold() in f.casefold() for f in found):
+        seen = any(fold(name, accents=False) in fold(f, accents=False) for f in found)
+        if pattern.search(text) and not seen:
             found.append(name)
             text = pattern.sub("\0", text)
     if not found:
@@ -258,7 +260,7 @@ class RebuildSearch:
         lets go of them, and their memory goes back to the system at once (glibc would keep the
         freed blocks in the process: at 1M vectors the stand-in's 1.5 GB stayed beside the
         finished index)."""
-        from .runtime import give_back_memory
+        from .osutil import give_back_memory
 
         self.standin.drop_through(label)
         give_back_memory()
@@ -309,67 +311,18 @@ def split_names(text: str) -> tuple[str, list[tuple[str, str]], list[str]]:
 
     def take(match: re.Match) -> str:
         if match.group(1):
-            exact.append(("path", match.group(1).lower()))
+            exact.append(("path", fold(match.group(1), accents=False)))
         else:
-            exact.append((match.group(2), match.group(3).lower()))
+            exact.append((match.group(2), fold(match.group(3), accents=False)))
         return " "
 
     rest = " ".join(_EXACT.sub(take, text).split())
+    # lowered, not folded: the words go to the full-text table, whose tokenizer lowers case
+    # the same way ("straße" stays "straße"; folded, it would be "strasse" and found nowhere)
     words = [w for w in re.findall(r"[^\W_]+", rest.lower())
              if (len(w) >= 3 and not w.isdigit() and w not in _STOPWORDS)
              or (w.isdigit() and len(w) == 4)]
     return rest, exact, list(dict.fromkeys(words))
-
-
-def path_words(path: str) -> set[str]:
-    return set(re.findall(r"[^\W_]+", path.lower()))
-
-
-def matches_exact(path: str | bytes, exact) -> bool:
-    """Whether a path holds every exact name filter: ("path", text) anywhere in it, ("name",
-    text) in the file name; any case (Unicode case folding), no character is special. The one
-    definition, also registered as a function in the catalog's SQL."""
-    if isinstance(path, bytes):
-        path = os.fsdecode(path)
-    low = path.casefold()
-    name = low.rsplit(os.sep, 1)[-1]
-    return all((value.casefold() in name) if field == "name" else (value.casefold() in low)
-               for field, value in exact)
-
-
-def path_has_any(path: str | bytes, words) -> bool:
-    """Whether the path contains one of the words, any case (registered in the catalog's SQL)."""
-    if isinstance(path, bytes):
-        path = os.fsdecode(path)
-    low = path.casefold()
-    return any(w.casefold() in low for w in words)
-
-
-# -- camera filter ------------------------------------------------------------------------------
-def camera_matches(camera: str | bytes | None, wanted: str) -> bool:
-    """The one camera filter, in Python and (registered as a function) in the catalog's SQL.
-
-    `wanted` names the camera exactly, as "make model" or the model alone, in any case
-    (Unicode case folding, not SQLite's ASCII-only LOWER): "iPhone 12" is not "iPhone 12 Pro".
-    A trailing `*` asks for a prefix: "iPhone 12*" takes the Pro and the Pro Max, "Canon*"
-    every Canon. No other character is special.
-    """
-    if camera is None:
-        return False
-    if isinstance(camera, bytes):
-        camera = camera.decode("utf-8", "replace")
-    text = wanted.strip()
-    prefix = text.endswith("*")
-    want = " ".join(text.rstrip("*").casefold().split())
-    if not want:
-        return prefix  # "*" alone: any camera
-    words = camera.casefold().split()
-    # the whole name, or the name without its first words (the make, however many words)
-    for start in range(len(words)):
-        name = " ".join(words[start:])
-        if name == want or (prefix and name.startswith(want)):
-            return True
-    return False
 
 
 # -- relevance feedback -------------------------------------------------------------------------

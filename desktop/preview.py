@@ -125,7 +125,7 @@ def describe(result, details: dict, why: dict | None = None) -> str:
     when = ""
     if details.get("taken_at"):
         # the photo's own local time, with its offset when the file says it
-        from core.metadata import local_time
+        from core.filters import local_time
 
         offset = details.get("taken_offset")
         when = local_time(details["taken_at"], offset).strftime("%Y-%m-%d %H:%M")

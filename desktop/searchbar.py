@@ -184,7 +184,8 @@ class SearchBar(QWidget):
         self._sync_place_chip()
 
     def _typed_place(self):
-        from core.places import find_place, fold
+        from core.filters import fold
+        from core.places import find_place
 
         ignore = {fold(p) for p in self.dismissed_places}
         known = {n: v for n, v in self.known_places.items() if n not in ignore}

@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from core.catalog import MEDIA_MASK, fs_path
+from core.store import fs_path
+from core.types import MEDIA_MASK
 from core.library import Library
 from helpers import ROOT, make_photo
 
@@ -28,7 +29,7 @@ COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"]
 # yet saved), the index saved. Random kills rarely land in these windows; these always do.
 KILL_AFTER = """
 import os, runpy, signal, sys
-from core.catalog import Catalog
+from core.store import Catalog
 from core.index import VectorIndex
 owner, name = {"store": (Catalog, "store_vectors"), "add": (VectorIndex, "add"),
                "save": (VectorIndex, "save")}[os.environ["SNAPSEEK_TEST_KILL_AT"]]

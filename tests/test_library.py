@@ -373,7 +373,7 @@ def test_a_filter_that_lets_one_photo_through_needs_no_paging(library, tmp_path,
     {"before": 1e9}, {"camera": "nothing"}, {"folder": "sub", "kinds": frozenset({"video"})},
 ])
 def test_browse_and_vector_search_let_the_same_photos_through(library, photo_dir, filters):
-    from core.catalog import Filters
+    from core.filters import Filters
 
     if "folder" in filters:
         filters = {**filters, "folder": str(photo_dir / filters["folder"])}

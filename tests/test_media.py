@@ -230,7 +230,7 @@ def test_a_library_from_the_first_schema_is_upgraded_in_place(tmp_path, photo_di
     con.close()
     old.replace(home / "catalog.db")
     with Library(home, model=random_model) as lib:
-        from core.catalog import SCHEMA_VERSION
+        from core.store import SCHEMA_VERSION
 
         assert lib.catalog.get_meta("schema_version") == str(SCHEMA_VERSION)
         assert np.array_equal(lib.catalog.vectors(model_id)[1], vectors)

@@ -294,7 +294,8 @@ def test_mp4_date_and_duration_agree_with_exiftool(tmp_path):
 
 # -- local time: stored, filtered, shown ----------------------------------------------------
 def test_date_filters_cut_days_in_the_photos_own_local_time(tmp_path):
-    from core.catalog import Catalog, Filters
+    from core.filters import Filters
+    from core.store import Catalog
     from core.cli import parse_day
 
     cat = Catalog(tmp_path / "catalog.db")
@@ -322,7 +323,7 @@ def test_date_filters_cut_days_in_the_photos_own_local_time(tmp_path):
 def test_a_catalog_from_schema_2_gains_the_new_columns(tmp_path):
     import sqlite3
 
-    from core.catalog import SCHEMA_VERSION, Catalog
+    from core.store import SCHEMA_VERSION, Catalog
 
     path = tmp_path / "catalog.db"
     Catalog(path).close()

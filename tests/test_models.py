@@ -77,7 +77,7 @@ def test_models_command_lists_every_model_and_the_default(tmp_path):
 
 
 def test_a_library_made_with_mobileclip_keeps_it(tmp_path, random_model):
-    from core.catalog import Catalog
+    from core.store import Catalog
     from core.embedder import DEFAULT_MODEL
     from core.library import Library
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.places import Place, country_names, find_place, fold, known_names, locate
+from core.filters import fold
+from core.places import Place, country_names, find_place, known_names, locate
 
 
 @pytest.mark.parametrize("lat, lon, city, country", [

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from core.catalog import Catalog, Filters
+from core.filters import Filters
+from core.store import Catalog
 from core.dates import find_date
 from core.search import find_people, parse_query, parse_terms, split_names
 from core.watcher import ChangeQueue
@@ -23,7 +24,7 @@ D = dt.date
 
 def test_the_pure_modules_load_without_torch():
     # in a fresh interpreter: this test process may have torch from other tests
-    code = ("import sys, core.dates, core.search, core.catalog, core.watcher, core.scanner; "
+    code = ("import sys, core.dates, core.search, core.store, core.watcher, core.scanner; "
             "print(sorted(m for m in ('torch', 'open_clip', 'hnswlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True).stdout

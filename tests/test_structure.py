@@ -13,7 +13,9 @@ import time
 import numpy as np
 import pytest
 
-from core.catalog import Catalog, Filters, label_of
+from core.filters import Filters
+from core.store import Catalog
+from core.types import label_of
 from core import index as index_module
 from core.index import HNSW_EF_SEARCH, VectorIndex
 from helpers import ROOT

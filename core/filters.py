@@ -1,0 +1,222 @@
+"""What a query's filters let through: each filter's SQL beside the Python rule it calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import unicodedata
+from dataclasses import dataclass
+
+from .types import Query
+
+
+# -- case ---------------------------------------------------------------------------------------
+def fold(text: str, accents: bool = True) -> str:
+    """The one way text is compared without case: Unicode case folding (SQLite's LOWER and
+    LIKE fold ASCII only). With `accents` (names of places) accents and runs of spaces go
+    too, so "Reykjavík" and "REYKJAVIK" meet; without, a path or a camera keeps its accents."""
+    folded = text.casefold()
+    if not accents:
+        return folded
+    decomposed = unicodedata.normalize("NFKD", folded)
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+def _text(value: str | bytes) -> str:
+    return os.fsdecode(value) if isinstance(value, bytes) else value
+
+
+# -- names in paths -----------------------------------------------------------------------------
+def matches_exact(path: str | bytes, exact) -> bool:
+    """Whether a path holds every exact name filter: ("path", text) anywhere in it, ("name",
+    text) in the file name; any case, no character is special."""
+    low = fold(_text(path), accents=False)
+    name = low.rsplit(os.sep, 1)[-1]
+    return all(fold(value, accents=False) in (name if field == "name" else low)
+               for field, value in exact)
+
+
+def path_has_any(path: str | bytes, words) -> bool:
+    """Whether the path contains one of the words, any case."""
+    low = fold(_text(path), accents=False)
+    return any(fold(w, accents=False) in low for w in words)
+
+
+# -- cameras ------------------------------------------------------------------------------------
+def camera_matches(camera: str | bytes | None, wanted: str) -> bool:
+    """`wanted` names the camera exactly, as "make model" or the model alone, in any case:
+    "iPhone 12" is not "iPhone 12 Pro". A trailing `*` asks for a prefix: "iPhone 12*" takes
+    the Pro and the Pro Max, "Canon*" every Canon. No other character is special."""
+    if camera is None:
+        return False
+    if isinstance(camera, bytes):
+        camera = camera.decode("utf-8", "replace")
+    text = wanted.strip()
+    prefix = text.endswith("*")
+    want = " ".join(fold(text.rstrip("*"), accents=False).split())
+    if not want:
+        return prefix  # "*" alone: any camera
+    words = fold(camera, accents=False).split()
+    # the whole name, or the name without its first words (the make, however many words)
+    for start in range(len(words)):
+        name = " ".join(words[start:])
+        if name == want or (prefix and name.startswith(want)):
+            return True
+    return False
+
+
+# -- people -------------------------------------------------------------------------------------
+def person_named(name: str | None, wanted: str) -> bool:
+    """Whether a person's name is this one, in any case."""
+    return name is not None and fold(name.strip(), accents=False) == fold(wanted.strip(), accents=False)
+
+
+def person_number(wanted: str) -> int | None:
+    """The person's id that `wanted` is, if a number: a person with no name yet is asked for
+    by it."""
+    wanted = wanted.strip()
+    return int(wanted) if wanted.isdigit() else None
+
+
+# -- places -------------------------------------------------------------------------------------
+# English names people type for countries, beside GeoNames' own ("United States", ...).
+COUNTRY_ALIASES = {
+    # not "us": "photos of us at the beach"
+    "usa": "United States", "u.s.a.": "United States", "america": "United States",
+    "united states of america": "United States", "the states": "United States",
+    "uk": "United Kingdom", "britain": "United Kingdom", "great britain": "United Kingdom",
+    "holland": "Netherlands", "the netherlands": "Netherlands",
+    "czech republic": "Czechia", "south korea": "South Korea", "korea": "South Korea",
+    "russia": "Russia", "uae": "United Arab Emirates", "emirates": "United Arab Emirates",
+    "vatican": "Vatican", "ivory coast": "Ivory Coast", "burma": "Myanmar",
+    "persia": "Iran", "swaziland": "Eswatini", "turkey": "Türkiye",
+}
+
+
+def place_matches(names, wanted: str | None) -> bool:
+    """Whether a place (its locality, city, region and country) answers to a name, any case
+    or accents, a country also to its English alias."""
+    want = fold(wanted or "")
+    folded = {fold(n) for n in names if n}
+    alias = COUNTRY_ALIASES.get(want)
+    return want in folded or (alias is not None and fold(alias) in folded)
+
+
+# -- dates --------------------------------------------------------------------------------------
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def local_stamp(taken_at: float | None, offset: int | None) -> float | None:
+    """The photo's own wall-clock time as a Unix time read as UTC (what date filters cut in
+    days): taken_at moved by its UTC offset in minutes, where known."""
+    return None if taken_at is None else taken_at + (offset or 0) * 60
+
+
+def local_time(taken_at: float, offset: int | None) -> dt.datetime:
+    """The photo's own wall-clock time: aware with its offset when known, naive when not."""
+    when = _EPOCH + dt.timedelta(seconds=local_stamp(taken_at, offset))
+    if offset is None:
+        return when
+    return when.replace(tzinfo=dt.timezone(dt.timedelta(minutes=offset)))
+
+
+# -- folders ------------------------------------------------------------------------------------
+def under(folder: str) -> list[tuple[str | bytes, str | bytes]]:
+    """Ranges [low, high) of the paths inside a folder, on the path index: one over the raw
+    bytes of names that are not UTF-8 (stored as BLOBs, which sort after all text), and one
+    over text paths when the folder's own name is UTF-8. Nothing in them is a wildcard."""
+    prefix = folder.rstrip(os.sep) + os.sep
+    raw = os.fsencode(prefix)
+    ranges: list[tuple[str | bytes, str | bytes]] = [(raw, raw[:-1] + bytes([raw[-1] + 1]))]
+    try:
+        prefix.encode("utf-8")
+    except UnicodeEncodeError:
+        return ranges
+    return [(prefix, prefix[:-1] + chr(ord(os.sep) + 1)), *ranges]
+
+
+# -- the rules above as SQL functions: name → (arguments, function) --------------------------------
+SQL_FUNCTIONS = {
+    "snapseek_camera": (2, lambda camera, wanted: int(
+        wanted is not None and camera_matches(camera, wanted))),
+    "snapseek_name": (3, lambda path, field, value: int(
+        path is not None and matches_exact(path, [(field, value)]))),
+    "snapseek_any_word": (2, lambda path, words: int(
+        path is not None and path_has_any(path, words.split("\0")))),
+    "snapseek_person": (3, lambda name, person_id, wanted: int(
+        person_named(name, wanted) or person_number(wanted) == person_id)),
+    "snapseek_place": (5, lambda locality, city, region, country, wanted: int(
+        place_matches((locality, city, region, country), wanted))),
+    "snapseek_local_time": (2, local_stamp),
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The one definition of what a query's filters let through, as SQL over `media`.
+
+    Browsing (filters alone) and ranked search (the allowed ids handed to the vector search)
+    both use it. What SQLite cannot say exactly is said in Python above and registered as SQL
+    functions (SQL_FUNCTIONS). A folder is a range on the path index, for text paths and for
+    the raw bytes of names that are not UTF-8 alike.
+    """
+
+    folder: str | None = None  # a real path: what lies inside it
+    kinds: frozenset[str] | None = None  # photo, raw, video
+    camera: str | None = None  # camera_matches
+    # taken at or after / before, in the photo's local time (a wall-clock day as a Unix time)
+    after: float | None = None
+    before: float | None = None
+    names: tuple[tuple[str, str], ...] = ()  # ("path" | "name", text): all must match
+    any_word: tuple[str, ...] = ()  # the path holds one of these words
+    persons: tuple[str, ...] = ()  # people's names (or ids): all of them are in the photo
+    place: str | None = None  # a city, region or country (any case or accents)
+
+    @classmethod
+    def of(cls, query: Query, names=(), any_word=()) -> Filters:
+        folder = os.path.realpath(os.path.expanduser(query.folder)) if query.folder else None
+        return cls(folder, frozenset(query.kinds) if query.kinds else None,
+                   query.camera.strip() if query.camera and query.camera.strip() else None,
+                   query.after, query.before, tuple(names), tuple(any_word),
+                   tuple(getattr(query, "persons", ()) or ()),
+                   query.place.strip() if query.place and query.place.strip() else None)
+
+    def __bool__(self) -> bool:
+        return bool(self.folder or self.kinds or self.camera or self.after is not None
+                    or self.before is not None or self.names or self.any_word or self.persons
+                    or self.place)
+
+    def where(self) -> tuple[str, list]:
+        """The SQL condition over `media` (indexed media only) and its parameters."""
+        clauses, params = ["status='ok'"], []
+        if self.folder:
+            ranges = under(self.folder)
+            clauses.append("(" + " OR ".join("(path >= ? AND path < ?)" for _ in ranges) + ")")
+            params += [bound for pair in ranges for bound in pair]
+        if self.kinds:
+            clauses.append(f"kind IN ({','.join('?' * len(self.kinds))})")
+            params += sorted(self.kinds)
+        if self.camera:
+            clauses.append("snapseek_camera(camera, ?)")
+            params.append(self.camera)
+        if self.after is not None:
+            clauses.append("snapseek_local_time(taken_at, taken_offset) >= ?")
+            params.append(self.after)
+        if self.before is not None:
+            clauses.append("snapseek_local_time(taken_at, taken_offset) < ?")
+            params.append(self.before)
+        for field_name, value in self.names:
+            clauses.append("snapseek_name(path, ?, ?)")
+            params += [field_name, value]
+        if self.any_word:
+            clauses.append("snapseek_any_word(path, ?)")
+            params.append("\0".join(self.any_word))
+        for person in self.persons:
+            clauses.append("id IN (SELECT f.media_id FROM faces f JOIN people p ON "
+                           "p.id=f.person_id WHERE snapseek_person(p.name, p.id, ?))")
+            params.append(person)
+        if self.place:
+            clauses.append("id IN (SELECT media_id FROM places WHERE "
+                           "snapseek_place(locality, city, region, country, ?))")
+            params.append(self.place)
+        return " AND ".join(clauses), params

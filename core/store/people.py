@@ -1,0 +1,226 @@
+"""People: the faces the second pass finds, the people they make, and the user's corrections."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import sqlite_utils
+
+from ..filters import person_named, person_number
+from .db import Connections
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    id: int
+    name: str | None
+    hidden: bool
+    photos: int
+    faces: int
+
+
+@dataclass(frozen=True)
+class FaceRow:
+    id: int
+    media_id: int
+    frame: int
+    idx: int
+    quality: float
+    person_id: int | None
+
+
+class People(Connections):
+    """Faces and people; every correction the user makes is kept as a constraint."""
+
+    @staticmethod
+    def _write_faces(w: sqlite_utils.Database, media_id: int, faces: list) -> None:
+        """Replace a photo's faces. A face found again at the same place (boxes overlapping by
+        half) keeps its id, person and the user's corrections."""
+        old = w.execute("SELECT id, frame, box_left, box_top, box_right, box_bottom FROM faces "
+                        "WHERE media_id=?", [media_id]).fetchall()
+        kept: set[int] = set()
+        w.execute("UPDATE faces SET idx=-id WHERE media_id=?", [media_id])  # free the idx slots
+        for face in faces:
+            match = max(((_iou(face.box, o[2:]), o[0]) for o in old
+                         if o[1] == face.frame and o[0] not in kept), default=(0.0, None))
+            values = [face.frame, face.idx, *face.box, face.quality, int(face.sortable),
+                      None if face.embedding is None else np.asarray(face.embedding, "<f4").tobytes()]
+            if match[0] >= 0.5:
+                kept.add(match[1])
+                w.execute("UPDATE faces SET frame=?, idx=?, box_left=?, box_top=?, box_right=?, "
+                          "box_bottom=?, quality=?, sortable=?, embedding=? WHERE id=?",
+                          [*values, match[1]])
+                if not face.sortable:
+                    w.execute("UPDATE faces SET person_id=NULL WHERE id=?", [match[1]])
+            else:
+                w.execute("INSERT INTO faces(media_id, frame, idx, box_left, box_top, box_right, "
+                          "box_bottom, quality, sortable, embedding) VALUES(?, ?, ?, ?, ?, ?, ?, ?, "
+                          "?, ?)", [media_id, *values])
+        for o in old:
+            if o[0] not in kept:
+                w.execute("DELETE FROM faces WHERE id=?", [o[0]])
+
+    def face_vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(face ids, media ids, person ids (0: none), float32 matrix) of every sortable face
+        of an indexed photo."""
+        rows = self._rows(
+            "SELECT f.id, f.media_id, COALESCE(f.person_id, 0), f.embedding FROM faces f "
+            "JOIN media m ON m.id=f.media_id WHERE f.sortable=1 AND f.embedding IS NOT NULL "
+            "AND m.status='ok' ORDER BY f.id")
+        if not rows:
+            return (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64),
+                    np.empty((0, 128), np.float32))
+        ids, media, people = (np.array([r[i] for r in rows], np.int64) for i in range(3))
+        matrix = np.frombuffer(b"".join(r[3] for r in rows), "<f4").reshape(len(rows), -1)
+        return ids, media, people, matrix
+
+    def face_constraints(self) -> tuple[dict[int, int], set[tuple[int, int]]]:
+        """The user's corrections: face → the person it must be in; (face, person) pairs a face
+        must never be in."""
+        must: dict[int, int] = {}
+        cannot: set[tuple[int, int]] = set()
+        for face_id, person_id, is_must in self._rows(
+                "SELECT face_id, person_id, must FROM face_constraints"):
+            if is_must:
+                must[face_id] = person_id
+            else:
+                cannot.add((face_id, person_id))
+        return must, cannot
+
+    def set_face_people(self, assign: dict[int, int | None], new_groups: list[list[int]]) -> list[int]:
+        """Move faces to people (None: unsorted) and make a new person of each group, in one
+        transaction; people left with no face and nothing the user said about them go.
+        Returns the new people's ids."""
+        made = []
+        with self.write() as w:
+            for face_id, person_id in assign.items():
+                w.execute("UPDATE faces SET person_id=? WHERE id=?", [person_id, face_id])
+            for group in new_groups:
+                person_id = w.execute("INSERT INTO people(created_at) VALUES(?)",
+                                      [time.time()]).lastrowid
+                made.append(person_id)
+                for face_id in group:
+                    w.execute("UPDATE faces SET person_id=? WHERE id=?", [person_id, face_id])
+            w.execute("DELETE FROM people WHERE name IS NULL AND hidden=0 AND NOT EXISTS "
+                      "(SELECT 1 FROM faces f WHERE f.person_id=people.id) AND NOT EXISTS "
+                      "(SELECT 1 FROM face_constraints c WHERE c.person_id=people.id AND c.must=1)")
+        return made
+
+    def people(self, hidden: bool = False) -> list[PersonRow]:
+        """People with their photo and face counts, most photos first."""
+        rows = self._rows(
+            "SELECT p.id, p.name, p.hidden, COUNT(DISTINCT f.media_id), COUNT(f.id) FROM people p "
+            "JOIN faces f ON f.person_id=p.id JOIN media m ON m.id=f.media_id AND m.status='ok' "
+            + ("" if hidden else "WHERE p.hidden=0 ")
+            + "GROUP BY p.id ORDER BY COUNT(DISTINCT f.media_id) DESC, p.id")
+        return [PersonRow(r[0], r[1], bool(r[2]), r[3], r[4]) for r in rows]
+
+    def person(self, person_id: int) -> PersonRow | None:
+        row = self.db.execute("SELECT id, name, hidden FROM people WHERE id=?", [person_id]).fetchone()
+        if row is None:
+            return None
+        photos, faces = self.db.execute(
+            "SELECT COUNT(DISTINCT f.media_id), COUNT(f.id) FROM faces f JOIN media m "
+            "ON m.id=f.media_id AND m.status='ok' WHERE f.person_id=?", [person_id]).fetchone()
+        return PersonRow(row[0], row[1], bool(row[2]), photos, faces)
+
+    def person_media(self, person_id: int, limit: int = 1000) -> list[int]:
+        """A person's photos, newest first."""
+        return [r[0] for r in self._rows(
+            "SELECT m.id FROM media m WHERE m.status='ok' AND m.id IN "
+            "(SELECT media_id FROM faces WHERE person_id=?) "
+            "ORDER BY COALESCE(m.taken_at, m.mtime_ns / 1e9) DESC, m.id DESC LIMIT ?",
+            [person_id, limit])]
+
+    def person_faces(self, person_id: int | None, limit: int = 200) -> list[FaceRow]:
+        """A person's faces (None: the unsorted ones that could be sorted), best first."""
+        where = "f.person_id=?" if person_id is not None else "f.person_id IS NULL AND f.sortable=1"
+        return [FaceRow(*r) for r in self._rows(
+            "SELECT f.id, f.media_id, f.frame, f.idx, f.quality, f.person_id FROM faces f "
+            f"JOIN media m ON m.id=f.media_id AND m.status='ok' WHERE {where} "
+            "ORDER BY f.quality DESC, f.id LIMIT ?",
+            ([person_id] if person_id is not None else []) + [limit])]
+
+    def media_faces(self, media_id: int) -> list[FaceRow]:
+        """The faces found in one photo (or video), with their people."""
+        return [FaceRow(*r) for r in self._rows(
+            "SELECT id, media_id, frame, idx, quality, person_id FROM faces WHERE media_id=? "
+            "ORDER BY frame, idx", [media_id])]
+
+    def rename_person(self, person_id: int, name: str | None) -> None:
+        """Name a person: their faces now are theirs for good (must-link), whatever a
+        re-clustering finds later."""
+        with self.write() as w:
+            w.execute("UPDATE people SET name=? WHERE id=?", [name, person_id])
+            self._confirm(w, person_id)
+
+    def hide_person(self, person_id: int, hidden: bool = True) -> None:
+        with self.write() as w:
+            w.execute("UPDATE people SET hidden=? WHERE id=?", [int(hidden), person_id])
+            self._confirm(w, person_id)
+
+    @staticmethod
+    def _confirm(w: sqlite_utils.Database, person_id: int) -> None:
+        w.execute("INSERT OR REPLACE INTO face_constraints(face_id, person_id, must) "
+                  "SELECT id, person_id, 1 FROM faces WHERE person_id=?", [person_id])
+
+    def merge_people(self, keep: int, gone: int) -> None:
+        """Two people are one: `gone`'s faces and corrections move to `keep`, all confirmed."""
+        with self.write() as w:
+            name = w.execute("SELECT COALESCE(a.name, b.name), MIN(a.hidden, b.hidden) FROM "
+                             "people a, people b WHERE a.id=? AND b.id=?", [keep, gone]).fetchone()
+            w.execute("UPDATE faces SET person_id=? WHERE person_id=?", [keep, gone])
+            w.execute("DELETE FROM face_constraints WHERE person_id=? AND must=0 AND face_id IN "
+                      "(SELECT id FROM faces WHERE person_id=?)", [gone, keep])
+            w.execute("UPDATE OR REPLACE face_constraints SET person_id=? WHERE person_id=?",
+                      [keep, gone])
+            w.execute("DELETE FROM face_constraints WHERE person_id=? AND must=0 AND face_id IN "
+                      "(SELECT id FROM faces WHERE person_id=?)", [keep, keep])
+            w.execute("UPDATE people SET name=?, hidden=? WHERE id=?", [name[0], name[1], keep])
+            w.execute("DELETE FROM people WHERE id=?", [gone])
+            self._confirm(w, keep)
+
+    def face_not_person(self, face_id: int) -> int | None:
+        """"Not this person": the face leaves its person for good (cannot-link) and becomes
+        unsorted. Returns the person it left."""
+        with self.write() as w:
+            row = w.execute("SELECT person_id FROM faces WHERE id=?", [face_id]).fetchone()
+            if row is None or row[0] is None:
+                return None
+            w.execute("INSERT OR REPLACE INTO face_constraints(face_id, person_id, must) "
+                      "VALUES(?, ?, 0)", [face_id, row[0]])
+            w.execute("UPDATE faces SET person_id=NULL WHERE id=?", [face_id])
+            return row[0]
+
+    def people_named(self, name: str) -> list[int]:
+        """Ids of the people with this name (any case); a number is a person's id."""
+        out = [r[0] for r in self._rows("SELECT id, name FROM people WHERE name IS NOT NULL")
+               if person_named(r[1], name)]
+        number = person_number(name)
+        if not out and number is not None and self.person(number) is not None:
+            out = [number]
+        return out
+
+    def person_names(self) -> list[str]:
+        return [r[0] for r in self._rows(
+            "SELECT DISTINCT name FROM people WHERE name IS NOT NULL AND TRIM(name)!=''")]
+
+    def people_in(self, media_id: int) -> list[str]:
+        """The names of the named people in a photo."""
+        return [r[0] for r in self._rows(
+            "SELECT DISTINCT p.name FROM faces f JOIN people p ON p.id = f.person_id "
+            "WHERE f.media_id=? AND p.name IS NOT NULL AND p.hidden=0 ORDER BY p.name",
+            [media_id])]
+
+
+def _iou(a, b) -> float:
+    """Overlap of two boxes (left, top, right, bottom) over their union."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
