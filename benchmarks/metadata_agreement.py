@@ -25,7 +25,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from core.imaging import is_media  # noqa: E402
-from core.metadata import CAMERA_CAPTIONS, camera_name, info  # noqa: E402
+from core.metadata import CAMERA_CAPTIONS, camera_name  # noqa: E402
+from core.probe import info  # noqa: E402
 
 FIELDS = ("size", "taken", "taken_source", "camera", "lens", "gps", "keywords", "caption",
           "duration_s")

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from .files import HASH_CHUNK, head_tail_hash
+from .mediaerrors import FILE_ERRORS, ImageError, file_error, reason
+from .metadata import read_photo
+from .osutil import give_back_memory
+from .pixels import UPRIGHT, shrink, to_rgb, truncated_jpeg
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +35,6 @@ VIDEO_EXTENSIONS = frozenset(
 )
 # Refuse images whose declared size is beyond any camera (about 16k x 12k); checked before decode.
 MAX_PIXELS = 200_000_000
-THUMB_SIZE = 384
-HASH_CHUNK = 64 * 1024
 # A picture still this large after draft() (a HEIC without an embedded thumbnail, a big PNG or
 # TIFF: formats that decode only in full) is decoded in a child process: its full-size pixels
 # (600 MB for 200 MP) never land in the app, whose memory stays bounded whatever the photo, and
@@ -53,10 +54,6 @@ CHILD_TIMEOUT_S = 300  # a decoder that hangs on a crafted file is stopped
 
 # Pillow's own bomb check warns at MAX_IMAGE_PIXELS; ours runs first with a clear reason.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-
-
-class ImageError(Exception):
-    """A file that cannot be used as a photo; the message is the recorded reason."""
 
 
 @dataclass
@@ -159,21 +156,6 @@ def _open_raw(path) -> Image.Image:
         raise ImageError(f"not a readable RAW file ({type(exc).__name__})") from exc
 
 
-def head_tail_hash(path: str | os.PathLike, chunk: int = HASH_CHUNK, size: int | None = None,
-                   digest_size: int = 16) -> str:
-    """Hash of size + head + tail: identifies a file without reading it whole."""
-    h = hashlib.blake2b(digest_size=digest_size)
-    with open(path, "rb") as f:
-        if size is None:
-            size = os.fstat(f.fileno()).st_size
-        h.update(size.to_bytes(8, "little"))
-        h.update(f.read(chunk))
-        if size > 2 * chunk:
-            f.seek(size - chunk)
-            h.update(f.read(chunk))
-    return h.hexdigest()
-
-
 def content_hash(path: str | os.PathLike, size: int | None = None) -> str:
     """What recognises a renamed or copied photo: size and its first and last 64 KiB."""
     return head_tail_hash(path, HASH_CHUNK, size)
@@ -210,32 +192,15 @@ def open_image(path: str | os.PathLike, min_side: int) -> Decoded:
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(f"image too large to decode safely ({_reason(exc)})") from exc
+        raise ImageError(f"image too large to decode safely ({reason(exc)})") from exc
     except UnidentifiedImageError as exc:
         raise ImageError("not a readable image (unknown or corrupt format)") from exc
-    except FileNotFoundError as exc:
-        raise ImageError("file vanished before it could be read") from exc
-    except PermissionError as exc:
-        raise ImageError("permission denied") from exc
-    except MemoryError as exc:
-        raise ImageError("not enough memory to decode this image") from exc
+    except FILE_ERRORS as exc:
+        raise file_error(exc, "decode this image") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageError(f"corrupt or truncated image ({_reason(exc)})") from exc
+        raise ImageError(f"corrupt or truncated image ({reason(exc)})") from exc
     except Exception as exc:  # crafted files make decoders raise anything (TypeError, ...)
-        raise ImageError(f"corrupt image ({type(exc).__name__}: {_reason(exc)})") from exc
-
-
-def _reason(exc: BaseException) -> str:
-    """The first line of an exception's message, short; its class name when it has none."""
-    text = str(exc).strip()
-    return text.splitlines()[0][:160] if text else type(exc).__name__
-
-
-# EXIF orientation → the transpose that makes the picture upright (as ImageOps.exif_transpose)
-_UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-            4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
-            6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-            8: Image.Transpose.ROTATE_90}
+        raise ImageError(f"corrupt image ({type(exc).__name__}: {reason(exc)})") from exc
 
 
 def _decode(im: Image.Image, min_side: int, path) -> Decoded:
@@ -258,17 +223,17 @@ def _decode(im: Image.Image, min_side: int, path) -> Decoded:
     except OSError as exc:
         if im.format not in ("JPEG", "MPO") or "truncated" not in str(exc):
             raise
-        im, note = _truncated_jpeg(path, min_side)
+        im, note = truncated_jpeg(path, min_side)
         log.warning("%s: %s", os.fspath(path), note)
-    meta = read_exif(source)
+    meta = read_photo(source)
     orientation = meta.pop("orientation", 1)
     # shrink first where Pillow can (not 16-bit, and palettes would shrink by nearest pixel):
     # colour conversions then cost little
     if im.mode not in ("1", "P", "PA") and not im.mode.startswith("I;"):
-        im = _shrink(im, min_side)
-    im = _shrink(_to_rgb(im), min_side)
-    if orientation in _UPRIGHT:
-        im = im.transpose(_UPRIGHT[orientation])
+        im = shrink(im, min_side)
+    im = shrink(to_rgb(im), min_side)
+    if orientation in UPRIGHT:
+        im = im.transpose(UPRIGHT[orientation])
     if orientation in (5, 6, 7, 8):
         w, h = h, w
     if im is source:
@@ -291,8 +256,6 @@ _child_lock = threading.Lock()
 def _child_decode(path: str, min_side: int) -> tuple:
     """In the decoding child: open_image, and what it took handed back to the system (the child
     stays for the next huge picture)."""
-    from .runtime import give_back_memory
-
     global _IN_CHILD
     _IN_CHILD = True
     try:
@@ -355,110 +318,8 @@ def _decode_in_child(path, min_side: int, attempts: int = 3) -> Decoded:
             _drop_child_pool(pool, kill=True)
             raise ImageError(f"decoding took longer than {CHILD_TIMEOUT_S} s (stopped)") from exc
         except Exception as exc:  # e.g. what it read could not be sent back: still one line
-            raise ImageError(f"corrupt image ({type(exc).__name__}: {_reason(exc)})") from exc
+            raise ImageError(f"corrupt image ({type(exc).__name__}: {reason(exc)})") from exc
     if got[0] == "error":
         raise ImageError(got[1])
     _, mode, size, data, width, height, meta = got
     return Decoded(Image.frombytes(mode, size, data), width, height, meta)
-
-
-def _shrink(im: Image.Image, min_side: int) -> Image.Image:
-    short = min(im.size)
-    if short <= min_side:
-        return im
-    f = min_side / short
-    return im.resize((max(1, round(im.width * f)), max(1, round(im.height * f))),
-                     Image.Resampling.BICUBIC, reducing_gap=2.0)
-
-
-_JPEG_END = b"\xff\xd9"
-# a JPEG cut short keeps its picture when at least this share of it is in the file
-MIN_TRUNCATED_SHARE = 0.5
-
-
-def _truncated_jpeg(path, min_side: int) -> tuple[Image.Image, str]:
-    """A JPEG cut short at the end (an interrupted copy, a card pulled out): the rows that are
-    in the file. The decoder fills what is missing; decoding with two different endings shows
-    where the real rows stop."""
-    import io
-
-    with open(path, "rb") as f:
-        data = f.read()
-
-    def decode(ending: bytes) -> Image.Image:
-        im = Image.open(io.BytesIO(data + ending))
-        if getattr(im, "n_frames", 1) > 1:
-            im.seek(0)
-        im.draft("RGB", (min_side, min_side))
-        im.load()
-        return im
-
-    first, second = decode(_JPEG_END), decode(b"\x55" * 4096 + _JPEG_END)
-    a, b = np.asarray(first), np.asarray(second)
-    if a.shape != b.shape:
-        raise ImageError("truncated JPEG (the part in the file cannot be told apart)")
-    differ = np.flatnonzero((a != b).reshape(a.shape[0], -1).any(axis=1))
-    rows = int(differ[0]) if differ.size else first.height
-    share = rows / first.height
-    if share < MIN_TRUNCATED_SHARE:
-        raise ImageError(f"truncated JPEG: only {share:.0%} of the picture is in the file")
-    if rows == first.height:
-        return first, "JPEG file truncated at the end; the whole picture decoded"
-    return (first.crop((0, 0, first.width, rows)),
-            f"JPEG file truncated at the end; the bottom {1 - share:.0%} of the picture is "
-            "missing, the rest is indexed")
-
-
-def _to_rgb(im: Image.Image) -> Image.Image:
-    """Any mode Pillow reads, as 8-bit RGB; transparency over white."""
-    if im.mode == "RGB":
-        im.load()
-        return im
-    if im.mode in ("I", "F") or im.mode.startswith("I;"):
-        im = _deep_grey_to_l(im)
-    if im.mode in ("La", "RGBa"):  # premultiplied alpha
-        im = im.convert(im.mode.upper())
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode in ("P", "L", "1") and "transparency" in im.info):
-        rgba = im.convert("RGBA")
-        bg = Image.new("RGB", rgba.size, (255, 255, 255))
-        bg.paste(rgba, mask=rgba.getchannel("A"))
-        return bg
-    return im.convert("RGB")
-
-
-def _deep_grey_to_l(im: Image.Image) -> Image.Image:
-    """16-bit, 32-bit and float greyscale to 8 bits, scaled instead of clipped to white:
-    16-bit modes by their full range; "I" and "F" by the range their values use (0-1, 0-255,
-    0-65535, else their own minimum to maximum)."""
-    a = np.asarray(im)
-    if im.mode.startswith("I;16"):
-        return Image.fromarray((a >> 8).astype(np.uint8))
-    a = a.astype(np.float32)
-    finite = a[np.isfinite(a)]
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
-    if lo >= 0 and hi <= 1.0 and im.mode == "F":
-        lo, hi = 0.0, 1.0
-    elif lo >= 0 and hi <= 255:
-        lo, hi = 0.0, 255.0
-    elif lo >= 0 and hi <= 65535:
-        lo, hi = 0.0, 65535.0
-    scaled = (np.nan_to_num(a, nan=lo, posinf=hi, neginf=lo) - lo) * (255.0 / max(hi - lo, 1e-12))
-    return Image.fromarray(np.clip(scaled, 0, 255).astype(np.uint8))
-
-
-def read_exif(im: Image.Image) -> dict:
-    """Orientation, date taken (with offset and subseconds), camera, lens, GPS, keywords and
-    caption, where present (EXIF, XMP and IPTC: see core/metadata.py)."""
-    from .metadata import read_photo
-
-    return read_photo(im)
-
-
-def save_thumbnail(image: Image.Image, dest: Path, size: int = THUMB_SIZE) -> None:
-    """Write a JPEG thumbnail atomically (temp file + rename)."""
-    thumb = image.copy()
-    thumb.thumbnail((size, size), Image.Resampling.BICUBIC)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(f".{os.getpid()}.tmp")
-    thumb.save(tmp, "JPEG", quality=85)
-    os.replace(tmp, dest)

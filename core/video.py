@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from .imaging import MAX_PIXELS, ImageError
+from .imaging import MAX_PIXELS
+from .mediaerrors import FILE_ERRORS, ImageError, file_error, reason
+from .metadata import camera_name, machine_offset, parse_date
 
 MAX_MOMENTS = 24  # per video: enough to find a scene, few enough to keep the index small
 EVERY_S = 10.0  # at least one moment per 10 s of a scene that does not change
@@ -41,18 +43,14 @@ def open_video(path: str | os.PathLike, min_side: int, max_frames: int = MAX_MOM
 
     try:
         container = av.open(os.fspath(path), metadata_errors="ignore")
-    except FileNotFoundError as exc:
-        raise ImageError("file vanished before it could be read") from exc
-    except PermissionError as exc:
-        raise ImageError("permission denied") from exc
-    except MemoryError as exc:
-        raise ImageError("not enough memory to read this video") from exc
+    except FILE_ERRORS as exc:
+        raise file_error(exc, "read this video") from exc
     except Exception as exc:  # FFmpeg's errors, and whatever a crafted file makes PyAV raise
         if _is_text(path):
             raise ImageError("not a video (a text file, e.g. TypeScript source named .ts)") \
                 from exc
-        why = _reason(exc) if isinstance(exc, (av.error.FFmpegError, OSError)) \
-            else f"{type(exc).__name__}: {_reason(exc)}"
+        why = reason(exc) if isinstance(exc, (av.error.FFmpegError, OSError)) \
+            else f"{type(exc).__name__}: {reason(exc)}"
         raise ImageError(f"not a readable video ({why})") from exc
     try:
         with container:
@@ -79,23 +77,17 @@ def open_video(path: str | os.PathLike, min_side: int, max_frames: int = MAX_MOM
     except ImageError:
         raise
     except MemoryError as exc:
-        raise ImageError("not enough memory to read this video") from exc
+        raise file_error(exc, "read this video") from exc
     except (av.error.FFmpegError, OSError, ValueError, EOFError) as exc:
-        raise ImageError(f"corrupt or truncated video ({_reason(exc)})") from exc
+        raise ImageError(f"corrupt or truncated video ({reason(exc)})") from exc
     except Exception as exc:  # a crafted file: one clear line, never a traceback
-        raise ImageError(f"corrupt video ({type(exc).__name__}: {_reason(exc)})") from exc
+        raise ImageError(f"corrupt video ({type(exc).__name__}: {reason(exc)})") from exc
     if not frames:
         raise ImageError("no frame could be decoded")
     rotated = abs(frames[0][2]) in (90, 270)
     meta.update(width=height if rotated else width, height=width if rotated else height,
                 duration_s=duration, times=[t for t, _, _ in frames])
     return VideoFrames([im for _, im, _ in frames], meta)
-
-
-def _reason(exc: Exception) -> str:
-    """FFmpeg's own words ("Invalid data found when processing input"), without the path."""
-    text = (getattr(exc, "strerror", None) or str(exc)).strip()
-    return text.splitlines()[0][:160] if text else type(exc).__name__
 
 
 def _is_text(path) -> bool:
@@ -236,8 +228,6 @@ def _metadata(container) -> dict:
     else the first creation_time (UTC) that is not a camera's unset clock: zeros, 1904 (the
     QuickTime epoch) or 1970 (Unix's) are no date.
     """
-    from .metadata import camera_name, machine_offset, parse_date
-
     tags: dict[str, list[str]] = {}
     for source in (container, *container.streams):
         for k, v in (source.metadata or {}).items():

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.imaging import ImageError, _to_rgb, is_media, is_video, open_image
+from core.imaging import ImageError, is_media, is_video, open_image
+from core.pixels import to_rgb
 from core.library import Library
 from core.types import Query
 from helpers import (build_png, draw_photo, make_photo, make_video, png_chunks, run_cli,
@@ -181,7 +182,7 @@ def test_high_bit_depth_greyscale_and_every_mode_index(tmp_path, library):
                                   "YCbCr", "LAB", "HSV", "I", "I;16", "I;16B", "I;16L", "I;16N",
                                   "F"])
 def test_every_pillow_mode_converts_to_rgb(mode):
-    out = _to_rgb(Image.new(mode, (8, 6)))
+    out = to_rgb(Image.new(mode, (8, 6)))
     assert out.mode == "RGB" and out.size == (8, 6)
 
 
