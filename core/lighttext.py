@@ -17,14 +17,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
 from . import runtime
+from .files import atomic_path
+from .models import ModelSpec, file_fingerprint, fingerprint_of
+from .osutil import give_back_memory
+from .textcache import TextCache
 from .thirdparty import openvino
 
 log = logging.getLogger(__name__)
@@ -81,15 +83,13 @@ def export_light(emb, threads: int | None = None) -> Path | None:
                 manifest = {"version": VERSION, "spec": emb.spec, "model_id": emb.model_id,
                             "dim": emb.dim, "image_size": emb.image_size,
                             "weights": emb.weights_path,
-                            "fingerprint": emb.model_id.split("#")[-2],
+                            "fingerprint": fingerprint_of(emb.model_id),
                             "xml": xml.name, "bin": xml.with_suffix(".bin").name,
                             "embed": table.name if table else None, "inputs": inputs,
                             "tokenizer": tok_file.name, "context_length": tok.context_length,
                             "clean": clean, "pad_id": hf.pad_token_id, "sep_id": sep,
                             "precision": precision, "min_cosine": round(worst, 6)}
-                tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-                tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-                os.replace(tmp, path)
+                _write_manifest(path, manifest)
                 log.info("text tower exported to OpenVINO %s (cosine to torch fp32 >= %.5f)",
                          precision, worst)
                 return path
@@ -101,8 +101,6 @@ def export_light(emb, threads: int | None = None) -> Path | None:
 
 def open_light(spec: str, cache: Path, threads: int | None, full_loader):
     """A LightEmbedder from the manifest of this model, or None (then the full model loads)."""
-    from .embedder import ModelSpec, file_fingerprint
-
     try:
         text = ModelSpec.parse(spec).text
         m = json.loads(manifest_path(cache, text).read_text(encoding="utf-8"))
@@ -148,7 +146,7 @@ class LightEmbedder:
         self._make_tower, self._tower = tower, None
         self._load_full, self._full = full_loader, None
         self._full_lock = threading.Lock()
-        self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._text_cache = TextCache()
 
     @property
     def full_loaded(self) -> bool:
@@ -196,18 +194,16 @@ class LightEmbedder:
         return self._image(prepared(self, images))
 
     def encode_text(self, texts: list[str], truncate: bool = True) -> np.ndarray:
-        if len(texts) == 1 and texts[0] in self._text_cache:
-            self._text_cache.move_to_end(texts[0])
-            return self._text_cache[texts[0]][None, :]
+        known = self._text_cache.get(texts[0]) if len(texts) == 1 else None
+        if known is not None:
+            return known[None, :]
         with self._full_lock:
             if self._tower is None:
                 self._tower = self._make_tower()
-                runtime.give_back_memory()  # what compiling it took and no longer needs
+                give_back_memory()  # what compiling it took and no longer needs
         out = self._tower(list(texts))
         if len(texts) == 1:
-            self._text_cache[texts[0]] = out[0]
-            if len(self._text_cache) > 256:
-                self._text_cache.popitem(last=False)
+            self._text_cache.put(texts[0], out[0])
         return out
 
 
@@ -300,6 +296,10 @@ def add_image_tower(emb, tower_path: Path, precision: str) -> None:
             return
     manifest.update({"image_xml": tower_path.name, "image_precision": precision,
                      "preprocess": steps})
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    _write_manifest(path, manifest)
+
+
+def _write_manifest(path: Path, manifest: dict) -> None:
+    """Whole or not at all: a manifest names files a later start trusts without tracing."""
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(manifest, indent=1), encoding="utf-8")

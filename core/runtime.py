@@ -10,14 +10,14 @@ autocast, and ONNX Runtime."""
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from .files import atomic_path
+from .osutil import native_bf16
 from .thirdparty import openvino
 
 log = logging.getLogger(__name__)
@@ -34,13 +34,9 @@ def cpu_has_bf16() -> bool:
         caps = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
     except Exception:  # noqa: BLE001 - no OpenVINO: the question does not arise
         return False
-    if "BF16" not in caps:
-        return False
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return True  # not Linux: OpenVINO's own answer
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    # OpenVINO says BF16 where it emulates it too; where the CPU's flags can't be read (not
+    # Linux), its answer stands
+    return "BF16" in caps and native_bf16() is not False
 
 
 class OpenVinoTower:
@@ -69,11 +65,8 @@ def export(visual, image_size: int, path: Path) -> Path:
         traced = torch.jit.trace(visual.eval(), example, check_trace=False)
     converted = ov.convert_model(traced, example_input=example)
     converted.reshape([-1, 3, image_size, image_size])  # any batch size
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.xml")
-    ov.save_model(converted, str(tmp), compress_to_fp16=False)
-    os.replace(tmp.with_suffix(".bin"), path.with_suffix(".bin"))
-    os.replace(tmp, path)
+    with atomic_path(path, companions=(".bin",)) as tmp:
+        ov.save_model(converted, tmp, compress_to_fp16=False)
     return path
 
 
@@ -236,9 +229,8 @@ def export_text(model, context_length: int, path: Path) -> tuple[Path, Path | No
         original = owner.token_embedding
         table = original.weight.detach().float().numpy()
         table_path = path.with_name(f"{path.stem}-embed.npy")
-        tmp_table = table_path.with_name(f"{table_path.stem}.{os.getpid()}.tmp.npy")
-        np.save(tmp_table, table)
-        os.replace(tmp_table, table_path)
+        with atomic_path(table_path) as tmp, open(tmp, "wb") as f:
+            np.save(f, table)
         example = (tokens, torch.from_numpy(table[tokens.numpy()]))
     else:
         example = (tokens,)
@@ -259,12 +251,10 @@ def export_text(model, context_length: int, path: Path) -> tuple[Path, Path | No
     converted.reshape({port: [-1, context_length] + ([example[1].shape[-1]] if n == "embeds"
                                                       else [])
                        for port, n in zip(converted.inputs, names, strict=True)})
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.xml")
     # weights stored as fp16: half the file and half of what a search maps in (the tower runs
     # in bf16 or fp32 all the same); the export is kept only if it agrees with torch fp32
-    ov.save_model(converted, str(tmp), compress_to_fp16=True)
-    os.replace(tmp.with_suffix(".bin"), path.with_suffix(".bin"))
-    os.replace(tmp, path)
+    with atomic_path(path, companions=(".bin",)) as tmp:
+        ov.save_model(converted, tmp, compress_to_fp16=True)
     return path, table_path, names
 
 
@@ -284,23 +274,3 @@ def compile_text(path: Path, tokenizer: LightTokenizer, precision: str,
     matrix = np.load(table, mmap_mode="r") if table is not None else None
     return TextTower(ov.Core().compile_model(str(path), "CPU", config), tokenizer, precision,
                      matrix, tuple(inputs))
-
-
-@functools.cache
-def _malloc_trim():
-    """glibc's malloc_trim, found once (find_library runs ldconfig); None elsewhere."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
-        return None
-
-
-def give_back_memory() -> None:
-    """Return freed heap to the system (glibc keeps it for reuse otherwise: after the torch
-    model goes, about 0.4 GB with the default model). Elsewhere, nothing to do."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)

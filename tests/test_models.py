@@ -129,13 +129,14 @@ def test_hub_tokenizer_is_read_from_the_cache_without_the_network(bilingual, tmp
     loads from the cache; not downloaded with downloads off, it says so in one line."""
     from huggingface_hub import constants
 
-    from core.embedder import Embedder, ModelSpec
+    from core.modelfiles import tokenizer as load_tokenizer
+    from core.models import ModelSpec
     from core.types import ModelUnavailable
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     spec = ModelSpec.parse("ViT-B-32-SigLIP2-256:webli")
     with pytest.raises(ModelUnavailable, match="not on this computer and downloads are off"):
-        Embedder._tokenizer(spec, allow_download=False)  # nothing downloaded
+        load_tokenizer(spec, allow_download=False)  # nothing downloaded
     # the hub cache as a download of the weights leaves it: the same repo, no tokenizer yet
     repo = tmp_path / "hub" / "models--timm--ViT-B-32-SigLIP2-256"
     snapshot = repo / "snapshots" / ("0" * 40)
@@ -144,10 +145,10 @@ def test_hub_tokenizer_is_read_from_the_cache_without_the_network(bilingual, tmp
     (repo / "refs" / "main").write_text("0" * 40)
     (snapshot / "open_clip_pytorch_model.bin").write_bytes(b"weights")
     with pytest.raises(ModelUnavailable, match="not on this computer and downloads are off"):
-        Embedder._tokenizer(spec, allow_download=False)
+        load_tokenizer(spec, allow_download=False)
     for f in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(f"{bilingual[len('local-dir:'):]}/{f}", snapshot / f)
-    tokenizer = Embedder._tokenizer(spec, allow_download=False)
+    tokenizer = load_tokenizer(spec, allow_download=False)
     tokens = tokenizer(["perro en la playa"])
     assert tokens.shape == (1, 64)  # SigLIP 2's context length, from open_clip's config
     assert int(tokens[0, 0]) != int(tokens[0, -1])  # real tokens, then padding
