@@ -17,6 +17,8 @@ import datetime as dt
 import re
 import xml.etree.ElementTree as ET
 
+from .filters import local_time
+
 # EXIF tags (IFD0, the Exif IFD)
 _MAKE, _MODEL, _MODIFY_DATE, _DESCRIPTION, _ORIENTATION = 0x010F, 0x0110, 0x0132, 0x010E, 0x0112
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
@@ -109,14 +111,6 @@ def parse_date(value, offset=None, subsec=None) -> tuple[float, int | None] | No
     minutes = 0 if zone == "Z" else parse_offset(zone) if zone else parse_offset(offset)
     stamp = when.replace(tzinfo=dt.timezone.utc).timestamp() - (minutes or 0) * 60
     return stamp, minutes
-
-
-def local_time(taken_at: float, offset: int | None) -> dt.datetime:
-    """The photo's own wall-clock time: aware with its offset when known, naive when not."""
-    if offset is None:
-        return dt.datetime(1970, 1, 1) + dt.timedelta(seconds=taken_at)
-    zone = dt.timezone(dt.timedelta(minutes=offset))
-    return dt.datetime.fromtimestamp(taken_at, zone)
 
 
 def iso(taken_at: float | None, offset: int | None) -> str | None:
@@ -356,42 +350,4 @@ def _iptc(im) -> dict:
     caption = values((2, 120))
     if caption and caption[0]:
         out["caption"] = caption[0]
-    return out
-
-
-# -- one file, as `snapseek info` shows it ---------------------------------------------------
-def info(path: str) -> dict:
-    """What Snapseek reads from one file, without a library: the fields of `snapseek info`.
-    A file that cannot be read has `error` (one line) and whatever was known before."""
-    import os
-
-    from .imaging import ImageError, is_video, kind_of, open_image
-
-    out: dict = {"path": path, "kind": kind_of(path)}
-    if not os.path.lexists(path):
-        return {**out, "error": "no such file"}
-    if os.path.isdir(path):
-        return {**out, "error": "a folder, not a file"}
-    try:
-        if is_video(path):
-            from .video import open_video
-
-            meta = open_video(path, 64, max_frames=1).meta
-        else:
-            meta = open_image(path, 64).meta
-        if "taken_at" not in meta:
-            meta.update(file_time(path))
-    except ImageError as exc:
-        return {**out, "error": str(exc)}
-    except OSError as exc:
-        return {**out, "error": exc.strerror or str(exc)}
-    out.update(
-        width=meta.get("width"), height=meta.get("height"),
-        taken=iso(meta.get("taken_at"), meta.get("taken_offset")),
-        taken_source=meta.get("taken_source"), camera=meta.get("camera"),
-        lens=meta.get("lens"),
-        gps={"lat": meta["gps_lat"], "lon": meta["gps_lon"]} if "gps_lat" in meta else None,
-        keywords=meta.get("keywords", []), caption=meta.get("caption"))
-    if out["kind"] == "video":
-        out["duration_s"] = round(meta["duration_s"], 3) if meta.get("duration_s") else None
     return out

@@ -21,7 +21,8 @@ from PIL.PngImagePlugin import PngInfo
 
 from benchmarks import metadata_agreement as agreement
 from core.imaging import open_image
-from core.metadata import info, parse_date, read_photo
+from core.metadata import parse_date, read_photo
+from core.probe import info
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_exiftool = pytest.mark.skipif(
