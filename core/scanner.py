@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from .store import Catalog, MediaRow, NewFile
 from .imaging import content_hash, is_media, is_photo, kind_of
+from .paths import inside
 from .types import ScanReport
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def _outermost(paths: list[str]) -> list[str]:
     """Drop paths that lie inside another path of the list."""
     out: list[str] = []
     for path in sorted(set(paths)):
-        if not out or not path.startswith(out[-1].rstrip(os.sep) + os.sep):
+        if not out or not inside(path, out[-1]):
             out.append(path)
     return out
 

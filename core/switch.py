@@ -14,6 +14,8 @@ import os
 from collections.abc import Callable
 
 from .index import VectorIndex
+from .models import display_name, spec_of
+from .osutil import lower_priority
 from .pipeline import IndexingPipeline
 from .types import Level, Notice, Progress, State
 
@@ -21,26 +23,6 @@ log = logging.getLogger(__name__)
 
 # photos embedded between two looks at should_stop (and at photos that arrived meanwhile)
 CHUNK = int(os.environ.get("SNAPSEEK_SWITCH_CHUNK", "256"))
-
-
-def spec_of(model_id: str) -> str:
-    """The spec part of a model id (spec#fingerprint#dim)."""
-    return model_id.rsplit("#", 2)[0]
-
-
-def dim_of(model_id: str) -> int:
-    try:
-        return int(model_id.rsplit("#", 1)[1])
-    except (IndexError, ValueError):
-        return 0
-
-
-def display_name(spec: str) -> str:
-    """A model as people read it: the offered table's name, else its spec."""
-    from .models import offered
-
-    m = offered(spec)
-    return m.name if m else spec
 
 
 class _Unsaved:
@@ -107,14 +89,12 @@ class ModelSwitch:
             on_progress: Callable[[Progress], None] | None = None) -> bool:
         """Embed what lacks the target's vectors, a chunk at a time, until done or asked to
         stop; then make the target the library's model. Returns True once it is."""
-        from .watcher import _lower_priority
-
         lib = self.library
         should_stop = should_stop or (lambda: False)
         notify = on_progress or lib.emit
         with lib.writing():
             self._load()
-            _lower_priority()  # background work: searches and the desktop come first
+            lower_priority()  # background work: searches and the desktop come first
             emb, catalog = self.embedder, lib.catalog
             name = display_name(self.target)
             while True:

@@ -15,6 +15,8 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
+from .osutil import lower_priority
+from .paths import inside, normalise
 from .types import Level, Notice, Progress, SnapseekError, State
 
 log = logging.getLogger(__name__)
@@ -35,12 +37,11 @@ def filesystem_type(path: str) -> str | None:
             mounts = [line.split()[1:3] for line in f if len(line.split()) >= 3]
     except OSError:
         return None
-    real = os.path.realpath(path)
+    real = normalise(path)
     best, kind = "", None
     for mount_point, fstype in mounts:
         mount_point = mount_point.replace("\\040", " ")
-        if (real == mount_point or real.startswith(mount_point.rstrip("/") + "/")) \
-                and len(mount_point) > len(best):
+        if inside(real, mount_point) and len(mount_point) > len(best):
             best, kind = mount_point, fstype
     return kind
 
@@ -265,7 +266,7 @@ class BackgroundIndexer:
 
     # -- the worker ----------------------------------------------------------
     def _run(self) -> None:
-        _lower_priority()
+        lower_priority()
         lib = self.library
         try:
             lib.begin_switch()  # another model asked for, or a switch to resume
@@ -372,11 +373,3 @@ class BackgroundIndexer:
         except SnapseekError as exc:  # e.g. the new model cannot be loaded: said once
             self._switch_failed = True
             lib.emit(Notice(Level.ERROR, f"The switch to {lib.switch_target} cannot go on: {exc}"))
-
-
-def _lower_priority() -> None:
-    """Run background work at a lower OS priority so the desktop stays responsive."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    except (AttributeError, OSError):
-        pass
