@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from .catalog import StorageError
+from .store import StorageError
 from .search import format_seconds, parse_query
 from .types import Notice, Progress, SnapseekError, State
 
@@ -230,16 +230,17 @@ def _find_faces(lib, args, bar) -> dict:
 
 
 def parse_day(text: str) -> float:
-    """YYYY, YYYY-MM or YYYY-MM-DD as the start of that period, a wall-clock time as a Unix
-    time read as UTC: compared with each photo's own local time (core/metadata.py)."""
+    """YYYY, YYYY-MM or YYYY-MM-DD as the start of that period (core.dates.day_start)."""
     import datetime as dt
+
+    from .dates import day_start
 
     for fmt in ("%Y-%m-%d", "%Y-%m", "%Y"):
         try:
             when = dt.datetime.strptime(text, fmt)
         except ValueError:
             continue
-        return when.replace(tzinfo=dt.timezone.utc).timestamp()
+        return day_start(when.date())
     raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY, YYYY-MM or YYYY-MM-DD)")
 
 
@@ -354,7 +355,7 @@ def cmd_duplicates(args) -> int:
 
 def cmd_info(args) -> int:
     """Each file as Snapseek reads it, from the file itself; loads no model, opens no library."""
-    from .metadata import info
+    from .probe import info
 
     found = [info(path) for path in args.paths]
     _what_the_library_knows(args, found)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import logging
 import os
 import sys
@@ -16,10 +15,11 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
-from .catalog import MEDIA_MASK, Catalog, IndexHeader
+from .files import atomic_path, sampled_hash
+from .rwlock import RWLock
 from .search import exact_top
-from .thumbnails import atomic_path
-from .types import SnapseekError
+from .store import Catalog, IndexHeader
+from .types import MEDIA_MASK, SnapseekError
 
 log = logging.getLogger(__name__)
 
@@ -45,68 +45,6 @@ EXACT_BELOW = 2048
 
 class SearchIndexError(SnapseekError):
     """hnswlib failed on a query or an add: said in words, with the way out."""
-
-
-class RWLock:
-    """Many readers or one writer: queries run together; add, delete and resize run alone.
-
-    A writer coming back for its next turn (a rebuild adds batch after batch) lets readers
-    that are already waiting go first: a query waits for one batch, never the whole rebuild."""
-
-    def __init__(self):
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._readers_waiting = 0
-        self._writer = False
-
-    @contextmanager
-    def read(self):
-        with self._cond:
-            if self._writer:
-                self._readers_waiting += 1
-                try:  # a wait interrupted (Ctrl-C) must not leave writers waiting for ever
-                    while self._writer:
-                        self._cond.wait()
-                finally:
-                    self._readers_waiting -= 1
-                    self._cond.notify_all()
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                self._cond.notify_all()
-
-    @contextmanager
-    def write(self):
-        with self._cond:
-            while self._writer or self._readers or self._readers_waiting:
-                self._cond.wait()
-            self._writer = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writer = False
-                self._cond.notify_all()
-
-
-def index_fingerprint(path: Path, block: int = 1 << 16, samples: int = 64) -> str:
-    """Size plus evenly spaced blocks: catches truncation and overwritten bytes without
-    reading a multi-gigabyte file whole."""
-    h = hashlib.blake2b(digest_size=16)
-    size = path.stat().st_size
-    h.update(size.to_bytes(8, "little"))
-    with open(path, "rb") as f:
-        if size <= block * samples:
-            h.update(f.read())
-        else:
-            step = (size - block) // (samples - 1)
-            for i in range(samples):
-                f.seek(i * step)
-                h.update(f.read(block))
-    return h.hexdigest()
 
 
 # hnswlib holds Python's interpreter lock for a whole save_index (and load_index): 2.4 s for
@@ -276,7 +214,8 @@ class VectorIndex:
     def moment_slack(self, k: int, allowed: set[int] | None = None) -> int:
         """How many labels beyond k to ask for so that k different media come back: a video's
         later moments may rank right below its best one."""
-        sizes = [len(v) for m, v in self._moments.items() if allowed is None or m in allowed]
+        with self._lock.read():  # an add beside it grows the map of moments
+            sizes = [len(v) for m, v in self._moments.items() if allowed is None or m in allowed]
         return min(sum(sizes), max(k - 1, 0) * max(sizes, default=0))
 
     def knn_many(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -313,7 +252,7 @@ class VectorIndex:
             self.generation += 1
             catalog.set_index_header(IndexHeader(
                 self.model_id, self.dim, count, seq, self.path.stat().st_size,
-                index_fingerprint(self.path), self.generation))
+                sampled_hash(self.path), self.generation))
 
     @classmethod
     def open(cls, path: Path, model_id: str, dim: int, catalog: Catalog, save: bool = True
@@ -358,7 +297,7 @@ class VectorIndex:
             return f"dimension {header.dim} in header, model has {self.dim}"
         if self.path.stat().st_size != header.file_size:
             return "index file size differs from the header (truncated or replaced)"
-        if index_fingerprint(self.path) != header.fingerprint:
+        if sampled_hash(self.path) != header.fingerprint:
             return "index file contents differ from the header (corrupt)"
         # load into a fresh object: a failed load leaves hnswlib's object unusable
         raw = hnswlib.Index(space="ip", dim=self.dim)

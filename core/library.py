@@ -18,19 +18,21 @@ import numpy as np
 from PIL import Image
 import platformdirs
 
-from .catalog import Catalog, split_label
-from .embedder import DEFAULT_MODEL, Embedder, ModelSpec
+from .store import Catalog
+from .embedder import Embedder
 from .imaging import ImageError, is_video, open_image
 from .index import RWLock, VectorIndex
 from .pipeline import IndexingPipeline
 from .scanner import Scanner, ScanChanges
 from .ranking import Ranker
-from .runtime import give_back_memory
+from .models import DEFAULT_MODEL, ModelSpec, dim_of, display_name, spec_of
+from .osutil import give_back_memory
+from .paths import inside, normalise
 from .search import ExactSearch, RebuildSearch, split_names
 from .thumbnails import THUMB_SIZE, remove_thumbnails, save_thumbnail, thumb_path
 from .types import (
     Event, Folder, IndexReport, Level, LibraryBusy, ModelMismatch, Notice, Progress, Query, SearchResult,
-    SnapseekError, State,
+    SnapseekError, State, split_label,
 )
 
 log = logging.getLogger(__name__)
@@ -465,7 +467,7 @@ class Library:
         if self.catalog.vector_count(emb.model_id) == 0:
             others = self.catalog.other_models(emb.model_id)
             if others:
-                theirs = ", ".join(sorted({o.split("#")[0] for o in others}))
+                theirs = ", ".join(sorted({spec_of(o) for o in others}))
                 raise ModelMismatch(
                     f"This library's photos were indexed with {theirs}, not {emb.spec}. "
                     f"Run `snapseek index --model {emb.spec}` to embed them with it, or search "
@@ -481,8 +483,6 @@ class Library:
         return self._switch
 
     def _model_ids_of(self, spec: str) -> list[str]:
-        from .switch import spec_of
-
         return [m for m in self.catalog.model_ids() if spec_of(m) == spec]
 
     def _unload(self) -> None:
@@ -499,8 +499,6 @@ class Library:
         keeps answering every search. A library with no vectors yet just takes the model;
         asking for the library's own model ends a switch in progress. Returns the switch's
         plan (switch_plan) when one starts or goes on, else None."""
-        from .embedder import ModelSpec
-
         spec = ModelSpec.parse(spec).text
         stored = self.catalog.get_meta("model")
         with self.writing():
@@ -539,8 +537,6 @@ class Library:
     def switch_plan(self) -> dict:
         """What a switch costs and frees: the photos to re-embed, and the disk space of the
         old model's vectors (count x dim x 4 bytes) and index file, deleted at the switch."""
-        from .switch import dim_of, display_name
-
         old_bytes = 0
         for model_id in self._model_ids_of(self.model_spec):
             path = self._index_path(model_id)
@@ -564,8 +560,6 @@ class Library:
 
     def drop_models(self, model_ids: list[str]) -> int:
         """Delete models' vectors and index files; returns the bytes freed."""
-        from .switch import dim_of
-
         freed = 0
         with self.writing():
             for model_id in model_ids:
@@ -579,18 +573,18 @@ class Library:
     # -- folders -------------------------------------------------------------
     def add_folder(self, path: str | Path) -> Folder:
         with self.writing():
-            real = os.path.realpath(os.path.expanduser(str(path)))
+            real = normalise(path)
             if not os.path.isdir(real):
                 raise SnapseekError(f"{path} is not a folder.")
             folders = self.catalog.folders()
             for folder in folders:
-                if real == folder.path or real.startswith(folder.path.rstrip(os.sep) + os.sep):
+                if inside(real, folder.path):
                     return folder  # already covered by a watched folder
             # watched folders inside the new one become part of it, photos and vectors kept
-            inside = [f for f in folders if f.path.startswith(real.rstrip(os.sep) + os.sep)]
-            self.catalog.add_folder(real, absorb=[f.id for f in inside])
+            within = [f for f in folders if inside(f.path, real)]
+            self.catalog.add_folder(real, absorb=[f.id for f in within])
             if self.background is not None:
-                for f in inside:
+                for f in within:
                     self.background.unwatch(f.path)
                 self.background.watch(real)
                 self.background.queue.add(real, now=True)
@@ -598,7 +592,7 @@ class Library:
 
     def remove_folder(self, path: str | Path) -> int:
         with self.writing():
-            real = os.path.realpath(os.path.expanduser(str(path)))
+            real = normalise(path)
             folder_id = self.catalog.folder_id(real)
             if folder_id is None:
                 raise SnapseekError(f"{path} is not a folder of this library.")
@@ -619,7 +613,7 @@ class Library:
     def _folder_of(path: str, folders: list[tuple[int, str]]) -> int | None:
         """The id of the watched folder a path lies in, if any."""
         for folder_id, root in folders:
-            if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
+            if inside(path, root):
                 return folder_id
         return None
 
@@ -752,7 +746,7 @@ class Library:
 
     def about(self, path: str) -> dict:
         """What the library knows of a file beyond its own metadata: text read, people."""
-        media_id = self.catalog.media_id_of(os.path.realpath(path))
+        media_id = self.catalog.media_id_of(normalise(path))
         if media_id is None:
             return {"text": [], "people": []}
         return {"text": self.catalog.photo_text(media_id),
@@ -761,7 +755,7 @@ class Library:
     def why(self, media_id: int, query: Query) -> dict:
         """Which typed words a photo holds, and where (text in the picture, name, place,
         keywords or caption), and which chips (date, place, people, filters) it satisfies."""
-        from .places import fold
+        from .filters import fold
 
         details = self.catalog.details(media_id) or {}
         words: list[str] = []
@@ -801,7 +795,7 @@ class Library:
         from .explain import occlusion_map
 
         media_id = (path_or_id if isinstance(path_or_id, int)
-                    else self.catalog.media_id_of(os.path.realpath(path_or_id)))
+                    else self.catalog.media_id_of(normalise(path_or_id)))
         if media_id is None:
             raise SnapseekError(f"{path_or_id} is not in this library (add its folder first).")
         row = self.catalog.media_by_id(media_id)
@@ -861,7 +855,7 @@ class Library:
     def status(self) -> dict:
         """Counts, folders, model and index health, without loading the model."""
         stored = self.catalog.get_meta("model")
-        model_ids = [h for h in self._model_ids() if h.split("#")[0] == self.model_spec]
+        model_ids = [h for h in self._model_ids() if spec_of(h) == self.model_spec]
         model_id = self._embedder.model_id if self._embedder else (model_ids[0] if model_ids else None)
         header = self.catalog.index_header(model_id) if model_id else None
         indexed = self.catalog.vector_count(model_id) if model_id else 0
@@ -1069,12 +1063,12 @@ class Library:
     # -- lifetime ------------------------------------------------------------
     def set_folder_paused(self, path: str, paused: bool) -> None:
         with self.writing():
-            folder_id = self.catalog.folder_id(os.path.realpath(path))
+            folder_id = self.catalog.folder_id(normalise(path))
             if folder_id is None:
                 raise SnapseekError(f"{path} is not a folder of this library.")
             self.catalog.set_folder_paused(folder_id, paused)
             if self.background is not None and not paused:
-                self.background.queue.add(os.path.realpath(path), now=True)
+                self.background.queue.add(normalise(path), now=True)
 
     def close(self) -> None:
         self.stop()
