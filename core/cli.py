@@ -491,8 +491,13 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="surrogateescape")
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    if argv is None:  # the command itself: other libraries' chatter goes to the log file
+        from .terminal import route
+
+        route(args.verbose)
+    else:  # called from Python (tests, scripts): the caller's streams, nothing redirected
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                            format="%(levelname)s %(name)s: %(message)s")
     try:
         return COMMANDS[args.command](args)
     except SnapseekError as exc:

@@ -13,6 +13,8 @@ out). What each sends and how it is stopped:
 - huggingface_hub and transformers: a usage ping with each download unless
   `HF_HUB_DISABLE_TELEMETRY=1` (a model download is the one connection Snapseek makes, and only
   when the user's model is not on disk yet).
+- torch (imported by open_clip's dependencies): its compiler makes `torchinductor_<user>` in the
+  temporary folder at import and leaves it there; its caches go to the app's cache folder.
 """
 
 from __future__ import annotations
@@ -30,8 +32,19 @@ TELEMETRY_OFF = {
 
 def telemetry_off() -> None:
     """Every library's opt-out in this process's environment (and so its children's). Set, not
-    defaulted: a value inherited from the shell must not turn telemetry back on."""
+    defaulted: a value inherited from the shell must not turn telemetry back on. Libraries'
+    caches go to the app's cache folder unless the user chose another."""
     os.environ.update(TELEMETRY_OFF)
+    for name, sub in (("TORCHINDUCTOR_CACHE_DIR", "torch"), ("TRITON_CACHE_DIR", "triton")):
+        if name not in os.environ:
+            os.environ[name] = os.path.join(cache_folder(), sub)
+
+
+def cache_folder() -> str:
+    """The app's cache folder (the log, libraries' caches); made by whoever writes in it."""
+    import platformdirs
+
+    return platformdirs.user_cache_dir("snapseek", appauthor=False)
 
 
 def openvino():

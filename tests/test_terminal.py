@@ -1,0 +1,56 @@
+"""The terminal shows the command's own lines: other libraries' warnings (torch's deprecation
+warnings on a first run, libtiff's complaints about a damaged TIFF) go to the log file, and to
+the terminal too with -v."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+from helpers import ROOT, make_photo
+
+NOISE = ("Warning", "warnings.warn", "Fax4Decode", "TIFF")
+
+
+def damaged_fax_tiff(path, seed: int = 0) -> None:
+    """A CCITT G4 TIFF with its strip garbled: libtiff writes a line per bad code word to the
+    process's stderr from C, beneath Python."""
+    bits = np.random.RandomState(seed).rand(200, 300) > 0.5
+    Image.fromarray(bits.astype(np.uint8) * 255).convert("1").save(path, compression="group4")
+    data = bytearray(path.read_bytes())
+    for i in range(200, 600, 7):
+        data[i] ^= 0xFF
+    path.write_bytes(data)
+
+
+def snapseek(tmp_path, *args):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT),
+           "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    return subprocess.run([sys.executable, "-m", "core.cli", *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_other_libraries_speak_to_the_log_not_the_terminal(tmp_path, random_model):
+    folder = tmp_path / "Pictures"
+    make_photo(folder / "red.jpg", "red")
+    damaged_fax_tiff(folder / "fax.tif")
+    home = tmp_path / "home"
+    first = snapseek(tmp_path, "--home", str(home), "--model", random_model, "index",
+                     "--no-faces", str(folder))
+    assert first.returncode == 0, first.stderr
+    assert "embedded 2" in first.stdout + first.stderr
+    lines = (first.stdout + first.stderr).splitlines()
+    assert not [line for line in lines if any(n in line for n in NOISE)], lines
+    log = (tmp_path / "cache" / "snapseek" / "snapseek.log").read_text()
+    assert "Fax4Decode" in log  # libtiff, from C
+    assert "torch.jit" in log and "FutureWarning" in log  # torch's export, a first run
+
+    damaged_fax_tiff(folder / "fax-2.tif", seed=1)
+    loud = snapseek(tmp_path, "--home", str(home), "--model", random_model, "-v", "index",
+                    "--no-faces", str(folder))
+    assert loud.returncode == 0, loud.stderr
+    assert "Fax4Decode" in loud.stderr
