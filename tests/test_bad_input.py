@@ -253,45 +253,36 @@ finally:
 
 def test_unreadable_file_and_folder(tmp_path, random_model):
     """chmod 000 for real. Root reads anything, and CI runs as root: there the scenario runs in
-    a child process as the unprivileged user nobody (setpriv), in a folder that user owns."""
+    a child process that stays root but without the capabilities that override file
+    permissions (setpriv drops them from its bounding set), so it still reaches the checkout and
+    its interpreter wherever they are (a clone inside a private 0700 folder included)."""
     import json
     import shutil
     import subprocess
     import sys
-    import tempfile
 
     from helpers import ROOT
 
     prefix = []
-    work = tmp_path / "work"
     if os.geteuid() == 0:
         setpriv = shutil.which("setpriv")
         if setpriv is None:
-            pytest.skip("running as root without setpriv to drop to an unprivileged user")
-        prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
-        # pytest's tmp_path is private to root: a world-traversable folder owned by nobody
-        work = Path(tempfile.mkdtemp(prefix="snapseek-nobody-"))
-        work.chmod(0o755)
-        os.chown(work, 65534, 65534)
-    else:
-        work.mkdir()
-    try:
-        model_dir = work / "model"
-        shutil.copytree(random_model.removeprefix("local-dir:"), model_dir)
-        if prefix:
-            for p in [model_dir, *model_dir.rglob("*")]:
-                os.chown(p, 65534, 65534)
-        env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}",
-               "HOME": str(work), "XDG_CONFIG_HOME": str(work / "config"),
-               "XDG_CACHE_HOME": str(work / "cache"), "HF_HUB_OFFLINE": "1"}
-        proc = subprocess.run(
-            [*prefix, sys.executable, "-c", UNREADABLE_SCENARIO, str(work), f"local-dir:{model_dir}"],
-            cwd=work, env=env, capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        out = json.loads(proc.stdout.strip().splitlines()[-1])
-    finally:
-        if prefix:
-            shutil.rmtree(work, ignore_errors=True)
+            pytest.skip("running as root without setpriv to drop the override capabilities")
+        prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
+        if subprocess.run([*prefix, "true"], capture_output=True).returncode != 0:
+            pytest.skip("running as root and not allowed to drop capabilities")
+    work = tmp_path / "work"
+    work.mkdir()
+    model_dir = work / "model"
+    shutil.copytree(random_model.removeprefix("local-dir:"), model_dir)
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}",
+           "HOME": str(work), "XDG_CONFIG_HOME": str(work / "config"),
+           "XDG_CACHE_HOME": str(work / "cache"), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(
+        [*prefix, sys.executable, "-c", UNREADABLE_SCENARIO, str(work), f"local-dir:{model_dir}"],
+        cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["embedded"] == 1, out
     # a file the scan cannot even read to hash is said (and tried again on the next scan)
     assert any(out["locked"] in n and "permission denied" in n for n in out["notices"]), out
