@@ -10,6 +10,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from typing import TypeVar
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -38,6 +39,7 @@ from .types import (
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Event], None]
+T = TypeVar("T")
 
 
 def default_home() -> Path:
@@ -229,6 +231,9 @@ class Library:
         # the catalog's meta), its loaded model, and the lock that lets the flip wait for
         # searches in flight
         self._model_asked = self.model_spec if model else None
+        # opened without naming a model: it answers with the library's model, whichever that
+        # is when it answers (a switch may flip in another process while it is open)
+        self._follows = model is None
         self.switch_target = self.catalog.get_meta("switching_to") or None
         self._switch = None
         self._switch_lock = RWLock()
@@ -467,11 +472,17 @@ class Library:
         if self.catalog.vector_count(emb.model_id) == 0:
             others = self.catalog.other_models(emb.model_id)
             if others:
-                theirs = ", ".join(sorted({spec_of(o) for o in others}))
+                theirs = self.catalog.get_meta("model") or ", ".join(
+                    sorted({spec_of(o) for o in others}))
+                if self._follows:  # the library moved on twice while answering: rare
+                    raise ModelMismatch(f"This library's model changed to {theirs} while "
+                                        "answering; try again.")
+                # only a model the user named gets here; the advice starts nothing they did
+                # not ask for
                 raise ModelMismatch(
-                    f"This library's photos were indexed with {theirs}, not {emb.spec}. "
-                    f"Run `snapseek index --model {emb.spec}` to embed them with it, or search "
-                    "without --model to use the library's model.")
+                    f"This library's photos are indexed with {theirs}, not {emb.spec}: search "
+                    f"without --model to use {theirs}, the library's model now. (To re-embed "
+                    f"every photo with {emb.spec} instead: `snapseek index --model {emb.spec}`.)")
 
     # -- switching models (core/switch.py) -------------------------------------
     def _switch_for(self, target: str):
@@ -736,8 +747,45 @@ class Library:
         return self.ranker.query_vector(query)
 
     def search(self, query: Query) -> list[SearchResult]:
-        with self._switch_lock.read():  # a model switch flips between searches, never within
-            return self.ranker.search(query)
+        return self._answer(lambda: self.ranker.search(query))
+
+    def _answer(self, ask: Callable[[], T]) -> T:
+        """ask() answered by one model from start to end. In this process a switch flips
+        between answers, never within one (the read lock). A switch that flips in another
+        process is seen in the catalog: an answer begun with the old model is asked again,
+        once, with the new one, so a reader that named no model never fails or falls short
+        because the library moved on under it."""
+        for attempt in (1, 2):
+            self._follow_the_library()
+            with self._switch_lock.read():
+                try:
+                    answer = ask()
+                except ModelMismatch:
+                    if attempt == 2 or not self._moved_on():
+                        raise
+                    continue
+                if attempt == 2 or not self._moved_on():
+                    return answer
+        raise AssertionError("unreachable")
+
+    def _moved_on(self) -> bool:
+        """Whether the library's model is no longer the loaded one (a reader following it)."""
+        emb = self._embedder
+        if not self._follows or emb is None:
+            return False
+        current = self.catalog.get_meta("model_id")
+        return bool(current) and current != emb.model_id
+
+    def _follow_the_library(self) -> None:
+        """A reader following the library loads its model anew once a switch has flipped."""
+        if not self._follows or self._switch is not None:  # (this process's own switch flips
+            return                                          # its fields itself)
+        stored = self.catalog.get_meta("model")
+        if stored and stored != self.model_spec:
+            log.info("the library's model is %s now (switched in another process)", stored)
+            self._unload()
+            self.model_spec = stored
+            self.switch_target = self.catalog.get_meta("switching_to") or None
 
     # -- what a photo knows, and why it matched ------------------------------------
     def photo_text(self, media_id: int) -> list[str]:
@@ -792,6 +840,9 @@ class Library:
     def explain(self, path_or_id, query: Query, across: int = 6) -> dict:
         """Why a photo matches: {"score", "words", "chips", "grid"}; grid is where in the
         picture the query matched (occlusion, core/explain.py), rows top first."""
+        return self._answer(lambda: self._explain(path_or_id, query, across))
+
+    def _explain(self, path_or_id, query: Query, across: int) -> dict:
         from .explain import occlusion_map
 
         media_id = (path_or_id if isinstance(path_or_id, int)
@@ -846,7 +897,7 @@ class Library:
 
     def duplicates(self, threshold: float = 0.95, neighbours: int = 8) -> list[list[SearchResult]]:
         """Groups of near-duplicate photos, largest first (Ranker.duplicates)."""
-        return self.ranker.duplicates(threshold, neighbours)
+        return self._answer(lambda: self.ranker.duplicates(threshold, neighbours))
 
     def similar(self, media_id: int, k: int = 20) -> list[SearchResult]:
         return self.search(Query(media=[(media_id, 1.0)], k=k))

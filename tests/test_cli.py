@@ -77,6 +77,8 @@ def test_search_with_another_model_is_refused(tmp_path, photo_dir, random_model)
     proc = run_cli("search", "red", home=home, model=other, check=False)
     assert proc.returncode == 1
     assert "indexed with" in proc.stderr and "snapseek index --model" in proc.stderr
+    # the advice names the library's model now, and re-embedding is offered only as a choice
+    assert f"search without --model to use {random_model}, the library's model now" in proc.stderr
     # re-embedding with the other model makes it usable, and the results use only its vectors
     run_cli("index", home=home, model=other)
     assert len(search_json(home, "red", "-k", "8", model=other)) == 8

@@ -99,7 +99,7 @@ def test_a_switch_killed_midway_leaves_the_old_model_answering_and_resumes(
         tmp_path, random_model, model_b):
     home, folder, a_id, a_file, _ = indexed_with_a(tmp_path, random_model, 160)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT),
-           "SNAPSEEK_SWITCH_CHUNK": "16", "SNAPSEEK_NO_FACES": "1", "SNAPSEEK_NO_TEXT": "1"}
+           "SNAPSEEK_SWITCH_CHUNK": "8", "SNAPSEEK_NO_FACES": "1", "SNAPSEEK_NO_TEXT": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "core.cli", "--home", str(home), "--model", model_b, "index"],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -189,3 +189,69 @@ def test_photos_added_during_a_switch_get_both_vectors(tmp_path, random_model, m
         assert len(lib.search(Query(texts=[("a red circle", 1.0)], k=100))) == 27
     finally:
         lib.close()
+
+
+# A reader in another process that opened the library and loaded its model before the flip, and
+# searches only once the flip has happened: the moment `snapseek search` meets when a switch
+# finishes under it.
+STRADDLE = """
+import json, sys, time
+from core.library import Library
+from core.types import Query
+home, n = sys.argv[1], int(sys.argv[2])
+lib = Library(home)
+first = lib.catalog.get_meta("model_id")
+lib.embedder  # loaded with the library's model before the flip
+print("ready", flush=True)
+while lib.catalog.get_meta("model_id") == first:
+    time.sleep(0.02)
+got = lib.search(Query(texts=[("a red circle", 1.0)], k=n))
+print(json.dumps({"n": len(got), "model": lib.embedder.spec}), flush=True)
+"""
+
+
+def test_searches_in_other_processes_never_fail_across_the_switch(tmp_path, random_model,
+                                                                  model_b):
+    import json
+    import threading
+
+    n = 60
+    folder = tmp_path / "Pictures"
+    photos(folder, n)
+    home = tmp_path / "home"
+    run_cli("index", "--no-faces", str(folder), home=home, model=random_model)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT),
+           "SNAPSEEK_SWITCH_CHUNK": "8", "SNAPSEEK_NO_FACES": "1", "SNAPSEEK_NO_TEXT": "1"}
+    straddle = subprocess.Popen([sys.executable, "-c", STRADDLE, str(home), str(n)], env=env,
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+    assert straddle.stdout.readline().strip() == "ready", straddle.stderr.read()
+    switch = subprocess.Popen([sys.executable, "-m", "core.cli", "--home", str(home), "--model",
+                               model_b, "index"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    answers: list[tuple[int, int, str]] = []  # (exit code, results, stderr)
+
+    def search_until_switched() -> None:  # `snapseek search` as a person types it, no --model
+        after = 0
+        while after < 2:  # and twice more once the switch has ended
+            if switch.poll() is not None:
+                after += 1
+            proc = subprocess.run([sys.executable, "-m", "core.cli", "--home", str(home),
+                                   "search", "a red circle", "--json", "-k", str(n)], env=env,
+                                  cwd=ROOT, capture_output=True, text=True, timeout=300)
+            got = json.loads(proc.stdout) if proc.returncode == 0 else []
+            answers.append((proc.returncode, len(got), proc.stderr.strip()[-500:]))
+
+    loops = [threading.Thread(target=search_until_switched) for _ in range(2)]
+    for loop in loops:
+        loop.start()
+    out, err = switch.communicate(timeout=600)
+    assert switch.returncode == 0, err
+    for loop in loops:
+        loop.join(timeout=600)
+    out, err = straddle.communicate(timeout=300)
+    assert straddle.returncode == 0, err[-3000:]
+    assert json.loads(out.strip().splitlines()[-1]) == {"n": n, "model": model_b}
+    assert len(answers) >= 4
+    bad = [a for a in answers if a[0] != 0 or a[1] != n]
+    assert not bad, bad

@@ -200,10 +200,11 @@ def _soak_test(qtbot, window, passes: int) -> None:
     done = _soak(qtbot, window, passes)
     after = _refcounts()
     assert done["typed"] >= passes, done  # searches ran while the grid scrolled
-    # the photos dropped in were indexed while the grid scrolled
-    qtbot.waitUntil(lambda: window.library.background.idle.is_set(), timeout=60_000)
-    assert "indexing" in done["states"], set(done["states"])
-    assert window.library.status()["media_count"] >= 24 + done["arrived"] // 2
+    # the photos dropped in are indexed (while the grid scrolled, or after it on a busy
+    # machine): the listener still collects states, so wait for what it must see
+    qtbot.waitUntil(lambda: "indexing" in done["states"], timeout=120_000)
+    qtbot.waitUntil(lambda: window.library.status()["media_count"] >= 24 + done["arrived"]
+                    and window.library.background.idle.is_set(), timeout=120_000)
     # The fault takes a reference per None returned: the count falls, by thousands a second.
     # It may rise: the photos that arrived are held in the library's tables and caches.
     for name, b, a in zip(("None", "True", "False"), before, after, strict=True):
