@@ -35,14 +35,20 @@ test-models: $(STAMP)
 
 # two workers, one test file each at a time (a file's fixtures are made once): much of the suite
 # waits on child processes, timers and disk, so two keep both cores busy. TEST_WORKERS=0: one process.
+# A worker that dies (killed, out of memory) fails the run with the test it was running named,
+# instead of being replaced (a replaced worker could leave the run waiting for ever); and the
+# whole run has a limit of its own, TEST_LIMIT, so that nothing can keep it waiting past it.
 TEST_WORKERS ?= 2
-TEST_PARALLEL = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+TEST_PARALLEL = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --max-worker-restart=0)
+TEST_LIMIT ?= 60m
+PYTEST = QT_QPA_PLATFORM=offscreen timeout --kill-after=60 $(TEST_LIMIT) $(PY) -m pytest -q $(TEST_PARALLEL)
 
 test: $(STAMP) lint test-models
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q $(TEST_PARALLEL) -m "not slow" --durations=30
+	$(PYTEST) -m "not slow" --durations=30
 
+test-long: TEST_LIMIT = 180m
 test-long: $(STAMP) lint test-models
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q $(TEST_PARALLEL) --durations=30
+	$(PYTEST) --durations=30
 
 app: $(STAMP)
 	$(PY) -m pip install -q 'pyinstaller>=6'  # the project itself stays an editable install
