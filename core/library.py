@@ -747,7 +747,13 @@ class Library:
         return self.ranker.query_vector(query)
 
     def search(self, query: Query) -> list[SearchResult]:
+        if self.is_empty():  # nothing to find: no model is loaded (or downloaded) for it
+            return []
         return self._answer(lambda: self.ranker.search(query))
+
+    def is_empty(self) -> bool:
+        """No photo or video catalogued yet (said without the model)."""
+        return self.catalog.media_count() == 0
 
     def _answer(self, ask: Callable[[], T]) -> T:
         """ask() answered by one model from start to end. In this process a switch flips

@@ -21,6 +21,10 @@ from .search import NAME_BOOST, best_per_media, combine, group_by_seed, rocchio,
 from .store import Catalog, MediaBrief
 from .types import MEDIA_MASK, Query, SearchResult, SnapseekError, split_label
 
+# how far a photo holding every typed word stays above the best photo that does not (a tie
+# would go to the lower media id)
+WORD_MARGIN = 1e-3
+
 
 def result_of(label: int, score: float, brief: MediaBrief,
               times: dict[int, float] | None = None) -> SearchResult:
@@ -210,15 +214,22 @@ class Ranker:
         for r in self._name_matches(query, exact, vector, ids=list(hits)):
             if r.media_id not in exclude:
                 merged.setdefault(r.media_id, r)
-        # a photo holding every typed word lands at least at the top score, so it comes before
-        # any photo that is merely similar; one holding some of them moves up that share
+        # one holding some of the typed words moves up that share of the span of the scores;
+        # one holding every word comes strictly before every photo that does not, whatever
+        # their similarity (all of them raised alike, so they keep their own order)
         scores = [r.score for r in merged.values()]
         span = max(max(scores, default=0.0) - min(scores, default=0.0), NAME_BOOST)
-        share = 1.0 / len(set(words))
-        lifted = [replace(r, score=r.score + span * share * len(hits.get(r.media_id, ())))
-                  for r in merged.values()]
-        lifted.sort(key=lambda r: (-r.score, r.media_id))
-        return lifted[: query.k] if query.k else lifted
+        wanted = len(set(words))
+        held = {m: len(hits.get(m, ())) for m in merged}
+        lifted = {m: r.score + span * held[m] / wanted for m, r in merged.items()}
+        whole = [m for m in merged if held[m] == wanted]
+        others = [lifted[m] for m in merged if held[m] < wanted]
+        if whole and others:
+            raise_by = max(0.0, max(others) - min(lifted[m] for m in whole)) + WORD_MARGIN
+            lifted.update({m: lifted[m] + raise_by for m in whole})
+        out = [replace(r, score=lifted[m]) for m, r in merged.items()]
+        out.sort(key=lambda r: (-r.score, r.media_id))
+        return out[: query.k] if query.k else out
 
     def _ranked(self, vector: np.ndarray, query: Query, exclude: set[int],
                 exact: list[tuple[str, str]] = ()) -> list[SearchResult]:

@@ -68,6 +68,17 @@ def test_unavailable_default_model_says_so_in_one_line(tmp_path, photo_dir):
     assert status["folders"] == [] and status["media_count"] == 0
 
 
+def test_search_in_an_empty_library_answers_at_once_without_the_model(tmp_path):
+    """Before, it loaded the default model first: offline, a download error after 26 s."""
+    home = tmp_path / "home"
+    # a model that cannot be loaded here: the answer must not need it
+    proc = run_cli("search", "red", home=home, model="hf-hub:nobody/not-a-model", check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "nothing is indexed yet" in proc.stderr and "snapseek index" in proc.stderr
+    proc = run_cli("search", "red", "--json", home=home, model="hf-hub:nobody/not-a-model")
+    assert json.loads(proc.stdout) == []
+
+
 def test_search_with_another_model_is_refused(tmp_path, photo_dir, random_model):
     from helpers import make_random_model
 
@@ -267,3 +278,14 @@ def test_library_home_is_private(tmp_path, random_model):
     finally:
         os.umask(old)
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
+
+
+def test_out_of_range_values_get_one_line(tmp_path):
+    home = tmp_path / "home"
+    for args, said in ((["duplicates", "--threshold", "1.5"], "must be from 0 to 1"),
+                       (["duplicates", "--threshold", "nan"], "must be from 0 to 1"),
+                       (["watch", "--reconcile-minutes", "0"], "must be more than 0"),
+                       (["watch", "--reconcile-minutes", "-5"], "must be more than 0")):
+        proc = run_cli(*args, home=home, check=False)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert said in proc.stderr and proc.stderr.count("\n") == 1, (args, proc.stderr)

@@ -295,9 +295,9 @@ def test_mp4_date_and_duration_agree_with_exiftool(tmp_path):
 
 # -- local time: stored, filtered, shown ----------------------------------------------------
 def test_date_filters_cut_days_in_the_photos_own_local_time(tmp_path):
+    from core.cli.parser import parse_day
     from core.filters import Filters
     from core.store import Catalog
-    from core.cli import parse_day
 
     cat = Catalog(tmp_path / "catalog.db")
     folder = cat.add_folder(str(tmp_path))

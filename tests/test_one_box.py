@@ -122,6 +122,27 @@ def test_words_on_signs_are_found_whole_and_in_part_and_lift_the_photo(tmp_path,
         assert all("IMG_90" not in r.path for r in got)
 
 
+def test_a_photo_holding_every_typed_word_comes_strictly_first(tmp_path, trained_model):
+    """Before, a photo holding the word was lifted to the top score, not above it: it tied with
+    the most similar photo, and the tie went to the lower media id (the other photo)."""
+    from ranking_model import CLASSES
+
+    folder = tmp_path / "Pictures"
+    for i in range(12):  # named to come first: lower media ids than the sign
+        colour, shape = CLASSES[i % len(CLASSES)]
+        make_photo(folder / f"IMG_{i:04d}.jpg", colour, shape, seed=700 + i)
+    sign_photo(folder / "IMG_9001.jpg", ["HOTEL MIRAMAR"])
+    with Library(tmp_path / "home", model=trained_model) as lib:
+        lib.add_folder(folder)
+        lib.update()
+        lib.enrich()
+        for typed in ("miramar", "hotel", "hotel miramar", "Mira"):
+            for k in (3, 6, 12, None):
+                got = lib.search(Query.text(typed, k=k))
+                assert got[0].path.endswith("IMG_9001.jpg"), (typed, k, [r.path for r in got])
+                assert len(got) == 1 or got[0].score > got[1].score, (typed, k, got[:2])
+
+
 def test_the_relevant_set_and_newest_first(tmp_path, trained_model):
     folder = tmp_path / "Pictures"
     for i in range(5):

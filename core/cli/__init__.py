@@ -1,0 +1,69 @@
+"""`snapseek` on the command line: index, search, status and watch, with --json output."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from ..store import StorageError
+from ..types import SnapseekError
+from .about import cmd_info, cmd_models, cmd_people, cmd_status
+from .indexing import cmd_index, cmd_remove, cmd_watch
+from .parser import build_parser
+from .searching import cmd_duplicates, cmd_explain, cmd_search
+
+log = logging.getLogger("snapseek")
+INDEXING_COMMANDS = ("index", "watch")  # commands whose partial work is kept on a failure
+
+COMMANDS = {"index": cmd_index, "search": cmd_search, "status": cmd_status, "watch": cmd_watch,
+            "duplicates": cmd_duplicates, "remove": cmd_remove, "info": cmd_info,
+            "models": cmd_models, "explain": cmd_explain, "people": cmd_people}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # the frozen app's decoding child (core/imaging.py)
+    args = build_parser().parse_args(argv)
+    # file names that are not UTF-8 print as the bytes they are, never as a crash
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
+    if argv is None:  # the command itself: other libraries' chatter goes to the log file
+        from ..terminal import route
+
+        route(args.verbose)
+    else:  # called from Python (tests, scripts): the caller's streams, nothing redirected
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                            format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except SnapseekError as exc:
+        print(f"snapseek: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("snapseek: interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:  # disk full, unwritable home: the batch failed, the rest is kept
+        log.info("details", exc_info=True)
+        kept = (" Everything indexed before this is kept." if args.command in INDEXING_COMMANDS
+                else "")
+        print(f"snapseek: {_first_line(exc)}.{kept}", file=sys.stderr)
+        return 1
+    except StorageError as exc:  # a damaged catalog, or one another program changed
+        log.info("details", exc_info=True)
+        print(f"snapseek: the library's catalog failed: {_first_line(exc)} (it may be damaged "
+              "or changed by another program; -v shows the details)", file=sys.stderr)
+        return 1
+    except Exception as exc:  # e.g. a RuntimeError from hnswlib or torch: one line, not a dump
+        log.info("details", exc_info=True)
+        print(f"snapseek: unexpected error: {_first_line(exc)} (-v shows the details)",
+              file=sys.stderr)
+        return 1
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's message on one line (torch's run over several)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+

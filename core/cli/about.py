@@ -1,0 +1,161 @@
+"""`snapseek status`, `info`, `models` and `people`: what a library and its files hold."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..search import format_seconds
+from ..types import SnapseekError
+from .common import _open
+
+
+def cmd_status(args) -> int:
+    with _open(args) as lib:
+        status = lib.status()
+        errors = lib.errors() if args.errors else []
+    if args.errors:
+        status["errors"] = [{"path": p, "reason": r} for p, r in errors]
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    print(f"Library  {status['home']}")
+    print(f"Model    {status['model']}")
+    print(f"Photos   {status['media_count']} ({status['indexed_count']} indexed, "
+          f"{status['error_count']} could not be read)")
+    print(f"Index    {status['index']}")
+    for f in status["folders"]:
+        paused = "  (paused)" if f["paused"] else ""
+        print(f"  {f['path']}  {f['media_count']} photos, {f['errors']} errors{paused}")
+    for e in status.get("errors", []):
+        print(f"  ! {e['path']}: {e['reason']}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    """Each file as Snapseek reads it, from the file itself; loads no model, opens no library."""
+    from ..probe import info
+
+    found = [info(path) for path in args.paths]
+    _what_the_library_knows(args, found)
+    if args.json:
+        print(json.dumps(found, indent=2, ensure_ascii=False))
+    for item in [] if args.json else found:
+        if "error" in item:
+            print(f"{item['path']}: {item['error']}")
+            continue
+        print(item["path"])
+        duration = (f", {format_seconds(item['duration_s'])}" if item.get("duration_s")
+                    else "")
+        rows = [("kind", f"{item['kind']}, {item['width']}×{item['height']}{duration}"),
+                ("taken", f"{item['taken']} ({item['taken_source']})"),
+                ("camera", item["camera"]), ("lens", item["lens"]),
+                ("gps", item["gps"] and f"{item['gps']['lat']:.6f}, {item['gps']['lon']:.6f}"),
+                ("keywords", ", ".join(item["keywords"])), ("caption", item["caption"]),
+                ("place", item.get("place") and ", ".join(
+                    dict.fromkeys(v for v in item["place"].values() if v))),
+                ("text", " / ".join(item.get("text") or [])),
+                ("people", ", ".join(item.get("people") or []))]
+        for name, value in rows:
+            if value:
+                print(f"  {name:<9} {value}")
+    return 1 if any("error" in item for item in found) else 0
+
+
+def _what_the_library_knows(args, found: list[dict]) -> None:
+    """The place of each file with GPS (offline), and, for files in the library, the text read
+    in it and the people in it. Opens the library only when it exists; loads no model."""
+    from ..places import locate
+
+    for item in found:
+        if "error" in item:
+            continue
+        gps = item.get("gps")
+        place = locate(gps["lat"], gps["lon"]) if gps else None
+        item["place"] = ({"city": place.city, "region": place.region, "country": place.country}
+                         if place else None)
+        item["text"], item["people"] = [], []
+    from ..library import default_home
+
+    home = Path(args.home).expanduser() if args.home else default_home()
+    if not (home / "catalog.db").exists() or not any("error" not in i for i in found):
+        return
+    with _open(args) as lib:
+        for item in found:
+            if "error" not in item:
+                known = lib.about(item["path"])
+                item["text"], item["people"] = known["text"], known["people"]
+
+
+def cmd_models(args) -> int:
+    """Every offered model, the default marked; reads no library and loads no model."""
+    from ..models import DEFAULT_MODEL, MODELS, SIZE_NOTE, SPEED_COMMAND
+
+    rows = [m.as_dict(DEFAULT_MODEL) for m in MODELS]
+    if args.json:
+        print(json.dumps({"default": DEFAULT_MODEL, "models": rows, "size_mb": SIZE_NOTE,
+                          "photos_per_s": f"median of three runs of `{SPEED_COMMAND}`"},
+                         indent=2, ensure_ascii=False))
+        return 0
+    for m in rows:
+        recall = ", ".join(f"{k} {v}%" for k, v in m["xm3600_recall"].items()) or "not published"
+        r1 = f"{m['coco_t2i_r1']}%" if m["coco_t2i_r1"] is not None else "not published"
+        print(f"{'*' if m['default'] else ' '} {m['spec']}  ({m['name']})\n"
+              f"    licence {m['licence']}{'' if m['open'] else ' (not an open licence)'}, "
+              f"{m['languages']}, {m['size_mb']} MB\n"
+              f"    MSCOCO text→image R@1 {r1}, Crossmodal-3600 recall: {recall}\n"
+              f"    speed here: {_speed(m)}; memory with a library open: "
+              f"{str(m['rss_mb']) + ' MB' if m['rss_mb'] else 'not measured'}")
+    print("* the default for new libraries; a library keeps the model it was made with.")
+    return 0
+
+
+def _speed(m: dict) -> str:
+    if not m["photos_per_s"]:
+        return "not measured"
+    derived = " (derived, see docs/PERFORMANCE.md)" if m["speed_note"].startswith("derived") else ""
+    return f"{m['photos_per_s']} photos/s{derived}"
+
+
+def cmd_people(args) -> int:
+    values = args.values
+    wanted = {"list": 0, "name": 2, "merge": 2, "hide": 1, "unhide": 1, "recluster": 0}
+    if len(values) != wanted[args.action] and not (args.action == "name" and len(values) > 2):
+        raise SnapseekError(f"`snapseek people {args.action}` takes {wanted[args.action]} "
+                            "values (see `snapseek people --help`).")
+    ids = []
+    for value in values[: 2 if args.action == "merge" else 1] if args.action != "list" else []:
+        if not value.isdigit():
+            raise SnapseekError(f"not a person id: {value!r} (see `snapseek people`)")
+        ids.append(int(value))
+    with _open(args) as lib:
+        if args.action == "name":
+            lib.name_person(ids[0], " ".join(values[1:]))
+            print(f"Person {ids[0]} is now {' '.join(values[1:]).strip() or 'unnamed'}.")
+        elif args.action == "merge":
+            lib.merge_people(ids[0], ids[1])
+            print(f"Person {ids[1]} merged into person {ids[0]}.")
+        elif args.action in ("hide", "unhide"):
+            lib.hide_person(ids[0], args.action == "hide")
+            print(f"Person {ids[0]} {'hidden' if args.action == 'hide' else 'shown'}.")
+        elif args.action == "recluster":
+            stats = lib.recluster()
+            print(json.dumps(stats) if args.json else
+                  f"{stats['people']} people; {stats['sorted']} faces sorted, "
+                  f"{stats['unsorted']} unsorted.")
+        else:
+            people = [{"id": p.id, "name": p.name, "count": p.photos, "hidden": p.hidden,
+                       "paths": [r.path for r in lib.person_photos(p.id)]}
+                      for p in lib.people(hidden=args.hidden)]
+            if args.json:
+                print(json.dumps(people, ensure_ascii=False))
+            else:
+                for p in people:
+                    hidden = "  (hidden)" if p["hidden"] else ""
+                    print(f"{p['id']:5d}  {p['name'] or '(unnamed)'}  {p['count']} photos{hidden}")
+                if not people:
+                    print("No people yet: `snapseek index` finds faces after indexing.",
+                          file=sys.stderr)
+    return 0
+
