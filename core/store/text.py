@@ -8,6 +8,10 @@ import sqlite_utils
 
 from .db import Connections
 
+# a typed word this long is also found inside words the reader ran together (shorter ones would
+# find every "at" in "Kathmandu")
+RUN_TOGETHER_MIN = 4
+
 
 class Text(Connections):
     """Places from GPS, text in pictures, and words found in everything a photo says."""
@@ -72,6 +76,13 @@ class Text(Connections):
             match = '"' + token + '"' + ("*" if i == len(words) - 1 else "")
             rows = self._rows("SELECT rowid FROM media_fts WHERE media_fts MATCH ? "
                               "ORDER BY rowid DESC LIMIT ?", [match, limit])
+            if len(token) >= RUN_TOGETHER_MIN:
+                # the reader may have run words together ("HOTELMIRAMAR", "INVOICE4471"):
+                # inside a line read in the picture, a word is found anywhere (SQLite's own
+                # lower() and instr(): a scan of the lines at C speed, no Python per row)
+                rows += self._rows("SELECT DISTINCT media_id FROM photo_text "
+                                   "WHERE instr(lower(text), lower(?)) > 0 LIMIT ?",
+                                   [token, limit])
             for (media_id,) in rows:
                 hits.setdefault(media_id, set()).add(word)
         return hits
