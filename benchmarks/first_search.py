@@ -34,9 +34,9 @@ asked = False
 while time.perf_counter() - shown < 120:
     app.processEvents()
     if window.library is not None and not asked:
-        window.run_search()  # the library opened: the typed query runs (as its debounce does)
+        window.searching.run()  # the library opened: the typed query runs (as its debounce does)
         asked = True
-    if asked and window._shown_generation == window._generation and window.model.rowCount():
+    if asked and window.searching.shown_generation == window.searching.generation and window.model.rowCount():
         break
     time.sleep(0.002)
 print(round(time.perf_counter() - shown, 3))

@@ -58,19 +58,28 @@ def main(argv: list[str] | None = None) -> int:
     follow_system(app, theme)
     app.setWindowIcon(QIcon(str(icon_path("snapseek.png"))))
     name = shell.instance_name(args.home)
-    if shell.ask_running_instance(name):
+    instance = None if shell.ask_running_instance(name) else shell.SingleInstance(name)
+    if instance is None or not instance.listening:  # another launch was first: it stays
+        if instance is not None:
+            shell.ask_running_instance(name)
         print("Snapseek already has this library open: its window was raised.")
         return 0
     sys.excepthook = _excepthook
     window = MainWindow(home=args.home, model=args.model)
-    instance = shell.SingleInstance(name, window)
+    instance.setParent(window)
     instance.raise_requested.connect(window.bring_to_front)
     tray = window.enable_tray()
-    app.setQuitOnLastWindowClosed(not tray)
+    # closing the window (without a tray) or Quit closes the library in the background; the
+    # app ends once it is closed, not when the last window goes
+    app.setQuitOnLastWindowClosed(False)
+    window.session.closed.connect(app.quit)
     if not (args.hidden and tray):
         window.show()
     window.start()
-    return app.exec()
+    code = app.exec()
+    window.session.shut_down()  # the event loop ended some other way: the library still closes
+    window.session.wait_closed()
+    return code
 
 
 if __name__ == "__main__":

@@ -179,9 +179,9 @@ class ResultsModel(QAbstractListModel):
             return self._group_labels.get(r.media_id)
         return None
 
-    def close(self) -> None:
-        """Stop loading thumbnails (the window is closing)."""
-        self._loader.close()
+    def close(self) -> list:
+        """Stop loading thumbnails (the window is closing); returns the loads still running."""
+        return self._loader.shut()
 
     def pending_loads(self) -> int:
         """Thumbnails asked for and not arrived yet (waiting or loading)."""

@@ -42,8 +42,23 @@ def ask_running_instance(name: str, timeout_ms: int = 500) -> bool:
     return True
 
 
+def _answers(name: str, timeout_ms: int = 500) -> bool:
+    """Whether an app listens on the name: a live socket takes the connection (the system
+    queues it even while that app is busy); a stale one refuses it."""
+    socket = QLocalSocket()
+    socket.connectToServer(name)
+    if not socket.waitForConnected(timeout_ms):
+        return socket.error() not in (QLocalSocket.LocalSocketError.ConnectionRefusedError,
+                                      QLocalSocket.LocalSocketError.ServerNotFoundError)
+    socket.disconnectFromServer()
+    return True
+
+
 class SingleInstance(QObject):
-    """Listens for later launches on the same library; each one raises this app's window."""
+    """Listens for later launches on the same library; each one raises this app's window.
+
+    `listening` is False when another app already listens on the name (two launches at
+    once): that app keeps its socket, and this one should ask it to show itself instead."""
 
     raise_requested = Signal()
 
@@ -52,9 +67,12 @@ class SingleInstance(QObject):
         self._sockets: list[QLocalSocket] = []  # connected launches, until they have spoken
         self.server = QLocalServer(self)
         self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
-        if not self.server.listen(name):
-            QLocalServer.removeServer(name)  # left behind by a crash: no one answered on it
-            self.server.listen(name)
+        # asked first: with socket options set, Qt's listen() puts its socket in place of
+        # whatever has the name, a live app's socket included
+        self.listening = not _answers(name)
+        if self.listening:
+            QLocalServer.removeServer(name)  # left behind by a crash: no one answers on it
+            self.listening = self.server.listen(name)
         self.server.newConnection.connect(self._connected)
 
     def _connected(self) -> None:

@@ -6,7 +6,7 @@ import itertools
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from PySide6.QtCore import QObject, Signal
 
@@ -101,23 +101,32 @@ class TaskRunner(QObject):
 
     def wait(self, msecs: int = -1) -> bool:
         """Wait for the tasks submitted so far to end (their answers are still queued)."""
-        from concurrent.futures import wait
-
         done, pending = wait(list(self._futures.values()),
                              timeout=None if msecs < 0 else msecs / 1000)
         return not pending
 
     def close(self, msecs: int = 5000) -> None:
-        """Wait for the tasks in flight, then deliver nothing more."""
+        """Deliver nothing more, then wait for the tasks in flight."""
+        wait(self.shut(), timeout=None if msecs < 0 else msecs / 1000)
+
+    def shut(self) -> list[Future]:
+        """Deliver nothing more and start nothing more of this runner's own; returns the
+        tasks still to end, for another thread to wait on (the GUI thread does not)."""
         self._closed = True
-        self.wait(msecs)
         # queued library changes (the shared lane) still run: a person renamed just before
         # its dialog closed is renamed; only their answers are dropped
         self._pool.shutdown(wait=False, cancel_futures=True)
+        return [f for f in self._futures.values() if not f.cancelled()]
 
     @property
     def busy(self) -> bool:
         return bool(self._callbacks)
+
+    @property
+    def in_flight(self) -> int:
+        """Tasks whose answer has not reached the GUI thread yet, cancelled ones included
+        (their answer is dropped there)."""
+        return len(self._futures)
 
 
 class Job:

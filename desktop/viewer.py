@@ -104,8 +104,9 @@ class Viewer(QWidget):
     def current(self) -> SearchResult | None:
         return self.results[self.row] if 0 <= self.row < len(self.results) else None
 
-    def close_loader(self) -> None:
-        self._loader.close()
+    def close_loader(self) -> list:
+        """Stop loading pictures (the window is closing); returns the loads still running."""
+        return self._loader.shut()
 
     # -- keys ----------------------------------------------------------------
     def next(self) -> None:

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from driving import close_window
+
+
+@pytest.fixture(autouse=True)
+def pasted_pictures_in_tmp(tmp_path, monkeypatch):
+    """Pictures pasted in a test go to its own folder, not the user's cache."""
+    monkeypatch.setattr("desktop.query_input.pasted_root", lambda: tmp_path / "pasted")
 
 
 @pytest.fixture
@@ -26,4 +33,4 @@ def window(qtbot, ranked_photos):
                     and not win.tasks.busy, timeout=120_000)
     win.truth = truth
     yield win
-    win.close()
+    close_window(qtbot, win)

@@ -6,32 +6,32 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from driving import top_kinds, wait_for_results
+from driving import close_window, top_kinds, wait_for_results
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
 
 def wait_for_answer(qtbot, win, previous_generation):
     """Like wait_for_results, but an empty grid is an answer too."""
-    qtbot.waitUntil(lambda: win._shown_generation > previous_generation
+    qtbot.waitUntil(lambda: win.searching.shown_generation > previous_generation
                     and not win.tasks.busy, timeout=30_000)
 
 
 def test_a_date_in_the_text_becomes_a_removable_chip(qtbot, window):
-    gen = window._generation
+    gen = window.searching.generation
     qtbot.keyClicks(window.search.edit, "a red circle in 2019")  # every photo is from 2021
     chip = window.search.date_chip
     assert chip is not None and "taken 2019" in chip.text()
     wait_for_answer(qtbot, window, gen)
     assert window.model.rowCount() == 0
-    gen = window._generation
+    gen = window.searching.generation
     qtbot.mouseClick(chip, Qt.MouseButton.LeftButton)  # "in 2019" is words again
     assert window.search.date_chip is None and window.search.dismissed_dates == {"in 2019"}
     wait_for_results(qtbot, window, gen)
     assert sum(k == ("red", "circle") for k in top_kinds(window)) >= 4
 
     window.search.clear()
-    gen = window._generation
+    gen = window.searching.generation
     qtbot.keyClicks(window.search.edit, "a red circle in July 2021")
     assert "Jul 2021" in window.search.date_chip.text()
     wait_for_results(qtbot, window, gen)
@@ -39,45 +39,45 @@ def test_a_date_in_the_text_becomes_a_removable_chip(qtbot, window):
 
 
 def test_filters_menu_adds_chips_that_combine_with_the_search(qtbot, window):
-    gen = window._generation
+    gen = window.searching.generation
     qtbot.keyClicks(window.search.edit, "a blue square")
     wait_for_results(qtbot, window, gen)
-    window._fill_filters_menu()
-    kinds = next(a.menu() for a in window.filters_menu.actions() if a.text() == "Kind")
+    window.filters.fill()
+    kinds = next(a.menu() for a in window.filters.menu.actions() if a.text() == "Kind")
     videos = next(a for a in kinds.actions() if a.text() == "Videos")
-    gen = window._generation
+    gen = window.searching.generation
     videos.trigger()
     chip = window.search.filter_chips["kind"]
     assert "Videos only" in chip.text()
     wait_for_answer(qtbot, window, gen)
     assert window.model.rowCount() == 0  # no videos among these photos
-    gen = window._generation
+    gen = window.searching.generation
     qtbot.mouseClick(chip, Qt.MouseButton.LeftButton)
     assert "kind" not in window.search.filters
     wait_for_results(qtbot, window, gen)
     assert sum(k == ("blue", "square") for k in top_kinds(window)) >= 4
 
-    qtbot.waitUntil(lambda: bool(window._folders and window._cameras), timeout=10_000)
-    window._fill_filters_menu()
-    folders = next(a.menu() for a in window.filters_menu.actions() if a.text() == "Folder")
-    assert [a.text() for a in folders.actions()] == window._folders
-    cameras = next(a.menu() for a in window.filters_menu.actions() if a.text() == "Camera")
+    qtbot.waitUntil(lambda: bool(window.filters.folders and window.filters.cameras), timeout=10_000)
+    window.filters.fill()
+    folders = next(a.menu() for a in window.filters.menu.actions() if a.text() == "Folder")
+    assert [a.text() for a in folders.actions()] == window.filters.folders
+    cameras = next(a.menu() for a in window.filters.menu.actions() if a.text() == "Camera")
     assert [a.text() for a in cameras.actions()] == ["Snapseek Synthetic 1"]
 
 
 def test_marking_results_reranks_at_once(qtbot, window):
-    gen = window._generation
+    gen = window.searching.generation
     qtbot.keyClicks(window.search.edit, "red")
     wait_for_results(qtbot, window, gen)
-    gen = window._generation
-    window.show_all()  # past the relevant set: every red photo, and the others after them
+    gen = window.searching.generation
+    window.searching.show_all()  # past the relevant set: every red photo, and the others after them
     wait_for_results(qtbot, window, gen)
     results = window.model.results()
     squares = [i for i, r in enumerate(results) if window.truth[r.path] == ("red", "square")]
     circles = [i for i, r in enumerate(results) if window.truth[r.path] == ("red", "circle")]
     window.grid.setFocus()
     window.grid.setCurrentIndex(window.model.index(squares[-1]))
-    gen = window._generation
+    gen = window.searching.generation
     window.good_action.trigger()
     wait_for_results(qtbot, window, gen)
     assert window.search.feedback_chip.text().startswith("more like 1  ✕")
@@ -85,7 +85,7 @@ def test_marking_results_reranks_at_once(qtbot, window):
     window.grid.clearSelection()
     row = next(i for i, r in enumerate(window.model.results()) if r.media_id == bad_id)
     window.grid.setCurrentIndex(window.model.index(row))
-    gen = window._generation
+    gen = window.searching.generation
     window.bad_action.trigger()
     wait_for_results(qtbot, window, gen)
     assert len(window.search.good) == 1 and window.search.bad == [bad_id]
@@ -94,7 +94,7 @@ def test_marking_results_reranks_at_once(qtbot, window):
     assert bad_id not in [r.media_id for r in after]  # "fewer like those" drops it
     assert sum(window.truth[r.path] == ("red", "square") for r in after[:5]) >= 4
     assert window.model.marks[window.search.good[0]] == 1
-    gen = window._generation
+    gen = window.searching.generation
     qtbot.mouseClick(window.search.feedback_chip, Qt.MouseButton.LeftButton)
     wait_for_results(qtbot, window, gen)
     assert window.search.good == [] and window.model.marks == {}
@@ -104,7 +104,7 @@ def test_duplicates_view_groups_by_similarity_and_deletes_nothing(qtbot, window)
     from desktop.duplicates import DuplicatesDialog
 
     before = sorted(p for p in window.truth)
-    dialog = DuplicatesDialog(window.library, window._thumbnail_for, window, threshold=1.0)
+    dialog = DuplicatesDialog(window.library, window.thumbnail_for, window, threshold=1.0)
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: "No near-duplicates" in dialog.summary.text(), timeout=30_000)
     dialog.slider.setValue(90)
@@ -148,7 +148,7 @@ def test_a_video_shows_its_length_and_moment(qtbot, tmp_path, random_model):
     win.start()
     qtbot.waitUntil(lambda: lib.background is not None and lib.background.idle.is_set()
                     and not win.tasks.busy, timeout=120_000)
-    gen = win._generation
+    gen = win.searching.generation
     win.search.set_filter("kind", "video", "Videos only")  # a filter alone lists its matches
     wait_for_results(qtbot, win, gen)
     assert [r.path.rsplit("/", 1)[1] for r in win.model.results()] == ["clip.mp4"]
@@ -159,4 +159,4 @@ def test_a_video_shows_its_length_and_moment(qtbot, tmp_path, random_model):
     assert not win.model.data(win.model.index(0), Qt.ItemDataRole.UserRole + 4).isNull()
     text = describe(video, lib.details(video.media_id))
     assert "video, 0:06" in text and "192×144" in text
-    win.close()
+    close_window(qtbot, win)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from core.types import Progress
 from helpers import make_photo, make_random_model
+from driving import close_window
 
 pytestmark = pytest.mark.usefixtures("qapp")
 COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"]
@@ -59,17 +60,17 @@ def test_settings_switches_the_model_in_the_background_and_search_goes_on(
 
     try:
         QTimer.singleShot(200, choose_b)
-        win.show_settings()
+        win.dialogs.show_settings()
         assert shown["model"] == random_model  # Settings shows the library's model
         qtbot.waitUntil(held.is_set, timeout=60_000)
         # mid-switch: the status bar says so, and searches answer from A, whole
         qtbot.waitUntil(lambda: "Re-embedding with" in win.state_label.text(), timeout=10_000)
         assert f"of {32:,}" in win.state_label.text()
         assert lib.model_spec == random_model and win.library is lib
-        gen = win._generation
+        gen = win.searching.generation
         win.search.edit.setText("a red circle")
-        win.search_now()
-        qtbot.waitUntil(lambda: win._shown_generation > gen, timeout=30_000)
+        win.searching.now()
+        qtbot.waitUntil(lambda: win.searching.shown_generation > gen, timeout=30_000)
         assert win.model.rowCount() > 0
         assert lib.embedder.model_id == a_id
         assert not win.banner.isVisible() and "snapseek" not in win.state_label.text()
@@ -78,12 +79,12 @@ def test_settings_switches_the_model_in_the_background_and_search_goes_on(
         # the old model's vectors go just after the flip (searches never wait for that)
         qtbot.waitUntil(lambda: lib.catalog.model_ids() == [lib.embedder.model_id],
                         timeout=30_000)
-        gen = win._generation
+        gen = win.searching.generation
         win.search.edit.setText("a blue square")
-        win.search_now()
-        qtbot.waitUntil(lambda: win._shown_generation > gen, timeout=30_000)
+        win.searching.now()
+        qtbot.waitUntil(lambda: win.searching.shown_generation > gen, timeout=30_000)
         assert win.model.rowCount() > 0 and not win.banner.isVisible()
     finally:
         gate.set()
         QSettings().remove("model")  # other tests open libraries with the stored model
-        win.close()
+        close_window(qtbot, win)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from driving import wait_for_results
+from driving import close_window, wait_for_results
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
@@ -32,11 +32,11 @@ def travel_window(qtbot, tmp_path, trained_model):
     qtbot.waitUntil(lambda: lib.model_loaded and bool(win.search.known_places)
                     and not win.tasks.busy, timeout=120_000)
     yield win
-    win.close()
+    close_window(qtbot, win)
 
 
 def _type(qtbot, win, text):
-    gen = win._generation
+    gen = win.searching.generation
     win.search.edit.clear()
     qtbot.keyClicks(win.search.edit, text)
     wait_for_results(qtbot, win, gen)
@@ -49,21 +49,21 @@ def test_a_place_typed_or_picked_filters(qtbot, travel_window):
     names = {r.path.rsplit("/", 1)[-1] for r in win.model.results()}
     assert names <= {"IMG_00.jpg", "IMG_01.jpg", "IMG_02.jpg"} and "IMG_01.jpg" in names
     # the chip dismissed: the words are words again
-    gen = win._generation
+    gen = win.searching.generation
     qtbot.mouseClick(win.search.place_chip, Qt.MouseButton.LeftButton)
     wait_for_results(qtbot, win, gen)
     assert win.search.query(10).place is None
     # Filters → Place lists the library's places with their counts
     win.search.clear()
-    win._fill_filters_menu()
-    place_menu = next(a.menu() for a in win.filters_menu.actions() if a.text() == "Place")
+    win.filters.fill()
+    place_menu = next(a.menu() for a in win.filters.menu.actions() if a.text() == "Place")
     entries = [a.text() for a in place_menu.actions()]
     assert "Reykjavík  (3)" in entries and "Iceland  (3)" in entries
-    gen = win._generation
+    gen = win.searching.generation
     next(a for a in place_menu.actions() if a.text() == "Iceland  (3)").trigger()
-    win._debounce.stop()
-    win.run_search()
-    qtbot.waitUntil(lambda: win._shown_generation > gen, timeout=10_000)
+    win.searching.debounce.stop()
+    win.searching.run()
+    qtbot.waitUntil(lambda: win.searching.shown_generation > gen, timeout=10_000)
     assert sorted(r.path.rsplit("/", 1)[-1] for r in win.model.results()) == [
         "IMG_10.jpg", "IMG_11.jpg", "IMG_12.jpg"]
     win.search.clear()
@@ -75,9 +75,9 @@ def test_the_relevant_set_then_show_all(qtbot, travel_window):
     shown = win.model.rowCount()
     assert 0 < shown < 22 and win.matches_label.isVisible()
     assert f"{shown} match" in win.matches_label.text() and "Show all" in win.matches_label.text()
-    gen = win._generation
+    gen = win.searching.generation
     win.matches_label.linkActivated.emit("all")
-    qtbot.waitUntil(lambda: win._shown_generation > gen, timeout=10_000)
+    qtbot.waitUntil(lambda: win.searching.shown_generation > gen, timeout=10_000)
     assert win.model.rowCount() == 22 and not win.matches_label.isVisible()
     win.search.clear()
 

@@ -13,6 +13,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QLineEdit
 
 from test_people import write_people
+from driving import close_window
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
@@ -124,4 +125,4 @@ def test_ctrl_p_opens_people_and_double_click_lists_their_photos(qtbot, people_l
     expected = [r.path for r in people_library.person_photos(person)]
     qtbot.waitUntil(lambda: [r.path for r in win.model.results()] == expected, timeout=60_000)
     opened[0].done(0)
-    win.close()
+    close_window(qtbot, win)

@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from core.types import SearchResult
+from driving import close_window
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
@@ -125,7 +126,7 @@ def busy_window(qtbot, tmp_path, trained_model):
                     and lib.background.idle.is_set() and not win.tasks.busy, timeout=180_000)
     win.photos = photos
     yield win
-    win.close()
+    close_window(qtbot, win)
 
 
 def _soak(qtbot, window, passes: int) -> dict:

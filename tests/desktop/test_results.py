@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from core.types import SearchResult
 
+from driving import after_posted_events
+
 pytestmark = pytest.mark.usefixtures("qapp")
 
 
@@ -32,11 +34,11 @@ def test_a_closed_runner_delivers_nothing(qtbot):
     gate, got = threading.Event(), []
     runner.run(lambda: gate.wait(5) and "late", got.append, got.append)
     gate.set()
-    runner.close()
-    qtbot.wait(100)
+    runner.close()  # the task ended: its answer is posted, and must be dropped
+    after_posted_events(qtbot)
     assert got == []
-    runner.run(lambda: "after", got.append)
-    qtbot.wait(100)
+    assert runner.run(lambda: "after", got.append).cancelled
+    after_posted_events(qtbot)
     assert got == []
 
 
@@ -159,7 +161,8 @@ def test_a_cancelled_job_never_runs_or_answers(qtbot):
     gate.set()
     qtbot.waitUntil(lambda: got == ["third"], timeout=5_000)
     assert ran == ["first"]
-    qtbot.wait(100)
+    # "first" ended before "third" began (one worker), so its dropped answer came before
+    assert runner.in_flight == 0
     assert got == ["third"] and not runner.busy
     runner.close()
 
@@ -210,7 +213,9 @@ def test_a_change_asked_just_before_its_dialog_closes_still_happens(qtbot):
     dialog.run(lambda: happened.append("renamed"), answers.append, changes=True)
     dialog.close(0)
     gate.set()
-    qtbot.waitUntil(lambda: happened == ["renamed"], timeout=5_000)
-    qtbot.wait(100)
-    assert answers == []
+    # a change asked after it, on the same lane, answers after the rename's answer would have
+    after = []
+    window.run(lambda: "after", after.append, changes=True)
+    qtbot.waitUntil(lambda: bool(after), timeout=5_000)
+    assert happened == ["renamed"] and answers == []
     window.close()

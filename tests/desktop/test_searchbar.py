@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
+from driving import close_window
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
@@ -51,7 +52,7 @@ def test_the_second_pass_shows_in_the_status_bar(qtbot, tmp_path, random_model):
     qtbot.addWidget(win)
     threading.Thread(target=win.bridge, args=(Progress(STATE, done=3, total=10),)).start()
     qtbot.waitUntil(lambda: "faces and text: 3 of 10" in win.state_label.text())
-    win.close()
+    close_window(qtbot, win)
 
 
 def test_light_and_dark_palettes(qapp):

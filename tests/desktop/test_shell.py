@@ -99,6 +99,109 @@ def test_with_a_tray_closing_the_window_keeps_watching(qtbot, tmp_path, random_m
     assert lib.paused and win.pause_button.isChecked()
     win.tray.show_action.trigger()
     assert win.isVisible()
-    monkeypatch.setattr("PySide6.QtWidgets.QApplication.quit", lambda *a: None)
-    win.tray.quit_action.trigger()
-    assert not win.isVisible() and closes == [1]
+    with qtbot.waitSignal(win.session.closed, timeout=30_000):
+        win.tray.quit_action.trigger()
+        assert not win.isVisible()
+    assert closes == [1]
+
+
+def test_a_second_instance_never_takes_a_running_ones_socket(qtbot, tmp_path):
+    """Two launches at once: the later one must not remove the first one's socket."""
+    from desktop.shell import SingleInstance, ask_running_instance, instance_name
+
+    name = instance_name(tmp_path / "home")
+    first = SingleInstance(name)
+    second = SingleInstance(name)
+    try:
+        assert first.listening and not second.listening
+        with qtbot.waitSignal(first.raise_requested, timeout=5_000):
+            assert ask_running_instance(name)  # the first still hears later launches
+    finally:
+        second.close()
+        first.close()
+
+
+def test_a_socket_left_by_a_crash_is_taken_over(qtbot, tmp_path):
+    import socket
+
+    from PySide6.QtCore import QDir
+
+    from desktop.shell import SingleInstance, ask_running_instance, instance_name
+
+    name = instance_name(tmp_path / "home")
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(os.path.join(QDir.tempPath(), name))  # as a killed app leaves it: nobody answers
+    stale.close()
+    instance = SingleInstance(name)
+    try:
+        assert instance.listening
+        with qtbot.waitSignal(instance.raise_requested, timeout=5_000):
+            assert ask_running_instance(name)
+    finally:
+        instance.close()
+
+
+def test_quit_returns_at_once_and_the_library_closes_in_the_background(
+        qtbot, tmp_path, random_model, monkeypatch):
+    import threading
+
+    from core.library import Library
+    from desktop.window import MainWindow
+
+    lib = Library(tmp_path / "home", model=random_model)
+    gate, closes, real_close = threading.Event(), [], lib.close
+
+    def slow_close():  # saving a large index takes a while
+        gate.wait(5)
+        real_close()
+        closes.append(threading.current_thread() is threading.main_thread())
+
+    monkeypatch.setattr(lib, "close", slow_close)
+    win = MainWindow(library=lib)
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: lib.background is not None, timeout=60_000)
+    with qtbot.waitSignal(win.session.closed, timeout=20_000):
+        win.named_actions["Quit"].trigger()
+        assert closes == [] and not win.isVisible()  # back to the event loop, window gone
+        gate.set()
+    assert closes == [False]  # closed, off the GUI thread
+
+
+QUIT_AFTER_START = """
+import sys
+from PySide6.QtCore import QTimer
+import core.library
+import desktop.window
+
+real_close = core.library.Library.close
+def close(self):
+    real_close(self)
+    print("library closed", flush=True)
+core.library.Library.close = close
+
+real_start = desktop.window.MainWindow.start
+def start(self):
+    real_start(self)
+    def quit_when_watching():
+        if self.library is not None and self.library.background is not None:
+            timer.stop()
+            self.named_actions["Quit"].trigger()
+            print("quit returned", flush=True)
+    timer = QTimer(self, interval=100)
+    timer.timeout.connect(quit_when_watching)
+    timer.start()
+desktop.window.MainWindow.start = start
+
+from desktop.app import main
+sys.exit(main(["--home", sys.argv[1], "--model", sys.argv[2]]))
+"""
+
+
+def test_quit_ends_the_app_with_its_library_closed(tmp_path, random_model):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run([sys.executable, "-c", QUIT_AFTER_START, str(tmp_path / "home"),
+                           random_model], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["quit", "returned", "library", "closed"], proc.stdout

@@ -11,13 +11,13 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 
 from core.types import Notice, Progress
-from driving import top_kinds, wait_for_results
+from driving import close_window, top_kinds, wait_for_results
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
 
 def test_typing_a_query_fills_the_grid_in_ranked_order(qtbot, window):
-    gen = window._generation
+    gen = window.searching.generation
     qtbot.keyClicks(window.search.edit, "a green square")
     wait_for_results(qtbot, window, gen)
     assert sum(k == ("green", "square") for k in top_kinds(window)) >= 4
@@ -46,18 +46,19 @@ def test_latest_query_wins_over_a_slower_earlier_one(qtbot, window, monkeypatch)
 
     monkeypatch.setattr(window.library, "search", search)
     window.search.edit.setText("a yellow stripe")
-    window._debounce.stop()
-    window.run_search()
+    window.searching.debounce.stop()
+    window.searching.run()
     # running when overtaken (one still waiting is dropped unrun: tests/desktop/test_results.py):
     # its answer comes after the newer one's and must not replace it
     qtbot.waitUntil(slow_started.is_set, timeout=30_000)
-    gen = window._generation
+    gen = window.searching.generation
     window.search.edit.setText("a blue circle")
-    window._debounce.stop()
-    window.run_search()
+    window.searching.debounce.stop()
+    window.searching.run()
     wait_for_results(qtbot, window, gen)
     qtbot.waitUntil(slow_done.is_set, timeout=10_000)
-    qtbot.wait(200)  # let the stale answer arrive on the GUI thread
+    # the stale answer has reached the GUI thread (and been dropped there)
+    qtbot.waitUntil(lambda: window.tasks.in_flight == 0, timeout=10_000)
     assert sum(k == ("blue", "circle") for k in top_kinds(window)) >= 4
 
 
@@ -73,7 +74,7 @@ def test_dropping_a_file_url_runs_an_image_query(qtbot, window, tmp_path):
     query = make_photo(tmp_path / "query.jpg", "orange", "triangle", seed=77)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(query))])
-    gen = window._generation
+    gen = window.searching.generation
     _drop(window, mime)
     assert len(window.search.chips) == 1
     wait_for_results(qtbot, window, gen)
@@ -87,7 +88,7 @@ def test_dropping_raw_image_data_runs_an_image_query(qtbot, window, tmp_path):
     image.save(tmp_path / "raw.png")
     mime = QMimeData()
     mime.setImageData(QImage(str(tmp_path / "raw.png")))
-    gen = window._generation
+    gen = window.searching.generation
     _drop(window, mime)
     wait_for_results(qtbot, window, gen)
     assert sum(k == ("purple", "stripe") for k in top_kinds(window)) >= 4
@@ -99,32 +100,32 @@ def test_paste_and_removing_the_chip_update_results(qtbot, window, tmp_path):
     draw_photo("yellow", "circle", (320, 240), seed=79).save(tmp_path / "clip.png")
     QGuiApplication.clipboard().setImage(QImage(str(tmp_path / "clip.png")))
     window.grid.setFocus()
-    gen = window._generation
-    window.paste()
+    gen = window.searching.generation
+    window.query_input.paste()
     wait_for_results(qtbot, window, gen)
     assert sum(k == ("yellow", "circle") for k in top_kinds(window)) >= 4
-    gen = window._generation
+    gen = window.searching.generation
     qtbot.keyClicks(window.search.edit, "a blue square")
     wait_for_results(qtbot, window, gen)
     chip = window.search.chips[0][0]
-    gen = window._generation
+    gen = window.searching.generation
     qtbot.mouseClick(chip, Qt.MouseButton.LeftButton)
     assert window.search.chips == []
     wait_for_results(qtbot, window, gen)
     assert sum(k == ("blue", "square") for k in top_kinds(window)) >= 4
-    # the pasted picture was kept in a private folder while the app ran, and leaves with it
-    pasted = list(window._query_dir.glob("*.png"))
+    # the pasted picture was kept in a folder of the app's own while it ran, and leaves with it
+    pasted = list(window.query_input.pasted.folder.glob("*.png"))
     assert len(pasted) == 1
-    window.close()
+    close_window(qtbot, window)
     assert not pasted[0].parent.exists()
 
 
 def test_more_like_this(qtbot, window):
-    gen = window._generation
+    gen = window.searching.generation
     qtbot.keyClicks(window.search.edit, "a red stripe")
     wait_for_results(qtbot, window, gen)
     first = window.model.result(0)
-    gen = window._generation
+    gen = window.searching.generation
     qtbot.keyClick(window.grid, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     wait_for_results(qtbot, window, gen)
     ids = [r.media_id for r in window.model.results()]
@@ -169,7 +170,7 @@ def test_welcome_page_on_first_run(qtbot, tmp_path, random_model):
     win.show()
     win.start()
     qtbot.waitUntil(lambda: win.stack.currentWidget() is win.welcome, timeout=10_000)
-    win.close()
+    close_window(qtbot, win)
 
 
 def test_window_appears_before_torch_is_imported(tmp_path):
@@ -185,7 +186,7 @@ def test_window_appears_before_torch_is_imported(tmp_path):
 
 
 def test_results_drag_out_as_file_urls(qtbot, window):
-    gen = window._generation
+    gen = window.searching.generation
     qtbot.keyClicks(window.search.edit, "a red circle")
     wait_for_results(qtbot, window, gen)
     index = window.model.index(0)
@@ -195,7 +196,7 @@ def test_results_drag_out_as_file_urls(qtbot, window):
 
 
 def test_preview_pane_shows_photo_metadata_and_score(qtbot, window):
-    gen = window._generation
+    gen = window.searching.generation
     qtbot.keyClicks(window.search.edit, "a blue circle")
     wait_for_results(qtbot, window, gen)
     window.preview_action.trigger()
@@ -224,7 +225,7 @@ def test_missing_model_weights_become_a_visible_message(qtbot, tmp_path, photo_d
     win.start()
     qtbot.waitUntil(lambda: "⚠" in win.state_label.text(), timeout=30_000)
     assert "ViT-B-32-256" in win.state_label.text() and "local-dir" in win.state_label.text()
-    win.close()
+    close_window(qtbot, win)
 
 
 def test_folders_dialog_shows_counts_and_pauses(qtbot, tmp_path, photo_dir, random_model):
@@ -288,7 +289,7 @@ def test_an_idle_report_with_nothing_new_keeps_the_place_in_the_newest_photos(qt
     # the second pass's end and every periodic reconcile report idle; when the newest photos
     # are what the grid shows already, the grid must not start again from the top
     qtbot.waitUntil(lambda: window.model.rowCount() > 0, timeout=10_000)
-    assert window._nothing_asked()
+    assert window.searching.nothing_asked()
     view, bar = window.grid, window.grid.verticalScrollBar()
     view.setCurrentIndex(window.model.index(7, 0))
     qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=10_000)

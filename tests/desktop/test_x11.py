@@ -87,6 +87,19 @@ class App:
         self.proc.wait()
 
 
+def _wait_for_clipboard(display: str, target: str, timeout: float = 10.0) -> None:
+    """Until the X clipboard offers `target` (xclip owns the selection once it has read its
+    file, some time after it started)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        offered = subprocess.run(["xclip", "-selection", "clipboard", "-t", "TARGETS", "-o"],
+                                 env=_env(display), capture_output=True, text=True, timeout=10)
+        if target in offered.stdout.split():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the clipboard never offered {target}")
+
+
 def _kinds(state: dict, truth: dict, n: int = 5) -> list:
     return [truth.get(p) for p in state["results"][:n]]
 
@@ -112,14 +125,15 @@ def test_the_real_app_under_x11(display, tmp_path, ranked_photos, trained_model)
         _x(display, "key", "Return")
         state = app.wait(lambda s: s["text"] == "a green square" and sum(
             k == ("green", "square") for k in _kinds(s, truth)) >= 4, 30, "green squares")
-        time.sleep(0.5)
-        assert app.state()["opened"] == []
+        # a state written later than the one with the results: the key's events have all run
+        later = app.wait(lambda s: s["written"] > state["written"], 10, "the next state")
+        assert later["opened"] == []
 
         # Ctrl+V an image from the X clipboard into the focused search box: an image chip
         draw_photo("yellow", "circle", (320, 240), seed=79).save(tmp_path / "clip.png")
         clipboard = subprocess.Popen(["xclip", "-selection", "clipboard", "-t", "image/png",
                                       "-i", str(tmp_path / "clip.png")], env=_env(display))
-        time.sleep(0.5)
+        _wait_for_clipboard(display, "image/png")
         _x(display, "key", "ctrl+v")
         state = app.wait(lambda s: len(s["chips"]) == 1, 20, "a pasted image chip")
         assert state["text"] == "a green square"  # the picture did not go in as text

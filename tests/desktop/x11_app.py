@@ -1,5 +1,5 @@
 """The real window on a real X display, for tests/desktop/test_x11.py: started as a separate
-process under Xvfb, driven from outside by xdotool and xclip. Twice a second it writes what a
+process under Xvfb, driven from outside by xdotool and xclip. Every 300 ms it writes what a
 person would see (the text, the chips, the page, the results, the viewer) to a JSON file, and
 files it would have opened in another program are recorded instead of opened.
 
@@ -19,12 +19,12 @@ def main() -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    import desktop.window as window_module
+    import desktop.handoff as handoff
     from core.library import Library
     from desktop.window import MainWindow
 
     opened: list[str] = []
-    window_module.open_media = lambda path, at_s=None: opened.append(path)
+    handoff.open_media = lambda path, at_s=None: opened.append(path)
     app = QApplication(sys.argv[:1])
     app.setApplicationName("Snapseek")
     window = MainWindow(library=Library(home, model=model))
@@ -32,7 +32,10 @@ def main() -> int:
     window.show()
     window.start()
 
+    written = [0]
+
     def dump() -> None:
+        written[0] += 1
         lib = window.library
         grid = window.grid
         cells = []
@@ -43,6 +46,7 @@ def main() -> int:
         search = window.search.edit.mapToGlobal(window.search.edit.rect().center())
         viewer = window.viewer.current()
         state = {
+            "written": written[0],  # each state is written after the events before it ran
             "ready": bool(lib is not None and lib.model_loaded and lib.background is not None
                           and lib.background.idle.is_set() and not window.tasks.busy),
             "text": window.search.edit.text(),
@@ -50,7 +54,7 @@ def main() -> int:
             "page": {window.viewer: "viewer", window.results_page: "results"}.get(
                 window.stack.currentWidget(), "other"),
             "results": [r.path for r in window.model.results()[:10]],
-            "generation": window._shown_generation,
+            "generation": window.searching.shown_generation,
             "current_row": grid.currentIndex().row(),
             "viewer_path": viewer.path if viewer else None,
             "viewer_loaded": not window.viewer.image.isNull(),

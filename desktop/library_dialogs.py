@@ -1,0 +1,90 @@
+"""The dialogs that look at or change the library from the window: folders (and adding one),
+settings, duplicates and people."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtWidgets import QFileDialog
+
+from .session import reopening_settings
+
+
+class LibraryDialogs(QObject):
+    """The window provides `library`, `session`, `searching`, `search`, `tasks`, `stack`,
+    `results_page`, `show_error` and `thumbnail_for`."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+
+    # -- folders ---------------------------------------------------------------------
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.window, "Add a folder of photos",
+                                                  str(Path.home()))
+        if folder:
+            self.add_folder(folder)
+
+    def add_folder(self, folder: str) -> None:
+        w = self.window
+        if w.library is None:
+            return
+        lib = w.library
+        w.tasks.run(lambda: lib.add_folder(folder),
+                    lambda _: w.stack.setCurrentWidget(w.results_page), w.show_error,
+                    changes=True)
+
+    def show_folders(self) -> None:
+        from .dialogs import FoldersDialog
+
+        if self.window.library is not None:
+            FoldersDialog(self.window.library, self.add_folder, self.window).exec()
+
+    # -- settings --------------------------------------------------------------------
+    def show_settings(self) -> None:
+        from .dialogs import SettingsDialog
+
+        w = self.window
+        lib = w.library
+        current = (lib.switch_target or lib.model_spec) if lib is not None else None
+        dialog = SettingsDialog(w, current_model=current)
+        before = reopening_settings()
+        if dialog.exec() and w.library is not None:
+            model = QSettings().value("model") or current
+            if reopening_settings() == before:
+                if model != current:  # re-embedded in the background; searches go on
+                    w.tasks.run(lambda: lib.switch_model(model), None, w.show_error,
+                                changes=True)
+                return
+            w.session.reopen()
+
+    # -- looking at the library ------------------------------------------------------
+    def show_duplicates(self) -> None:
+        from .duplicates import DuplicatesDialog
+
+        w = self.window
+        if w.library is not None:
+            DuplicatesDialog(w.library, w.thumbnail_for, w).exec()
+
+    def show_people(self) -> None:
+        """The People view; double-clicking a person lists their photos, newest first."""
+        from .people import PeopleDialog
+
+        w = self.window
+        if w.library is None:
+            return
+        dialog = PeopleDialog(w.library, w)
+
+        def search_person(person_id: int) -> None:
+            item = dialog.people.currentItem()
+            name = item.text().split("\n", 1)[0].strip() if item is not None else ""
+            dialog.accept()
+            # a chip, so the view says what it shows and stays when indexing goes idle
+            w.search.clear()
+            w.search.set_filter("person", str(person_id),
+                                f"with {name}" if name else "this person")
+            w.searching.now()
+
+        dialog.person_chosen.connect(search_person)
+        dialog.exec()

@@ -1,0 +1,60 @@
+"""What can be done with the results in the grid: open them elsewhere, show them in the file
+manager, copy their paths or pictures, and the right-click menu that offers these."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QGuiApplication, QImage
+
+from . import handoff
+from .actions import context_menu
+
+
+class ResultActions(QObject):
+    """For the window's current or selected results; it provides `model`, `grid`, `tasks`,
+    `show_error`, `named_actions`, `current_row()` and `selected_rows()`."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+
+    def open_current(self) -> None:
+        self.open_result(self.window.current_row())
+
+    def open_result(self, row: int | None) -> None:
+        if row is not None:
+            result = self.window.model.result(row)
+            handoff.open_media(result.path, result.at_s if result.kind == "video" else None)
+
+    def selected_paths(self) -> list[str]:
+        """The selected results' files, in grid order (the current one when none is)."""
+        model = self.window.model
+        return list(dict.fromkeys(model.result(r).path for r in self.window.selected_rows()))
+
+    def reveal(self) -> None:
+        """Show the selected files in the file manager, selected there too."""
+        paths = self.selected_paths()
+        if paths:
+            self.window.tasks.run(lambda: handoff.show_in_file_manager(paths),
+                                  handoff.open_folders, self.window.show_error)
+
+    def copy_path(self) -> None:
+        paths = self.selected_paths()
+        if paths:
+            QGuiApplication.clipboard().setText("\n".join(paths))
+
+    def copy_image(self) -> None:
+        row = self.window.current_row()
+        if row is None:
+            return
+        path = self.window.model.result(row).path
+        self.window.tasks.run(lambda: QImage(path), QGuiApplication.clipboard().setImage)
+
+    def show_context_menu(self, pos) -> None:
+        grid = self.window.grid
+        idx = grid.indexAt(pos)
+        if not idx.isValid():
+            return
+        grid.setCurrentIndex(idx)
+        context_menu(self.window, self.window.named_actions).exec(
+            grid.viewport().mapToGlobal(pos))
