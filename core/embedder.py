@@ -22,7 +22,7 @@ from .towers import (
     supports_truncation,
     text_tower_to_bf16,
 )
-from .types import ModelUnavailable
+from .types import ModelUnavailable, SnapseekError
 
 log = logging.getLogger(__name__)
 
@@ -223,3 +223,27 @@ class Embedder:
         if len(texts) == 1 and truncate:
             self._text_cache.put(texts[0], out[0])
         return out
+
+
+def check_device(device: str | None) -> None:
+    """Refuse a device this machine does not have, in words (torch would raise deep inside)."""
+    kind, _, number = (device or "auto").partition(":")
+    if kind in ("auto", "cpu"):
+        return
+    import torch
+
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise SnapseekError(f"The device {device} is not available: no CUDA GPU was found "
+                                "(use auto or cpu).")
+        if number and (not number.isdigit() or int(number) >= torch.cuda.device_count()):
+            raise SnapseekError(f"The device {device} is not available: this machine has "
+                                f"{torch.cuda.device_count()} CUDA GPU(s), cuda:0 to "
+                                f"cuda:{torch.cuda.device_count() - 1}.")
+    elif kind == "mps" and not number:
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise SnapseekError(f"The device {device} is not available: no Apple GPU (MPS) was "
+                                "found (use auto or cpu).")
+    else:
+        raise SnapseekError(f"Unknown device {device!r}: use auto, cpu, cuda, cuda:N or mps.")

@@ -60,8 +60,7 @@ class ModelSwitch:
         self.index: VectorIndex | None = None
 
     def _load(self) -> None:
-        from .embedder import Embedder
-        from .library import check_device
+        from .embedder import Embedder, check_device
 
         lib = self.library
         if self.embedder is None:
@@ -74,7 +73,7 @@ class ModelSwitch:
                 runtime_cache=lib.home / "runtime")
         if self.index is None:
             emb = self.embedder
-            self.index, _ = VectorIndex.open(lib._index_path(emb.model_id), emb.model_id,
+            self.index, _ = VectorIndex.open(lib.vectors.path(emb.model_id), emb.model_id,
                                              emb.dim, lib.catalog, save=True)
 
     def progress(self) -> tuple[int, int]:
@@ -119,13 +118,8 @@ class ModelSwitch:
                                         current=p.current, model=name))
 
                 pipeline = IndexingPipeline(catalog, emb, _Unsaved(self.index), lib.thumbs)
-                lib._pipeline = pipeline
-                if lib.paused:
-                    pipeline.pause()
-                try:
+                with lib.running(pipeline):
                     _, _, cancelled = pipeline.run(items, report)
-                finally:
-                    lib._pipeline = None
                 if cancelled:
                     break
             self.index.save(catalog)  # stopped: what was added is kept for the next pass
@@ -138,13 +132,10 @@ class ModelSwitch:
         emb, index = self.embedder, self.index
         index.save(lib.catalog)  # the new index whole on disk before it is the library's
         old = [m for m in lib.catalog.model_ids() if m != emb.model_id]
-        with lib._switch_lock.write(), lib._load_lock:
+        with lib.flipping():
             if not lib.catalog.make_model_active(emb.spec, emb.model_id, old):
                 return False
-            lib._embedder, lib._index, lib.model_spec = emb, index, emb.spec
-            lib._exact, lib.index_state = None, "loaded"
-            lib.ranker.forget()
-            lib.switch_target, lib._switch = None, None
+            lib.activate(emb, index)
         freed = lib.drop_models(old)  # killed before this: begin_switch deletes them
         lib.catalog.set_meta("retired_models", "")
         lib.emit(Notice(Level.INFO, f"Now searching with {display_name(emb.spec)}; the old "

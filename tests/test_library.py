@@ -11,7 +11,7 @@ from PIL import Image
 
 from core.library import Library
 from core.types import CatalogError, Query
-from helpers import draw_photo
+from helpers import draw_photo, make_photo
 
 
 def test_second_index_run_reads_no_image(library, photo_dir, monkeypatch):
@@ -165,11 +165,11 @@ def test_bf16_applies_to_a_separate_text_tower(custom_text_model):
 
 @pytest.mark.parametrize("model_fixture", ["random_model", "custom_text_model"])
 def test_refused_bf16_restores_the_exact_fp32_weights(model_fixture, request, monkeypatch):
-    from core import embedder
+    from core import embedder, towers
 
     spec = request.getfixturevalue(model_fixture)
     reference = embedder.Embedder.load(spec, text_precision="fp32")
-    monkeypatch.setattr(embedder, "BF16_MIN_COSINE", 1.01)  # nothing can agree this well
+    monkeypatch.setattr(towers, "BF16_MIN_COSINE", 1.01)  # nothing can agree this well
     refused = embedder.Embedder.load(spec, text_precision="bf16")
     assert refused.text_precision == "fp32"
     texts = ["a dog", "photo 12 of a red circle"]
@@ -461,10 +461,11 @@ def test_a_writer_arriving_as_a_search_starts_the_rebuild_waits_for_it(tmp_path,
     import time
 
     from core.index import VectorIndex
+    from core.vectorstore import VectorStore
 
     home = _home_with_a_broken_index(tmp_path, photo_dir, random_model)
     reading, go, rebuilds = threading.Event(), threading.Event(), []
-    real_rebuild, real_standin = VectorIndex.rebuild, Library._standin
+    real_rebuild, real_standin = VectorIndex.rebuild, VectorStore._standin
 
     def counted(self, catalog, **kw):
         rebuilds.append(threading.current_thread().name)
@@ -476,7 +477,7 @@ def test_a_writer_arriving_as_a_search_starts_the_rebuild_waits_for_it(tmp_path,
         return real_standin(self, model_id)
 
     monkeypatch.setattr(VectorIndex, "rebuild", counted)
-    monkeypatch.setattr(Library, "_standin", slow_standin)
+    monkeypatch.setattr(VectorStore, "_standin", slow_standin)
     with Library(home) as lib:
         lib.load_model()
         searched = threading.Thread(target=lambda: lib.search(Query.text("red", k=3)))
@@ -506,3 +507,93 @@ def _home_with_a_broken_index(tmp_path, photo_dir, model):
     (index_file,) = home.glob("index-*.hnsw")
     index_file.write_bytes(b"garbage" * 1000)
     return home
+
+
+def test_a_forgotten_photos_thumbnail_never_comes_back(tmp_path, photo_dir, random_model,
+                                                       monkeypatch):
+    """A thumbnail made while the photo is forgotten (the grid asked for it, the folder was
+    removed meanwhile) must not be left behind in the library home."""
+    import threading
+
+    import core.library.details as details
+    from core.thumbnails import thumb_path
+
+    with Library(tmp_path / "home", model=random_model) as lib:
+        lib.add_folder(photo_dir)
+        lib.update()
+        media_id = lib.recent(1)[0].media_id
+        thumb_path(lib.thumbs, media_id).unlink()  # so that it is made again from the photo
+        decoding, forgotten = threading.Event(), threading.Event()
+        real = details.open_image
+
+        def decode_while_forgotten(*a, **k):
+            decoding.set()
+            assert forgotten.wait(30)
+            return real(*a, **k)
+
+        monkeypatch.setattr(details, "open_image", decode_while_forgotten)
+        asked = threading.Thread(target=lib.thumbnail, args=(media_id,))
+        asked.start()
+        assert decoding.wait(30)
+        lib.remove_folder(photo_dir)
+        forgotten.set()
+        asked.join(30)
+        assert not thumb_path(lib.thumbs, media_id).exists()
+        assert not [p for p in lib.thumbs.rglob("*") if p.is_file()]
+
+
+def test_an_existing_empty_home_and_a_chosen_thumbnail_folder_are_private(tmp_path, random_model):
+    """Before, a home folder that existed already was made private only once a catalog was in
+    it (its first session's thumbnails readable by others), and a thumbnail folder of the
+    user's choosing never."""
+    home, thumbs = tmp_path / "home", tmp_path / "my-thumbnails"
+    for folder in (home, thumbs):
+        folder.mkdir()
+        os.chmod(folder, 0o755)
+    with Library(home, model=random_model, thumbs_dir=thumbs):
+        assert os.stat(home).st_mode & 0o077 == 0
+        assert os.stat(thumbs).st_mode & 0o077 == 0
+
+
+def test_photos_under_a_linked_subfolder_are_found_by_the_path_a_person_gives(
+        tmp_path, random_model):
+    elsewhere = tmp_path / "Elsewhere"
+    make_photo(elsewhere / "two.jpg", "blue")
+    folder = tmp_path / "Pictures"
+    make_photo(folder / "one.jpg", "red")
+    os.symlink(elsewhere, folder / "linked")
+    with Library(tmp_path / "home", model=random_model) as lib:
+        lib.add_folder(folder)
+        lib.update()
+        for given in (folder / "linked" / "two.jpg", folder / "one.jpg"):
+            assert lib.media_id_of(str(given)) is not None, given
+        lib.set_folder_paused(str(folder / "linked" / ".."), True)
+        assert lib.folders()[0].paused
+
+
+def test_pause_resume_and_cancel_read_the_indexing_in_flight_once(tmp_path, random_model):
+    """The indexing thread sets the pipeline to None when it ends: reading it twice (check,
+    then call) could find it gone between the two."""
+    calls = []
+
+    class Ending:  # the indexing in flight, ending between any two reads
+        def __init__(self):
+            self.reads = 0
+
+        def __get__(self, obj, owner=None):
+            self.reads += 1
+            return None if self.reads % 2 == 0 else type(
+                "Pipeline", (), {n: (lambda self, n=n: calls.append(n))
+                                 for n in ("pause", "resume", "cancel")})()
+
+        def __set__(self, obj, value):
+            pass
+
+    class Racing(Library):
+        _pipeline = Ending()
+
+    with Racing(tmp_path / "home", model=random_model) as lib:
+        lib.pause()  # finds it in flight: paused
+        lib.resume()  # finds it ended: nothing to resume (before: 'NoneType' has no 'pause')
+        lib.cancel()  # in flight again: cancelled
+    assert calls == ["pause", "cancel"]

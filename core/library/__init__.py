@@ -1,0 +1,179 @@
+"""The facade the CLI and the desktop use: one library home, its catalog, model and vectors,
+folders and background work, and events. The work is done in the rooms it is made of."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from ..home import BUSY_WAIT_S, HomeLock, default_home, make_private, make_private_home
+from ..models import DEFAULT_MODEL, ModelSpec
+from ..ranking import Ranker
+from ..rwlock import RWLock
+from ..store import Catalog
+from ..types import Event, LibraryBusy, Query, SearchResult, SnapseekError
+from ..vectorstore import VectorStore
+from .details import PhotoDetails
+from .folders import FolderWork
+from .modelholder import ModelHolder
+from .people import PeopleOps
+
+__all__ = ["Library", "default_home"]
+log = logging.getLogger(__name__)
+
+Listener = Callable[[Event], None]
+
+
+class Library(ModelHolder, FolderWork, PhotoDetails, PeopleOps):
+    """One library home: a catalog, the model's vectors and their index, and background work."""
+
+    def __init__(self, home: str | Path | None = None, model: str | None = None,
+                 device: str = "auto", threads: int | None = None, allow_download: bool = True,
+                 thumbs_dir: str | Path | None = None):
+        if threads is not None and threads < 0:
+            raise SnapseekError(f"threads must be 1 or more (0: automatic), not {threads}.")
+        self.home = Path(home).expanduser() if home else default_home()
+        make_private_home(self.home)
+        self.catalog = Catalog(self.home / "catalog.db")
+        self._home_lock = HomeLock.of(self.home)
+        self._holds = 0  # this Library's holds on the home lock (released by close)
+        self._holds_lock = threading.Lock()
+        self._watch_hold = False
+        self.thumbs = Path(thumbs_dir).expanduser() if thumbs_dir else self.home / "thumbs"
+        if thumbs_dir:  # a thumbnail folder of the user's choosing is as private as the home
+            make_private(self.thumbs)
+        stored = self.catalog.get_meta("model")
+        self.model_spec = ModelSpec.parse(model).text if model else (stored or DEFAULT_MODEL)
+        self.device = device
+        self.threads = threads
+        self.allow_download = allow_download
+        self._embedder = None  # the model, loaded when first asked for (ModelHolder.embedder)
+        self._heavy = None  # weakref to a whole model lighten() could not let go
+        self._load_lock = threading.RLock()  # the model and the index load under one lock
+        self.vectors = VectorStore(self.home, self.catalog, lambda: self.embedder, self.emit,
+                                   self._load_lock, self._may_save)
+        self.ranker = Ranker(self.catalog, lambda: self.embedder, self._searcher,
+                             self.check_model)
+        self._listeners: list[Listener] = []
+        self._pipeline = None  # the indexing in flight (FolderWork.running)
+        self._paused = False
+        self.young: list[int] = []
+        self.background = None  # a BackgroundIndexer while watching
+        # switching models (core/switch.py): the model asked for, the switch's target (kept in
+        # the catalog's meta), its loaded model, and the lock that lets the flip wait for
+        # searches in flight
+        self._model_asked = self.model_spec if model else None
+        # opened without naming a model: it answers with the library's model, whichever that
+        # is when it answers (a switch may flip in another process while it is open)
+        self._follows = model is None
+        self.switch_target = self.catalog.get_meta("switching_to") or None
+        self._switch = None
+        self._switch_lock = RWLock()
+
+    # -- events --------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> None:
+        """Listeners get Progress and Notice objects, on whatever thread produced them."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not stop indexing
+                log.exception("event listener failed")
+
+    # -- the writer lock -----------------------------------------------------
+    @contextmanager
+    def writing(self):
+        """Hold the library's writer lock (see HomeLock) for a change; re-entrant. Raises
+        LibraryBusy when another process keeps it longer than BUSY_WAIT_S seconds."""
+        self._acquire()
+        try:
+            yield self
+        finally:
+            self._release()
+
+    def _acquire(self) -> None:
+        wait = float(os.environ.get("SNAPSEEK_BUSY_WAIT", BUSY_WAIT_S))
+        if not self._home_lock.acquire(wait):
+            raise LibraryBusy(f"{self.home}: this library is busy (another Snapseek is indexing "
+                              "it); try again when it has finished.")
+        with self._holds_lock:
+            self._holds += 1
+
+    def _release(self) -> bool:
+        with self._holds_lock:
+            if not self._holds:
+                return False
+            self._holds -= 1
+        self._home_lock.release()
+        return True
+
+    @contextmanager
+    def _may_save(self):
+        """Whether a reader may write the index file now: only when no other process is
+        writing this library (it never waits). Yields True or False."""
+        got = self._home_lock.acquire(0)
+        try:
+            yield got
+        finally:
+            if got:
+                self._home_lock.release()
+
+    # -- the vectors (core/vectorstore.py) ------------------------------------------
+    @property
+    def index(self):
+        """The vector index, loaded, caught up or rebuilt as needed (blocks; for writers)."""
+        return self.vectors.index()
+
+    @property
+    def index_state(self) -> str:
+        return self.vectors.state
+
+    def _searcher(self):
+        return self.vectors.searcher()
+
+    def _index_path(self, model_id: str) -> Path:
+        return self.vectors.path(model_id)
+
+    def wait_for_index(self) -> None:
+        """Block until a rebuild in progress has finished and been saved."""
+        self.vectors.wait()
+
+    # -- search (core/ranking.py) ---------------------------------------------------
+    # -- search (core/ranking.py) ---------------------------------------------------
+    def query_vector(self, query: Query) -> np.ndarray:
+        return self.ranker.query_vector(query)
+
+    def search(self, query: Query) -> list[SearchResult]:
+        if self.is_empty():  # nothing to find: no model is loaded (or downloaded) for it
+            return []
+        return self._answer(lambda: self.ranker.search(query))
+
+    def is_empty(self) -> bool:
+        """No photo or video catalogued yet (said without the model)."""
+        return self.catalog.media_count() == 0
+
+    def close(self) -> None:
+        self.stop()
+        self.cancel()
+        self.wait_for_index()
+        while self._release():
+            pass
+        self.catalog.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,232 @@
+"""What the library knows of a photo and why it matched: text read in it, its details and
+thumbnail, the words and chips a query met, where in the picture (explain), places, status."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from PIL import Image
+
+from ..imaging import ImageError, is_video, open_image
+from ..models import spec_of
+from ..paths import spellings
+from ..search import split_names
+from ..thumbnails import THUMB_SIZE, save_thumbnail, thumb_path
+from ..types import Query, SearchResult, SnapseekError
+
+
+class PhotoDetails:
+    """Library's part that answers about photos."""
+
+    # -- what a photo knows, and why it matched ------------------------------------
+    def photo_text(self, media_id: int) -> list[str]:
+        """The lines of text read in a photo by the second pass."""
+        return self.catalog.photo_text(media_id)
+
+    def media_id_of(self, path: str) -> int | None:
+        """The media id of a file given as a person gives it (links and all), or None."""
+        for spelling in spellings(path):
+            media_id = self.catalog.media_id_of(spelling)
+            if media_id is not None:
+                return media_id
+        return None
+
+    def about(self, path: str) -> dict:
+        """What the library knows of a file beyond its own metadata: text read, people."""
+        media_id = self.media_id_of(path)
+        if media_id is None:
+            return {"text": [], "people": []}
+        return {"text": self.catalog.photo_text(media_id),
+                "people": self.catalog.people_in(media_id)}
+
+    def why(self, media_id: int, query: Query) -> dict:
+        """Which typed words a photo holds, and where (text in the picture, name, place,
+        keywords or caption), and which chips (date, place, people, filters) it satisfies."""
+        from ..filters import fold
+
+        details = self.catalog.details(media_id) or {}
+        words: list[str] = []
+        for text, weight in query.texts:
+            if weight > 0:
+                words += split_names(text)[2]
+        place = self.catalog.place_of(media_id) or ()
+        sources = {
+            "text in the photo": " ".join(self.catalog.photo_text(media_id)),
+            "name": details.get("path", ""),
+            "place": " ".join(place),
+            "keywords": " ".join(details.get("keywords") or []),
+            "caption": details.get("caption") or "",
+        }
+        found: dict[str, list[str]] = {}
+        for where, text in sources.items():
+            tokens = set(re.findall(r"[^\W_]+", fold(text)))
+            hits = [w for w in dict.fromkeys(words)
+                    if any(t.startswith(fold(w)) for t in tokens)]
+            if hits:
+                found[where] = hits
+        chips = []
+        if query.after is not None or query.before is not None:
+            chips.append("date")
+        if query.place:
+            chips.append(f"place: {query.place}")
+        chips += [f"person: {p}" for p in query.persons]
+        for name, on in (("kind", query.kinds), ("camera", query.camera),
+                         ("folder", query.folder)):
+            if on:
+                chips.append(name)
+        return {"words": found, "chips": chips}
+
+    def explain(self, path_or_id, query: Query, across: int = 6) -> dict:
+        """Why a photo matches: {"score", "words", "chips", "grid"}; grid is where in the
+        picture the query matched (occlusion, core/explain.py), rows top first."""
+        return self._answer(lambda: self._explain(path_or_id, query, across))
+
+    def _explain(self, path_or_id, query: Query, across: int) -> dict:
+        from ..explain import occlusion_map
+
+        media_id = (path_or_id if isinstance(path_or_id, int)
+                    else self.media_id_of(path_or_id))
+        if media_id is None:
+            raise SnapseekError(f"{path_or_id} is not in this library (add its folder first).")
+        row = self.catalog.media_by_id(media_id)
+        emb = self.embedder
+        vector = self.query_vector(replace(query, k=1))
+        try:
+            if is_video(row.path):  # the moment that matched is not known here: the first
+                picture = Image.open(self.thumbnail(media_id)).convert("RGB")
+            else:
+                picture = open_image(row.path, max(emb.image_size, 448)).image
+        except (ImageError, OSError, TypeError) as exc:
+            raise SnapseekError(f"Cannot read {row.path}: {exc}") from exc
+        stored = self.ranker.media_vectors([media_id]).get(media_id)
+        score = float(stored @ vector) if stored is not None else None
+        _, grid = occlusion_map(emb.encode_images, picture, vector, across=across)
+        why = self.why(media_id, query)
+        return {"score": score, "words": why["words"], "chips": why["chips"],
+                "grid": [[round(float(v), 3) for v in r] for r in grid]}
+
+    # -- places ----------------------------------------------------------------
+    def update_places(self) -> int:
+        """Look up the place of every photo with a GPS position that has none yet (offline,
+        a few microseconds each once the cities are loaded); returns how many."""
+        from ..places import locate
+
+        done = 0
+        while missing := self.catalog.places_missing():
+            self.catalog.store_places([(m, locate(lat, lon)) for m, lat, lon in missing])
+            done += len(missing)
+        return done
+
+    def places(self) -> list[tuple[str, int]]:
+        """The library's places for a place filter: (name, photos), cities then countries,
+        most photos first."""
+        cities: dict[str, int] = {}
+        countries: dict[str, int] = {}
+        for _, city, _, country, n in self.catalog.places():
+            cities[city] = cities.get(city, 0) + n
+            countries[country] = countries.get(country, 0) + n
+        ranked = sorted(cities.items(), key=lambda x: -x[1])
+        return ranked + sorted(countries.items(), key=lambda x: -x[1])
+
+    def place_names(self) -> dict[str, str]:
+        """What a query may name as a place (folded name → spelling): the library's own."""
+        from ..places import Place, known_names
+
+        return known_names([Place(*row[:4], "") for row in self.catalog.places()])
+
+    def duplicates(self, threshold: float = 0.95, neighbours: int = 8) -> list[list[SearchResult]]:
+        """Groups of near-duplicate photos, largest first (Ranker.duplicates)."""
+        return self._answer(lambda: self.ranker.duplicates(threshold, neighbours))
+
+    def similar(self, media_id: int, k: int = 20) -> list[SearchResult]:
+        return self.search(Query(media=[(media_id, 1.0)], k=k))
+
+    # -- status --------------------------------------------------------------
+    def status(self) -> dict:
+        """Counts, folders, model and index health, without loading the model."""
+        stored = self.catalog.get_meta("model")
+        model_ids = [h for h in self._model_ids() if spec_of(h) == self.model_spec]
+        model_id = self._embedder.model_id if self._embedder else (model_ids[0] if model_ids else None)
+        header = self.catalog.index_header(model_id) if model_id else None
+        indexed = self.catalog.vector_count(model_id) if model_id else 0
+        if header is None:
+            health = "missing (rebuilt on next search)" if indexed else "empty"
+        else:
+            path = self._index_path(model_id)
+            ok = path.exists() and path.stat().st_size == header.file_size
+            health = (f"ok ({header.count} vectors, generation {header.generation})" if ok
+                      else "damaged (rebuilt on next search)")
+        return {
+            "home": str(self.home),
+            "model": self.model_spec,
+            "library_model": stored,
+            "switching_to": self.switch_target,
+            "media_count": self.catalog.media_count(),
+            "indexed_count": indexed,
+            "error_count": self.catalog.error_count(),
+            "index": health,
+            "folders": [
+                {"path": f.path, "media_count": f.media_count, "errors": f.error_count,
+                 "paused": f.paused} for f in self.catalog.folders()
+            ],
+        }
+
+    def _model_ids(self) -> list[str]:
+        return self.catalog.model_ids()
+
+    def errors(self) -> list[tuple[str, str]]:
+        return self.catalog.errors()
+
+    def thumbnail(self, media_id: int, frame: int = 0) -> Path | None:
+        """The cached thumbnail of a photo (or of a video's moment), made from the original
+        when missing (any thread)."""
+        path = thumb_path(self.thumbs, media_id, frame)
+        if path.exists():
+            return path
+        if frame:
+            return self.thumbnail(media_id)
+        row = self.catalog.media_by_id(media_id)
+        if row is None:
+            return None
+        try:
+            if is_video(row.path):
+                from ..video import open_video
+
+                image = open_video(row.path, THUMB_SIZE, max_frames=1).images[0]
+            else:
+                image = open_image(row.path, THUMB_SIZE).image
+            save_thumbnail(image, path)
+        except (ImageError, OSError):
+            return None
+        # forgotten while it was decoded: the forgetting removed the files before this one was
+        # written, so this one goes too (nothing of a forgotten photo stays in the home)
+        if self.catalog.media_by_id(media_id) is None:
+            path.unlink(missing_ok=True)
+            return None
+        return path
+
+    def details(self, media_id: int) -> dict | None:
+        """All that is known of one photo or video: dimensions, date, camera, lens, GPS, its
+        place, the text read in it and the people in it."""
+        details = self.catalog.details(media_id)
+        if details is not None:
+            place = self.catalog.place_of(media_id)
+            details["place"] = ({"locality": place[0], "city": place[1], "region": place[2],
+                                 "country": place[3]} if place else None)
+            details["text"] = self.catalog.photo_text(media_id)
+            details["people"] = self.catalog.people_in(media_id)
+        return details
+
+    def cameras(self) -> list[str]:
+        """Camera names in the library, most used first (for the camera filter)."""
+        return self.catalog.cameras()
+
+    def browse(self, query: Query) -> list[SearchResult]:
+        """What the filters of a query let through, newest first, without a model."""
+        return self.ranker.browse(query)
+
+    def recent(self, k: int = 500) -> list[SearchResult]:
+        """The newest photos, for the window before any query."""
+        return self.ranker.results(self.catalog.recent(k))

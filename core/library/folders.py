@@ -1,0 +1,261 @@
+"""The library's folders and the work on them: scans, the first pass that makes photos
+searchable, the second (faces and text), pausing, and watching in the background."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..paths import inside, normalise, spellings
+from ..pipeline import IndexingPipeline
+from ..scanner import ScanChanges, Scanner
+from ..thumbnails import remove_thumbnails
+from ..types import Folder, IndexReport, Level, Notice, Progress, SnapseekError, State
+
+
+class FolderWork:
+    """Library's part that owns folders and indexing."""
+
+    # the second pass runs after indexing (`snapseek index`, and the app when indexing is
+    # idle); SNAPSEEK_NO_FACES=1 or faces_enabled = False turns finding faces off, and
+    # SNAPSEEK_NO_TEXT=1 or text_enabled = False reading text in photos (core/ocr.py)
+    faces_enabled = os.environ.get("SNAPSEEK_NO_FACES", "") in ("", "0")
+    text_enabled = os.environ.get("SNAPSEEK_NO_TEXT", "") in ("", "0")
+
+    # -- folders -------------------------------------------------------------
+    def add_folder(self, path: str | Path) -> Folder:
+        with self.writing():
+            real = normalise(path)
+            if not os.path.isdir(real):
+                raise SnapseekError(f"{path} is not a folder.")
+            folders = self.catalog.folders()
+            for folder in folders:
+                if inside(real, folder.path):
+                    return folder  # already covered by a watched folder
+            # watched folders inside the new one become part of it, photos and vectors kept
+            within = [f for f in folders if inside(f.path, real)]
+            self.catalog.add_folder(real, absorb=[f.id for f in within])
+            if self.background is not None:
+                for f in within:
+                    self.background.unwatch(f.path)
+                self.background.watch(real)
+                self.background.queue.add(real, now=True)
+            return next(f for f in self.catalog.folders() if f.path == real)
+
+    def remove_folder(self, path: str | Path) -> int:
+        with self.writing():
+            real = normalise(path)
+            folder_id = self.catalog.folder_id(real)
+            if folder_id is None:
+                raise SnapseekError(f"{path} is not a folder of this library.")
+            if self.background is not None:
+                self.background.unwatch(real)
+            ids = self.catalog.remove_folder(folder_id)
+            remove_thumbnails(self.thumbs, ids)  # a forgotten photo leaves no copy behind
+            index = self.vectors.loaded
+            if index is not None:
+                index.remove(ids)
+                index.save(self.catalog)
+            return len(ids)
+
+    def folders(self) -> list[Folder]:
+        return self.catalog.folders()
+
+    # -- lifetime ------------------------------------------------------------
+    def set_folder_paused(self, path: str, paused: bool) -> None:
+        with self.writing():
+            folder_id = next((f for f in map(self.catalog.folder_id, spellings(path))
+                              if f is not None), None)
+            if folder_id is None:
+                raise SnapseekError(f"{path} is not a folder of this library.")
+            self.catalog.set_folder_paused(folder_id, paused)
+            if self.background is not None and not paused:
+                self.background.queue.add(normalise(path), now=True)
+
+    # -- indexing ------------------------------------------------------------
+    @staticmethod
+    def _folder_of(path: str, folders: list[tuple[int, str]]) -> int | None:
+        """The id of the watched folder a path lies in, if any."""
+        for folder_id, root in folders:
+            if inside(path, root):
+                return folder_id
+        return None
+
+    def scan(self, on_progress: Callable[[Progress], None] | None = None,
+             paths: list[str] | None = None) -> ScanChanges:
+        """Stat-only sweep of every folder (or just `paths` in them); follows renames, copies
+        and deletions in the index."""
+        with self.writing():
+            notify = on_progress or self.emit
+            folders = [(f.id, f.path) for f in self.catalog.folders() if not f.paused]
+            only = None
+            if paths is not None:
+                only = {}
+                for path in paths:
+                    folder_id = self._folder_of(path, folders)
+                    if folder_id is not None:
+                        only.setdefault(folder_id, []).append(path)
+            changes = Scanner(self.catalog).scan(
+                folders, on_found=lambda n: notify(Progress(State.SCANNING, found=n)), only=only)
+            for where, why in changes.unreadable:
+                self.emit(Notice(Level.WARNING, f"{where}: {why}"))
+            # deleted photos leave no copy behind; changed ones get new thumbnails when re-embedded
+            remove_thumbnails(self.thumbs, changes.removed_ids)
+            if self.vectors.loaded is not None or changes.removed_ids or changes.copied_ids:
+                index = self.index
+                index.remove(changes.removed_ids)
+                if changes.copied_ids:
+                    ids, vecs, _ = self.catalog.vectors(index.model_id, ids=changes.copied_ids)
+                    index.add(ids, vecs)
+                if changes.removed_ids or changes.copied_ids:
+                    index.seq = self.catalog.max_seq(index.model_id)
+                    index.save(self.catalog)
+            self.vectors.forget_standin()
+            return changes
+
+    def index_pending(self, on_progress: Callable[[Progress], None] | None = None,
+                      retry_young_s: float = 0.0) -> tuple[int, int, bool]:
+        """Embed every photo that has no vector for this library's model yet.
+
+        With retry_young_s, files that fail to decode but changed in the last seconds stay
+        pending (they may be half-copied); `young` lists them afterwards.
+        """
+        with self.writing():
+            emb, index = self.embedder, self.index
+            items = self.catalog.pending(emb.model_id)
+            pipeline = IndexingPipeline(self.catalog, emb, index, self.thumbs,
+                                        retry_young_s=retry_young_s)
+            try:
+                with self.running(pipeline):
+                    result = pipeline.run(items, on_progress or self.emit)
+                self.update_places()  # cheap, offline: GPS to place names with pass 1
+                return result
+            finally:
+                self.young = pipeline.young
+                self.vectors.forget_standin()
+
+    def update(self, on_progress: Callable[[Progress], None] | None = None) -> IndexReport:
+        """Scan all folders, then embed what is new: what `snapseek index` does."""
+        started = time.monotonic()
+        self.begin_switch()  # another model asked for: re-embed beside the library's model
+        self.load_model()  # fail before touching anything when the model is unavailable
+        with self.writing():
+            self.remember_model()
+            changes = self.scan(on_progress)
+            embedded, failed, cancelled = self.index_pending(on_progress)
+            if self.switch_target and not cancelled:
+                self.run_switch(on_progress=on_progress)
+            return IndexReport(changes.report, embedded, failed, time.monotonic() - started, cancelled)
+
+    @contextmanager
+    def running(self, pipeline: IndexingPipeline):
+        """The indexing in flight, for pause, resume and cancel from other threads (a pause
+        asked before it started holds it at once)."""
+        self._pipeline = pipeline
+        if self._paused:
+            pipeline.pause()
+        try:
+            yield pipeline
+        finally:
+            self._pipeline = None
+
+    def pause(self) -> None:
+        """Pause indexing (the batch in flight finishes first)."""
+        self._paused = True
+        pipeline = self._pipeline  # read once: the indexing thread sets it to None when done
+        if pipeline is not None:
+            pipeline.pause()
+
+    def resume(self) -> None:
+        self._paused = False
+        pipeline = self._pipeline
+        if pipeline is not None:
+            pipeline.resume()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def cancel(self) -> None:
+        """Stop the indexing in progress after its current batch."""
+        pipeline = self._pipeline
+        if pipeline is not None:
+            pipeline.cancel()
+
+    # -- watching ------------------------------------------------------------
+    def start_watching(self, settle: float = 1.0, reconcile_every: float | None = None,
+                       **options) -> None:
+        """Reconcile, then keep every folder indexed in the background until stop()."""
+        from ..watcher import BackgroundIndexer
+
+        if self.background is not None:
+            return
+        self._acquire()  # the writer lock, held while watching (LibraryBusy when taken)
+        self._watch_hold = True
+        if reconcile_every is None:
+            reconcile_every = float(self.catalog.get_meta("reconcile_every", "1800"))
+        self.background = BackgroundIndexer(self, settle=settle, reconcile_every=reconcile_every,
+                                            **options)
+        self.background.start()
+
+    def stop(self) -> None:
+        """Stop background work cleanly: the batch in flight finishes, the index is saved."""
+        if self.background is not None:
+            self.background.stop()
+            self.background = None
+        if self._watch_hold:
+            self._watch_hold = False
+            self._release()
+
+    def _enrichers(self) -> list:
+        from ..faces import FaceEnricher, FaceModelsMissing
+        from ..ocr import TextEnricher
+
+        enrichers = []
+        if self.faces_enabled:
+            enricher = FaceEnricher(self.thumbs)
+            try:
+                enricher.load()
+            except (FaceModelsMissing, RuntimeError, OSError) as exc:
+                raise SnapseekError(f"Faces cannot be found: {exc}") from exc
+            enrichers.append(enricher)
+        if self.text_enabled:
+            reader = TextEnricher()
+            try:
+                reader.load()
+            except (ImportError, RuntimeError, OSError) as exc:
+                raise SnapseekError(f"Text in photos cannot be read: {exc}") from exc
+            enrichers.append(reader)
+        return enrichers
+
+    def _enricher_versions(self) -> dict[str, int]:
+        from ..faces import ENRICHER, VERSION
+        from ..ocr import TextReader
+
+        return {**({ENRICHER: VERSION} if self.faces_enabled else {}),
+                **({"text": TextReader.VERSION} if self.text_enabled else {})}
+
+    def enrich_pending(self) -> int:
+        """How many indexed photos the second pass has still to look at."""
+        versions = self._enricher_versions()
+        if not versions:
+            return 0
+        done, total = self.catalog.enrich_progress(versions)
+        return total - done
+
+    def enrich(self, should_stop: Callable[[], bool] | None = None,
+               on_progress: Callable[[Progress], None] | None = None,
+               limit: int | None = None) -> tuple[int, int, bool]:
+        """The second pass: find faces in the indexed photos (and video moments) not yet looked
+        at, sorting them into people after each batch. Resumable; returns (done, failed,
+        stopped)."""
+        from ..enrich import EnrichPass
+        from ..people import People
+
+        with self.writing():
+            work = EnrichPass(self.catalog, self.thumbs, self._enrichers(),
+                              after_batch=People(self.catalog).update)
+            return work.run(should_stop or (lambda: False), on_progress or self.emit, limit)

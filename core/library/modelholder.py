@@ -1,0 +1,258 @@
+"""The library's model: loaded once (light, from its exported towers, where it can be), the
+switch to another model made beside it, and answers given by one model from start to end,
+even when a switch flips in another process while they are given."""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import TypeVar
+
+from ..embedder import Embedder, check_device
+from ..models import ModelSpec, dim_of, display_name, spec_of
+from ..osutil import give_back_memory
+from ..types import Level, ModelMismatch, Notice, Progress
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class ModelHolder:
+    """Library's part that owns the model and its switch (core/switch.py does the work)."""
+
+    # -- model and index -----------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        with self._load_lock:
+            if self._embedder is None:
+                check_device(self.device)
+                self._embedder = self._load_embedder()
+            return self._embedder
+
+    def _load_embedder(self, light: bool = True) -> Embedder:
+        """The library's model, its towers on the faster runtime kept in the home; `light`
+        False: the whole torch model, never the exported towers alone."""
+        return Embedder.load(self.model_spec, self.device, self.threads, self.allow_download,
+                             on_status=lambda text: self.emit(Notice(Level.INFO, text)),
+                             runtime_cache=self.home / "runtime", light=light)
+
+    def load_model(self) -> Embedder:
+        """Load the model now (downloading it if needed); raises ModelUnavailable."""
+        return self.embedder
+
+    def lighten(self) -> bool:
+        """Let the whole torch model go once its towers answer from the exported runtime.
+
+        A first run loads the model whole (torch) to export both towers (core/lighttext.py);
+        every later run starts light. Without this, a first session would keep the torch
+        model (about 1.8 GB with the default) for as long as the app runs. Called by the
+        background indexer when it has nothing left to do; True when the model was swapped."""
+        import gc
+
+        from ..lighttext import LightEmbedder, open_light
+
+        with self._load_lock:
+            emb = self._embedder
+            if emb is None or isinstance(emb, LightEmbedder) or self._switch is not None \
+                    or getattr(emb, "_fast_image", None) is None or emb.runtime_cache is None \
+                    or (self._heavy is not None and self._heavy() is emb):
+                return False
+            self._heavy = weakref.ref(emb)  # tried once per loaded model (kept weakly)
+            light = open_light(emb.spec, emb.runtime_cache, self.threads,
+                               lambda: self._load_embedder(light=False))
+            # (the manifest, not an attribute: a missing one would load the full model again)
+            if light is None or light.model_id != emb.model_id \
+                    or not light._manifest.get("image_xml"):
+                return False
+            self._heavy = None
+            self._embedder = light
+        del emb
+        gc.collect()
+        give_back_memory()
+        log.info("the model answers from its exported towers now; the torch model is released")
+        return True
+
+    @property
+    def model_loaded(self) -> bool:
+        return self._embedder is not None
+
+    def remember_model(self) -> None:
+        """Make the loaded model this library's model (after it loaded successfully)."""
+        self.catalog.set_meta("model", self.embedder.spec)
+        self.catalog.set_meta("model_id", self.embedder.model_id)
+
+    def check_model(self) -> None:
+        """Refuse to compare this model's vectors with another model's."""
+        emb = self.embedder
+        if emb.spec == (self.catalog.get_meta("switching_to") or None):
+            done, total = self._switch_for(emb.spec).progress()
+            raise ModelMismatch(
+                f"This library is being re-embedded with {emb.spec} ({done:,} of {total:,} "
+                "photos so far); until that finishes, search without --model to use the "
+                "library's model.")
+        if self.catalog.vector_count(emb.model_id) == 0:
+            others = self.catalog.other_models(emb.model_id)
+            if others:
+                theirs = self.catalog.get_meta("model") or ", ".join(
+                    sorted({spec_of(o) for o in others}))
+                if self._follows:  # the library moved on twice while answering: rare
+                    raise ModelMismatch(f"This library's model changed to {theirs} while "
+                                        "answering; try again.")
+                # only a model the user named gets here; the advice starts nothing they did
+                # not ask for
+                raise ModelMismatch(
+                    f"This library's photos are indexed with {theirs}, not {emb.spec}: search "
+                    f"without --model to use {theirs}, the library's model now. (To re-embed "
+                    f"every photo with {emb.spec} instead: `snapseek index --model {emb.spec}`.)")
+
+    # -- answers by one model ------------------------------------------------------------
+    def _answer(self, ask: Callable[[], T]) -> T:
+        """ask() answered by one model from start to end. In this process a switch flips
+        between answers, never within one (the read lock). A switch that flips in another
+        process is seen in the catalog: an answer begun with the old model is asked again,
+        once, with the new one, so a reader that named no model never fails or falls short
+        because the library moved on under it."""
+        for attempt in (1, 2):
+            self._follow_the_library()
+            with self._switch_lock.read():
+                try:
+                    answer = ask()
+                except ModelMismatch:
+                    if attempt == 2 or not self._moved_on():
+                        raise
+                    continue
+                if attempt == 2 or not self._moved_on():
+                    return answer
+        raise AssertionError("unreachable")
+
+    def _moved_on(self) -> bool:
+        """Whether the library's model is no longer the loaded one (a reader following it)."""
+        emb = self._embedder
+        if not self._follows or emb is None:
+            return False
+        current = self.catalog.get_meta("model_id")
+        return bool(current) and current != emb.model_id
+
+    def _follow_the_library(self) -> None:
+        """A reader following the library loads its model anew once a switch has flipped."""
+        if not self._follows or self._switch is not None:  # (this process's own switch flips
+            return                                          # its fields itself)
+        stored = self.catalog.get_meta("model")
+        if stored and stored != self.model_spec:
+            log.info("the library's model is %s now (switched in another process)", stored)
+            self._unload()
+            self.model_spec = stored
+            self.switch_target = self.catalog.get_meta("switching_to") or None
+
+    # -- switching models (core/switch.py) -------------------------------------
+    # -- switching models (core/switch.py) -------------------------------------
+    def _switch_for(self, target: str):
+        from ..switch import ModelSwitch
+
+        if self._switch is None or self._switch.target != target:
+            keep = self._embedder if self._embedder and self._embedder.spec == target else None
+            self._switch = ModelSwitch(self, target, keep)
+        return self._switch
+
+    def _model_ids_of(self, spec: str) -> list[str]:
+        return [m for m in self.catalog.model_ids() if spec_of(m) == spec]
+
+    def _unload(self) -> None:
+        """Forget the loaded model and index (another model is to answer)."""
+        self.wait_for_index()
+        with self._switch_lock.write(), self._load_lock:
+            self._embedder = None
+            self.vectors.unload()
+            self.ranker.forget()
+
+    def switch_model(self, spec: str) -> dict | None:
+        """Make `spec` this library's model without downtime: its vectors are made in the
+        background (run_switch; the watcher and update() run it) while the library's model
+        keeps answering every search. A library with no vectors yet just takes the model;
+        asking for the library's own model ends a switch in progress. Returns the switch's
+        plan (switch_plan) when one starts or goes on, else None."""
+        spec = ModelSpec.parse(spec).text
+        stored = self.catalog.get_meta("model")
+        with self.writing():
+            if self.switch_target and self.switch_target != spec:  # a switch given up
+                self.drop_models(self._model_ids_of(self.switch_target))
+                self.catalog.set_meta("switching_to", "")
+                self.switch_target, self._switch = None, None
+            if not stored or stored == spec or not self._model_ids_of(stored):
+                if spec != self.model_spec:
+                    self._unload()
+                    self.model_spec = spec
+                return None
+            if self.model_spec != stored:
+                self._switch_for(spec)  # keeps the target's model when it is loaded already
+                self._unload()
+                self.model_spec = stored
+            self.catalog.set_meta("switching_to", spec)
+            self.switch_target = spec
+            self._switch_for(spec)
+            plan = self.switch_plan()
+        self.emit(Notice(Level.INFO, plan["text"]))
+        return plan
+
+    def begin_switch(self) -> dict | None:
+        """A model asked for when opening that is not the library's becomes a switch (see
+        switch_model); returns its plan, or the plan of a switch to resume, or None."""
+        asked, self._model_asked = self._model_asked, None
+        retired = self.catalog.get_meta("retired_models")
+        if retired:  # a switch killed after the flip: the old model's vectors go now
+            self.drop_models(retired.split("\n"))
+            self.catalog.set_meta("retired_models", "")
+        if asked is not None:
+            return self.switch_model(asked)
+        return self.switch_plan() if self.switch_target else None
+
+    def switch_plan(self) -> dict:
+        """What a switch costs and frees: the photos to re-embed, and the disk space of the
+        old model's vectors (count x dim x 4 bytes) and index file, deleted at the switch."""
+        old_bytes = 0
+        for model_id in self._model_ids_of(self.model_spec):
+            path = self._index_path(model_id)
+            old_bytes += (len(self.catalog.vector_ids(model_id)) * dim_of(model_id) * 4
+                          + (path.stat().st_size if path.exists() else 0))
+        done, total = self._switch_for(self.switch_target).progress()
+        old, new = display_name(self.model_spec), display_name(self.switch_target)
+        text = (f"Re-embedding {total:,} photos with {new} in the background ({done:,} done); "
+                f"{old} answers searches until then. {old}'s vectors and index "
+                f"({old_bytes / 1e6:.1f} MB) are deleted after the switch.")
+        return {"from": self.model_spec, "to": self.switch_target, "done": done,
+                "total": total, "old_bytes": old_bytes, "text": text}
+
+    def run_switch(self, should_stop: Callable[[], bool] | None = None,
+                   on_progress: Callable[[Progress], None] | None = None) -> bool:
+        """Re-embed with the switch's target until done (then it becomes the library's model:
+        True) or should_stop says so (False; the next run resumes)."""
+        if not self.switch_target:
+            return False
+        return self._switch_for(self.switch_target).run(should_stop, on_progress)
+
+    def drop_models(self, model_ids: list[str]) -> int:
+        """Delete models' vectors and index files; returns the bytes freed."""
+        freed = 0
+        with self.writing():
+            for model_id in model_ids:
+                freed += self.catalog.drop_model(model_id) * dim_of(model_id) * 4
+                path = self._index_path(model_id)
+                if path.exists():
+                    freed += path.stat().st_size
+                    path.unlink()
+        return freed
+
+    @contextmanager
+    def flipping(self):
+        """Held while a switch makes its model the library's: no answer is in flight."""
+        with self._switch_lock.write(), self._load_lock:
+            yield
+
+    def activate(self, embedder: Embedder, index) -> None:
+        """The switch's flip (inside flipping()): this model and index answer from now on."""
+        self._embedder, self.model_spec = embedder, embedder.spec
+        self.vectors.activate(index)
+        self.ranker.forget()
+        self.switch_target, self._switch = None, None
