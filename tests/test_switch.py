@@ -255,3 +255,25 @@ def test_searches_in_other_processes_never_fail_across_the_switch(tmp_path, rand
     assert len(answers) >= 4
     bad = [a for a in answers if a[0] != 0 or a[1] != n]
     assert not bad, bad
+
+
+@pytest.mark.parametrize("answer", ["explain", "duplicates"])
+def test_explain_and_duplicates_wait_for_a_flip_in_progress(tmp_path, random_model, answer):
+    """Before, explain and duplicates skipped the lock a flip takes: during a switch-over
+    either could mix the two models' vectors. They answer before or after a flip, never in it."""
+    import threading
+
+    home, folder, _, _, _ = indexed_with_a(tmp_path, random_model, 6)
+    with Library(home) as lib:
+        lib.load_model()  # loaded before, as a running app has it
+        ask = {"explain": lambda: lib.explain(str(next(folder.glob("*.jpg"))),
+                                              Query.text("red")),
+               "duplicates": lambda: lib.duplicates()}[answer]
+        answered = threading.Event()
+        with lib.flipping():
+            worker = threading.Thread(target=lambda: (ask(), answered.set()))
+            worker.start()
+            # the answer is held while the flip holds its lock (it finishes at once without)
+            assert not answered.wait(2)
+        worker.join(60)
+        assert answered.is_set()
