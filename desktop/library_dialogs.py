@@ -50,7 +50,9 @@ class LibraryDialogs(QObject):
         current = (lib.switch_target or lib.model_spec) if lib is not None else None
         dialog = SettingsDialog(w, current_model=current)
         before = reopening_settings()
-        if dialog.exec() and w.library is not None:
+        accepted = dialog.exec()
+        dialog.deleteLater()  # by Qt, on this thread, not by Python at some later collection
+        if accepted and w.library is not None:
             model = QSettings().value("model") or current
             if reopening_settings() == before:
                 if model != current:  # re-embedded in the background; searches go on

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from concurrent.futures import wait
 
 from PySide6.QtCore import QObject, QSettings, Signal
@@ -148,8 +149,13 @@ class Session(QObject):
         indexing = w.indexer.shut()
         running = [*w.tasks.shut(), *w.model.close(), *w.viewer.close_loader()]
         library, pasted = w.library, w.query_input.pasted
-        done = _Done()  # lives with the thread: the window may be gone when it is emitted
+        # Qt objects are deleted on the GUI thread only: the thread below holds no reference
+        # that could be the last one to a QObject (its end would delete it there, and Qt's
+        # heap with it). `_Done` is kept here, and the session is reached through a weak
+        # reference.
+        self._done = done = _Done()
         done.finished.connect(self.closed)
+        emit, session = weakref.ref(done), weakref.ref(self)
 
         def close() -> None:
             lib = library
@@ -158,17 +164,23 @@ class Session(QObject):
                 if lib is not None:
                     lib.stop()
                 wait(running, timeout=5)
-                lib = lib or self._opened  # one that opened as the window closed
+                if lib is None:  # one that opened as the window closed
+                    owner = session()
+                    lib = owner._opened if owner is not None else None
+                    del owner
                 if lib is not None:
                     lib.close()
                 pasted.remove()
             except Exception:  # the process is ending: say why, and end all the same
                 log.exception("closing the library failed")
             finally:
+                signal = emit()
                 try:
-                    done.finished.emit()
+                    if signal is not None:
+                        signal.finished.emit()
                 except RuntimeError:  # the window and its session were deleted meanwhile
                     pass
+                del signal
 
         self._closer = threading.Thread(target=close, name="snapseek-close")
         self._closer.start()

@@ -88,3 +88,55 @@ def test_settings_switches_the_model_in_the_background_and_search_goes_on(
         gate.set()
         QSettings().remove("model")  # other tests open libraries with the stored model
         close_window(qtbot, win)
+
+
+def test_a_search_typed_while_the_switch_flips_shows_results(qtbot, tmp_path, random_model,
+                                                             monkeypatch):
+    """The flip itself held open: a search typed then waits for it (never an error, never a
+    mix of the two models) and answers with the new model."""
+    from core.library import Library
+    from desktop.window import MainWindow
+
+    monkeypatch.setattr(Library, "faces_enabled", False)
+    monkeypatch.setattr(Library, "text_enabled", False)
+    model_b = make_random_model(tmp_path / "model-b", seed=5)
+    folder = tmp_path / "Pictures"
+    for i in range(12):
+        make_photo(folder / f"p{i:02d}.jpg", COLOURS[i % 6], size=(240, 180), seed=i)
+    home = tmp_path / "home"
+    with Library(home, model=random_model) as first:
+        first.add_folder(folder)
+        first.update()
+    lib = Library(home)
+    flipping, release = threading.Event(), threading.Event()
+    real_activate = lib.activate
+
+    def held_activate(embedder, index):  # inside the flip: no answer may be in flight
+        flipping.set()
+        release.wait(60)
+        real_activate(embedder, index)
+
+    lib.activate = held_activate
+    win = MainWindow(library=lib)
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: lib.model_loaded and lib.background is not None
+                    and lib.background.idle.is_set(), timeout=120_000)
+    try:
+        QTimer.singleShot(200, lambda: (QApplication.activeModalWidget().model.setText(model_b),
+                                        QApplication.activeModalWidget().accept()))
+        win.dialogs.show_settings()
+        qtbot.waitUntil(flipping.is_set, timeout=120_000)
+        gen = win.searching.generation
+        win.search.edit.setText("a red circle")
+        win.searching.now()
+        release.set()
+        qtbot.waitUntil(lambda: win.searching.shown_generation > gen, timeout=60_000)
+        assert win.model.rowCount() > 0
+        assert lib.model_spec == model_b and not win.banner.isVisible()
+        assert "snapseek" not in win.state_label.text()
+    finally:
+        release.set()
+        QSettings().remove("model")
+        close_window(qtbot, win)

@@ -107,7 +107,7 @@ def test_ctrl_p_opens_people_and_double_click_lists_their_photos(qtbot, people_l
     from desktop.people import PeopleDialog
     from desktop.window import MainWindow
 
-    assert any(row[2] == "show_people" and row[3] == "Ctrl+P" for row in MainWindow.ACTIONS)
+    assert any(row[2] == "dialogs.show_people" and row[3] == "Ctrl+P" for row in MainWindow.ACTIONS)
     win = MainWindow(library=people_library)
     qtbot.addWidget(win)
     opened = []
