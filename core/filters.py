@@ -7,6 +7,7 @@ import os
 import unicodedata
 from dataclasses import dataclass
 
+from .paths import normalise
 from .types import Query
 
 
@@ -174,7 +175,7 @@ class Filters:
 
     @classmethod
     def of(cls, query: Query, names=(), any_word=()) -> Filters:
-        folder = os.path.realpath(os.path.expanduser(query.folder)) if query.folder else None
+        folder = normalise(query.folder) if query.folder else None
         return cls(folder, frozenset(query.kinds) if query.kinds else None,
                    query.camera.strip() if query.camera and query.camera.strip() else None,
                    query.after, query.before, tuple(names), tuple(any_word),

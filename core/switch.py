@@ -60,17 +60,11 @@ class ModelSwitch:
         self.index: VectorIndex | None = None
 
     def _load(self) -> None:
-        from .embedder import Embedder, check_device
-
         lib = self.library
         if self.embedder is None:
-            check_device(lib.device)
             # on the faster runtime, as indexing is (core/runtime.py): the same vectors as the
             # photos the new model will index later, and a re-embedding that takes less long
-            self.embedder = Embedder.load(
-                self.target, lib.device, lib.threads, lib.allow_download,
-                on_status=lambda text: lib.emit(Notice(Level.INFO, text)),
-                runtime_cache=lib.home / "runtime")
+            self.embedder = lib.load_embedder(self.target)
         if self.index is None:
             emb = self.embedder
             self.index, _ = VectorIndex.open(lib.vectors.path(emb.model_id), emb.model_id,

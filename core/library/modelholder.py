@@ -27,14 +27,16 @@ class ModelHolder:
     def embedder(self) -> Embedder:
         with self._load_lock:
             if self._embedder is None:
-                check_device(self.device)
-                self._embedder = self._load_embedder()
+                self._embedder = self.load_embedder()
             return self._embedder
 
-    def _load_embedder(self, light: bool = True) -> Embedder:
-        """The library's model, its towers on the faster runtime kept in the home; `light`
-        False: the whole torch model, never the exported towers alone."""
-        return Embedder.load(self.model_spec, self.device, self.threads, self.allow_download,
+    def load_embedder(self, spec: str | None = None, light: bool = True) -> Embedder:
+        """A model for this library (its own, or `spec` for a switch) on its device, its towers
+        on the faster runtime kept in the home; `light` False: the whole torch model, never
+        the exported towers alone. The one way the library loads a model."""
+        check_device(self.device)
+        return Embedder.load(spec or self.model_spec, self.device, self.threads,
+                             self.allow_download,
                              on_status=lambda text: self.emit(Notice(Level.INFO, text)),
                              runtime_cache=self.home / "runtime", light=light)
 
@@ -61,7 +63,7 @@ class ModelHolder:
                 return False
             self._heavy = weakref.ref(emb)  # tried once per loaded model (kept weakly)
             light = open_light(emb.spec, emb.runtime_cache, self.threads,
-                               lambda: self._load_embedder(light=False))
+                               lambda: self.load_embedder(light=False))
             # (the manifest, not an attribute: a missing one would load the full model again)
             if light is None or light.model_id != emb.model_id \
                     or not light._manifest.get("image_xml"):
