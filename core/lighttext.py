@@ -9,8 +9,9 @@ its fingerprint. The export is kept only when the light tokenizer gives the same
 open_clip's on probe texts, and the compiled tower's vectors agree with torch fp32's (cosine >=
 runtime.MIN_COSINE). A later load finds the manifest, checks the weights are still the same
 file, and answers text queries from it; anything else (images, the torch model) loads the full
-model on first use. Only models with a Hugging Face tokenizer (SigLIP 2, the default; XLM-R...)
-take this path; CLIP's own BPE tokenizer lives inside open_clip, which imports torch."""
+model on first use. Models with a Hugging Face tokenizer (SigLIP 2, the default; XLM-R...) and
+those with CLIP's own BPE (rebuilt as a `tokenizers` file by core/cliptokenizer.py) take this
+path."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from . import runtime
+from .cliptokenizer import is_simple_tokenizer, save_clip_tokenizer
 from .files import atomic_path
 from .models import ModelSpec, file_fingerprint, fingerprint_of
 from .osutil import give_back_memory
@@ -44,9 +46,11 @@ def export_light(emb, threads: int | None = None) -> Path | None:
     tok = emb.tokenizer
     hf = getattr(tok, "tokenizer", None)
     clean = CLEAN_NAMES.get(getattr(getattr(tok, "clean_fn", None), "__name__", ""))
-    if (hf is None or not hasattr(hf, "backend_tokenizer") or clean is None
+    clip = is_simple_tokenizer(tok)
+    if clean is None or not clip and (
+            hf is None or not hasattr(hf, "backend_tokenizer")
             or getattr(tok, "tokenizer_mode", "") or hf.pad_token_id is None):
-        return None  # not a standard Hugging Face tokenizer: text stays on torch
+        return None  # neither CLIP's BPE nor a standard Hugging Face tokenizer: text on torch
     cache = emb.runtime_cache
     path = manifest_path(cache, emb.spec)
     try:
@@ -63,10 +67,14 @@ def export_light(emb, threads: int | None = None) -> Path | None:
         key = emb.runtime_key()
         tok_file = cache / f"{key}-tokenizer.json"
         cache.mkdir(parents=True, exist_ok=True)
-        hf.backend_tokenizer.save(str(tok_file))
-        sep = hf.sep_token_id if getattr(tok, "strip_sep_token", False) else None
-        light = runtime.LightTokenizer(str(tok_file), tok.context_length, clean,
-                                       hf.pad_token_id, sep)
+        if clip:
+            save_clip_tokenizer(tok, tok_file)
+            pad, sep = 0, None  # open_clip pads CLIP's tokens with zeros
+        else:
+            hf.backend_tokenizer.save(str(tok_file))
+            pad = hf.pad_token_id
+            sep = hf.sep_token_id if getattr(tok, "strip_sep_token", False) else None
+        light = runtime.LightTokenizer(str(tok_file), tok.context_length, clean, pad, sep)
         want = tok(runtime.TEXT_PROBES).numpy()
         if not np.array_equal(light(runtime.TEXT_PROBES), want):
             log.warning("the light tokenizer differs from open_clip's: text stays on torch")
@@ -87,7 +95,7 @@ def export_light(emb, threads: int | None = None) -> Path | None:
                             "xml": xml.name, "bin": xml.with_suffix(".bin").name,
                             "embed": table.name if table else None, "inputs": inputs,
                             "tokenizer": tok_file.name, "context_length": tok.context_length,
-                            "clean": clean, "pad_id": hf.pad_token_id, "sep_id": sep,
+                            "clean": clean, "pad_id": pad, "sep_id": sep,
                             "precision": precision, "min_cosine": round(worst, 6)}
                 _write_manifest(path, manifest)
                 log.info("text tower exported to OpenVINO %s (cosine to torch fp32 >= %.5f)",
