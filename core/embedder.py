@@ -142,20 +142,30 @@ class Embedder:
         cls, spec: str, device: str = "auto", threads: int | None = None,
         allow_download: bool = True, on_status=None, text_precision: str = "auto",
         channels_last: bool | None = None, runtime_cache: Path | None = None,
-        light: bool = True,
+        light: bool = True, on_progress=None,
     ) -> Embedder:
         """Load a model by spec; downloads only when allowed and not yet cached.
 
         With `runtime_cache` (a folder in the library home) and the CPU, the image tower runs
         on the faster runtime of core/runtime.py, exported there once per model, when it agrees
-        with torch fp32; SNAPSEEK_RUNTIME=torch keeps torch."""
+        with torch fp32; SNAPSEEK_RUNTIME=torch keeps torch. An offered model whose export is
+        published (core/models.py) is downloaded as that export, reporting `on_progress`."""
         if (runtime_cache is not None and light and device in ("auto", "cpu", None)
                 and os.environ.get(RUNTIME_ENV, "auto").strip().lower() != "torch"):
+            from .download import fetch_pinned
             from .lighttext import open_light
 
-            found = open_light(spec, Path(runtime_cache), threads, lambda: cls.load(
-                spec, device, threads, allow_download, on_status, text_precision,
-                channels_last, runtime_cache, light=False))
+            def light_one():
+                return open_light(spec, Path(runtime_cache), threads, lambda: cls.load(
+                    spec, device, threads, allow_download, on_status, text_precision,
+                    channels_last, runtime_cache, light=False))
+
+            found = light_one()
+            # an offered model's published export spares the download of its torch weights
+            # and torch itself; where there is none, the first run exports its own
+            if found is None and allow_download and fetch_pinned(
+                    spec, Path(runtime_cache), on_progress, on_status):
+                found = light_one()
             if found is not None:
                 return found
         try:

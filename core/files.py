@@ -55,6 +55,18 @@ def atomic_path(dest: str | os.PathLike, fsync: bool = True, companions: tuple[s
         fsync_dir(dest.parent)
 
 
+def commit_file(written: str | os.PathLike, dest: str | os.PathLike, fsync: bool = True
+                ) -> None:
+    """Put a finished file (written and checked under another name) in place at once: readers
+    find the whole file at `dest` or none."""
+    if fsync:
+        with open(written, "rb") as f:
+            os.fsync(f.fileno())
+    os.replace(written, dest)
+    if fsync:
+        fsync_dir(Path(dest).parent)
+
+
 def fsync_dir(folder: str | os.PathLike) -> None:
     """Make a rename in `folder` durable (POSIX; a no-op where folders cannot be opened)."""
     try:

@@ -11,7 +11,8 @@ runtime.MIN_COSINE). A later load finds the manifest, checks the weights are sti
 file, and answers text queries from it; anything else (images, the torch model) loads the full
 model on first use. Models with a Hugging Face tokenizer (SigLIP 2, the default; XLM-R...) and
 those with CLIP's own BPE (rebuilt as a `tokenizers` file by core/cliptokenizer.py) take this
-path."""
+path. A manifest marked `pinned` came with its files from the URLs core/models.py pins
+(core/download.py): no weights file backs it; its files are trusted by their checksums."""
 
 from __future__ import annotations
 
@@ -114,7 +115,10 @@ def open_light(spec: str, cache: Path, threads: int | None, full_loader):
         m = json.loads(manifest_path(cache, text).read_text(encoding="utf-8"))
         if m.get("version") != VERSION or m.get("spec") != text:
             return None
-        if not m.get("weights") or file_fingerprint(m["weights"]) != m["fingerprint"]:
+        if m.get("pinned"):  # published, checked by sha256 when downloaded: no weights here
+            if m.get("weights") or not installed_pinned(text, cache):
+                return None
+        elif not m.get("weights") or file_fingerprint(m["weights"]) != m["fingerprint"]:
             return None  # other weights under the same name: export again from the full model
         openvino()  # missing: the full model answers
         import tokenizers  # noqa: F401
@@ -126,7 +130,8 @@ def open_light(spec: str, cache: Path, threads: int | None, full_loader):
         def tower():  # compiled at the first text query: an image query never needs it
             tokenizer = runtime.LightTokenizer(str(cache / m["tokenizer"]), m["context_length"],
                                                m["clean"], m["pad_id"], m["sep_id"])
-            return runtime.compile_text(cache / m["xml"], tokenizer, m["precision"], threads,
+            return runtime.compile_text(cache / m["xml"], tokenizer, usable(m["precision"]),
+                                        threads,
                                         cache / m["embed"] if m["embed"] else None,
                                         m["inputs"], cache / "compiled")
     except FileNotFoundError:
@@ -135,6 +140,21 @@ def open_light(spec: str, cache: Path, threads: int | None, full_loader):
         log.info("no light text tower (%s: %s)", type(exc).__name__, exc)
         return None
     return LightEmbedder(m, tower, full_loader, cache, threads)
+
+
+def installed_pinned(spec: str, cache: Path) -> bool:
+    """The export the app's table pins for this model is the one in the cache."""
+    from .download import installed
+    from .models import pinned_export
+
+    pinned = pinned_export(spec)
+    return pinned is not None and installed(pinned, cache)
+
+
+def usable(precision: str) -> str:
+    """The precision an export agreed in, on this CPU: bf16 only where it is native (an export
+    made or published on another machine), else f32, which agrees at least as well."""
+    return precision if precision != "bf16" or runtime.cpu_has_bf16() else "f32"
 
 
 class LightEmbedder:
@@ -193,12 +213,13 @@ class LightEmbedder:
             if self._image is None:
                 ov = openvino()
 
-                config = {"INFERENCE_PRECISION_HINT": m["image_precision"],
+                config = {"INFERENCE_PRECISION_HINT": usable(m["image_precision"]),
                           "PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": str(self._cache / "compiled")}
                 if self._threads:
                     config["INFERENCE_NUM_THREADS"] = int(self._threads)
                 self._image = runtime.OpenVinoTower(ov.Core().compile_model(
-                    str(self._cache / m["image_xml"]), "CPU", config), m["image_precision"])
+                    str(self._cache / m["image_xml"]), "CPU", config),
+                    config["INFERENCE_PRECISION_HINT"])
         return self._image(prepared(self, images))
 
     def encode_text(self, texts: list[str], truncate: bool = True) -> np.ndarray:

@@ -133,6 +133,46 @@ MODELS: tuple[OfferedModel, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class PinnedFile:
+    """One file of a published export: its name in `<home>/runtime/`, where it is, and what
+    it must be (a download is used only when both agree)."""
+
+    name: str
+    url: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class PinnedExport:
+    """Our export of a model's towers (core/publish.py), published beside its weights under
+    the same licence: the image and text towers, the tokenizer and the manifest (which names
+    the other files and carries the preprocessing). The manifest comes last, so a home that
+    holds it holds every file it names."""
+
+    spec: str
+    files: tuple[PinnedFile, ...]
+
+    @property
+    def manifest(self) -> PinnedFile:
+        return self.files[-1]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+# None: not published yet (the exports must be made from the real weights, which could not be
+# downloaded where this table was written); such a model's first run exports its own towers
+EXPORTS: dict[str, PinnedExport | None] = {m.spec: None for m in MODELS}
+
+
+def pinned_export(spec: str) -> PinnedExport | None:
+    """The published export of an offered model, or None (a model folder, an unpublished one)."""
+    return EXPORTS.get(spec)
+
+
 def choose_default(models=MODELS) -> str:
     """The best open-licence model that indexes at ≥ 8 photos/s here in every run: multilingual
     ones first when any clears the bar, then the best published MSCOCO text→image R@1."""

@@ -23,6 +23,7 @@ class State(_Word):
     INDEXING = "indexing"
     FINDING_FACES = "finding faces"  # the second pass: faces and text in photos
     RE_EMBEDDING = "re-embedding"  # a model switch
+    DOWNLOADING = "downloading"  # a model's exported towers: done and total in bytes, rate B/s
     PAUSED = "paused"
     IDLE = "idle"
     ERROR = "error"

@@ -70,6 +70,11 @@ class StatusArea(QObject):
             self.say(f"Looking for faces and text: {p.done + p.failed:,} of {p.total:,} photos "
                      "(all are searchable already)")
             self._progress(p.done + p.failed, p.total, 0 < p.done + p.failed < p.total)
+        elif p.state == State.DOWNLOADING:  # a model's exported towers, once
+            left = f" · about {p.eta_s / 60:.0f} min left" if p.eta_s and p.eta_s > 90 else ""
+            self.say(f"Downloading {p.model}: {p.done / 1e6:,.0f} of {p.total / 1e6:,.0f} MB · "
+                     f"{p.rate / 1e6:.1f} MB/s{left}")
+            self._progress(p.done // 1024, p.total // 1024, p.total > 0)
         elif p.state == State.IDLE:
             self.progress_bar.hide()
             self.pause_button.hide()

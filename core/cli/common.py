@@ -23,7 +23,11 @@ class ProgressBar:
         if event.state != self._state:
             self.close()
             self._state = event.state
-            if event.state in (State.SCANNING, State.INDEXING, State.FINDING_FACES,
+            if event.state == State.DOWNLOADING:  # bytes: tqdm shows the speed and time left
+                self._bar = tqdm(total=event.total or None, unit="B", unit_scale=True,
+                                 unit_divisor=1024, desc=f"Downloading {event.model}",
+                                 file=sys.stderr, dynamic_ncols=True)
+            elif event.state in (State.SCANNING, State.INDEXING, State.FINDING_FACES,
                                State.RE_EMBEDDING):
                 desc = (f"Re-embedding with {event.model}" if event.state == State.RE_EMBEDDING
                         else event.state)
@@ -31,7 +35,8 @@ class ProgressBar:
                                  file=sys.stderr, dynamic_ncols=True)
         if self._bar is not None:
             self._bar.n = (event.done + event.failed if event.state == State.INDEXING
-                           else event.done if event.state in (State.FINDING_FACES, State.RE_EMBEDDING)
+                           else event.done if event.state in (State.FINDING_FACES, State.RE_EMBEDDING,
+                                                              State.DOWNLOADING)
                            else event.found)
             if event.total:
                 self._bar.total = event.total

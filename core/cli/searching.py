@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..search import format_seconds, parse_query
 from ..types import SnapseekError
-from .common import _open
+from .common import ProgressBar, _open
 
 
 def cmd_search(args) -> int:
@@ -35,6 +35,7 @@ def cmd_search(args) -> int:
                                   people=lib.person_names(),
                                   places=None if args.place else lib.place_names())
         query.images += images
+        lib.subscribe(ProgressBar(sys.stderr.isatty()))  # a first search may download the model
         query.folder, query.camera, query.sort = args.folder, args.camera, args.sort
         if args.after is not None or args.before is not None:  # explicit dates win over words
             query.after, query.before = args.after, args.before

@@ -38,7 +38,8 @@ class ModelHolder:
         return Embedder.load(spec or self.model_spec, self.device, self.threads,
                              self.allow_download,
                              on_status=lambda text: self.emit(Notice(Level.INFO, text)),
-                             runtime_cache=self.home / "runtime", light=light)
+                             runtime_cache=self.home / "runtime", light=light,
+                             on_progress=self.emit)
 
     def load_model(self) -> Embedder:
         """Load the model now (downloading it if needed); raises ModelUnavailable."""
