@@ -76,6 +76,11 @@ class Embedder:
         self._fast_image = None
         self._fast_checked = not self._wants_fast_runtime()
         self.image_runtime = "torch fp32"
+        if self.runtime_cache is not None and self.weights_path and not self._fast_checked:
+            # both towers exported at the first load, whatever it was for: a text search too
+            # leaves a home whose next search of either kind needs no torch
+            with self._lock:
+                self._fast_tower()
 
     # -- the faster image runtime ---------------------------------------------
     def _wants_fast_runtime(self) -> bool:

@@ -46,3 +46,53 @@ def test_the_frozen_app_turns_the_same_telemetry_off_first():
                  str(hook), "exec"), {"os": None, "env": env})
     assert env == TELEMETRY_OFF
     assert '"resources/pyinstaller/telemetry_off.py"' in (ROOT / "build.spec").read_text()
+
+
+LIGHT_SESSION = """
+import json, sys
+from pathlib import Path
+from core.library import Library
+from core.types import Query
+
+home, pictures, spec = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+with Library(home, model=spec) as lib:
+    lib.add_folder(pictures)
+    lib.update()
+    lib.enrich()
+    found = lib.search(Query.text("platform", k=3))
+    lib.search(Query.image(next(pictures.glob("*.jpg")), k=3))
+    grid = lib.explain(found[0].media_id, Query.text("a red circle"))["grid"]
+    people, text = lib.people(), lib.photo_text(found[0].media_id)
+    heavy = [m for m in ("torch", "open_clip", "torchvision", "transformers") if m in sys.modules]
+    print(json.dumps({"heavy": heavy, "people": len(people), "grid": len(grid),
+                      "full": lib.embedder.full_loaded, "found": found[0].path,
+                      "indexed": lib.status()["indexed_count"], "text": text}))
+"""
+
+
+def test_a_library_with_exported_towers_never_imports_torch(tmp_path, random_model):
+    """Indexing (both passes: faces, text in pictures), searching by text and by picture,
+    explaining and people, all from the towers exported once before: no torch, no open_clip."""
+    import json
+
+    from helpers import make_photo
+    from test_ocr import sign
+    from test_people import write_people
+
+    from core.embedder import Embedder
+
+    home, pictures = tmp_path / "home", tmp_path / "Pictures"
+    truth = write_people(pictures)
+    sign(["PLATFORM 9"], size=(1200, 800)).save(pictures / "sign.jpg")
+    make_photo(pictures / "red.jpg", "red", "circle")
+    exporter = Embedder.load(random_model, device="cpu", runtime_cache=home / "runtime",
+                             light=False)
+    exporter.encode_images([sign(["X"], size=(64, 48))])  # the image tower's export
+    done = subprocess.run([sys.executable, "-c", LIGHT_SESSION, str(home), str(pictures),
+                           random_model], capture_output=True, text=True, cwd=ROOT,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["heavy"] == [] and got["full"] is False, got
+    assert got["indexed"] == len(truth) + 2 and got["people"] == 2 and got["grid"] > 0
+    assert got["found"].endswith("sign.jpg") and "PLATFORM" in " ".join(got["text"]).upper()

@@ -117,8 +117,9 @@ def test_the_light_text_vectors_equal_torch(hf_model, tmp_path, monkeypatch):
         got = light.encode_text(texts)
         assert float((got * want).sum(1).min()) >= (0.999 if bf16 else 0.9999)
         assert not light.full_loaded  # text alone: the full model never loaded
-        images = light.encode_images([draw_photo()])  # loads the full model now
-        assert light.full_loaded and images.shape == (1, full.dim)
+        images = light.encode_images([draw_photo()])  # the image tower was exported too
+        assert not light.full_loaded and images.shape == (1, full.dim)
+        assert light.model is not None and light.full_loaded  # the rest: the full model
 
 
 def test_other_weights_under_the_same_name_are_not_trusted(hf_model, tmp_path):
@@ -209,3 +210,22 @@ def test_a_first_run_lets_the_torch_model_go_once_its_towers_are_exported(hf_mod
         lib.update()  # new photos are embedded by the exported image tower
         assert not light.full_loaded and lib.status()["indexed_count"] == 4
         assert lib.lighten() is False  # already light
+
+
+def test_a_model_folder_with_clips_tokenizer_searches_without_torch_from_the_second_search(
+        tmp_path, random_model):
+    """A local-dir: model with CLIP's BPE: its towers are exported into the home once (here by
+    the first search of a home made before they were), and later searches answer from them."""
+    import shutil
+
+    pictures = three_pictures(tmp_path / "Pictures")
+    home = tmp_path / "home"
+    got, _ = run_cli(home, "index", str(pictures), "--model", random_model, "--no-faces")
+    assert got["code"] == 0
+    shutil.rmtree(home / "runtime")  # as a home indexed before the text tower was exported
+    first, out = run_cli(home, "search", "red circle", "-k", "3", "--json")
+    assert "torch" in first["mods"] and len(json.loads(out)) == 3
+    for args in (["red circle"], ["--image", str(pictures / "red-circle.jpg")]):
+        again, out = run_cli(home, "search", *args, "-k", "3", "--json")
+        assert again["mods"] == [], (args, again)
+        assert json.loads(out)[0]["path"].endswith("red-circle.jpg") or args[0] != "--image"
