@@ -23,7 +23,8 @@ from .files import atomic_path
 from .thumbnails import thumb_path
 
 ENRICHER = "faces"
-VERSION = 1  # bump when detection or embedding changes: every photo is looked at again
+VERSION = 2  # bump when detection or embedding changes: every photo is looked at again
+# (2: the detector's score is kept)
 DETECT_LONG_SIDE = 1280  # px on the long side the detector looks at
 # the HOG detector finds faces from about 80 px (40 px with one upsampling, 4x the work): a
 # picture smaller than this (a video moment's thumbnail) is upsampled once
@@ -48,6 +49,7 @@ class Face:
     sortable: bool  # good enough to join a person
     embedding: np.ndarray | None  # float32[128] when sortable
     crop: bytes | None = None  # a JPEG of the face, when sortable
+    score: float | None = None  # the detector's: about 1 and more for a face, near 0 for none
 
 
 def models_dir() -> Path:
@@ -150,7 +152,7 @@ def find_faces(image: np.ndarray, frame: int = 0, crops: bool = True,
             if crops:
                 crop = face_crop(image, left, top, right, bottom)
         out.append(Face(frame, idx, (left / w, top / h, right / w, bottom / h), quality,
-                        sortable, embedding, crop))
+                        sortable, embedding, crop, round(float(score), 4)))
     return out, note
 
 

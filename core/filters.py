@@ -79,6 +79,96 @@ def person_number(wanted: str) -> int | None:
     return int(wanted) if wanted.isdigit() else None
 
 
+def person_in(name: str | None, person_id: int | None, wanted) -> bool:
+    """Whether a person (their name, their id) is one of those asked for."""
+    return person_id is not None and any(
+        person_named(name, w) or person_number(w) == person_id for w in wanted)
+
+
+# The detector's score from which a detection counts as someone for "only Anna", however
+# small or blurred: on the test pictures faces score 0.7 and more (a face blurred beyond
+# recognising still 1.4), a badge on a spacesuit 0.07-0.12.
+SOMEONE_SCORE = 0.3
+
+
+@dataclass(frozen=True)
+class FaceSeen:
+    """A face in a photo as the people filters see it: whose it is (if anyone's) and the
+    detector's score (None: found before scores were kept, so counted as someone)."""
+
+    person_id: int | None
+    name: str | None
+    score: float | None = None
+
+    @property
+    def someone(self) -> bool:
+        return self.score is None or self.score >= SOMEONE_SCORE
+
+
+_HAS = ("id {} (SELECT f.media_id FROM faces f JOIN people p ON p.id=f.person_id "
+        "WHERE snapseek_person_in(p.name, p.id, ?))")
+_SOMEONE_ELSE = ("NOT EXISTS (SELECT 1 FROM faces f LEFT JOIN people p ON p.id=f.person_id "
+                 "WHERE f.media_id=media.id AND (f.score IS NULL OR f.score >= ?) "
+                 "AND NOT snapseek_person_in(p.name, p.id, ?))")
+
+
+@dataclass(frozen=True)
+class PeopleRule:
+    """Who a photo must hold (`all`), one of whom it must hold (`any`), whom it must not
+    (`none`), and who alone it holds (`only`: all of them and no one else, recognised or
+    not). Each part's SQL (`where`) beside its Python check (`match`), which say the same."""
+
+    all: tuple[str, ...] = ()
+    any: tuple[str, ...] = ()
+    none: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, query: Query) -> PeopleRule:
+        return cls(*(tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
+                     for names in (query.persons, query.persons_any, query.persons_not,
+                                   query.persons_only)))
+
+    def __bool__(self) -> bool:
+        return bool(self.all or self.any or self.none or self.only)
+
+    def where(self) -> tuple[list[str], list]:
+        """SQL conditions over `media`, and their parameters."""
+        clauses, params = [], []
+        for name in (*self.all, *self.only):
+            clauses.append(_HAS.format("IN"))
+            params.append(name)
+        if self.any:
+            clauses.append(_HAS.format("IN"))
+            params.append("\0".join(self.any))
+        if self.none:
+            clauses.append(_HAS.format("NOT IN"))
+            params.append("\0".join(self.none))
+        if self.only:
+            clauses.append(_SOMEONE_ELSE)
+            params += [SOMEONE_SCORE, "\0".join(self.only)]
+        return clauses, params
+
+    def match(self, faces: list[FaceSeen]) -> bool:
+        """Whether a photo with these faces passes."""
+        def held(wanted) -> bool:
+            return any(person_in(f.name, f.person_id, wanted) for f in faces)
+
+        return (all(held([w]) for w in (*self.all, *self.only))
+                and (not self.any or held(self.any))
+                and not (self.none and held(self.none))
+                and not (self.only and any(f.someone and not person_in(f.name, f.person_id,
+                                                                       self.only)
+                                           for f in faces)))
+
+    def matched(self, faces: list[FaceSeen]) -> tuple[str, ...]:
+        """The people asked for (to be there) who are in a photo with these faces, in the
+        order asked: their names, or ids when they have none."""
+        return tuple(dict.fromkeys(f.name or str(f.person_id)
+                                   for wanted in (*self.all, *self.any, *self.only)
+                                   for f in faces if person_in(f.name, f.person_id, [wanted])))
+
+
 # -- places -------------------------------------------------------------------------------------
 # English names people type for countries, beside GeoNames' own ("United States", ...).
 COUNTRY_ALIASES = {
@@ -144,8 +234,8 @@ SQL_FUNCTIONS = {
         path is not None and matches_exact(path, [(field, value)]))),
     "snapseek_any_word": (2, lambda path, words: int(
         path is not None and path_has_any(path, words.split("\0")))),
-    "snapseek_person": (3, lambda name, person_id, wanted: int(
-        person_named(name, wanted) or person_number(wanted) == person_id)),
+    "snapseek_person_in": (3, lambda name, person_id, wanted: int(
+        wanted is not None and person_in(name, person_id, wanted.split("\0")))),
     "snapseek_place": (5, lambda locality, city, region, country, wanted: int(
         place_matches((locality, city, region, country), wanted))),
     "snapseek_local_time": (2, local_stamp),
@@ -170,7 +260,7 @@ class Filters:
     before: float | None = None
     names: tuple[tuple[str, str], ...] = ()  # ("path" | "name", text): all must match
     any_word: tuple[str, ...] = ()  # the path holds one of these words
-    persons: tuple[str, ...] = ()  # people's names (or ids): all of them are in the photo
+    people: PeopleRule = PeopleRule()  # who is in the photo, and who is not
     place: str | None = None  # a city, region or country (any case or accents)
 
     @classmethod
@@ -179,12 +269,12 @@ class Filters:
         return cls(folder, frozenset(query.kinds) if query.kinds else None,
                    query.camera.strip() if query.camera and query.camera.strip() else None,
                    query.after, query.before, tuple(names), tuple(any_word),
-                   tuple(getattr(query, "persons", ()) or ()),
+                   PeopleRule.of(query),
                    query.place.strip() if query.place and query.place.strip() else None)
 
     def __bool__(self) -> bool:
         return bool(self.folder or self.kinds or self.camera or self.after is not None
-                    or self.before is not None or self.names or self.any_word or self.persons
+                    or self.before is not None or self.names or self.any_word or self.people
                     or self.place)
 
     def where(self) -> tuple[str, list]:
@@ -212,10 +302,9 @@ class Filters:
         if self.any_word:
             clauses.append("snapseek_any_word(path, ?)")
             params.append("\0".join(self.any_word))
-        for person in self.persons:
-            clauses.append("id IN (SELECT f.media_id FROM faces f JOIN people p ON "
-                           "p.id=f.person_id WHERE snapseek_person(p.name, p.id, ?))")
-            params.append(person)
+        people, people_params = self.people.where()
+        clauses += people
+        params += people_params
         if self.place:
             clauses.append("id IN (SELECT media_id FROM places WHERE "
                            "snapseek_place(locality, city, region, country, ?))")

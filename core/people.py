@@ -5,10 +5,14 @@ Incrementally (after each batch of the second pass) a new face joins the person 
 sorted face when that face is within MATCH_DISTANCE and the user never said "not this person";
 faces that join nobody stay unsorted, and unsorted faces that are close to each other in at
 least MIN_PHOTOS different photos become a new person (density clustering, DBSCAN-like: one-off
-strangers stay unsorted). A full re-clustering (on demand) starts again from the user's
-corrections: faces the user confirmed (by naming, hiding or merging their person) stay where
-they are, faces they moved out never go back, and new groups keep the id of the person most of
-their faces belonged to, so ids stay stable for the CLI.
+strangers stay unsorted). Faces that are left and close to each other in two photos become a
+person too, one the library only suggests (seen in SUGGEST_PHOTOS photos: listed apart until it
+is named or seen in MIN_PHOTOS photos), so that someone met twice is not lost.
+
+A full re-clustering (on demand) starts again from the user's corrections: faces the user
+confirmed (by naming, hiding or merging their person) stay where they are, faces they moved
+out never go back, and new groups keep the id of the person most of their faces belonged to,
+so ids stay stable for the CLI.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from .store import Catalog
 MATCH_DISTANCE = 0.5
 MIN_PHOTOS = 3  # a new person needs faces in this many different photos (2 let a badge the
 # detector took for a face, in two photos of tests/test_people.py, become a person)
+SUGGEST_PHOTOS = 2  # ...and faces left over, seen in this many, a suggested one
 _CHUNK = 256
 
 
@@ -91,6 +96,20 @@ def density_groups(ids: np.ndarray, media: np.ndarray, matrix: np.ndarray,
             if len({int(media[j]) for j in members}) >= min_photos]
 
 
+def people_groups(ids: np.ndarray, media: np.ndarray, matrix: np.ndarray,
+                  threshold: float = MATCH_DISTANCE, min_photos: int = MIN_PHOTOS
+                  ) -> list[list[int]]:
+    """The groups that become people: density groups of min_photos photos, then, among the
+    faces left, those of SUGGEST_PHOTOS (suggestions). Two rounds rather than one with the
+    lower bound: with it, a chain of faces each close to the next could join two people."""
+    groups = density_groups(ids, media, matrix, threshold, min_photos)
+    if min_photos <= SUGGEST_PHOTOS:
+        return groups
+    left = ~np.isin(ids, [f for g in groups for f in g])
+    return groups + density_groups(ids[left], media[left], matrix[left], threshold,
+                                   SUGGEST_PHOTOS)
+
+
 class People:
     """Sorting faces into people, on a catalog (which does all the SQL)."""
 
@@ -115,8 +134,8 @@ class People:
             if face_id in set(ids[new].tolist()):
                 assign[face_id] = person
         rest = new & ~np.isin(ids, list(assign))
-        groups = density_groups(ids[rest], media[rest], matrix[rest], self.threshold,
-                                self.min_photos)
+        groups = people_groups(ids[rest], media[rest], matrix[rest], self.threshold,
+                               self.min_photos)
         if assign or groups:
             self.catalog.set_face_people(assign, groups)
         return len(assign) + sum(len(g) for g in groups)
@@ -137,8 +156,8 @@ class People:
                               self.threshold)
         assign.update(joined)
         rest = free & ~np.isin(ids, list(joined))
-        groups = density_groups(ids[rest], media[rest], matrix[rest], self.threshold,
-                                self.min_photos)
+        groups = people_groups(ids[rest], media[rest], matrix[rest], self.threshold,
+                               self.min_photos)
         previous = dict(zip(ids.tolist(), people.tolist(), strict=True))
         confirmed = set(must.values())
         taken: set[int] = set()

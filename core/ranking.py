@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from .cutoff import relevant_count
-from .filters import Filters
+from .filters import Filters, PeopleRule
 from .imaging import ImageError, open_image
 from .search import NAME_BOOST, best_per_media, combine, group_by_seed, rocchio, split_names
 from .store import Catalog, MediaBrief
@@ -111,6 +111,16 @@ class Ranker:
 
     # -- search ----------------------------------------------------------------
     def search(self, query: Query) -> list[SearchResult]:
+        """Ranked results for a query (see _search); each says which of the people asked for
+        are in it."""
+        results = self._search(query)
+        rule = PeopleRule.of(query)
+        if not (rule.all or rule.any or rule.only) or not results:
+            return results
+        seen = self.catalog.faces_seen([r.media_id for r in results])
+        return [replace(r, people=rule.matched(seen.get(r.media_id, []))) for r in results]
+
+    def _search(self, query: Query) -> list[SearchResult]:
         """Ranked results for a query; never mixes vectors of different models.
 
         Two channels, one ranking: the model's similarity, and the words of the query found in
@@ -125,7 +135,7 @@ class Ranker:
             raise SnapseekError(f"The number of results must be at least 1, not {query.k}.")
         if query.is_empty() and not query.has_filters():
             return []
-        self.check_persons(query.persons)
+        self.check_persons(query.asked_people())
         texts, exact, words = [], [], []
         for text, weight in query.texts:
             if weight > 0:

@@ -11,6 +11,7 @@ import numpy as np
 
 from .dates import DateRange, find_date
 from .filters import fold
+from .peoplequery import read_people
 from .types import FRAME_SHIFT as _FRAME_SHIFT
 from .types import MEDIA_MASK as _MEDIA_MASK
 from .types import Query
@@ -54,7 +55,8 @@ def parse_query(text: str, k: int | None = 20, dates: bool = True, today: dt.dat
                 ignore_places: frozenset[str] = frozenset()) -> tuple[Query, DateRange | None]:
     """The query a user typed: a date phrase becomes a filter, terms may be weighted or
     negative ("2:dog + ./beach.jpg - people"), and a term that is a file is an image. Names of
-    `people` typed in it become person filters ("Anna at the beach")."""
+    `people` typed in it become person filters ("Anna and Ben at the beach", "Anna or Ben",
+    "Anna without Ben", "only Anna": see core.peoplequery)."""
     when = None
     if dates and text:
         text, when = find_date(text, today, ignore_dates)
@@ -70,8 +72,11 @@ def parse_query(text: str, k: int | None = 20, dates: bool = True, today: dt.dat
             continue
         if weight > 0:  # "dog - Lisbon" excludes Lisbon's look; it never filters to it
             if people:
-                term, found = find_people(term, people)
-                query.persons += [n for n in found if n not in query.persons]
+                term, asked = read_people(term, people)
+                for mine, theirs in ((query.persons, asked.all), (query.persons_any, asked.any),
+                                     (query.persons_not, asked.none),
+                                     (query.persons_only, asked.only)):
+                    mine += [n for n in theirs if n not in mine]
             if known and query.place is None:  # a place the library has ("beach in Portugal")
                 match = find_place(term, known)
                 if match is not None:
@@ -81,24 +86,6 @@ def parse_query(text: str, k: int | None = 20, dates: bool = True, today: dt.dat
     if when is not None:
         query.after, query.before = when.bounds()
     return query, when
-
-
-def find_people(text: str, names) -> tuple[str, list[str]]:
-    """Names of people in a query, as whole words in any case, longest first ("Anna Maria"
-    before "Anna"): (the text without them, the names found). "and", "&" and commas between
-    two names go with them ("Anna and Tom at the beach" → "at the beach", [Anna, Tom])."""
-    found: list[str] = []
-    for name in sorted({n.strip() for n in names if n and n.strip()}, key=len, reverse=True):
-        pattern = re.compile(r"(?<!\w)" + re.escape(name) + r"(?!\w)", re.IGNORECASE)
-        seen = any(fold(name, accents=False) in fold(f, accents=False) for f in found)
-        if pattern.search(text) and not seen:
-            found.append(name)
-            text = pattern.sub("\0", text)
-    if not found:
-        return text, []
-    text = re.sub(r"\0(\s*(,|&|\band\b)\s*\0)+", "\0", text, flags=re.IGNORECASE)
-    text = re.sub(r"\s+", " ", text.replace("\0", " ")).strip()
-    return text, found
 
 
 def _looks_like_path(term: str) -> bool:

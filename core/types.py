@@ -94,11 +94,15 @@ class SearchResult:
     duration_s: float | None = None  # videos
     frame: int = 0  # the video moment that matched best
     at_s: float | None = None  # ...and where it is, in seconds
+    # the people asked for who are in it (None: the query asked for no one)
+    people: tuple[str, ...] | None = None
 
     def to_json(self) -> dict:
         out = {"path": self.path, "score": round(float(self.score), 6), "media_id": self.media_id}
         if self.kind == "video":
             out.update(kind="video", duration_s=self.duration_s, at_s=self.at_s)
+        if self.people is not None:
+            out["people"] = list(self.people)
         return out
 
 
@@ -120,7 +124,13 @@ class Query:
     kinds: frozenset[str] | None = None  # photo, raw, video
     camera: str | None = None  # a part of "make model", any case
     sort: str = "relevance"  # or "date" (newest first) among the k best matches
-    persons: list[str] = field(default_factory=list)  # people's names: all of them in the photo
+    # people, by name (any case) or id: all of them in the photo; at least one of these; none
+    # of these; and these alone, no one else recognised or not (a face too small or blurred to
+    # tell who it is still counts as someone)
+    persons: list[str] = field(default_factory=list)
+    persons_any: list[str] = field(default_factory=list)
+    persons_not: list[str] = field(default_factory=list)
+    persons_only: list[str] = field(default_factory=list)
     place: str | None = None  # a city, region or country the photo was taken in
 
     @classmethod
@@ -133,7 +143,12 @@ class Query:
 
     def has_filters(self) -> bool:
         return bool(self.folder or self.camera or self.kinds or self.after is not None
-                    or self.before is not None or self.persons or self.place)
+                    or self.before is not None or bool(self.asked_people()) or self.place)
+
+    def asked_people(self) -> list[str]:
+        """Every name the query asks about, whatever the way, each once."""
+        return list(dict.fromkeys([*self.persons, *self.persons_any, *self.persons_not,
+                                   *self.persons_only]))
 
     def is_empty(self) -> bool:
         return not (self.texts or self.images or self.media or self.good)

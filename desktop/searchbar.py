@@ -12,6 +12,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QToolButton, QWidget
 from core.types import Query
 
 
+# how a person read from the text is shown, by the way they are asked for
+PERSON_CHIPS = {"all": "with {}", "any": "or {}", "none": "without {}", "only": "only {}"}
+
+
 class Chip(QToolButton):
     """A query term or filter beside the text box; click ✕ to remove it."""
 
@@ -155,17 +159,21 @@ class SearchBar(QWidget):
         return [n for n in self.known_people if n.casefold() not in self.dismissed_people]
 
     def _sync_people_chips(self) -> None:
-        """A chip for each person named in the text; removing one reads the name as words."""
-        from core.search import find_people
+        """A chip for each person named in the text, saying how they are asked for ("with
+        Anna", "or Ben", "without Ben", "only Anna"); removing one reads the name as words."""
+        from core.peoplequery import read_people
 
-        _, found = find_people(self.edit.text(), self._people_names()) if self.known_people \
-            else ("", [])
-        for name in [n for n in self.person_chips if n not in found]:
+        _, asked = read_people(self.edit.text(), self._people_names()) if self.known_people \
+            else ("", None)
+        labels = {n: PERSON_CHIPS[asked.role(n)].format(n) for n in asked.names()} \
+            if asked else {}
+        for name in [n for n, chip in self.person_chips.items() if chip.label != labels.get(n)]:
             drop_widget(self.person_chips.pop(name))
-        for name in found:
+        for name, label in labels.items():
             if name not in self.person_chips:
-                chip = Chip(f"with {name}", "person")
-                chip.setToolTip(f'Photos with {name}. Click to search the word "{name}" '
+                chip = Chip(label, "person")
+                chip.label = label
+                chip.setToolTip(f'Read from "{name}". Click to search the word "{name}" '
                                 "instead.")
                 chip.clicked.connect(lambda _=False, n=name: self.dismiss_person(n))
                 self.person_chips[name] = chip

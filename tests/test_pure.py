@@ -15,7 +15,8 @@ import pytest
 from core.filters import Filters
 from core.store import Catalog
 from core.dates import find_date
-from core.search import find_people, parse_query, parse_terms, split_names
+from core.peoplequery import find_people
+from core.search import parse_query, parse_terms, split_names
 from core.watcher import ChangeQueue
 from helpers import ROOT
 
@@ -167,6 +168,26 @@ def test_parse_query_turns_a_date_phrase_into_bounds_and_leaves_the_rest():
 def test_find_people_takes_names_and_the_and_between_them():
     assert find_people("Anna and Tom at the beach", ["Tom", "Anna"]) == \
         ("at the beach", ["Anna", "Tom"])
+
+
+@pytest.mark.parametrize("text, rest, all_, any_, none, only", [
+    ("Anna and Tom at the beach", "at the beach", ["Anna", "Tom"], [], [], []),
+    ("Anna, Tom & Ben", "", ["Anna", "Tom", "Ben"], [], [], []),
+    ("Anna or Tom in the snow", "in the snow", [], ["Anna", "Tom"], [], []),
+    ("Anna without Tom", "", ["Anna"], [], ["Tom"], []),
+    ("anna but not tom or ben", "", ["Anna"], [], ["Tom", "Ben"], []),
+    ("only Anna", "", [], [], [], ["Anna"]),
+    ("just Anna and Tom at home", "at home", [], [], [], ["Anna", "Tom"]),
+    ("Anna alone on the beach", "on the beach", [], [], [], ["Anna"]),
+    ("Anna at the beach with Tom", "at the beach with", ["Anna", "Tom"], [], [], []),
+    ("Anna Maria and not Anna", "", ["Anna Maria"], [], ["Anna"], []),
+    ("Annabel or Tommy", "Annabel or Tommy", [], [], [], []),
+])
+def test_people_are_read_with_how_they_are_asked_for(text, rest, all_, any_, none, only):
+    from core.peoplequery import read_people
+
+    got, asked = read_people(text, ["Anna", "Tom", "Ben", "Anna Maria"])
+    assert (got, asked.all, asked.any, asked.none, asked.only) == (rest, all_, any_, none, only)
 
 
 # -- date phrases ---------------------------------------------------------------

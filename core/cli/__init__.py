@@ -7,7 +7,8 @@ import sys
 
 from ..store import StorageError
 from ..types import SnapseekError
-from .about import cmd_info, cmd_models, cmd_people, cmd_status
+from .about import cmd_info, cmd_models, cmd_status
+from .people import cmd_people
 from .indexing import cmd_index, cmd_remove, cmd_watch
 from .parser import build_parser
 from .searching import cmd_duplicates, cmd_explain, cmd_search

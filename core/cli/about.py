@@ -1,13 +1,11 @@
-"""`snapseek status`, `info`, `models` and `people`: what a library and its files hold."""
+"""`snapseek status`, `info` and `models`: what a library and its files hold."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from ..search import format_seconds
-from ..types import SnapseekError
 from .common import _open
 
 
@@ -116,46 +114,3 @@ def _speed(m: dict) -> str:
         return "not measured"
     derived = " (derived, see docs/PERFORMANCE.md)" if m["speed_note"].startswith("derived") else ""
     return f"{m['photos_per_s']} photos/s{derived}"
-
-
-def cmd_people(args) -> int:
-    values = args.values
-    wanted = {"list": 0, "name": 2, "merge": 2, "hide": 1, "unhide": 1, "recluster": 0}
-    if len(values) != wanted[args.action] and not (args.action == "name" and len(values) > 2):
-        raise SnapseekError(f"`snapseek people {args.action}` takes {wanted[args.action]} "
-                            "values (see `snapseek people --help`).")
-    ids = []
-    for value in values[: 2 if args.action == "merge" else 1] if args.action != "list" else []:
-        if not value.isdigit():
-            raise SnapseekError(f"not a person id: {value!r} (see `snapseek people`)")
-        ids.append(int(value))
-    with _open(args) as lib:
-        if args.action == "name":
-            lib.name_person(ids[0], " ".join(values[1:]))
-            print(f"Person {ids[0]} is now {' '.join(values[1:]).strip() or 'unnamed'}.")
-        elif args.action == "merge":
-            lib.merge_people(ids[0], ids[1])
-            print(f"Person {ids[1]} merged into person {ids[0]}.")
-        elif args.action in ("hide", "unhide"):
-            lib.hide_person(ids[0], args.action == "hide")
-            print(f"Person {ids[0]} {'hidden' if args.action == 'hide' else 'shown'}.")
-        elif args.action == "recluster":
-            stats = lib.recluster()
-            print(json.dumps(stats) if args.json else
-                  f"{stats['people']} people; {stats['sorted']} faces sorted, "
-                  f"{stats['unsorted']} unsorted.")
-        else:
-            people = [{"id": p.id, "name": p.name, "count": p.photos, "hidden": p.hidden,
-                       "paths": [r.path for r in lib.person_photos(p.id)]}
-                      for p in lib.people(hidden=args.hidden)]
-            if args.json:
-                print(json.dumps(people, ensure_ascii=False))
-            else:
-                for p in people:
-                    hidden = "  (hidden)" if p["hidden"] else ""
-                    print(f"{p['id']:5d}  {p['name'] or '(unnamed)'}  {p['count']} photos{hidden}")
-                if not people:
-                    print("No people yet: `snapseek index` finds faces after indexing.",
-                          file=sys.stderr)
-    return 0
-

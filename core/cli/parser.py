@@ -112,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="relevance feedback: fewer like this result, and not it (repeatable)")
     p.add_argument("--person", action="append", default=[], metavar="NAME",
                    help="only photos with this person (name or id; repeatable: all of them)")
+    p.add_argument("--any-person", action="append", default=[], metavar="NAME",
+                   help="only photos with at least one of these people (repeatable)")
+    p.add_argument("--not-person", action="append", default=[], metavar="NAME",
+                   help="no photos with this person (repeatable: none of them)")
+    p.add_argument("--only-person", action="append", default=[], metavar="NAME",
+                   help="only photos with this person and no one else, recognised or not "
+                        "(repeatable: these people alone)")
     p.add_argument("--json", action="store_true", help="print JSON results")
 
     p = sub.add_parser("status", parents=[common], help="folders, counts, model and index health")
@@ -125,11 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="full re-check interval (default 30, remembered)")
 
     p = sub.add_parser("people", parents=[common],
-                       help="people found in the photos: list, name, merge, hide, recluster")
+                       help="people found in the photos: list, name, merge, move, reject, hide")
     p.add_argument("action", nargs="?", default="list",
-                   choices=["list", "name", "merge", "hide", "unhide", "recluster"],
-                   help="list (default); name ID NAME; merge ID OTHER_ID (OTHER_ID joins ID); "
-                        "hide ID; unhide ID; recluster")
+                   choices=["list", "suggestions", "faces", "name", "merge", "move", "reject",
+                            "hide", "unhide", "recluster"],
+                   help="list (default); suggestions (people seen in two photos); faces ID "
+                        "(a person's faces; 'unsorted' for faces in no one); name ID NAME; "
+                        "merge ID OTHER_ID (OTHER_ID joins ID); move FACE ID (the face is "
+                        "this person's); reject ID FACE (the face is not this person's, for "
+                        "good); hide ID; unhide ID; recluster")
     p.add_argument("values", nargs="*", help="the action's ids and name")
     p.add_argument("--hidden", action="store_true", help="list hidden people too")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -145,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="a photo of the library")
     p.add_argument("query", help="the query, as typed")
     p.add_argument("--json", action="store_true",
-                   help='print {"score", "words", "chips", "grid"}')
+                   help='print {"score", "words", "chips", "people", "grid"}')
     p.add_argument("--out", metavar="F.png", help="write the picture with the heatmap over it")
 
     p = sub.add_parser("remove", parents=[common], help="forget a folder and its photos")

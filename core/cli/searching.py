@@ -41,7 +41,10 @@ def cmd_search(args) -> int:
             query.after, query.before = args.after, args.before
         query.kinds = frozenset(args.kind) if args.kind else None
         query.good, query.bad = args.good, args.bad
-        query.persons = list(dict.fromkeys([*args.person, *query.persons]))
+        for mine, given in ((query.persons, args.person), (query.persons_any, args.any_person),
+                            (query.persons_not, args.not_person),
+                            (query.persons_only, args.only_person)):
+            mine[:] = dict.fromkeys([*given, *mine])
         query.place = args.place or query.place
         if query.is_empty() and not query.has_filters():
             raise SnapseekError("Give a text query, --image PATH or a filter.")
@@ -57,7 +60,8 @@ def cmd_search(args) -> int:
     else:
         for rank, r in enumerate(results, 1):
             moment = f"  @ {format_seconds(r.at_s)}" if r.at_s is not None else ""
-            print(f"{rank:3d}  {r.score:.4f}  {r.path}{moment}")
+            people = f"  ({', '.join(r.people)})" if r.people else ""
+            print(f"{rank:3d}  {r.score:.4f}  {r.path}{moment}{people}")
         if not results:
             print("No results.", file=sys.stderr)
     return 0
@@ -69,6 +73,9 @@ def cmd_explain(args) -> int:
         query, _ = parse_query(args.query, k=None, people=lib.person_names(),
                                places=lib.place_names())
         why = lib.explain(args.path, query)
+        if args.out and not why["grid"]:
+            raise SnapseekError("No picture to write: the query holds filters only, nothing "
+                                "to look for in the photo.")
         if args.out:
             import numpy as np
 
@@ -81,12 +88,16 @@ def cmd_explain(args) -> int:
         print(json.dumps(why, ensure_ascii=False))
         return 0
     print(f"score    {why['score']:.4f}" if why["score"] is not None
+          else "score    (filters only: nothing to score)" if not why["grid"]
           else "score    (not indexed yet)")
     for where, words in why["words"].items():
         print(f"words    {', '.join(words)} (in its {where})")
     for chip in why["chips"]:
         print(f"chip     {chip}")
-    print("where    (higher = matters more for this query; top row first)")
+    if why.get("people"):
+        print(f"people   {', '.join(why['people'])} (asked for, in the photo)")
+    if why["grid"]:
+        print("where    (higher = matters more for this query; top row first)")
     for row in why["grid"]:
         print("         " + " ".join(f"{v:.2f}" for v in row))
     if args.out:

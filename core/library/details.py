@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from ..filters import PeopleRule
 from ..imaging import ImageError, is_video, open_image
 from ..models import spec_of
 from ..paths import spellings
@@ -72,11 +73,16 @@ class PhotoDetails:
         if query.place:
             chips.append(f"place: {query.place}")
         chips += [f"person: {p}" for p in query.persons]
+        chips += [f"any person: {p}" for p in query.persons_any]
+        chips += [f"not person: {p}" for p in query.persons_not]
+        chips += [f"only person: {p}" for p in query.persons_only]
         for name, on in (("kind", query.kinds), ("camera", query.camera),
                          ("folder", query.folder)):
             if on:
                 chips.append(name)
-        return {"words": found, "chips": chips}
+        rule = PeopleRule.of(query)
+        people = rule.matched(self.catalog.faces_seen([media_id])[media_id]) if rule else ()
+        return {"words": found, "chips": chips, "people": list(people)}
 
     def explain(self, path_or_id, query: Query, across: int = 6) -> dict:
         """Why a photo matches: {"score", "words", "chips", "grid"}; grid is where in the
@@ -90,6 +96,10 @@ class PhotoDetails:
                     else self.media_id_of(path_or_id))
         if media_id is None:
             raise SnapseekError(f"{path_or_id} is not in this library (add its folder first).")
+        if query.is_empty() and query.has_filters():  # "Anna and Ben": nothing to score
+            why = self.why(media_id, query)
+            return {"score": None, "words": why["words"], "chips": why["chips"],
+                    "people": why["people"], "grid": []}
         row = self.catalog.media_by_id(media_id)
         emb = self.embedder
         vector = self.query_vector(replace(query, k=1))
@@ -105,7 +115,7 @@ class PhotoDetails:
         _, grid = occlusion_map(emb.encode_images, picture, vector, across=across)
         why = self.why(media_id, query)
         return {"score": score, "words": why["words"], "chips": why["chips"],
-                "grid": [[round(float(v), 3) for v in r] for r in grid]}
+                "people": why["people"], "grid": [[round(float(v), 3) for v in r] for r in grid]}
 
     # -- places ----------------------------------------------------------------
     def update_places(self) -> int:

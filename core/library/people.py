@@ -12,8 +12,18 @@ class PeopleOps:
     """Library's part that answers about people (core/people.py sorts faces into them)."""
 
     def people(self, hidden: bool = False) -> list:
-        """People (catalog.PersonRow: id, name, hidden, photos, faces), most photos first."""
-        return self.catalog.people(hidden)
+        """People (catalog.PersonRow: id, name, hidden, photos, faces), most photos first:
+        those named, and those seen in enough photos to be sure (suggestions apart)."""
+        from ..people import MIN_PHOTOS
+
+        return self.catalog.people(hidden, MIN_PHOTOS)
+
+    def suggestions(self) -> list:
+        """Unnamed people seen in too few photos to be sure ("Seen in 2 photos"): naming one
+        makes them a person (catalog.PersonRow)."""
+        from ..people import MIN_PHOTOS
+
+        return self.catalog.suggestions(MIN_PHOTOS)
 
     def person_photos(self, person_id: int, k: int = 1000) -> list[SearchResult]:
         """A person's photos, newest first."""
@@ -33,6 +43,15 @@ class PeopleOps:
 
         path = crop_path(self.thumbs, face.media_id, face.frame, face.idx)
         return path if path.exists() else None
+
+    def face_paths(self, faces) -> dict[int, str]:
+        """The paths of the photos these faces (catalog.FaceRow) are in, by media id."""
+        return {r.media_id: r.path for r in self.ranker.results(
+            list(dict.fromkeys(f.media_id for f in faces)))}
+
+    def person(self, person_id: int):
+        """One person (catalog.PersonRow), or one clear line when there is none."""
+        return self._person(person_id)
 
     def _person(self, person_id: int):
         person = self.catalog.person(person_id)
@@ -60,10 +79,29 @@ class PeopleOps:
             self._person(gone)
             self.catalog.merge_people(keep, gone)
 
-    def not_this_person(self, face_id: int) -> int | None:
-        """A face is not of the person it was sorted into: it leaves, for good."""
+    def _face(self, face_id: int):
+        face = self.catalog.face(face_id)
+        if face is None:
+            raise SnapseekError(f"There is no face {face_id} (see `snapseek people faces ID`).")
+        return face
+
+    def not_this_person(self, face_id: int, person_id: int | None = None) -> int | None:
+        """A face is not of the person it was sorted into (`person_id`, when given, must be
+        that person): it leaves, for good; no re-sorting puts it back. Returns that person."""
         with self.writing():
+            face = self._face(face_id)
+            if person_id is not None and face.person_id != person_id:
+                self._person(person_id)
+                raise SnapseekError(f"Face {face_id} is not in person {person_id}.")
             return self.catalog.face_not_person(face_id)
+
+    def move_face(self, face_id: int, person_id: int) -> int | None:
+        """A face is this person's: it moves there for good, and never back to the person it
+        was in. Returns that person (None: it was in no one)."""
+        with self.writing():
+            self._face(face_id)
+            self._person(person_id)
+            return self.catalog.move_face(face_id, person_id)
 
     def recluster(self) -> dict:
         """Sort every face into people again, keeping names and corrections."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import sqlite_utils
 
-from ..filters import person_named, person_number
+from ..filters import FaceSeen, person_named, person_number
 from .db import Connections
 
 
@@ -46,18 +46,19 @@ class People(Connections):
             match = max(((_iou(face.box, o[2:]), o[0]) for o in old
                          if o[1] == face.frame and o[0] not in kept), default=(0.0, None))
             values = [face.frame, face.idx, *face.box, face.quality, int(face.sortable),
-                      None if face.embedding is None else np.asarray(face.embedding, "<f4").tobytes()]
+                      None if face.embedding is None else np.asarray(face.embedding, "<f4").tobytes(),
+                      getattr(face, "score", None)]
             if match[0] >= 0.5:
                 kept.add(match[1])
                 w.execute("UPDATE faces SET frame=?, idx=?, box_left=?, box_top=?, box_right=?, "
-                          "box_bottom=?, quality=?, sortable=?, embedding=? WHERE id=?",
+                          "box_bottom=?, quality=?, sortable=?, embedding=?, score=? WHERE id=?",
                           [*values, match[1]])
                 if not face.sortable:
                     w.execute("UPDATE faces SET person_id=NULL WHERE id=?", [match[1]])
             else:
                 w.execute("INSERT INTO faces(media_id, frame, idx, box_left, box_top, box_right, "
-                          "box_bottom, quality, sortable, embedding) VALUES(?, ?, ?, ?, ?, ?, ?, ?, "
-                          "?, ?)", [media_id, *values])
+                          "box_bottom, quality, sortable, embedding, score) VALUES(?, ?, ?, ?, ?, ?, "
+                          "?, ?, ?, ?, ?)", [media_id, *values])
         for o in old:
             if o[0] not in kept:
                 w.execute("DELETE FROM faces WHERE id=?", [o[0]])
@@ -103,18 +104,34 @@ class People(Connections):
                 made.append(person_id)
                 for face_id in group:
                     w.execute("UPDATE faces SET person_id=? WHERE id=?", [person_id, face_id])
-            w.execute("DELETE FROM people WHERE name IS NULL AND hidden=0 AND NOT EXISTS "
-                      "(SELECT 1 FROM faces f WHERE f.person_id=people.id) AND NOT EXISTS "
-                      "(SELECT 1 FROM face_constraints c WHERE c.person_id=people.id AND c.must=1)")
+            self._drop_empty(w)
         return made
 
-    def people(self, hidden: bool = False) -> list[PersonRow]:
-        """People with their photo and face counts, most photos first."""
+    @staticmethod
+    def _drop_empty(w: sqlite_utils.Database) -> None:
+        """People left with no face and nothing the user said about them go."""
+        w.execute("DELETE FROM people WHERE name IS NULL AND hidden=0 AND NOT EXISTS "
+                  "(SELECT 1 FROM faces f WHERE f.person_id=people.id) AND NOT EXISTS "
+                  "(SELECT 1 FROM face_constraints c WHERE c.person_id=people.id AND c.must=1)")
+
+    def people(self, hidden: bool = False, min_photos: int = 1) -> list[PersonRow]:
+        """People with their photo and face counts, most photos first: those named, hidden
+        (with `hidden`) or seen in at least `min_photos` photos."""
+        return self._people(("" if hidden else "WHERE p.hidden=0 ")
+                            + "GROUP BY p.id HAVING p.name IS NOT NULL OR p.hidden=1 "
+                            "OR COUNT(DISTINCT f.media_id) >= ?", [min_photos])
+
+    def suggestions(self, min_photos: int) -> list[PersonRow]:
+        """The faces seen together in fewer than `min_photos` photos, unnamed and not hidden:
+        people to suggest, most photos first."""
+        return self._people("WHERE p.name IS NULL AND p.hidden=0 GROUP BY p.id "
+                            "HAVING COUNT(DISTINCT f.media_id) < ?", [min_photos])
+
+    def _people(self, where: str, params: list) -> list[PersonRow]:
         rows = self._rows(
             "SELECT p.id, p.name, p.hidden, COUNT(DISTINCT f.media_id), COUNT(f.id) FROM people p "
             "JOIN faces f ON f.person_id=p.id JOIN media m ON m.id=f.media_id AND m.status='ok' "
-            + ("" if hidden else "WHERE p.hidden=0 ")
-            + "GROUP BY p.id ORDER BY COUNT(DISTINCT f.media_id) DESC, p.id")
+            f"{where} ORDER BY COUNT(DISTINCT f.media_id) DESC, p.id", params)
         return [PersonRow(r[0], r[1], bool(r[2]), r[3], r[4]) for r in rows]
 
     def person(self, person_id: int) -> PersonRow | None:
@@ -193,6 +210,38 @@ class People(Connections):
                       "VALUES(?, ?, 0)", [face_id, row[0]])
             w.execute("UPDATE faces SET person_id=NULL WHERE id=?", [face_id])
             return row[0]
+
+    def move_face(self, face_id: int, person_id: int) -> int | None:
+        """A face is this person's, for good (must-link), and not the one it was in
+        (cannot-link). Returns the person it left."""
+        with self.write() as w:
+            row = w.execute("SELECT person_id FROM faces WHERE id=?", [face_id]).fetchone()
+            old = row[0] if row else None
+            w.execute("UPDATE faces SET person_id=? WHERE id=?", [person_id, face_id])
+            w.execute("INSERT OR REPLACE INTO face_constraints(face_id, person_id, must) "
+                      "VALUES(?, ?, 1)", [face_id, person_id])
+            if old is not None and old != person_id:
+                w.execute("INSERT OR REPLACE INTO face_constraints(face_id, person_id, must) "
+                          "VALUES(?, ?, 0)", [face_id, old])
+            self._drop_empty(w)
+            return old
+
+    def face(self, face_id: int) -> FaceRow | None:
+        row = self.db.execute("SELECT id, media_id, frame, idx, quality, person_id FROM faces "
+                              "WHERE id=?", [face_id]).fetchone()
+        return FaceRow(*row) if row else None
+
+    def faces_seen(self, media_ids: list[int]) -> dict[int, list[FaceSeen]]:
+        """The faces of these photos as the people filters see them (whose, how sure)."""
+        out: dict[int, list[FaceSeen]] = {m: [] for m in media_ids}
+        for start in range(0, len(media_ids), 900):
+            chunk = media_ids[start:start + 900]
+            for media_id, person_id, name, score in self._rows(
+                    "SELECT f.media_id, f.person_id, p.name, f.score FROM faces f LEFT JOIN "
+                    "people p ON p.id=f.person_id WHERE f.media_id IN "
+                    f"({','.join('?' * len(chunk))}) ORDER BY f.media_id, f.frame, f.idx", chunk):
+                out[media_id].append(FaceSeen(person_id, name, score))
+        return out
 
     def people_named(self, name: str) -> list[int]:
         """Ids of the people with this name (any case); a number is a person's id."""

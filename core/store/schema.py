@@ -8,7 +8,7 @@ import sqlite3
 
 import sqlite_utils
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # one row per vector: a photo's, or each moment of a video (frame 0, 1, ... at at_s seconds)
 _EMBEDDINGS = """CREATE TABLE IF NOT EXISTS {name} (
@@ -87,6 +87,7 @@ CREATE TABLE IF NOT EXISTS faces (
     box_left REAL NOT NULL, box_top REAL NOT NULL, box_right REAL NOT NULL, box_bottom REAL NOT NULL,
     quality REAL NOT NULL,
     sortable INTEGER NOT NULL,
+    score REAL,
     embedding BLOB,
     person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,
     UNIQUE (media_id, frame, idx)
@@ -192,6 +193,13 @@ UPDATE media SET taken_source='file' WHERE taken_source='mtime';
 UPDATE media SET taken_source='video' WHERE taken_source='metadata';
 """
 
+# Schema 6 (from 3, 4 or 5, which have faces): the detector's score of each face, which tells
+# a face too small or blurred to recognise (still someone) from a pattern taken for a face.
+# Faces found before have none (counted as someone) until the faces enricher runs again.
+_MIGRATE_TO_6 = """
+ALTER TABLE faces ADD COLUMN score REAL;
+"""
+
 
 def schema_version(db: sqlite_utils.Database) -> int:
     if "meta" not in db.table_names():
@@ -228,6 +236,8 @@ def migrate(w: sqlite_utils.Database) -> None:
         run_script(w, _MIGRATE_1_TO_2)
     if 1 <= version < 4:
         run_script(w, _MIGRATE_TO_4)
+    if 3 <= version < 6:
+        run_script(w, _MIGRATE_TO_6)
     run_script(w, _SCHEMA)
     if 1 <= version < 5:
         run_script(w, _MIGRATE_TO_5)

@@ -25,6 +25,26 @@ def test_people_named_in_the_text_become_chips(qtbot):
     assert bar.person_chips == {}
 
 
+def test_chips_say_how_each_person_is_asked_for(qtbot):
+    from desktop.searchbar import SearchBar
+
+    bar = SearchBar()
+    qtbot.addWidget(bar)
+    bar.set_known_people(["Anna", "Tom", "Ben"])
+    qtbot.keyClicks(bar.edit, "Anna or Tom")
+    assert {n: c.label for n, c in bar.person_chips.items()} == {"Anna": "or Anna",
+                                                                 "Tom": "or Tom"}
+    qtbot.keyClicks(bar.edit, " without Ben")
+    assert bar.person_chips["Ben"].label == "without Ben"
+    query = bar.query(10)
+    assert (query.persons_any, query.persons_not, query.texts) == (["Anna", "Tom"], ["Ben"], [])
+    bar.edit.setText("only Anna at the beach")
+    assert {n: c.label for n, c in bar.person_chips.items()} == {"Anna": "only Anna"}
+    assert bar.query(10).persons_only == ["Anna"]
+    qtbot.mouseClick(bar.person_chips["Anna"], Qt.MouseButton.LeftButton)
+    assert bar.person_chips == {} and bar.query(10).persons_only == []
+
+
 def test_a_place_is_read_only_when_the_library_has_it(qtbot):
     from core.places import Place, known_names
     from desktop.searchbar import SearchBar
