@@ -54,16 +54,34 @@ class OpenVinoTower:
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
-def export(visual, image_size: int, path: Path) -> Path:
-    """Trace the torch image tower and save it as OpenVINO IR (atomically: a half-written
-    export is never loaded)."""
+def _converted(module, example: tuple):
+    """The module as OpenVINO sees it, any batch size: through torch.export where the module
+    allows it (torch.jit.trace is deprecated), else through the tracer. Either is checked
+    against torch before it is used (agreement(), the text tower's probes)."""
     ov = openvino()
     import torch
 
-    example = torch.zeros(1, 3, image_size, image_size)
     with torch.inference_mode(False), torch.no_grad():
-        traced = torch.jit.trace(visual.eval(), example, check_trace=False)
-    converted = ov.convert_model(traced, example_input=example)
+        try:
+            batch = torch.export.Dim("batch", min=1, max=4096)
+            graph = torch.export.export(module, example,
+                                        dynamic_shapes=tuple({0: batch} for _ in example))
+            return ov.convert_model(graph)
+        except Exception as exc:  # noqa: BLE001 - an op torch.export cannot take: trace
+            log.info("%s is traced instead of exported (%s: %s)", type(module).__name__,
+                     type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+            traced = torch.jit.trace(module, example, check_trace=False)
+    return ov.convert_model(traced, example_input=example)
+
+
+def export(visual, image_size: int, path: Path) -> Path:
+    """The torch image tower saved as OpenVINO IR (atomically: a half-written export is never
+    loaded)."""
+    ov = openvino()
+    import torch
+
+    # a batch of two: a batch of one would be taken as the only size there is
+    converted = _converted(visual.eval(), (torch.zeros(2, 3, image_size, image_size),))
     converted.reshape([-1, 3, image_size, image_size])  # any batch size
     with atomic_path(path, companions=(".bin",)) as tmp:
         ov.save_model(converted, tmp, compress_to_fp16=False)
@@ -222,7 +240,7 @@ def export_text(model, context_length: int, path: Path) -> tuple[Path, Path | No
                 self.given.value = embeds
             return self.clip.encode_text(tokens)
 
-    tokens = torch.zeros(1, context_length, dtype=torch.long)
+    tokens = torch.zeros(2, context_length, dtype=torch.long)
     table_path, original = None, None
     path.parent.mkdir(parents=True, exist_ok=True)
     if owner is not None:
@@ -238,12 +256,10 @@ def export_text(model, context_length: int, path: Path) -> tuple[Path, Path | No
     try:
         if owner is not None:
             owner.token_embedding = given
-        with torch.inference_mode(False), torch.no_grad():
-            traced = torch.jit.trace(Text(model, given).eval(), example, check_trace=False)
+        converted = _converted(Text(model, given).eval(), example)
     finally:
         if owner is not None:
             owner.token_embedding = original
-    converted = ov.convert_model(traced, example_input=example)
     names = []
     for port in converted.inputs:  # an input the tower never reads may have been dropped
         shape = port.get_partial_shape()
