@@ -47,10 +47,24 @@ def test_other_libraries_speak_to_the_log_not_the_terminal(tmp_path, random_mode
     assert not [line for line in lines if any(n in line for n in NOISE)], lines
     log = (tmp_path / "cache" / "snapseek" / "snapseek.log").read_text()
     assert "Fax4Decode" in log  # libtiff, from C
-    assert "torch.jit" in log and "FutureWarning" in log  # torch's export, a first run
 
     damaged_fax_tiff(folder / "fax-2.tif", seed=1)
     loud = snapseek(tmp_path, "--home", str(home), "--model", random_model, "-v", "index",
                     "--no-faces", str(folder))
     assert loud.returncode == 0, loud.stderr
     assert "Fax4Decode" in loud.stderr
+
+
+def test_python_warnings_of_other_libraries_go_to_the_log(tmp_path):
+    """As torch's deprecation warnings did on a first run (FutureWarning from its tracer)."""
+    code = ("from core.terminal import route; import sys; route('-v' in sys.argv); "
+            "import warnings; warnings.warn('`torch.jit.trace` is deprecated', FutureWarning)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    quiet = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, timeout=60)
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    log = (tmp_path / "cache" / "snapseek" / "snapseek.log").read_text()
+    assert "FutureWarning" in log and "torch.jit.trace" in log
+    loud = subprocess.run([sys.executable, "-c", code, "-v"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert "FutureWarning" in loud.stderr
