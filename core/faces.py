@@ -23,8 +23,10 @@ from .files import atomic_path
 from .thumbnails import thumb_path
 
 ENRICHER = "faces"
-VERSION = 2  # bump when detection or embedding changes: every photo is looked at again
-# (2: the detector's score is kept)
+VERSION = 1  # bump when detection or embedding changes: every photo is looked at again
+# (not bumped for the detector's score, kept since schema 6: faces found before have none and
+# count as someone for "only Anna", the strict side; looking at every photo of a large library
+# again for it would take hours of the second pass)
 DETECT_LONG_SIDE = 1280  # px on the long side the detector looks at
 # the HOG detector finds faces from about 80 px (40 px with one upsampling, 4x the work): a
 # picture smaller than this (a video moment's thumbnail) is upsampled once
