@@ -2,8 +2,11 @@
 photo once more, at a resolution they need, at low priority.
 
 An enricher is small: a `name`, a `version` and `run(image, media) -> (rows, note)`, where the
-image is an upright RGB numpy array and `media` a MediaRef. The pass decodes a photo once for
-all the enrichers it still needs, and a video by its moments' thumbnails (made by the first
+image is an upright RGB numpy array and `media` a MediaRef. One that works elsewhere (faces, in
+a child process) also has `start(image, media)`, which returns at once with the call that waits
+for its answer, so the others run meanwhile; `close()`, when it has one, is called once the pass
+has nothing left. The pass decodes a photo once for all the enrichers it still needs, on a
+thread of its own one photo ahead, and a video by its moments' thumbnails (made by the first
 pass). Each photo's rows and the record that each enricher ran on it (its version and the
 photo's content hash) are written in one transaction (Catalog.store_enriched): a kill -9 loses
 at most the photo in flight and never doubles one, and a new enricher, or a new version of one,
@@ -16,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -87,26 +91,36 @@ class EnrichPass:
         started = time.monotonic()
         stopped = False
         seen: set[int] = set()
-        while not stopped:
-            items = [i for i in self.catalog.enrich_pending(self.versions, self.batch_size + len(seen))
-                     if i.media_id not in seen][: self.batch_size]
-            if not items:
-                break
-            for item in items:
-                if should_stop() or (limit is not None and done + failed >= limit):
-                    stopped = True
+        with ThreadPoolExecutor(1, thread_name_prefix="enrich-decode") as decoder:
+            while not stopped:
+                items = [i for i in self.catalog.enrich_pending(self.versions,
+                                                                self.batch_size + len(seen))
+                         if i.media_id not in seen][: self.batch_size]
+                if not items:
                     break
-                seen.add(item.media_id)
-                ok = self._one(item)
-                done += ok
-                failed += not ok
-                rate = (done + failed) / max(time.monotonic() - started, 1e-6)
-                left = max(0, total - done_before - done - failed)
-                notify(Progress(STATE, found=total, done=done_before + done + failed, failed=failed,
-                                total=total, rate=rate, eta_s=left / rate if rate else None,
-                                current=item.path))
-            if self.after_batch is not None:
-                self.after_batch()
+                ahead = decoder.submit(self._pictures, items[0])
+                for k, item in enumerate(items):
+                    if should_stop() or (limit is not None and done + failed >= limit):
+                        stopped = True
+                        break
+                    seen.add(item.media_id)
+                    pictures = ahead
+                    if k + 1 < len(items):  # the next photo decodes while this one is looked at
+                        ahead = decoder.submit(self._pictures, items[k + 1])
+                    ok = self._one(item, pictures)
+                    done += ok
+                    failed += not ok
+                    rate = (done + failed) / max(time.monotonic() - started, 1e-6)
+                    left = max(0, total - done_before - done - failed)
+                    notify(Progress(STATE, found=total, done=done_before + done + failed,
+                                    failed=failed, total=total, rate=rate,
+                                    eta_s=left / rate if rate else None, current=item.path))
+                if self.after_batch is not None:
+                    self.after_batch()
+        if not stopped:
+            for enricher in self.enrichers.values():
+                if hasattr(enricher, "close"):
+                    enricher.close()
         if (done or failed) and not stopped:  # the pass is over ("idle" is the first pass's)
             notify(Progress(STATE, found=total, done=total, failed=failed, total=total))
         return done, failed, stopped
@@ -121,29 +135,28 @@ class EnrichPass:
                 out.append(np.asarray(im.convert("RGB")))
         return out
 
-    def _one(self, item: EnrichItem) -> bool:
+    def _one(self, item: EnrichItem, decoded: Future) -> bool:
         """Enrich one photo; True when it was read. An unreadable one is recorded with its
         reason (one line) and not tried again until it changes."""
         names = [n for n in self.enrichers if n in item.needs]
         results: list[tuple[str, int, list, str | None]] = []
         ok = True
         try:
-            pictures = self._pictures(item)
+            pictures = decoded.result()
         except (ImageError, OSError) as exc:
             reason = f"unreadable: {exc}"
             log.info("%s: %s", item.path, reason)
             results = [(n, self.versions[n], [], reason) for n in names]
             ok = False
         else:
+            # those that work elsewhere begin first, then the others run here meanwhile
+            names.sort(key=lambda n: not hasattr(self.enrichers[n], "start"))
+            begun = {n: [self._begin(n, picture, item, frame)
+                         for frame, picture in enumerate(pictures)] for n in names}
             for name in names:
                 rows, notes = [], []
-                for frame, picture in enumerate(pictures):
-                    try:
-                        got, note = self.enrichers[name].run(
-                            picture, MediaRef(item.media_id, item.path, item.kind, frame))
-                    except Exception as exc:  # an enricher's bug on one photo stops nothing
-                        log.exception("%s failed on %s", name, item.path)
-                        got, note = [], f"failed: {type(exc).__name__}: {exc}"
+                for answer in begun[name]:
+                    got, note = self._answer(name, answer, item)
                     rows += got
                     if note:
                         notes.append(note)
@@ -153,3 +166,24 @@ class EnrichPass:
             # forgotten while it was looked at: the files written for it go too
             remove_thumbnails(self.thumbs, [item.media_id])
         return ok
+
+    def _begin(self, name: str, picture: np.ndarray, item: EnrichItem, frame: int):
+        """What `start` returns (the call that waits), or the answer itself: one picture."""
+        enricher = self.enrichers[name]
+        media = MediaRef(item.media_id, item.path, item.kind, frame)
+        try:
+            if hasattr(enricher, "start"):
+                return enricher.start(picture, media)
+            return enricher.run(picture, media)
+        except Exception as exc:  # an enricher's bug on one photo stops nothing
+            return exc
+
+    @staticmethod
+    def _answer(name: str, begun, item: EnrichItem) -> tuple[list, str | None]:
+        try:
+            if isinstance(begun, Exception):
+                raise begun
+            return begun() if callable(begun) else begun
+        except Exception as exc:
+            log.exception("%s failed on %s", name, item.path)
+            return [], f"failed: {type(exc).__name__}: {exc}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from .files import atomic_path
+from .pixels import blank
 from .thumbnails import thumb_path
 
 ENRICHER = "faces"
@@ -120,10 +122,10 @@ def find_faces(image: np.ndarray, frame: int = 0, crops: bool = True,
                models: FaceModels | None = None) -> tuple[list[Face], str | None]:
     """Faces in an RGB picture (H x W x 3 uint8), largest first, and a note when some were
     left out (more than MAX_FACES)."""
-    models = models or FaceModels.get()
     h, w = image.shape[:2]
-    if h < 8 or w < 8:
+    if h < 8 or w < 8 or blank(image):
         return [], None
+    models = models or FaceModels.get()
     image = np.ascontiguousarray(image)
     with models.run_lock:
         rects, scores, _ = models.detector.run(image, 1 if max(h, w) < UPSAMPLE_BELOW else 0, 0.0)
@@ -187,7 +189,8 @@ def remove_crops(thumbs: Path, media_id: int) -> None:
 
 class FaceEnricher:
     """The faces enricher of the second pass (see core.enrich): detects, embeds, and writes a
-    crop of each face that can be sorted into a person."""
+    crop of each face that can be sorted into a person (in this process; core/faceworker.py has
+    the one that runs dlib in a child)."""
 
     name = ENRICHER
     version = VERSION
@@ -199,7 +202,15 @@ class FaceEnricher:
         FaceModels.get()
 
     def run(self, image: np.ndarray, media) -> tuple[list[Face], str | None]:
-        faces, note = find_faces(image, frame=media.frame, crops=self.thumbs is not None)
+        return self.start(image, media)()
+
+    def start(self, image: np.ndarray, media) -> Callable[[], tuple[list[Face], str | None]]:
+        """Begin on a picture; the call returned waits for the faces and writes their crops."""
+        found = find_faces(image, frame=media.frame, crops=self.thumbs is not None)
+        return lambda: self._keep(found, media)
+
+    def _keep(self, found: tuple[list[Face], str | None], media) -> tuple[list[Face], str | None]:
+        faces, note = found
         if self.thumbs is not None:
             if media.frame == 0:
                 remove_crops(self.thumbs, media.media_id)  # an earlier run's, maybe more faces

@@ -14,6 +14,20 @@ UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
             8: Image.Transpose.ROTATE_90}
 
 
+# a frame whose 8×8 px block means span fewer grey levels than this holds nothing to find (a
+# lens cap, a blank page): text or a face darkens or lightens a block by far more
+BLANK_RANGE = 6
+
+
+def blank(pixels: np.ndarray) -> bool:
+    """A uniform frame, told from block means so that a thin stroke still counts."""
+    grey = Image.fromarray(np.ascontiguousarray(pixels)).convert("L")
+    if min(grey.size) >= 16:
+        grey = grey.reduce(8)
+    low, high = grey.getextrema()
+    return high - low < BLANK_RANGE
+
+
 def shrink(im: Image.Image, min_side: int) -> Image.Image:
     short = min(im.size)
     if short <= min_side:

@@ -161,3 +161,40 @@ def test_a_12_mp_photo_is_decoded_near_the_detection_size(tmp_path):
     picture = decode(str(big))
     assert picture.shape[2] == 3
     assert 1200 <= max(picture.shape[:2]) <= 1600
+
+
+def test_faces_found_in_the_child_are_those_found_here(models, tmp_path):
+    """dlib runs in a child process in the app's pass: the same faces, quality and embedding,
+    and the crops written here."""
+    from core.enrich import MediaRef
+    from core.faceworker import FaceEnricherApart
+
+    picture = np.asarray(astronaut())
+    here, _ = faces.find_faces(picture)
+    apart = FaceEnricherApart(tmp_path)
+    apart.load()
+    try:
+        wait = apart.start(picture, MediaRef(7, "astronaut.png", "photo"))
+        there, _ = wait()
+    finally:
+        apart.close()
+    assert [(f.box, f.quality, f.sortable) for f in there] == \
+        [(f.box, f.quality, f.sortable) for f in here]
+    for a, b in zip(here, there, strict=True):
+        assert (a.embedding is None) == (b.embedding is None)
+        if a.embedding is not None:
+            assert np.allclose(a.embedding, b.embedding, atol=1e-5)
+    assert sorted(p.name for p in tmp_path.rglob("7-face*")) == \
+        [f"7-face0-{f.idx}.jpg" for f in here if f.sortable]
+
+
+def test_a_blank_frame_is_not_looked_at(models, monkeypatch):
+    from core.pixels import blank
+
+    black = np.zeros((960, 1280, 3), np.uint8)
+    assert blank(black) and blank(black + 200)
+    page = Image.new("RGB", (1280, 960), "white")
+    page.paste(Image.new("RGB", (40, 3), "black"), (600, 480))  # one thin stroke
+    assert not blank(np.asarray(page))
+    monkeypatch.setattr(faces.FaceModels, "get", lambda: pytest.fail("dlib ran on a blank frame"))
+    assert faces.find_faces(black) == ([], None)

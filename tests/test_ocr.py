@@ -52,3 +52,28 @@ def test_real_photos_without_text_read_nothing(reader):
 
     for picture in (data.chelsea(), data.coffee()):
         assert reader.text_of(Image.fromarray(picture)) == []
+
+
+def test_the_check_keeps_every_photo_with_text_of_the_bench_set(reader, tmp_path):
+    """The bench's photos (real pictures at 12 MP, signs and small labels drawn on some, a
+    scanned page): every photo in which the full read finds a line passes the cheap check, and
+    the read through the pass gives those lines."""
+    from benchmarks.enrichset import make_photos
+
+    from core.enrich import MediaRef, decode
+    from core.ocr import TextEnricher
+
+    made = make_photos(tmp_path, 16)
+    enricher = TextEnricher()
+    checked = 0
+    for i, put in enumerate(made):
+        if not put.get("text") and put["base"] not in ("page", "text", "logo"):
+            continue
+        picture = decode(str(tmp_path / f"IMG_{i:04d}.jpg"))
+        lines = reader.read(Image.fromarray(picture))
+        if lines:
+            checked += 1
+            assert reader.has_text(Image.fromarray(picture)), put
+            got = [line.text for _, line in enricher.run(picture, MediaRef(i, "x", "photo"))[0]]
+            assert got == [line.text for line in lines]
+    assert checked >= 3

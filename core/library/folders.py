@@ -211,12 +211,13 @@ class FolderWork:
             self._release()
 
     def _enrichers(self) -> list:
-        from ..faces import FaceEnricher, FaceModelsMissing
+        from ..faces import FaceModelsMissing
+        from ..faceworker import FaceEnricherApart
         from ..ocr import TextEnricher
 
         enrichers = []
         if self.faces_enabled:
-            enricher = FaceEnricher(self.thumbs)
+            enricher = FaceEnricherApart(self.thumbs)
             try:
                 enricher.load()
             except (FaceModelsMissing, RuntimeError, OSError) as exc:

@@ -1,0 +1,97 @@
+"""Faces found in a child process. dlib holds Python's interpreter lock through a whole
+detection (~0.1 s on a 1280 px picture) and each embedding (~0.1 s a face): in the app's own
+process every other thread, the window's included, would wait meanwhile, and a second thread
+could not help. In a child, dlib runs on a core of its own while the pass reads text and decodes
+the next photo here.
+
+One child for the app, started by `spawn` (it holds nothing of the app, and works in a frozen
+app), kept between pictures and let go when the pass has nothing left. A child that dies (a
+picture that crashes dlib) fails that picture only: the next one gets a fresh child."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import numpy as np
+
+from .faces import Face, FaceEnricher, FaceModels, find_faces
+
+_pool: ProcessPoolExecutor | None = None
+_lock = threading.Lock()
+START_TIMEOUT_S = 120.0  # loading the models: about a second on a quiet machine
+
+
+def _child_ready() -> None:
+    FaceModels.get()
+
+
+def _child_find(image: np.ndarray, frame: int, crops: bool) -> tuple[list[Face], str | None]:
+    return find_faces(image, frame=frame, crops=crops)
+
+
+def _pool_now() -> ProcessPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=1,
+                                        mp_context=multiprocessing.get_context("spawn"))
+        return _pool
+
+
+def _drop(pool: ProcessPoolExecutor) -> None:
+    global _pool
+    with _lock:
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def start() -> None:
+    """The child, with its models loaded: raises what loading them raised (FaceModelsMissing)."""
+    pool = _pool_now()
+    try:
+        pool.submit(_child_ready).result(START_TIMEOUT_S)
+    except BrokenProcessPool:
+        _drop(pool)
+        raise
+
+
+def submit(image: np.ndarray, frame: int = 0, crops: bool = True) -> Future:
+    """find_faces(image) in the child; the future's result is find_faces's."""
+    pool = _pool_now()
+    try:
+        future = pool.submit(_child_find, image, frame, crops)
+    except (BrokenProcessPool, RuntimeError):  # died, or dropped by another thread meanwhile
+        _drop(pool)
+        future = _pool_now().submit(_child_find, image, frame, crops)
+    future.add_done_callback(lambda f: not f.cancelled()
+                             and isinstance(f.exception(), BrokenProcessPool) and _drop(pool))
+    return future
+
+
+def stop() -> None:
+    """Let the child go (its models' memory with it); the next picture starts another."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class FaceEnricherApart(FaceEnricher):
+    """The faces enricher with dlib in the child: `start` hands the picture over and returns at
+    once, so the pass reads text meanwhile."""
+
+    def load(self) -> None:
+        start()
+
+    def close(self) -> None:
+        stop()
+
+    def start(self, image: np.ndarray, media) -> Callable[[], tuple[list[Face], str | None]]:
+        future = submit(image, media.frame, self.thumbs is not None)
+        return lambda: self._keep(future.result(), media)
