@@ -545,6 +545,10 @@ def markdown(report: dict) -> str:
                   " deprecated. The faster CPU mode in use is the bf16 text tower, kept only"
                   " when it agrees with fp32 (cosine ≥ 0.995 on probe texts, checked at load).",
                   ""]
+    if "enrich" in r:
+        from .enrich import markdown as enrich_markdown
+
+        lines += enrich_markdown(r["enrich"])
     if "runtime" in r:
         from .runtime import markdown as runtime_markdown
 
@@ -605,7 +609,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, a few minutes")
     parser.add_argument("--only", nargs="*", help="sections: indexing gui text_query ann "
-                        "reconcile models runtime scale")
+                        "reconcile models enrich runtime scale")
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/PERFORMANCE.md")
     parser.add_argument("--arch", metavar="NAME:TAG", help="measure sections 1, 2 and 5 with "
                         f"another model architecture (default {':'.join(DEFAULT_ARCH)})")
@@ -620,7 +624,7 @@ def main(argv=None) -> int:
         return 0
     q = args.quick
     sections = args.only or ["indexing", "gui", "scroll", "text_query", "ann", "reconcile",
-                             "models", "runtime", "scale"]
+                             "models", "enrich", "runtime", "scale"]
     results = {}
     with tempfile.TemporaryDirectory(prefix="snapseek-bench-") as tmp:
         work = Path(tmp)
@@ -648,6 +652,10 @@ def main(argv=None) -> int:
                 results[name] = bench_reconcile(work, 10_000 if q else 100_000)
             elif name == "models":
                 results[name] = bench_models(work, q, args.candidates)
+            elif name == "enrich":
+                from .enrich import bench_enrich
+
+                results[name] = bench_enrich(work, 12 if q else 36)
             elif name == "runtime":
                 from .runtime import bench_indexing_runtime, bench_runtime
 
