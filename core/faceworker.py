@@ -11,6 +11,7 @@ picture that crashes dlib) fails that picture only: the next one gets a fresh ch
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -25,6 +26,14 @@ _lock = threading.Lock()
 START_TIMEOUT_S = 120.0  # loading the models: about a second on a quiet machine
 
 
+def _child_init() -> None:
+    """The child goes with its parent, even one killed outright: left behind, it would hold
+    the parent's output open (and its models' memory) for nobody."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=lambda: (parent.join(), os._exit(0)), daemon=True).start()
+
+
 def _child_ready() -> None:
     FaceModels.get()
 
@@ -37,7 +46,7 @@ def _pool_now() -> ProcessPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=1,
+            _pool = ProcessPoolExecutor(max_workers=1, initializer=_child_init,
                                         mp_context=multiprocessing.get_context("spawn"))
         return _pool
 
