@@ -176,6 +176,12 @@ class Embedder:
         try:
             import open_clip  # noqa: F401  (a broken install is told here, in one line)
             import torch
+        except ModuleNotFoundError as exc:  # the slim app, or an install without torch
+            raise ModelUnavailable(
+                f"{ModelSpec.parse(spec).text} has no exported towers here yet, and making "
+                f"them needs torch and open_clip, which this installation does not have "
+                f"({exc.name} is missing): use a model with a published export, or a full "
+                "installation (pip install torch open_clip_torch) once to export it.") from exc
         except Exception as exc:  # a broken install must be a message, not a dead thread
             raise ModelUnavailable(f"torch / open_clip cannot be loaded: {exc}") from exc
 
