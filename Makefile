@@ -10,7 +10,7 @@ TORCH_PIN := torch==2.14.1 torchvision==0.29.1
 # has 6.12.0 is moved off it by the next set-up.
 QT_PIN := 'PySide6-Essentials>=6.8,!=6.12.0'
 
-.PHONY: setup run test test-long test-models lint app clean bench bench-quick
+.PHONY: setup run test test-long test-models lint app app-gpu app-check clean bench bench-quick
 
 setup: $(STAMP)
 
@@ -50,12 +50,22 @@ test-long: TEST_LIMIT = 180m
 test-long: $(STAMP) lint test-models
 	$(PYTEST) --durations=30
 
+# the slim bundle (no torch: models answer from their exported towers); app-gpu keeps torch
 app: $(STAMP)
 	$(PY) -m pip install -q 'pyinstaller>=6'  # the project itself stays an editable install
-	$(VENV)/bin/pyinstaller --noconfirm build.spec
+	SNAPSEEK_BUNDLE=slim $(VENV)/bin/pyinstaller --noconfirm build.spec
+	du -sh dist/snapseek
+
+app-gpu: $(STAMP)
+	$(PY) -m pip install -q 'pyinstaller>=6'
+	SNAPSEEK_BUNDLE=full $(VENV)/bin/pyinstaller --noconfirm --distpath dist-gpu build.spec
+
+# the frozen slim bundle on a library with a tiny exported model: a search, and the app started
+app-check: app
+	cd tests && ../$(PY) app_check.py ../dist/snapseek
 
 clean:
-	rm -rf $(VENV) build dist
+	rm -rf $(VENV) build dist dist-gpu
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run
