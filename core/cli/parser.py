@@ -12,39 +12,32 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
-def at_least_one(text: str) -> int:
-    """A whole number of 1 or more (how many results, threads...)."""
+def _number(text: str, convert, within, wanted: str):
+    """`text` as a number that `within` accepts, or argparse's one line (nan is never within)."""
     try:
-        value = int(text)
+        value = convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+        kind = "whole number" if convert is int else "number"
+        raise argparse.ArgumentTypeError(f"not a {kind}: {text!r}") from None
+    if not within(value):
+        raise argparse.ArgumentTypeError(f"must be {wanted}, not {text}")
     return value
 
+
+def at_least_one(text: str) -> int:
+    """A whole number of 1 or more (how many results, threads...)."""
+    return _number(text, int, lambda v: v >= 1, "at least 1")
 
 
 def fraction(text: str) -> float:
     """A number from 0 to 1 (a similarity threshold)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 1, not {text}")
-    return value
+    return _number(text, float, lambda v: 0.0 <= v <= 1.0, "from 0 to 1")
 
 
 def minutes(text: str) -> float:
     """A positive number of minutes, at most a week (how often to re-check everything)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 < value <= 7 * 24 * 60:  # (nan fails too)
-        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 10080 (a week), "
-                                         f"not {text}")
-    return value
+    return _number(text, float, lambda v: 0.0 < v <= 7 * 24 * 60,
+                   "more than 0 and at most 10080 (a week)")
 
 
 def parse_day(text: str) -> float:

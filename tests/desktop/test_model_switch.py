@@ -17,23 +17,32 @@ pytestmark = pytest.mark.usefixtures("qapp")
 COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"]
 
 
+def library_of_a(tmp_path, model_a, n, monkeypatch):
+    """A library of `n` pictures indexed with model A (without the second pass), model B beside
+    it, and the home (opened by the test without naming a model, as the app opens it)."""
+    from core.library import Library
+
+    monkeypatch.setattr(Library, "faces_enabled", False)
+    monkeypatch.setattr(Library, "text_enabled", False)
+    model_b = make_random_model(tmp_path / "model-b", seed=5)
+    folder = tmp_path / "Pictures"
+    for i in range(n):
+        make_photo(folder / f"p{i:02d}.jpg", COLOURS[i % 6], size=(240, 180), seed=i)
+    home = tmp_path / "home"
+    with Library(home, model=model_a) as first:
+        first.add_folder(folder)
+        first.update()
+        a_id = first.embedder.model_id
+    return home, model_b, a_id
+
+
 def test_settings_switches_the_model_in_the_background_and_search_goes_on(
         qtbot, tmp_path, random_model, monkeypatch):
     from core.library import Library
     from desktop.window import MainWindow
 
     monkeypatch.setattr("core.switch.CHUNK", 8)
-    monkeypatch.setattr(Library, "faces_enabled", False)
-    monkeypatch.setattr(Library, "text_enabled", False)
-    model_b = make_random_model(tmp_path / "model-b", seed=5)
-    folder = tmp_path / "Pictures"
-    for i in range(32):
-        make_photo(folder / f"p{i:02d}.jpg", COLOURS[i % 6], size=(240, 180), seed=i)
-    home = tmp_path / "home"
-    with Library(home, model=random_model) as first:
-        first.add_folder(folder)
-        first.update()
-        a_id = first.embedder.model_id
+    home, model_b, a_id = library_of_a(tmp_path, random_model, 32, monkeypatch)
     lib = Library(home)
     gate, held = threading.Event(), threading.Event()
 
@@ -97,16 +106,7 @@ def test_a_search_typed_while_the_switch_flips_shows_results(qtbot, tmp_path, ra
     from core.library import Library
     from desktop.window import MainWindow
 
-    monkeypatch.setattr(Library, "faces_enabled", False)
-    monkeypatch.setattr(Library, "text_enabled", False)
-    model_b = make_random_model(tmp_path / "model-b", seed=5)
-    folder = tmp_path / "Pictures"
-    for i in range(12):
-        make_photo(folder / f"p{i:02d}.jpg", COLOURS[i % 6], size=(240, 180), seed=i)
-    home = tmp_path / "home"
-    with Library(home, model=random_model) as first:
-        first.add_folder(folder)
-        first.update()
+    home, model_b, _ = library_of_a(tmp_path, random_model, 12, monkeypatch)
     lib = Library(home)
     flipping, release = threading.Event(), threading.Event()
     real_activate = lib.activate
