@@ -131,3 +131,27 @@ def test_cli_suggestions_faces_move_and_reject(grace_twice, random_model):
     assert bad.returncode == 1 and f"Face {rejected['id']} is not in person {eileen}" in bad.stderr
     bad = run_cli("people", "move", "x", "1", home=home, check=False)
     assert bad.returncode == 1 and "not a face id: 'x'" in bad.stderr
+
+
+def test_several_faces_move_reject_and_take_a_name_in_one_change(grace_twice):
+    lib, _ = grace_twice
+    eileen, grace = lib.people()[0].id, lib.suggestions()[0].id
+    faces = [f.id for f in lib.person_faces(eileen)]
+    lib.move_faces(faces[:2], grace)
+    assert [lib.catalog.person(p).photos for p in (eileen, grace)] == [2, 4]
+    assert lib.reject_faces(faces[:1] + faces[2:3]) == {grace, eileen}
+    assert [lib.catalog.person(p).photos for p in (eileen, grace)] == [1, 3]
+    lib.recluster()  # rejected stays rejected, moved stays moved
+    assert faces[1] in {f.id for f in lib.person_faces(grace)}
+    assert not {faces[0], faces[2]} & {f.id for f in lib.person_faces(eileen)}
+    # a new name makes a person; the same name again (any case) finds them
+    anna = lib.name_faces([faces[1]], "Anna")
+    assert lib.catalog.person(anna).name == "Anna" and lib.catalog.person(grace).photos == 2
+    assert lib.name_faces([faces[3]], " anna ") == anna
+    assert {f.id for f in lib.person_faces(anna)} == {faces[1], faces[3]}
+    assert lib.catalog.person(eileen) is None  # left with no face and no name: gone
+    with pytest.raises(SnapseekError, match="There is no face 999"):
+        lib.reject_faces([faces[1], 999])
+    assert {f.id for f in lib.person_faces(anna)} == {faces[1], faces[3]}  # all or none
+    with pytest.raises(SnapseekError, match="A name is needed"):
+        lib.name_faces([faces[1]], "  ")

@@ -1,5 +1,6 @@
 """People in the library: listing them and their photos and faces, naming, hiding, merging,
-"not this person", and sorting faces into people again."""
+"not this person" and moving faces (one or many at once), and sorting faces into people
+again."""
 
 from __future__ import annotations
 
@@ -102,6 +103,34 @@ class PeopleOps:
             self._face(face_id)
             self._person(person_id)
             return self.catalog.move_face(face_id, person_id)
+
+    def move_faces(self, face_ids: list[int], person_id: int) -> None:
+        """Several faces are this person's (`move_face` for each), in one change."""
+        with self.writing():
+            self._faces(face_ids)
+            self._person(person_id)
+            self.catalog.move_faces(face_ids, person_id)
+
+    def name_faces(self, face_ids: list[int], name: str) -> int:
+        """Several faces are the person called `name`: they move to the person of that name,
+        who is made when no one has it yet. Returns that person."""
+        if not name.strip():
+            raise SnapseekError("A name is needed to say whose faces these are.")
+        with self.writing():
+            self._faces(face_ids)
+            return self.catalog.move_faces_to_name(face_ids, name)
+
+    def reject_faces(self, face_ids: list[int]) -> set[int]:
+        """"Not this person" for several faces at once, each leaving its own person for good.
+        Returns the people they left."""
+        with self.writing():
+            self._faces(face_ids)
+            return set(self.catalog.faces_not_person(face_ids).values())
+
+    def _faces(self, face_ids: list[int]) -> None:
+        # all or none: one face gone since the view showed it stops the whole change
+        for face_id in face_ids:
+            self._face(face_id)
 
     def recluster(self) -> dict:
         """Sort every face into people again, keeping names and corrections."""

@@ -202,29 +202,63 @@ class People(Connections):
     def face_not_person(self, face_id: int) -> int | None:
         """"Not this person": the face leaves its person for good (cannot-link) and becomes
         unsorted. Returns the person it left."""
+        return self.faces_not_person([face_id]).get(face_id)
+
+    def faces_not_person(self, face_ids: list[int]) -> dict[int, int]:
+        """"Not this person" for several faces in one transaction. Returns the person each
+        face left (faces that were in no one are not in it)."""
+        left = {}
         with self.write() as w:
-            row = w.execute("SELECT person_id FROM faces WHERE id=?", [face_id]).fetchone()
-            if row is None or row[0] is None:
-                return None
-            w.execute("INSERT OR REPLACE INTO face_constraints(face_id, person_id, must) "
-                      "VALUES(?, ?, 0)", [face_id, row[0]])
-            w.execute("UPDATE faces SET person_id=NULL WHERE id=?", [face_id])
-            return row[0]
+            for face_id in face_ids:
+                row = w.execute("SELECT person_id FROM faces WHERE id=?", [face_id]).fetchone()
+                if row is None or row[0] is None:
+                    continue
+                w.execute("INSERT OR REPLACE INTO face_constraints(face_id, person_id, must) "
+                          "VALUES(?, ?, 0)", [face_id, row[0]])
+                w.execute("UPDATE faces SET person_id=NULL WHERE id=?", [face_id])
+                left[face_id] = row[0]
+        return left
 
     def move_face(self, face_id: int, person_id: int) -> int | None:
         """A face is this person's, for good (must-link), and not the one it was in
         (cannot-link). Returns the person it left."""
+        return self.move_faces([face_id], person_id).get(face_id)
+
+    def move_faces(self, face_ids: list[int], person_id: int) -> dict[int, int | None]:
+        """`move_face` for several faces in one transaction; returns the person each left."""
         with self.write() as w:
-            row = w.execute("SELECT person_id FROM faces WHERE id=?", [face_id]).fetchone()
-            old = row[0] if row else None
-            w.execute("UPDATE faces SET person_id=? WHERE id=?", [person_id, face_id])
-            w.execute("INSERT OR REPLACE INTO face_constraints(face_id, person_id, must) "
-                      "VALUES(?, ?, 1)", [face_id, person_id])
-            if old is not None and old != person_id:
-                w.execute("INSERT OR REPLACE INTO face_constraints(face_id, person_id, must) "
-                          "VALUES(?, ?, 0)", [face_id, old])
+            left = {face_id: self._move(w, face_id, person_id) for face_id in face_ids}
             self._drop_empty(w)
-            return old
+        return left
+
+    def move_faces_to_name(self, face_ids: list[int], name: str) -> int:
+        """These faces are the person called `name` (any case; the one with most faces when
+        several are): moved there, the person made when no one has that name yet, in one
+        transaction. Returns that person."""
+        with self.write() as w:
+            named = [r[0] for r in w.execute(
+                "SELECT p.id, p.name FROM people p LEFT JOIN faces f ON f.person_id=p.id "
+                "WHERE p.name IS NOT NULL GROUP BY p.id ORDER BY COUNT(f.id) DESC, p.id")
+                .fetchall() if person_named(r[1], name)]
+            person_id = named[0] if named else w.execute(
+                "INSERT INTO people(name, created_at) VALUES(?, ?)",
+                [name.strip(), time.time()]).lastrowid
+            for face_id in face_ids:
+                self._move(w, face_id, person_id)
+            self._drop_empty(w)
+        return person_id
+
+    @staticmethod
+    def _move(w: sqlite_utils.Database, face_id: int, person_id: int) -> int | None:
+        row = w.execute("SELECT person_id FROM faces WHERE id=?", [face_id]).fetchone()
+        old = row[0] if row else None
+        w.execute("UPDATE faces SET person_id=? WHERE id=?", [person_id, face_id])
+        w.execute("INSERT OR REPLACE INTO face_constraints(face_id, person_id, must) "
+                  "VALUES(?, ?, 1)", [face_id, person_id])
+        if old is not None and old != person_id:
+            w.execute("INSERT OR REPLACE INTO face_constraints(face_id, person_id, must) "
+                      "VALUES(?, ?, 0)", [face_id, old])
+        return old
 
     def face(self, face_id: int) -> FaceRow | None:
         row = self.db.execute("SELECT id, media_id, frame, idx, quality, person_id FROM faces "
