@@ -1,31 +1,43 @@
 """The People view: one face per person with how many photos they are in.
 
 Double-click (or Return) on a person searches their photos; a click on the selected person, or
-F2, renames them in place; dragging a person onto another merges the two; the faces of the
-selected person are shown below, and a face's context menu says "Not This Person". Everything
-that reads or writes the library runs on a worker (TaskRunner), never on the GUI thread.
+F2, renames them in place; dragging a person onto another merges the two. People seen in only
+two photos follow as suggestions ("Seen in 2 photos"): naming one makes them a person. The
+faces of the selected person fill a grid below (face_grid.py) where many are reviewed at once:
+named, moved to someone else, or rejected, each in one change. Everything that reads or
+writes the library runs on a worker (TaskRunner), never on the GUI thread.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QIcon, QImage, QPixmap
+from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView, QDialog, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem,
-    QMenu, QPushButton, QStyledItemDelegate, QVBoxLayout,
+    QAbstractItemView, QCheckBox, QDialog, QHBoxLayout, QLabel, QListView, QListWidget,
+    QListWidgetItem, QPushButton, QSplitter, QStyledItemDelegate, QToolButton, QVBoxLayout,
+    QWidget,
 )
 
+from core.types import SnapseekError
+
+from .face_grid import FaceGrid, FaceRole
+from .people_pickers import PersonPicker, PersonRole, ask_name
 from .tasks import TaskRunner
 
+__all__ = ["FaceRole", "NameRole", "PeopleDialog", "PersonRole", "SuggestedRole"]
+
 ICON = 112
-PersonRole = Qt.ItemDataRole.UserRole + 1
-FaceRole = Qt.ItemDataRole.UserRole + 2
 NameRole = Qt.ItemDataRole.UserRole + 3
+SuggestedRole = Qt.ItemDataRole.UserRole + 4
+HiddenRole = Qt.ItemDataRole.UserRole + 5
+FACES_SHOWN = 500  # a grid of this many crops still loads in a moment
 
 
-def _label(person) -> str:
+def _label(person, suggested: bool = False) -> str:
     photos = f"{person.photos} photo{'s' if person.photos != 1 else ''}"
-    return f"{person.name or 'Unnamed'}\n{photos}"
+    if suggested:
+        return f"{person.name or 'Unnamed'}?\nSeen in {photos}"
+    return f"{person.name or 'Unnamed'}{' (hidden)' if person.hidden else ''}\n{photos}"
 
 
 class NameEditor(QStyledItemDelegate):
@@ -77,9 +89,10 @@ class PeopleDialog(QDialog):
     def __init__(self, library, parent=None):
         super().__init__(parent)
         self.setWindowTitle("People")
-        self.resize(900, 640)
+        self.resize(960, 720)
         self.library = library
         self.tasks = TaskRunner(self, max_threads=1)
+        self._faces_job = None
         self.summary = QLabel("Looking for people…")
         self.people = PeopleList(self)
         self.people.itemActivated.connect(self._choose)
@@ -88,84 +101,151 @@ class PeopleDialog(QDialog):
         self.names.renamed.connect(self.rename)
         self.people.currentItemChanged.connect(lambda item, _: self._show_faces(item))
         self.people.merge_requested.connect(self.merge)
-        self.faces = QListWidget(self)
-        self.faces.setViewMode(QListView.ViewMode.IconMode)
-        self.faces.setIconSize(QSize(72, 72))
-        self.faces.setMaximumHeight(130)
-        self.faces.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.faces.customContextMenuRequested.connect(self._face_menu)
+        self.faces = FaceGrid(self)
+        self.faces.name_requested.connect(self.ask_name)
+        self.faces.move_requested.connect(self.ask_move)
+        self.faces.reject_requested.connect(self.reject_faces)
+        self.faces.hide_requested.connect(self.toggle_hidden)
+        self.faces_title = QLabel("")
+        self.show_hidden = QCheckBox("Show hidden people")
+        self.show_hidden.toggled.connect(lambda _: self.refresh())
         self.recluster_button = QPushButton("Sort Faces Again")
         self.recluster_button.clicked.connect(self.recluster)
         row = QHBoxLayout()
         row.addWidget(self.summary, 1)
+        row.addWidget(self.show_hidden)
         row.addWidget(self.recluster_button)
+        tools = QHBoxLayout()
+        tools.addWidget(self.faces_title, 1)
+        for action in (self.faces.name_action, self.faces.move_action,
+                       self.faces.reject_action, self.faces.hide_action):
+            button = QToolButton()
+            button.setDefaultAction(action)
+            tools.addWidget(button)
+        below = QWidget()
+        face_panel = QVBoxLayout(below)
+        face_panel.setContentsMargins(0, 0, 0, 0)
+        face_panel.addLayout(tools)
+        face_panel.addWidget(self.faces, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.people)
+        split.addWidget(below)
+        split.setSizes([300, 380])
         layout = QVBoxLayout(self)
         layout.addLayout(row)
-        layout.addWidget(self.people, 1)
-        layout.addWidget(QLabel("Faces of the selected person (right-click a face that is "
-                                "not theirs):"))
-        layout.addWidget(self.faces)
+        layout.addWidget(split, 1)
         layout.addWidget(QLabel("<small>Double-click a person to see their photos; click the "
                                 "selected one or press F2 to name them; drag one person onto "
-                                "another when they are the same.</small>"))
+                                "another when they are the same. Select faces with Shift/Ctrl-"
+                                "click or Ctrl+A, then name, move or reject them all at once."
+                                "</small>"))
         self.refresh()
 
     # -- reading -------------------------------------------------------------
     def refresh(self) -> None:
-        lib = self.library
+        lib, hidden = self.library, self.show_hidden.isChecked()
+
+        def icon(person) -> QImage:
+            faces = lib.person_faces(person.id, 1)
+            crop = lib.face_crop(faces[0]) if faces else None
+            return QImage(str(crop)) if crop else QImage()
 
         def load():
-            out = []
-            for person in lib.people():
-                faces = lib.person_faces(person.id, 1)
-                crop = lib.face_crop(faces[0]) if faces else None
-                out.append((person, QImage(str(crop)) if crop else QImage()))
-            return out
+            return ([(p, icon(p)) for p in lib.people(hidden)],
+                    [(p, icon(p)) for p in lib.suggestions()])
 
         self.tasks.run(load, self._show_people, self._error)
 
-    def _show_people(self, people) -> None:
+    def _show_people(self, answer) -> None:
+        people, suggested = answer
         current = self.current_person()
+        # rebuilt quietly: the faces of the person kept current load once, below
+        self.people.blockSignals(True)
         self.people.clear()
-        for person, image in people:
-            item = QListWidgetItem(_label(person))
+        for person, image, is_suggested in ([(p, i, False) for p, i in people]
+                                             + [(p, i, True) for p, i in suggested]):
+            item = QListWidgetItem(_label(person, is_suggested))
             item.setData(PersonRole, person.id)
             item.setData(NameRole, person.name or "")
+            item.setData(SuggestedRole, is_suggested)
+            item.setData(HiddenRole, person.hidden)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+            if is_suggested:
+                font = item.font()
+                font.setItalic(True)
+                item.setFont(font)
+                item.setToolTip("Seen in too few photos to be sure: name them to make them a "
+                                "person, or drag them onto the person they are.")
             if not image.isNull():
                 item.setIcon(QIcon(QPixmap.fromImage(image)))
             self.people.addItem(item)
             if person.id == current:
                 self.people.setCurrentItem(item)
+        self.people.blockSignals(False)
+        self._show_faces(self.people.currentItem())
         total = sum(p.photos for p, _ in people)
-        self.summary.setText(f"{len(people)} people in {total} photos" if people else
-                             "No people yet: faces are found after the photos are indexed.")
+        text = (f"{len(people)} people in {total} photos" if people else
+                "No people yet: faces are found after the photos are indexed.")
+        if suggested:
+            text += f" · {len(suggested)} more seen in only two photos, at the end"
+        self.summary.setText(text)
 
     def current_person(self) -> int | None:
         item = self.people.currentItem()
         return item.data(PersonRole) if item is not None else None
 
     def _show_faces(self, item) -> None:
-        self.faces.clear()
+        if self._faces_job is not None:
+            self._faces_job.cancel()  # another person's faces would come too late
         if item is None:
+            self.faces.clear()
+            self.faces_title.setText("Select a person to review their faces.")
             return
         person_id, lib = item.data(PersonRole), self.library
+        hidden = bool(item.data(HiddenRole))
+        self.faces.hide_action.setText("Show Person" if hidden else "Hide Person")
 
         def load():
-            return [(face, QImage(str(path)) if (path := lib.face_crop(face)) else QImage())
-                    for face in lib.person_faces(person_id, 60)]
+            try:
+                person = lib.person(person_id)
+            except SnapseekError:  # gone in a change made since the list was read
+                return None, []
+            return person, [(face, QImage(str(path)) if (path := lib.face_crop(face))
+                             else QImage()) for face in lib.person_faces(person_id, FACES_SHOWN)]
 
-        def show(faces) -> None:
-            if self.current_person() != person_id:
+        def show(answer) -> None:
+            person, faces = answer
+            if self.current_person() != person_id or person is None:
                 return
-            self.faces.clear()
-            for face, image in faces:
-                entry = QListWidgetItem(QIcon(QPixmap.fromImage(image)) if not image.isNull()
-                                        else QIcon(), "")
-                entry.setData(FaceRole, face.id)
-                self.faces.addItem(entry)
+            more = f", the first {len(faces)} shown" if person.faces > len(faces) else ""
+            self.faces_title.setText(f"Faces of {person.name or 'this person'} "
+                                     f"({person.faces}{more}):")
+            self.faces.show_faces(faces)
 
-        self.tasks.run(load, show, self._error)
+        self._faces_job = self.tasks.run(load, show, self._error)
+
+    def known_names(self) -> list[str]:
+        """The names in the list now (no library call: the GUI thread asks)."""
+        return [name for i in range(self.people.count())
+                if (name := self.people.item(i).data(NameRole))]
+
+    # -- asking --------------------------------------------------------------
+    def ask_name(self, face_ids: list[int]):
+        """Ask whose these faces are; the answer names them (returns the box, open)."""
+        ask = ask_name(self, self.known_names(), len(face_ids))
+        ask.textValueSelected.connect(lambda name: name.strip()
+                                      and self.name_faces(face_ids, name))
+        ask.open()
+        return ask
+
+    def ask_move(self, face_ids: list[int]) -> PersonPicker:
+        """Ask which person these faces are; the answer moves them (returns the picker, open)."""
+        others = [self.people.item(i) for i in range(self.people.count())
+                  if self.people.item(i).data(PersonRole) != self.current_person()]
+        picker = PersonPicker(others, len(face_ids), self)
+        picker.chosen.connect(lambda person_id: self.move_faces(face_ids, person_id))
+        picker.open()
+        return picker
 
     # -- changes -------------------------------------------------------------
     def _choose(self, item) -> None:
@@ -177,33 +257,31 @@ class PeopleDialog(QDialog):
     def merge(self, keep: int, gone: int) -> None:
         self._change(lambda: self.library.merge_people(keep, gone))
 
-    def not_this_person(self, face_id: int) -> None:
-        self._change(lambda: self.library.not_this_person(face_id))
+    def name_faces(self, face_ids: list[int], name: str) -> None:
+        self._change(lambda: self.library.name_faces(face_ids, name))
+
+    def move_faces(self, face_ids: list[int], person_id: int) -> None:
+        self._change(lambda: self.library.move_faces(face_ids, person_id))
+
+    def reject_faces(self, face_ids: list[int]) -> None:
+        self._change(lambda: self.library.reject_faces(face_ids))
+
+    def toggle_hidden(self) -> None:
+        item = self.people.currentItem()
+        if item is not None:
+            person_id, hidden = item.data(PersonRole), not item.data(HiddenRole)
+            self._change(lambda: self.library.hide_person(person_id, hidden))
 
     def recluster(self) -> None:
         self.summary.setText("Sorting faces again…")
         self._change(self.library.recluster)
 
     def _change(self, work) -> None:
-        self.tasks.run(work, lambda _: self._changed(), self._error, changes=True)
+        self.tasks.run(work, lambda _: self.refresh(), self._error, changes=True)
 
-    def _changed(self) -> None:
-        self.refresh()
-        self._show_faces(self.people.currentItem())
-
-    def face_menu(self, item) -> QMenu:
-        """A face's context menu."""
-        menu = QMenu(self)
-        action = QAction("Not This Person", menu)
-        face_id = item.data(FaceRole)
-        action.triggered.connect(lambda: self.not_this_person(face_id))
-        menu.addAction(action)
-        return menu
-
-    def _face_menu(self, pos) -> None:
-        item = self.faces.itemAt(pos)
-        if item is not None:
-            self.face_menu(item).popup(self.faces.viewport().mapToGlobal(pos))
+    def face_menu(self, item):
+        """A face's context menu (its actions act on the selection, which it joins)."""
+        return self.faces.menu_for(item)
 
     def _error(self, exc: BaseException) -> None:
         self.summary.setText(f"⚠ {exc}")
@@ -211,4 +289,3 @@ class PeopleDialog(QDialog):
     def done(self, result: int) -> None:
         self.tasks.close(10000)
         super().done(result)
-

@@ -93,8 +93,10 @@ def test_not_this_person_from_a_face(qtbot, dialog):
     qtbot.waitUntil(lambda: dialog.faces.count() == 4, timeout=10_000)
     face_id = dialog.faces.item(0).data(Qt.ItemDataRole.UserRole + 2)
     menu = dialog.face_menu(dialog.faces.item(0))  # what a right-click pops up
-    assert [a.text() for a in menu.actions()] == ["Not This Person"]
-    menu.actions()[0].trigger()
+    texts = [a.text() for a in menu.actions()]
+    assert texts == ["Name…", "Move to…", "Not This Person", "", "Hide Person"]
+    assert dialog.faces.selected_faces() == [face_id]  # the face right-clicked, alone
+    menu.actions()[2].trigger()
     qtbot.waitUntil(lambda: dialog.library.catalog.person(person).photos == 3, timeout=10_000)
     assert face_id not in [f.id for f in dialog.library.person_faces(person)]
     qtbot.waitUntil(lambda: dialog.faces.count() == 3, timeout=10_000)
