@@ -4,11 +4,34 @@ Ctrl+A, then name them, move them to someone else, or say they are not this pers
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QIcon, QKeySequence, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QMenu
+from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView, QListView, QListWidget, QListWidgetItem, QMenu, QStyle,
+    QStyledItemDelegate,
+)
 
 FACE = 96
 FaceRole = Qt.ItemDataRole.UserRole + 2
+
+
+class SelectedFaceFrame(QStyledItemDelegate):
+    """A selected face gets a thick frame and a tint over the crop: the style's own mark, a
+    thin bar under a caption the faces do not have, is easy to miss across a grid."""
+
+    def paint(self, painter, option, index) -> None:
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        option.state &= ~QStyle.StateFlag.State_Selected
+        super().paint(painter, option, index)
+        if selected:
+            colour = option.palette.highlight().color()
+            painter.save()
+            tint = QColor(colour)
+            tint.setAlpha(70)
+            box = option.rect.adjusted(2, 2, -2, -2)
+            painter.fillRect(box, tint)
+            painter.setPen(QPen(colour, 4))
+            painter.drawRect(box)
+            painter.restore()
 
 
 class FaceGrid(QListWidget):
@@ -28,6 +51,7 @@ class FaceGrid(QListWidget):
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setItemDelegate(SelectedFaceFrame(self))
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu_at)
         self.name_action = self._action("Name…", "F2", lambda f: self.name_requested.emit(f))
@@ -36,7 +60,10 @@ class FaceGrid(QListWidget):
                                           lambda f: self.reject_requested.emit(f))
         self.hide_action = QAction("Hide Person", self)
         self.hide_action.setShortcut("Ctrl+H")
-        self.hide_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.hide_action.setToolTip("Hide this person from People, or show a hidden one again "
+                                    "(Ctrl+H)")
+        # hiding is about the person, not the selected faces: its key works wherever the focus is
+        self.hide_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.hide_action.triggered.connect(self.hide_requested)
         self.addAction(self.hide_action)
         self.itemSelectionChanged.connect(self._enable)
@@ -44,7 +71,9 @@ class FaceGrid(QListWidget):
 
     def _action(self, text: str, keys, emit) -> QAction:
         action = QAction(text, self)
+        action.setIconText(text)  # a button keeps the "…" that says a question follows
         action.setShortcut(keys)
+        action.setToolTip(f"{text} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})")
         # the people list has its own F2 (rename) and Delete: these keys act on faces only
         # while the grid has the focus
         action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)

@@ -184,7 +184,8 @@ class PeopleDialog(QDialog):
         self.people.blockSignals(False)
         self._show_faces(self.people.currentItem())
         total = sum(p.photos for p, _ in people)
-        text = (f"{len(people)} people in {total} photos" if people else
+        who = "person" if len(people) == 1 else "people"
+        text = (f"{len(people)} {who} in {total} photos" if people else
                 "No people yet: faces are found after the photos are indexed.")
         if suggested:
             text += f" · {len(suggested)} more seen in only two photos, at the end"

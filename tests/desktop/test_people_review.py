@@ -105,7 +105,10 @@ def test_several_faces_moved_then_the_rest_rejected_in_one_action_each(qtbot, li
     qtbot.keyClick(view.faces, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     rejected = view.faces.selected_faces()
     assert len(rejected) == 2
-    view.faces.reject_action.trigger()
+    view.activateWindow()
+    view.faces.setFocus()
+    qtbot.waitUntil(view.faces.hasFocus)
+    qtbot.keyClick(view.faces, Qt.Key.Key_Delete)  # Not This Person
     qtbot.waitUntil(lambda: view.people.count() == 1, timeout=10_000)
     assert all(library.catalog.face(f).person_id is None for f in rejected)
     # remembered: re-sorting may put them with the faces moved before (the same face), never
@@ -120,7 +123,10 @@ def test_selected_faces_named_make_a_person_and_hide_shows_again(qtbot, library)
     first = choose(qtbot, view, 0, 4)
     ctrl_click(qtbot, view.faces, [1, 3])
     named = view.faces.selected_faces()
-    view.faces.name_action.trigger()
+    view.activateWindow()
+    view.faces.setFocus()
+    qtbot.waitUntil(view.faces.hasFocus)
+    qtbot.keyClick(view.faces, Qt.Key.Key_F2)  # Name…, not the people list's rename
     ask = view.findChild(QInputDialog)
     ask.setTextValue("Eileen")
     ask.accept()
@@ -132,7 +138,10 @@ def test_selected_faces_named_make_a_person_and_hide_shows_again(qtbot, library)
     assert view.known_names() == ["Eileen"]  # offered by the next Name… box
 
     hidden = choose(qtbot, view, row_of(view, first), 2)
-    view.faces.hide_action.trigger()
+    view.activateWindow()  # back from the name box
+    view.people.setFocus()
+    qtbot.waitUntil(view.people.hasFocus)
+    qtbot.keyClick(view.people, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)  # Hide
     qtbot.waitUntil(lambda: view.people.count() == 2, timeout=10_000)
     assert library.catalog.person(hidden).hidden
     view.show_hidden.setChecked(True)
