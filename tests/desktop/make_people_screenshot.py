@@ -44,6 +44,9 @@ def main(out: str) -> int:
     for _ in range(100):
         app.processEvents()
         time.sleep(0.02)
+    for row in range(0, dialog.faces.count(), 3):  # a selection, as when reviewing in bulk
+        dialog.faces.item(row).setSelected(True)
+    app.processEvents()
     dialog.grab().save(out)
     print(f"wrote {out}")
     return 0
