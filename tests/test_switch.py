@@ -277,3 +277,21 @@ def test_explain_and_duplicates_wait_for_a_flip_in_progress(tmp_path, random_mod
             assert not answered.wait(2)
         worker.join(60)
         assert answered.is_set()
+
+
+def test_a_model_taken_by_a_library_with_no_vectors_is_not_undone_by_a_search(
+        tmp_path, random_model, model_b):
+    """The app (opened without naming a model) takes the model chosen in Settings before any
+    photo is embedded: its next search must not go back to the model the catalog names."""
+    folder = tmp_path / "Pictures"
+    photos(folder, 3)
+    home = tmp_path / "home"
+    with Library(home, model=random_model) as first:
+        first.remember_model()  # the catalog names A; no photo has a vector yet
+    with Library(home) as lib:
+        lib.add_folder(folder)
+        lib.scan()  # catalogued, not embedded
+        assert lib.switch_model(model_b) is None  # nothing to re-embed: B is taken at once
+        assert lib.model_spec == model_b
+        lib.search(Query.text("red"))
+        assert lib.model_spec == model_b

@@ -72,6 +72,7 @@ class Library(ModelHolder, FolderWork, PhotoDetails, PeopleOps):
         # opened without naming a model: it answers with the library's model, whichever that
         # is when it answers (a switch may flip in another process while it is open)
         self._follows = model is None
+        self._seen_model = self._library_model()  # (model, model id) as the catalog says
         self.switch_target = self.catalog.get_meta("switching_to") or None
         self._switch = None
         self._switch_lock = RWLock()

@@ -85,6 +85,7 @@ class ModelHolder:
         """Make the loaded model this library's model (after it loaded successfully)."""
         self.catalog.set_meta("model", self.embedder.spec)
         self.catalog.set_meta("model_id", self.embedder.model_id)
+        self._seen_model = (self.embedder.spec, self.embedder.model_id)
 
     def check_model(self) -> None:
         """Refuse to compare this model's vectors with another model's."""
@@ -130,26 +131,31 @@ class ModelHolder:
                     return answer
         raise AssertionError("unreachable")
 
+    def _library_model(self) -> tuple[str | None, str | None]:
+        return self.catalog.get_meta("model"), self.catalog.get_meta("model_id")
+
     def _moved_on(self) -> bool:
-        """Whether the library's model is no longer the loaded one (a reader following it)."""
-        emb = self._embedder
-        if not self._follows or emb is None:
+        """Whether the library's model changed in the catalog since this reader last saw it
+        (a switch flipped in another process while it answered)."""
+        if not self._follows or self._embedder is None:
             return False
         current = self.catalog.get_meta("model_id")
-        return bool(current) and current != emb.model_id
+        return bool(current) and current != self._seen_model[1]
 
     def _follow_the_library(self) -> None:
-        """A reader following the library loads its model anew once a switch has flipped."""
+        """A reader following the library loads its model anew once the library's model
+        changed in the catalog. Only a change counts: a model this process chose itself (a
+        new library taking the model picked in Settings) is not undone by the stored one."""
         if not self._follows or self._switch is not None:  # (this process's own switch flips
             return                                          # its fields itself)
-        stored = self.catalog.get_meta("model")
-        if stored and stored != self.model_spec:
-            log.info("the library's model is %s now (switched in another process)", stored)
+        stored = self._library_model()
+        if stored[0] and stored[0] != self._seen_model[0]:
+            log.info("the library's model is %s now (switched in another process)", stored[0])
             self._unload()
-            self.model_spec = stored
+            self.model_spec = stored[0]
             self.switch_target = self.catalog.get_meta("switching_to") or None
+        self._seen_model = stored
 
-    # -- switching models (core/switch.py) -------------------------------------
     # -- switching models (core/switch.py) -------------------------------------
     def _switch_for(self, target: str):
         from ..switch import ModelSwitch
@@ -256,6 +262,7 @@ class ModelHolder:
     def activate(self, embedder: Embedder, index) -> None:
         """The switch's flip (inside flipping()): this model and index answer from now on."""
         self._embedder, self.model_spec = embedder, embedder.spec
+        self._seen_model = (embedder.spec, embedder.model_id)
         self.vectors.activate(index)
         self.ranker.forget()
         self.switch_target, self._switch = None, None
