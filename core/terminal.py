@@ -2,22 +2,20 @@
 
 Other libraries speak too: torch's FutureWarnings through Python's warnings, libtiff's
 "TIFFFetchNormalTag ..." and "Fax4Decode: Bad code word" straight to the process's stderr from
-C. Those go to the log file (`log_file()`), and to the terminal as well with -v. Snapseek's own
-warnings (its loggers) and its printed lines stay on the terminal."""
+C. Those go to the log file (`log_file()`; C's lines as they are), and stay on the terminal
+with -v. Snapseek's own warnings (its loggers) and its printed lines stay on the terminal."""
 
 from __future__ import annotations
 
-import atexit
+import faulthandler
 import logging
 import logging.handlers
 import os
 import sys
-import threading
 from pathlib import Path
 
 OWN = ("core", "snapseek", "desktop")  # loggers whose warnings are Snapseek's own lines
 FORMAT = "%(levelname)s %(name)s: %(message)s"
-native = logging.getLogger("native")  # what C code wrote to the process's stderr
 
 
 def log_file() -> Path:
@@ -53,40 +51,25 @@ def route(verbose: bool) -> None:
         to_file.setFormatter(logging.Formatter("%(asctime)s " + FORMAT))
         root.addHandler(to_file)
     logging.captureWarnings(True)  # warnings.warn -> logger "py.warnings"
-    _capture_native_stderr(terminal)
+    if to_file is not None and not verbose:  # with -v, C's lines stay on the terminal
+        _native_stderr_to(path, terminal)
 
 
-def _capture_native_stderr(terminal: logging.StreamHandler) -> None:
-    """Point file descriptor 2 at a pipe read by a thread that logs each line as `native`;
-    Python's own sys.stderr keeps the terminal (a copy of the old descriptor 2)."""
+def _native_stderr_to(path: Path, terminal: logging.StreamHandler) -> None:
+    """Point file descriptor 2, where C code writes, at the end of the log file; Python's own
+    sys.stderr keeps the terminal (a copy of the old descriptor 2). No thread reads a pipe in
+    between: a library flooding stderr while it holds the interpreter lock cannot block on a
+    full pipe, and what a crash writes last is in the log, not lost in a pipe."""
     try:
         sys.stderr.flush()
         kept = os.dup(2)
-        read_end, write_end = os.pipe()
-    except (OSError, ValueError):  # no descriptor 2 (a GUI launcher): nothing to capture
+        native = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    except (OSError, ValueError):  # no descriptor 2 (a GUI launcher): nothing to point
         return
     tty = os.fdopen(kept, "w", buffering=1, encoding=getattr(sys.stderr, "encoding", None)
                     or "utf-8", errors="surrogateescape")
     sys.stderr = tty
     terminal.setStream(tty)
-    os.dup2(write_end, 2)
-    os.close(write_end)
-
-    def pump() -> None:
-        with os.fdopen(read_end, "rb") as pipe:
-            for line in pipe:
-                text = line.decode("utf-8", "replace").rstrip()
-                if text:
-                    native.warning("%s", text)
-
-    reader = threading.Thread(target=pump, name="snapseek-stderr", daemon=True)
-    reader.start()
-
-    def finish() -> None:  # every line written before exit reaches the log
-        try:
-            os.dup2(kept, 2)  # closes the pipe's last write end: the reader sees its end
-        except OSError:
-            return
-        reader.join(timeout=0.5)
-
-    atexit.register(finish)
+    os.dup2(native, 2)
+    os.close(native)
+    faulthandler.enable(file=tty)  # a crash's Python traceback still reaches the terminal
