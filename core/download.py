@@ -115,7 +115,7 @@ def _download(spec: str, f: PinnedFile, part: Path, meter: _Meter, timeout: floa
         before = have
         try:
             have = _get(spec, f, part, have, meter, timeout)
-        except (http.client.HTTPException, ConnectionError, TimeoutError) as exc:
+        except (http.client.HTTPException, OSError) as exc:  # a cut (TLS's SSLError too)
             reason = type(exc).__name__
             have = part.stat().st_size if part.exists() else 0
         cuts = 0 if have > before else cuts + 1
@@ -177,7 +177,7 @@ def fetch_pinned(spec: str, folder: Path, on_progress: Callable | None = None,
                   "only)…")
     try:
         fetch(pinned, folder, on_progress, on_notice)
-    except ModelUnavailable as exc:
+    except (ModelUnavailable, OSError) as exc:  # said once; the caller loads the model itself
         log.warning("%s", exc)
         return False
     return True

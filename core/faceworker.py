@@ -23,6 +23,8 @@ from .faces import Face, FaceEnricher, FaceModels, find_faces
 
 _pool: ProcessPoolExecutor | None = None
 _lock = threading.Lock()
+# a picture dlib has not finished by then is given up (a hung decoder must not stop the pass)
+PICTURE_TIMEOUT_S = 120.0
 START_TIMEOUT_S = 120.0  # loading the models: about a second on a quiet machine
 
 
@@ -67,6 +69,22 @@ def start() -> None:
     except BrokenProcessPool:
         _drop(pool)
         raise
+    except TimeoutError:
+        kill()
+        raise RuntimeError(f"the face models did not load within {START_TIMEOUT_S:.0f} s") \
+            from None
+
+
+def kill() -> None:
+    """A child stuck on a picture is ended, so that the pass goes on (and the app can quit:
+    the pool's own exit hook would wait for it for ever); the next picture starts another."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def submit(image: np.ndarray, frame: int = 0, crops: bool = True) -> Future:
@@ -103,4 +121,13 @@ class FaceEnricherApart(FaceEnricher):
 
     def start(self, image: np.ndarray, media) -> Callable[[], tuple[list[Face], str | None]]:
         future = submit(image, media.frame, self.thumbs is not None)
-        return lambda: self._keep(future.result(), media)
+
+        def finish() -> tuple[list[Face], str | None]:
+            try:
+                found = future.result(PICTURE_TIMEOUT_S)
+            except TimeoutError:  # dlib hung on this picture: it fails, the pass goes on
+                kill()
+                found = ([], f"finding faces took more than {PICTURE_TIMEOUT_S:.0f} s")
+            return self._keep(found, media)
+
+        return finish

@@ -170,9 +170,12 @@ class Session(QObject):
                     del owner
                 if lib is not None:
                     lib.close()
-                pasted.remove()
             except Exception:  # the process is ending: say why, and end all the same
                 log.exception("closing the library failed")
+            try:  # pasted pictures go whatever became of the library
+                pasted.remove()
+            except Exception:
+                log.exception("removing the pasted pictures failed")
             finally:
                 signal = emit()
                 try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..home import BUSY_WAIT_S, HomeLock, default_home, make_private, make_private_home
+from ..home import BUSY_WAIT_S, HomeLock, default_home, make_private_home
 from ..models import DEFAULT_MODEL, ModelSpec
 from ..ranking import Ranker
 from ..rwlock import RWLock
@@ -47,7 +48,7 @@ class Library(ModelHolder, FolderWork, PhotoDetails, PeopleOps):
         self._watch_hold = False
         self.thumbs = Path(thumbs_dir).expanduser() if thumbs_dir else self.home / "thumbs"
         if thumbs_dir:  # a thumbnail folder of the user's choosing is as private as the home
-            make_private(self.thumbs)
+            make_private_home(self.thumbs)  # (the same rule: a folder of other things is left)
         stored = self.catalog.get_meta("model")
         self.model_spec = ModelSpec.parse(model).text if model else (stored or DEFAULT_MODEL)
         self.device = device
@@ -169,6 +170,9 @@ class Library(ModelHolder, FolderWork, PhotoDetails, PeopleOps):
         self.stop()
         self.cancel()
         self.wait_for_index()
+        faces = sys.modules.get("core.faceworker")  # (only when the second pass started it)
+        if faces is not None:
+            faces.stop()  # the faces child and its models' memory go with the library
         while self._release():
             pass
         self.catalog.close()
