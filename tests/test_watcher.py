@@ -13,7 +13,7 @@ from core.types import Notice, Query
 from helpers import make_photo
 
 
-def wait_for(condition, timeout: float = 30.0, what: str = "condition"):
+def wait_for(condition, timeout: float = 120.0, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -93,6 +93,25 @@ def test_rename_and_moves_keep_vectors(watched):
     assert after[str(folder / "journey" / "green.jpg")] == before[str(folder / "green.jpg")]
     assert after[str(folder / "journey" / "a.jpg")] == before[str(folder / "trip" / "a.jpg")]
     assert sorted(after.values()) == sorted(before.values())
+
+
+def indexing_waits_at_its_gate() -> bool:
+    """Whether a thread is parked in IndexingPipeline.run's wait for resume()."""
+    import sys
+
+    for frame in sys._current_frames().values():
+        inner = frame.f_code.co_name
+        while frame is not None:
+            if frame.f_code.co_name == "run" and frame.f_code.co_filename.endswith("pipeline.py"):
+                return inner == "wait" and "_resume.wait()" in _line(frame)
+            frame = frame.f_back
+    return False
+
+
+def _line(frame) -> str:
+    import linecache
+
+    return linecache.getline(frame.f_code.co_filename, frame.f_lineno)
 
 
 def test_a_photo_moved_into_a_folder_then_the_folder_renamed_keeps_its_id(watched):
@@ -221,8 +240,9 @@ def test_pause_resume_and_shutdown_mid_batch_stay_consistent(tmp_path, random_mo
     lib.pause()
     wait_for(lambda: "paused" in states, what="the batch in flight finished")
     frozen = lib.catalog.vector_count(lib.embedder.model_id)
-    time.sleep(0.5)  # a window in which a pipeline that did not pause would write a batch
-    assert lib.catalog.vector_count(lib.embedder.model_id) == frozen  # really paused
+    # really paused: the indexing thread waits at the pipeline's gate, where it cannot write
+    wait_for(indexing_waits_at_its_gate, what="the indexing parked at the pause")
+    assert lib.catalog.vector_count(lib.embedder.model_id) == frozen
     lib.resume()
     wait_for(lambda: lib.catalog.vector_count(lib.embedder.model_id) > frozen, what="resumed")
     lib.close()  # mid-indexing: the batch in flight finishes, the index is saved
