@@ -69,12 +69,17 @@ def occlusion_map(encode_images: Callable[[list[Image.Image]], np.ndarray], imag
     # similarity to any query the picture matches; only the part of the query the picture's own
     # vector does not explain tells which object the query names.
     aside = query - similarity[0] * vectors[0]
-    drops = (vectors[0] - vectors[1:]) @ aside
-    total, count = np.zeros((rows, cols)), np.zeros((rows, cols))
-    for drop, (r0, r1, c0, c1) in zip(drops, spans, strict=True):
-        total[r0:r1, c0:c1] += drop
-        count[r0:r1, c0:c1] += 1
-    drop = np.clip(total / count, 0.0, None)
+
+    def per_cell(drops: np.ndarray) -> np.ndarray:  # each cell: the mean of its windows
+        total, count = np.zeros((rows, cols)), np.zeros((rows, cols))
+        for fall, (r0, r1, c0, c1) in zip(drops, spans, strict=True):
+            total[r0:r1, c0:c1] += fall
+            count[r0:r1, c0:c1] += 1
+        return np.clip(total / count, 0.0, None)
+
+    drop = per_cell((vectors[0] - vectors[1:]) @ aside)
+    if float(drop.max()) <= 0:  # nothing beyond the picture's own vector: the plain fall
+        drop = per_cell(similarity[0] - similarity[1:])
     peak = float(drop.max())
     weights = drop / peak if peak > 0 else drop
     return float(similarity[0]), weights.astype(np.float32)

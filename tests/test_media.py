@@ -236,7 +236,10 @@ def test_a_library_from_the_first_schema_is_upgraded_in_place(tmp_path, photo_di
         assert np.array_equal(lib.catalog.vectors(model_id)[1], vectors)
         got = {r.path: r.score for r in lib.search(Query.text("red", k=8))}
         assert got.keys() == want.keys()
-        assert all(abs(got[p] - want[p]) < 1e-5 for p in want)
+        # the reopened library asks its exported text tower (weights in fp16), the first asked
+        # torch: the same photos, scores within the fp16 weights' difference (about 2e-3)
+        assert all(abs(got[p] - want[p]) < 5e-3 for p in want), sorted(
+            (round(got[p], 4), round(want[p], 4)) for p in want)
         assert lib.update().embedded == 0  # nothing is embedded twice
 
 

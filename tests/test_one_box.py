@@ -181,7 +181,7 @@ def test_explain_says_why_and_where(tmp_path, trained_model):
     out = tmp_path / "why.png"
     why = json.loads(run_cli("explain", photo, "a red circle lisbon", "--json", "--out", str(out),
                              home=home).stdout)
-    assert set(why) == {"score", "words", "chips", "grid"}
+    assert set(why) == {"score", "words", "chips", "grid", "people"}
     assert why["words"] == {"name": ["circle", "lisbon"]}
     grid = np.array(why["grid"])
     assert grid.shape == (3, 6) and grid.max() == 1.0

@@ -178,6 +178,7 @@ def _assert_nothing_left(box: Sandbox) -> None:
     assert not leftovers, f"left in the temporary folder: {leftovers}"
 
 
+@pytest.mark.timeout(1200)  # every command under strace, the second pass included
 def test_the_command_line_keeps_everything_on_the_machine(sandbox):
     box = sandbox
     index = box.cli("index", str(box.photos))  # faces and text included
@@ -196,6 +197,7 @@ def test_the_command_line_keeps_everything_on_the_machine(sandbox):
 
 @pytest.mark.skipif(any(shutil.which(t) is None for t in ("Xvfb", "xdotool")),
                     reason="needs Xvfb and xdotool (.ci/run installs them)")
+@pytest.mark.timeout(1200)  # the app under strace, on a machine that may be busy
 def test_the_app_keeps_everything_on_the_machine(sandbox):
     box = sandbox
     if not (box.home / ".local" / "share" / "snapseek" / "catalog.db").exists():
@@ -253,7 +255,7 @@ def _xvfb(root: Path) -> _Display:
     return _Display(f":{number}", proc)
 
 
-def _wait(app: subprocess.Popen, state: Path, condition, what: str, timeout: float = 240):
+def _wait(app: subprocess.Popen, state: Path, condition, what: str, timeout: float = 600):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if app.poll() is not None:
