@@ -251,3 +251,22 @@ def write_video(path: Path, fmt: str, codec: str, seconds: float = 2, fps: int =
         for packet in stream.encode():
             out.mux(packet)
     return path
+
+
+def without_override_capabilities() -> list[str]:
+    """A command prefix under which chmod 000 is refused for real: for a user nothing; for root
+    (CI), root still but without the capabilities that override file permissions (setpriv), so
+    that the checkout and its interpreter are reached wherever they are (a private folder)."""
+    import shutil
+
+    import pytest
+
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv to drop the override capabilities")
+    prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
+    if subprocess.run([*prefix, "true"], capture_output=True).returncode != 0:
+        pytest.skip("running as root and not allowed to drop capabilities")
+    return prefix

@@ -261,16 +261,9 @@ def test_unreadable_file_and_folder(tmp_path, random_model):
     import subprocess
     import sys
 
-    from helpers import ROOT
+    from helpers import ROOT, without_override_capabilities
 
-    prefix = []
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("running as root without setpriv to drop the override capabilities")
-        prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
-        if subprocess.run([*prefix, "true"], capture_output=True).returncode != 0:
-            pytest.skip("running as root and not allowed to drop capabilities")
+    prefix = without_override_capabilities()
     work = tmp_path / "work"
     work.mkdir()
     model_dir = work / "model"

@@ -2,13 +2,11 @@
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
 
 import numpy as np
-import pytest
 
 from core.store import Catalog
 
@@ -76,18 +74,9 @@ def test_a_read_only_home_still_answers(tmp_path):
     """A backup or a mounted snapshot: the catalog and its folder cannot be written. Root
     writes anything, so as root the scenario drops the capabilities that let it (see
     test_bad_input's unreadable file)."""
-    from helpers import ROOT
+    from helpers import ROOT, without_override_capabilities
 
-    # as root: root still, but without the capabilities that override file permissions, so
-    # that the checkout and its interpreter are reached wherever they are (a private folder)
-    prefix, work = [], tmp_path / "work"
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("running as root without setpriv to drop the override capabilities")
-        prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
-        if subprocess.run([*prefix, "true"], capture_output=True).returncode != 0:
-            pytest.skip("running as root and not allowed to drop capabilities")
+    prefix, work = without_override_capabilities(), tmp_path / "work"
     work.mkdir()
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}",
            "HOME": str(work), "XDG_CACHE_HOME": str(work / "cache")}
