@@ -35,7 +35,7 @@ def main() -> int:
                               and lib.background.idle.is_set() and not window.tasks.busy),
                 "text": window.search.edit.text(),
                 "results": [r.path for r in window.model.results()[:10]],
-                "generation": window._shown_generation,
+                "generation": window.searching.shown_generation,
                 "busy": window.tasks.busy,
                 "focus": type(app.focusWidget()).__name__ if app.focusWidget() else None,
             }
