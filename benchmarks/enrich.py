@@ -1,7 +1,8 @@
 """The second pass (faces and text together) on 12 MP JPEGs, beside the pass as it was (a naive
 loop in the same run: decode once, dlib here, RapidOCR's own detector call as the check, the
-full read), with the recall of faces and text against that loop's output, and the longest wait of
-a 5 ms ticker thread meanwhile (a window's event loop needs the interpreter lock just so).
+full read by RapidOCR on ONNX Runtime), with the recall of faces and text against that loop's
+output, and the longest wait of a 5 ms ticker thread meanwhile (a window's event loop needs the
+interpreter lock just so).
 
     .venv/bin/python -m benchmarks.enrich [--quick]    (also a section of `make bench`)
 
@@ -52,11 +53,10 @@ def naive_pass(paths: list[Path]) -> tuple[dict, float, float]:
     boxes. Returns ({name: (faces, lines)}, seconds, longest ticker wait in s)."""
     from core.enrich import decode
     from core.faces import FaceModels, find_faces
-    from core.ocr import CHECK_SIDE, TextReader, _scaled
+    from core.ocr import CHECK_SIDE, READ_SIDE, _scaled, lines_of
     from core.thirdparty import rapidocr
 
     FaceModels.get()
-    reader = TextReader(1)
     engine = rapidocr()(intra_op_num_threads=1, inter_op_num_threads=1, print_verbose=False)
     out = {}
     started = time.perf_counter()
@@ -67,7 +67,11 @@ def naive_pass(paths: list[Path]) -> tuple[dict, float, float]:
             picture = Image.fromarray(image)
             boxes, _ = engine(_scaled(picture, CHECK_SIDE), use_det=True, use_cls=False,
                               use_rec=False, det_limit_side_len=CHECK_SIDE, det_limit_type="max")
-            lines = [line.text for line in reader.read(picture)] if boxes else []
+            lines = []
+            if boxes:
+                pixels = _scaled(picture, READ_SIDE)
+                found, _ = engine(pixels)
+                lines = [line.text for line in lines_of(found, pixels.shape[1], pixels.shape[0])]
             out[path.name] = ([round(f.quality, 2) for f in found], lines)
     return out, time.perf_counter() - started, ticker.longest
 
@@ -96,14 +100,15 @@ def our_pass(work: Path, folder: Path, spec: str) -> tuple[dict, float, float]:
 
 def recall(theirs: dict, ours: dict, which: int) -> tuple[int, int]:
     """(found by both, found by the naive loop): faces by photo and quality, lines by photo
-    and text."""
+    and text, spaces aside (one crop of a line may read "CHANGE 7.20", another "CHANGE7.20")."""
+    same = (lambda t: t.replace(" ", "")) if which == 1 else (lambda t: t)
     both = total = 0
     for name, got in theirs.items():
-        left = list(ours[name][which])
+        left = [same(t) for t in ours[name][which]]
         for thing in got[which]:
             total += 1
-            if thing in left:
-                left.remove(thing)
+            if same(thing) in left:
+                left.remove(same(thing))
                 both += 1
     return both, total
 
