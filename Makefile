@@ -50,10 +50,24 @@ test-long: TEST_LIMIT = 180m
 test-long: $(STAMP) lint test-models
 	$(PYTEST) --durations=30
 
-# the slim bundle (no torch: models answer from their exported towers); app-gpu keeps torch
-app: $(STAMP)
-	$(PY) -m pip install -q 'pyinstaller>=6'  # the project itself stays an editable install
-	SNAPSEEK_BUNDLE=slim $(VENV)/bin/pyinstaller --noconfirm build.spec
+# the slim bundle (no torch: models answer from their exported towers), built in a venv of its
+# own: the set-up's exact versions without what only exporting, the tests or a GPU need, and
+# OpenCV without its Qt and X libraries (RapidOCR needs only its image functions). app-gpu
+# keeps torch and builds from the set-up's venv.
+APP_VENV := build/venv-slim
+NOT_IN_APP := torch|torchvision|torchaudio|triton|nvidia-.*|cuda-.*|open.clip.torch|timm|transformers|safetensors|sympy|mpmath|networkx|scipy|scikit.image|matplotlib|opencv-python|pytest.*|ruff|import.linter
+$(APP_VENV)/.installed-stamp: $(STAMP)
+	$(PY) -m pip install -q 'pyinstaller>=6'
+	rm -rf $(APP_VENV) && $(PYTHON) -m venv $(APP_VENV)
+	$(PY) -m pip freeze --exclude-editable | grep -viE '^($(NOT_IN_APP))(==| @)' > build/slim-requirements.txt
+	OPENCV=$$($(PY) -m pip freeze | sed -n 's/^opencv-python==//p'); \
+	$(APP_VENV)/bin/python -m pip install -q --no-deps -r build/slim-requirements.txt \
+		"opencv-python-headless==$$OPENCV"
+	$(APP_VENV)/bin/python -m pip install -q --no-deps -e .
+	touch $@
+
+app: $(APP_VENV)/.installed-stamp
+	SNAPSEEK_BUNDLE=slim $(APP_VENV)/bin/pyinstaller --noconfirm build.spec
 	du -sh dist/snapseek
 
 app-gpu: $(STAMP)

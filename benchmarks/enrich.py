@@ -70,8 +70,8 @@ def naive_pass(paths: list[Path]) -> tuple[dict, float, float]:
             lines = []
             if boxes:
                 pixels = _scaled(picture, READ_SIDE)
-                found, _ = engine(pixels)
-                lines = [line.text for line in lines_of(found, pixels.shape[1], pixels.shape[0])]
+                answer, _ = engine(pixels)
+                lines = [line.text for line in lines_of(answer, pixels.shape[1], pixels.shape[0])]
             out[path.name] = ([round(f.quality, 2) for f in found], lines)
     return out, time.perf_counter() - started, ticker.longest
 
@@ -98,10 +98,12 @@ def our_pass(work: Path, folder: Path, spec: str) -> tuple[dict, float, float]:
     return out, seconds, ticker.longest
 
 
-def recall(theirs: dict, ours: dict, which: int) -> tuple[int, int]:
+def recall(theirs: dict, ours: dict, which: int, missed: list | None = None) -> tuple[int, int]:
     """(found by both, found by the naive loop): faces by photo and quality, lines by photo
-    and text, spaces aside (one crop of a line may read "CHANGE 7.20", another "CHANGE7.20")."""
+    and text, spaces aside (one crop of a line may read "CHANGE 7.20", another "CHANGE7.20").
+    What only the naive loop found goes to `missed`."""
     same = (lambda t: t.replace(" ", "")) if which == 1 else (lambda t: t)
+    missed = [] if missed is None else missed
     both = total = 0
     for name, got in theirs.items():
         left = [same(t) for t in ours[name][which]]
@@ -110,6 +112,8 @@ def recall(theirs: dict, ours: dict, which: int) -> tuple[int, int]:
             if same(thing) in left:
                 left.remove(same(thing))
                 both += 1
+            else:
+                missed.append(f"{name}: {thing}")
     return both, total
 
 
@@ -128,8 +132,9 @@ def bench_enrich(work: Path, n: int) -> dict:
     paths = sorted(folder.glob("*.jpg"))
     theirs, naive_s, naive_wait = naive_pass(paths)
     ours, ours_s, ours_wait = our_pass(work, folder, spec)
-    faces_both, faces = recall(theirs, ours, 0)
-    lines_both, lines = recall(theirs, ours, 1)
+    faces_missed, lines_missed = [], []
+    faces_both, faces = recall(theirs, ours, 0, faces_missed)
+    lines_both, lines = recall(theirs, ours, 1, lines_missed)
     return {
         "photos": n, "mean_file_mb": round(sum(p.stat().st_size for p in paths) / n / 2**20, 2),
         "with_face_pasted": sum(1 for m in made if m.get("face")),
@@ -139,6 +144,7 @@ def bench_enrich(work: Path, n: int) -> dict:
         "faces_naive": faces, "faces_found_by_both": faces_both,
         "lines_naive": lines, "lines_found_by_both": lines_both,
         "lines_ours": sum(len(v[1]) for v in ours.values()),
+        "faces_missed": faces_missed, "lines_missed": lines_missed,
         "faces_ours": sum(len(v[0]) for v in ours.values()),
         "longest_wait_ms_naive": round(naive_wait * 1000), "longest_wait_ms": round(ours_wait * 1000),
         "load_average": round(os.getloadavg()[0], 1), "cores": os.cpu_count(),

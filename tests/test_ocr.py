@@ -141,3 +141,17 @@ def test_the_full_read_looks_only_where_the_check_lit_up(reader, monkeypatch):
     got = [line.text for line in reader.text_of(picture)]
     assert got == whole and any("OPEN" in t for t in got), (got, whole)
     assert seen and sum(seen) < 0.25 * 1280 * 960, seen
+
+
+def test_a_screenshot_full_of_small_text_is_read(reader):
+    """Dense small print over most of the picture (a screenshot of a settings page): the check
+    lights up its two columns and the read finds every row."""
+    shot = Image.new("RGB", (1920, 1080), (250, 250, 250))
+    draw = ImageDraw.Draw(shot)
+    font = ImageFont.load_default(size=22)
+    for row in range(24):
+        draw.text((40, 20 + row * 44), f"Setting {row + 1}: backup folder enabled",
+                  fill=(20, 20, 20), font=font)
+        draw.text((1000, 20 + row * 44), f"Value {row * 7 + 3}", fill=(20, 20, 20), font=font)
+    words = " ".join(line.text for line in reader.text_of(shot)).replace(" ", "").lower()
+    assert words.count("backupfolder") >= 20 and "value164" in words, words[:400]
