@@ -57,7 +57,7 @@ def naive_pass(paths: list[Path]) -> tuple[dict, float, float]:
     from core.thirdparty import rapidocr
 
     FaceModels.get()
-    engine = rapidocr()(intra_op_num_threads=1, inter_op_num_threads=1, print_verbose=False)
+    engine = rapidocr(intra_op_num_threads=1, inter_op_num_threads=1, print_verbose=False)
     out = {}
     started = time.perf_counter()
     with Ticker() as ticker:

@@ -1,7 +1,8 @@
 """Text in photos, offline: RapidOCR (PaddleOCR's PP-OCRv4 detector and recogniser;
 `rapidocr-onnxruntime` ships the models, so nothing is fetched), its networks run by OpenVINO
-(1.3-1.6× ONNX Runtime's speed on the same ONNX files here, the same maps to 1e-6; RapidOCR
-keeps its own steps around them: resizing, boxes, crops, the angle check, decoding).
+(1.3-1.9× ONNX Runtime's speed on the same ONNX files here, the same outputs to 4e-6; RapidOCR
+keeps its own steps around them: resizing, boxes, crops, the angle check, decoding). ONNX
+Runtime itself is never loaded: 37 MB less in the app, and nothing of its telemetry.
 
 Most photos have no text. The detector alone, on a small copy of the picture, decides; only
 photos where it finds text get the full read (detection and recognition at a size where small
@@ -34,7 +35,6 @@ MIN_CONFIDENCE = 0.6
 # which no box can start
 TEXT_PIXEL = 0.3
 DETECTOR = "ch_PP-OCRv4_det_infer.onnx"  # the files RapidOCR's configuration names
-CLASSIFIER = "ch_ppocr_mobile_v2.0_cls_infer.onnx"
 RECOGNISER = "ch_PP-OCRv4_rec_infer.onnx"
 # around each lit part of the check's map, at the full read's size: the network sees a text's
 # surroundings as it would in the whole picture (the maps agree there; tests/test_ocr.py)
@@ -68,14 +68,11 @@ class TextReader:
     def __init__(self, threads: int = 1):
         from .thirdparty import rapidocr
 
-        self._engine = rapidocr()(intra_op_num_threads=threads, inter_op_num_threads=1,
-                                print_verbose=False)
-        self._detector = ocr_network(DETECTOR, threads)
+        self._engine = rapidocr(OcrNetwork, intra_op_num_threads=threads,
+                                inter_op_num_threads=1, print_verbose=False)
+        self._detector = self._engine.text_det.infer
         self._regions = Regions(self._detector)
-        # RapidOCR's steps stay; only the networks under them change
         self._engine.text_det.infer = self._regions
-        self._engine.text_cls.infer = ocr_network(CLASSIFIER, threads)
-        self._engine.text_rec.session = ocr_network(RECOGNISER, threads)
         self._lock = threading.Lock()
 
     def text_likelihood(self, image: Image.Image) -> np.ndarray:
@@ -191,17 +188,36 @@ def models_folder() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "models"
 
 
-def ocr_network(name: str, threads: int = 1):
+class OcrNetwork:
     """One of RapidOCR's ONNX networks compiled by OpenVINO for the CPU, in full precision
-    (bf16 moved the detector's map by up to 0.33 on a sign): called as RapidOCR calls its
-    sessions, `network(batch) -> [output]`."""
-    from .thirdparty import openvino
+    (bf16 moved the detector's map by up to 0.33 on a sign), standing for the ONNX Runtime
+    session RapidOCR makes from its configuration: called as RapidOCR calls its sessions,
+    `network(batch) -> [output]`, and it reads the recogniser's alphabet from the model."""
 
-    ov = openvino()
-    compiled = ov.Core().compile_model(str(models_folder() / name), "CPU", {
-        "INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY",
-        "INFERENCE_NUM_THREADS": max(1, int(threads))})
-    return lambda batch: [np.asarray(compiled(np.ascontiguousarray(batch, np.float32))[0])]
+    def __init__(self, config: dict):
+        from .thirdparty import openvino
+
+        core = openvino().Core()
+        self.model = core.read_model(str(config["model_path"]))
+        threads = int(config.get("intra_op_num_threads") or 1)
+        self._compiled = core.compile_model(self.model, "CPU", {
+            "INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_NUM_THREADS": max(1, threads)})
+
+    def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
+        return [np.asarray(self._compiled(np.ascontiguousarray(batch, np.float32))[0])]
+
+    # the ONNX file's metadata, where RapidOCR keeps the recogniser's alphabet
+    def have_key(self, key: str = "character") -> bool:
+        return self.model.has_rt_info(["framework", key])
+
+    def get_character_list(self, key: str = "character") -> list[str]:
+        return self.model.get_rt_info(["framework", key]).astype(str).splitlines()
+
+
+def ocr_network(name: str, threads: int = 1) -> OcrNetwork:
+    """One of RapidOCR's networks by file name (DETECTOR, RECOGNISER, ...), on OpenVINO."""
+    return OcrNetwork({"model_path": models_folder() / name, "intra_op_num_threads": threads})
 
 
 class TextEnricher:

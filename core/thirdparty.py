@@ -73,9 +73,31 @@ def onnxruntime():
     return ort
 
 
-def rapidocr():
-    """RapidOCR's engine class, on an ONNX Runtime imported through onnxruntime() above."""
-    onnxruntime()
-    from rapidocr_onnxruntime import RapidOCR
+def rapidocr(session=None, **options):
+    """A RapidOCR engine. With `session`, a class that stands for its ONNX Runtime sessions
+    (core/ocr.py runs its networks on OpenVINO): RapidOCR's steps around the networks stay, and
+    ONNX Runtime is never imported where RapidOCR was not imported before. Without it, RapidOCR
+    as it comes, on an ONNX Runtime imported through onnxruntime() above."""
+    engine_module = "rapidocr_onnxruntime.utils.infer_engine"
+    if session is None:
+        onnxruntime()
+    elif engine_module not in sys.modules:
+        import types
 
-    return RapidOCR
+        stand_in = types.ModuleType(engine_module)
+        stand_in.OrtInferSession = session
+        sys.modules[engine_module] = stand_in
+    from rapidocr_onnxruntime import RapidOCR
+    from rapidocr_onnxruntime.ch_ppocr_cls import text_cls
+    from rapidocr_onnxruntime.ch_ppocr_det import text_detect
+    from rapidocr_onnxruntime.ch_ppocr_rec import text_recognize
+
+    parts = (text_detect, text_cls, text_recognize)
+    before = [part.OrtInferSession for part in parts]
+    try:  # the parts make their sessions from the name they imported
+        for part in parts:
+            part.OrtInferSession = session or sys.modules[engine_module].OrtInferSession
+        return RapidOCR(**options)
+    finally:
+        for part, original in zip(parts, before, strict=True):
+            part.OrtInferSession = original

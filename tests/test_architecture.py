@@ -26,7 +26,7 @@ def test_libraries_that_phone_home_are_imported_only_through_thirdparty():
     found = {str(p.relative_to(ROOT)): len(PHONES_HOME.findall(p.read_text(encoding="utf-8")))
              for d in ("core", "desktop", "benchmarks") for p in (ROOT / d).rglob("*.py")
              if PHONES_HOME.search(p.read_text(encoding="utf-8"))}
-    assert found == {"core/thirdparty.py": 3}, found
+    assert set(found) == {"core/thirdparty.py"}, found
 
 
 def test_the_core_turns_telemetry_off_when_imported():

@@ -98,7 +98,7 @@ def test_openvino_runs_the_detector_as_onnx_runtime_does(reader):
     """The same ONNX file on both runtimes: the same map, to float rounding, on a real picture."""
     from skimage import data
 
-    from core.ocr import DETECTOR, models_folder
+    from core.ocr import DETECTOR, RECOGNISER, models_folder, ocr_network
     from core.thirdparty import onnxruntime
 
     ort = onnxruntime()
@@ -108,6 +108,11 @@ def test_openvino_runs_the_detector_as_onnx_runtime_does(reader):
     theirs = session.run(None, {session.get_inputs()[0].name: x})[0]
     ours = reader._detector(x)[0]
     assert ours.shape == theirs.shape and np.abs(ours - theirs).max() < 1e-4
+    # the recogniser's alphabet, read from the file's metadata as ONNX Runtime reads it
+    theirs = ort.InferenceSession(str(models_folder() / RECOGNISER),
+                                  providers=["CPUExecutionProvider"])
+    alphabet = theirs.get_modelmeta().custom_metadata_map["character"].splitlines()
+    assert ocr_network(RECOGNISER).get_character_list() == alphabet and len(alphabet) > 6000
 
 
 def test_lit_parts_are_small_copies_regions_with_a_margin_on_the_grid():
@@ -155,3 +160,19 @@ def test_a_screenshot_full_of_small_text_is_read(reader):
         draw.text((1000, 20 + row * 44), f"Value {row * 7 + 3}", fill=(20, 20, 20), font=font)
     words = " ".join(line.text for line in reader.text_of(shot)).replace(" ", "").lower()
     assert words.count("backupfolder") >= 20 and "value164" in words, words[:400]
+
+
+def test_reading_text_never_loads_onnx_runtime(tmp_path):
+    """RapidOCR's networks run on OpenVINO: ONNX Runtime (37 MB of the app, and a telemetry
+    of its own) is never imported, the alphabet is read from the recogniser's file."""
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    sign(["EXIT 12"]).save(tmp_path / "sign.jpg")
+    code = ("import sys; from PIL import Image; from core.ocr import TextReader; "
+            f"lines = TextReader(1).text_of(Image.open({str(tmp_path / 'sign.jpg')!r})); "
+            "assert any('EXIT' in line.text for line in lines), lines; "
+            "assert 'onnxruntime' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=300)
