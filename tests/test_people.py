@@ -46,6 +46,21 @@ def write_people(folder: Path, copies: int = 1) -> dict[str, str]:
     return truth
 
 
+def people_library(home: Path, folder: Path, model: str, leave_out: tuple[str, ...] = ()):
+    """A library of write_people's photos (but those left out), indexed and with its faces
+    found: Eileen and Grace in four photos each."""
+    from core.library import Library
+
+    write_people(folder)
+    for gone in leave_out:
+        (folder / gone).unlink()
+    lib = Library(home, model=model)
+    lib.add_folder(folder)
+    lib.update()
+    lib.enrich()
+    return lib
+
+
 def both(folder: Path) -> Path:
     """One photo with both of them, side by side."""
     a, g = astronaut(), grace_hopper().resize((436, 512))

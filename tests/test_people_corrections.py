@@ -9,24 +9,18 @@ from pathlib import Path
 import pytest
 from PIL import ImageEnhance
 
-from core.library import Library
 from core.types import SnapseekError
 from helpers import run_cli
 from test_faces import grace_hopper
-from test_people import write_people
+from test_people import people_library
 
 
 @pytest.fixture
 def grace_twice(tmp_path, random_model):
     """Eileen in four photos, Grace in two."""
     folder = tmp_path / "Pictures"
-    write_people(folder)
-    for gone in ("grace_big_0.jpg", "grace_crop_0.jpg"):
-        (folder / gone).unlink()
-    lib = Library(tmp_path / "home", model=random_model)
-    lib.add_folder(folder)
-    lib.update()
-    lib.enrich()
+    lib = people_library(tmp_path / "home", folder, random_model,
+                         leave_out=("grace_big_0.jpg", "grace_crop_0.jpg"))
     yield lib, folder
     lib.close()
 

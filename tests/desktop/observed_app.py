@@ -4,21 +4,19 @@ outside (tests/test_privacy.py). Nothing else differs from the installed app."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main() -> int:
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
-
     import desktop.window as window_module
     from desktop.app import main as app_main
+    from window_state import publish, shown
 
     state_path = os.environ["SNAPSEEK_OBSERVE"]
     start = window_module.MainWindow.start
@@ -26,27 +24,7 @@ def main() -> int:
 
     def observed_start(window) -> None:
         start(window)
-
-        def dump() -> None:
-            lib = window.library
-            app = QApplication.instance()
-            state = {
-                "ready": bool(lib is not None and lib.model_loaded and lib.background is not None
-                              and lib.background.idle.is_set() and not window.tasks.busy),
-                "text": window.search.edit.text(),
-                "results": [r.path for r in window.model.results()[:10]],
-                "generation": window.searching.shown_generation,
-                "busy": window.tasks.busy,
-                "focus": type(app.focusWidget()).__name__ if app.focusWidget() else None,
-            }
-            tmp = state_path + ".tmp"
-            Path(tmp).write_text(json.dumps(state))
-            os.replace(tmp, state_path)
-
-        timer = QTimer(interval=300)
-        timer.timeout.connect(dump)
-        timer.start()
-        timers.append(timer)
+        timers.append(publish(state_path, lambda: shown(window)))
 
     window_module.MainWindow.start = observed_start
     return app_main([])

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog
 
-from test_people import write_people
+from test_people import people_library
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
@@ -27,14 +27,7 @@ def open_view(qtbot, lib, people: int):
 @pytest.fixture
 def library(tmp_path, random_model):
     """Eileen and Grace in four photos each."""
-    from core.library import Library
-
-    folder = tmp_path / "Pictures"
-    write_people(folder)
-    lib = Library(tmp_path / "home", model=random_model)
-    lib.add_folder(folder)
-    lib.update()
-    lib.enrich()
+    lib = people_library(tmp_path / "home", tmp_path / "Pictures", random_model)
     yield lib
     lib.close()
 
@@ -42,16 +35,8 @@ def library(tmp_path, random_model):
 @pytest.fixture
 def grace_twice(tmp_path, random_model):
     """Eileen in four photos, Grace in two: a suggestion."""
-    from core.library import Library
-
-    folder = tmp_path / "Pictures"
-    write_people(folder)
-    for gone in ("grace_big_0.jpg", "grace_crop_0.jpg"):
-        (folder / gone).unlink()
-    lib = Library(tmp_path / "home", model=random_model)
-    lib.add_folder(folder)
-    lib.update()
-    lib.enrich()
+    lib = people_library(tmp_path / "home", tmp_path / "Pictures", random_model,
+                         leave_out=("grace_big_0.jpg", "grace_crop_0.jpg"))
     yield lib
     lib.close()
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QLineEdit
 
-from test_people import write_people
+from test_people import people_library as indexed_people
 from driving import close_window
 
 pytestmark = pytest.mark.usefixtures("qapp")
@@ -20,14 +20,7 @@ pytestmark = pytest.mark.usefixtures("qapp")
 
 @pytest.fixture
 def people_library(tmp_path, random_model):
-    from core.library import Library
-
-    folder = tmp_path / "Pictures"
-    write_people(folder)
-    lib = Library(tmp_path / "home", model=random_model)
-    lib.add_folder(folder)
-    lib.update()
-    lib.enrich()
+    lib = indexed_people(tmp_path / "home", tmp_path / "Pictures", random_model)
     yield lib
     lib.close()
 

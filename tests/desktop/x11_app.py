@@ -8,16 +8,16 @@ files it would have opened in another program are recorded instead of opened.
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main() -> int:
     home, model, state_path = sys.argv[1:4]
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
+    from window_state import publish, shown
 
     import desktop.handoff as handoff
     from core.library import Library
@@ -34,9 +34,8 @@ def main() -> int:
 
     written = [0]
 
-    def dump() -> None:
+    def state() -> dict:
         written[0] += 1
-        lib = window.library
         grid = window.grid
         cells = []
         for row in range(min(3, window.model.rowCount())):
@@ -45,31 +44,21 @@ def main() -> int:
             cells.append([centre.x(), centre.y()])
         search = window.search.edit.mapToGlobal(window.search.edit.rect().center())
         viewer = window.viewer.current()
-        state = {
+        return {
+            **shown(window),
             "written": written[0],  # each state is written after the events before it ran
-            "ready": bool(lib is not None and lib.model_loaded and lib.background is not None
-                          and lib.background.idle.is_set() and not window.tasks.busy),
-            "text": window.search.edit.text(),
             "chips": [str(p) for _, p, _ in window.search.chips],
             "page": {window.viewer: "viewer", window.results_page: "results"}.get(
                 window.stack.currentWidget(), "other"),
-            "results": [r.path for r in window.model.results()[:10]],
-            "generation": window.searching.shown_generation,
             "current_row": grid.currentIndex().row(),
             "viewer_path": viewer.path if viewer else None,
             "viewer_loaded": not window.viewer.image.isNull(),
             "opened": opened,
             "cells": cells,
             "search_box": [search.x(), search.y()],
-            "focus": type(app.focusWidget()).__name__ if app.focusWidget() else None,
         }
-        tmp = state_path + ".tmp"
-        Path(tmp).write_text(json.dumps(state))
-        os.replace(tmp, state_path)
 
-    timer = QTimer(interval=300)
-    timer.timeout.connect(dump)
-    timer.start()
+    timer = publish(state_path, state)  # noqa: F841 - kept while the app runs
     return app.exec()
 
 
