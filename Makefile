@@ -52,11 +52,12 @@ test-long: $(STAMP) lint test-models
 
 # the slim bundle (no torch: models answer from their exported towers), built in a venv of its
 # own: the set-up's exact versions without what only exporting, the tests or a GPU need, and
-# OpenCV without its Qt and X libraries (RapidOCR needs only its image functions). app-gpu
+# OpenCV without its Qt and X libraries (RapidOCR needs only its image functions), and no ONNX
+# Runtime (RapidOCR's networks run on OpenVINO, core/ocr.py). app-gpu
 # keeps torch and builds from the set-up's venv.
 APP_VENV := build/venv-slim
-NOT_IN_APP := torch|torchvision|torchaudio|triton|nvidia-.*|cuda-.*|open.clip.torch|timm|transformers|safetensors|sympy|mpmath|networkx|scipy|scikit.image|matplotlib|opencv-python|pytest.*|ruff|import.linter
-$(APP_VENV)/.installed-stamp: $(STAMP)
+NOT_IN_APP := onnxruntime|torch|torchvision|torchaudio|triton|nvidia-.*|cuda-.*|open.clip.torch|timm|transformers|safetensors|sympy|mpmath|networkx|scipy|scikit.image|matplotlib|opencv-python|pytest.*|ruff|import.linter
+$(APP_VENV)/.installed-stamp: $(STAMP) Makefile
 	$(PY) -m pip install -q 'pyinstaller>=6'
 	rm -rf $(APP_VENV) && $(PYTHON) -m venv $(APP_VENV)
 	$(PY) -m pip freeze --exclude-editable | grep -viE '^($(NOT_IN_APP))(==| @)' > build/slim-requirements.txt
@@ -68,6 +69,7 @@ $(APP_VENV)/.installed-stamp: $(STAMP)
 
 app: $(APP_VENV)/.installed-stamp
 	SNAPSEEK_BUNDLE=slim $(APP_VENV)/bin/pyinstaller --noconfirm build.spec
+	$(APP_VENV)/bin/python resources/pyinstaller/strip_safely.py dist/snapseek
 	du -sh dist/snapseek
 
 app-gpu: $(STAMP)

@@ -14,9 +14,47 @@ import tempfile
 import time
 from pathlib import Path
 
-from helpers import ROOT, make_photo, make_random_model
+from PIL import Image
+
+from helpers import ROOT, draw_photo, make_photo, make_random_model, make_video
 
 COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"]
+
+
+def frozen(cli: Path, home: Path, env: dict, *args: str, timeout: float = 300):
+    done = subprocess.run([str(cli), "--home", str(home), *args], env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    assert done.returncode == 0, f"snapseek {' '.join(args)}: {done.stderr[-3000:]}"
+    return json.loads(done.stdout) if "--json" in args else done.stdout
+
+
+def second_pass(cli: Path, home: Path, folder: Path, env: dict) -> None:
+    """What the bundle's other libraries do, run frozen: faces (dlib in a spawned child), text
+    (OpenCV, OpenVINO's ONNX reader), a video (FFmpeg), places' cities."""
+    from test_ocr import sign
+    from test_people import write_people
+
+    truth = write_people(folder)
+    sign(["INVOICE 4471"]).save(folder / "invoice.jpg")
+    make_video(folder / "clip.mp4", [("red", "circle", 1.0), ("blue", "square", 1.0)])
+    exif = Image.Exif()
+    gps = exif.get_ifd(0x8825)  # Sydney
+    gps[1], gps[2], gps[3], gps[4] = "S", (33.0, 51.0, 21.6), "E", (151.0, 12.0, 54.0)
+    draw_photo("green", "square", (320, 240)).save(folder / "sydney.jpg", exif=exif.tobytes())
+    started = time.monotonic()
+    frozen(cli, home, env, "index", str(folder), timeout=1200)
+    print(f"frozen index with faces and text: {len(truth) + 3} files in "
+          f"{time.monotonic() - started:.0f} s")
+    found = frozen(cli, home, env, "search", "invoice", "--json", "-k", "1")
+    assert found and found[0]["path"].endswith("invoice.jpg"), found
+    people = frozen(cli, home, env, "people", "--json")
+    sorted_ = {truth[p] for person in people for p in person["paths"]}
+    assert {"eileen", "grace"} <= sorted_ and "nobody" not in sorted_, people
+    videos = frozen(cli, home, env, "search", "a red circle", "--kind", "video", "--json")
+    assert [r["path"] for r in videos] == [str(folder / "clip.mp4")], videos
+    sydney = frozen(cli, home, env, "search", "a photo", "--place", "Sydney", "--all", "--json")
+    assert [r["path"] for r in sydney] == [str(folder / "sydney.jpg")], sydney
+    print(f"frozen second pass: the sign read, Sydney placed, {len(people)} people, the video's moments")
 
 
 def main() -> int:
@@ -48,6 +86,7 @@ def main() -> int:
         results = json.loads(found.stdout)
         assert len(results) == 5, results
         print(f"frozen search: {len(results)} results in {time.monotonic() - started:.1f} s")
+        second_pass(cli, home, tmp / "More", env)
         window = subprocess.Popen([str(app), "--home", str(home)],
                                   env={**env, "QT_QPA_PLATFORM": "offscreen"},
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
