@@ -62,6 +62,7 @@ $(APP_VENV)/.installed-stamp: $(STAMP) Makefile
 	rm -rf $(APP_VENV) && $(PYTHON) -m venv $(APP_VENV)
 	$(PY) -m pip freeze --exclude-editable | grep -viE '^($(NOT_IN_APP))(==| @)' > build/slim-requirements.txt
 	OPENCV=$$($(PY) -m pip freeze | sed -n 's/^opencv-python==//p'); \
+	test -n "$$OPENCV" || { echo "make app: opencv-python is not pinned in $(VENV)"; exit 1; }; \
 	$(APP_VENV)/bin/python -m pip install -q --no-deps -r build/slim-requirements.txt \
 		"opencv-python-headless==$$OPENCV"
 	$(APP_VENV)/bin/python -m pip install -q --no-deps -e .

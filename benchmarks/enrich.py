@@ -159,7 +159,7 @@ def markdown(x: dict) -> list[str]:
         f"{x['with_face_pasted']} with a face pasted in, {x['with_text_drawn']} with a sign or "
         "a small label drawn on, besides the faces and text the pictures hold. Naive: the pass "
         "as it was, one thread (decode once, dlib here, RapidOCR's own detector call as the "
-        "check, the full read where it found boxes).", "",
+        "check, the full read where it found boxes, RapidOCR on ONNX Runtime).", "",
         "| naive photos/s | Snapseek photos/s (target ≥ 4) | ratio | faces found / naive's | "
         "lines of text found / naive's | longest wait of a 5 ms ticker (naive → ours) |",
         "|---|---|---|---|---|---|",
@@ -171,7 +171,7 @@ def markdown(x: dict) -> list[str]:
         "the next photo decoded on a thread meanwhile; the text check runs the detector's "
         "network directly on the 640 px copy (core/ocr.py). A face counts as found when the "
         "same photo has a face of the same quality (to 0.01), a line when the same photo has "
-        "the same text.", ""]
+        "the same text, spaces aside.", ""]
 
 
 def main(argv=None) -> int:

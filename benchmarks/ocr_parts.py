@@ -51,11 +51,6 @@ def runtimes() -> list[dict]:
     return rows
 
 
-def counted(network, seen: list[int], x: np.ndarray):
-    seen.append(x.shape[2] * x.shape[3])
-    return network(x)
-
-
 def margins(n: int) -> list[dict]:
     import core.ocr as ocr
     from benchmarks.enrichset import make_photos
@@ -69,28 +64,23 @@ def margins(n: int) -> list[dict]:
         maps = [reader.text_likelihood(p) for p in pictures]
         lit = [(p, m) for p, m in zip(pictures, maps, strict=True) if (m > ocr.TEXT_PIXEL).any()]
         wholes = [[t.text.replace(" ", "") for t in reader.read(p)] for p, _ in lit]
-        default, network = ocr.MARGIN, reader._regions.network
+        default = ocr.MARGIN
         try:
             for margin in (32, 64, 96, 128):
                 ocr.MARGIN = margin
                 kept = total = 0
                 shares = []
                 for (picture, likelihood), whole in zip(lit, wholes, strict=True):
-                    seen: list[int] = []
-                    reader._regions.network = functools.partial(counted, network, seen)
                     got = [t.text.replace(" ", "") for t in reader.read(picture, likelihood)]
-                    reader._regions.network = network
                     total += len(whole)
                     kept += sum(1 for t in whole if t in got)
-                    f = min(1.0, ocr.READ_SIDE / max(picture.size))  # the read's size
-                    full = round(picture.height * f / ocr.STEP) * round(picture.width * f / ocr.STEP)
-                    shares.append(sum(seen) / (full * ocr.STEP * ocr.STEP))
+                    shares.append(reader._regions.looked_at)  # of the detector's input
                 rows.append({"margin": margin, "photos_lit": len(lit), "lines_kept": kept,
                              "lines_whole_read": total,
                              "share_looked_at_mean": round(float(np.mean(shares)), 2),
                              "share_looked_at": [round(s, 2) for s in shares]})
         finally:
-            ocr.MARGIN, reader._regions.network = default, network
+            ocr.MARGIN = default
     return rows
 
 

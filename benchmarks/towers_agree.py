@@ -35,7 +35,7 @@ exporter = Embedder.load(spec, device="cpu", runtime_cache=cache)  # a first run
 exporter.encode_images(images[:1])
 del exporter
 light = Embedder.load(spec, device="cpu", runtime_cache=cache)  # every later run
-torch_model = Embedder.load(spec, device="cpu", light=False)  # torch fp32, no runtime
+torch_model = Embedder.load(spec, device="cpu", light=False, text_precision="fp32")  # no runtime
 def cos(a, b):
     a = a / np.linalg.norm(a, axis=1, keepdims=True); b = b / np.linalg.norm(b, axis=1, keepdims=True)
     return float((a * b).sum(1).min())

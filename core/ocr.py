@@ -167,6 +167,7 @@ class Regions:
     def __init__(self, network):
         self.network = network
         self.hint: np.ndarray | None = None
+        self.looked_at = 1.0  # the share of the last call's picture the network saw
 
     def __call__(self, x: np.ndarray) -> list[np.ndarray]:
         hint, (h, w) = self.hint, x.shape[2:]
@@ -174,10 +175,12 @@ class Regions:
         if hint is not None and abs(hint.shape[0] / hint.shape[1] - h / w) < 0.05 * h / w:
             parts = lit_parts(hint, (h, w))  # (RapidOCR pads only extreme shapes: those look at all)
         if parts is None:
+            self.looked_at = 1.0
             return self.network(x)
         out = np.zeros((1, 1, h, w), np.float32)
         for y0, y1, x0, x1 in parts:
             out[..., y0:y1, x0:x1] = self.network(np.ascontiguousarray(x[..., y0:y1, x0:x1]))[0]
+        self.looked_at = sum((y1 - y0) * (x1 - x0) for y0, y1, x0, x1 in parts) / (h * w)
         return [out]
 
 

@@ -2,7 +2,8 @@
 here with its telemetry off, and nowhere else (tests/test_architecture.py keeps direct imports
 out). What each sends and how it is stopped:
 
-- ONNX Runtime (RapidOCR runs on it): from 1.29 on Linux and macOS too, it queues
+- ONNX Runtime (RapidOCR comes with it; Snapseek runs RapidOCR's networks on OpenVINO and never
+  loads it, but a benchmark's baseline does): from 1.29 on Linux and macOS too, it queues
   "ProcessInfo" events (processor, OS, memory, the Python executable's path, a persistent
   device id) in ~/.cache/Microsoft/DeveloperTools/.onnxruntime and sends them to
   mobile.events.data.microsoft.com. `ORT_DISABLE_TELEMETRY=1`, read once when its environment
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 
 # set before any of these libraries is imported (telemetry_off() runs when core is imported)
 TELEMETRY_OFF = {
@@ -73,31 +75,40 @@ def onnxruntime():
     return ort
 
 
+_rapidocr_lock = threading.Lock()
+
+
 def rapidocr(session=None, **options):
     """A RapidOCR engine. With `session`, a class that stands for its ONNX Runtime sessions
     (core/ocr.py runs its networks on OpenVINO): RapidOCR's steps around the networks stay, and
     ONNX Runtime is never imported where RapidOCR was not imported before. Without it, RapidOCR
     as it comes, on an ONNX Runtime imported through onnxruntime() above."""
+    import importlib
+    import types
+
     engine_module = "rapidocr_onnxruntime.utils.infer_engine"
-    if session is None:
-        onnxruntime()
-    elif engine_module not in sys.modules:
-        import types
+    with _rapidocr_lock:  # the parts' module globals are set for one construction at a time
+        loaded = sys.modules.get(engine_module)
+        if session is not None and loaded is None:
+            stand_in = types.ModuleType(engine_module)
+            stand_in.OrtInferSession, stand_in.stands_in = session, True
+            sys.modules[engine_module] = stand_in
+        elif session is None:
+            onnxruntime()
+            if getattr(loaded, "stands_in", False):  # ONNX Runtime's own, this time
+                del sys.modules[engine_module]
+        real = session or importlib.import_module(engine_module).OrtInferSession
+        from rapidocr_onnxruntime import RapidOCR
+        from rapidocr_onnxruntime.ch_ppocr_cls import text_cls
+        from rapidocr_onnxruntime.ch_ppocr_det import text_detect
+        from rapidocr_onnxruntime.ch_ppocr_rec import text_recognize
 
-        stand_in = types.ModuleType(engine_module)
-        stand_in.OrtInferSession = session
-        sys.modules[engine_module] = stand_in
-    from rapidocr_onnxruntime import RapidOCR
-    from rapidocr_onnxruntime.ch_ppocr_cls import text_cls
-    from rapidocr_onnxruntime.ch_ppocr_det import text_detect
-    from rapidocr_onnxruntime.ch_ppocr_rec import text_recognize
-
-    parts = (text_detect, text_cls, text_recognize)
-    before = [part.OrtInferSession for part in parts]
-    try:  # the parts make their sessions from the name they imported
-        for part in parts:
-            part.OrtInferSession = session or sys.modules[engine_module].OrtInferSession
-        return RapidOCR(**options)
-    finally:
-        for part, original in zip(parts, before, strict=True):
-            part.OrtInferSession = original
+        parts = (text_detect, text_cls, text_recognize)
+        before = [part.OrtInferSession for part in parts]
+        try:  # the parts make their sessions from the name they imported
+            for part in parts:
+                part.OrtInferSession = real
+            return RapidOCR(**options)
+        finally:
+            for part, original in zip(parts, before, strict=True):
+                part.OrtInferSession = original

@@ -60,8 +60,12 @@ def second_pass(cli: Path, home: Path, folder: Path, env: dict) -> None:
 def main() -> int:
     dist = Path(sys.argv[1]).resolve()
     cli, app = dist / "snapseek", dist / "snapseek-desktop"
+    # what the slim bundle leaves out: torch and its kin, SciPy (places need none), ONNX Runtime
+    # (RapidOCR's networks run on OpenVINO), OpenCV's Qt and X libraries (its headless build)
     heavy = [p.name for p in (dist / "_internal").iterdir()
-             if p.name.split(".")[0] in ("torch", "torchvision", "open_clip", "triton", "nvidia")]
+             if p.name.split(".")[0] in ("torch", "torchvision", "open_clip", "triton", "nvidia",
+                                         "scipy", "onnxruntime", "opencv_python")]
+    heavy += [p.name for p in (dist / "_internal").rglob("libQt5*")]
     assert not heavy, f"the slim bundle holds {heavy}"
     size = sum(p.stat().st_size for p in dist.rglob("*") if p.is_file() and not p.is_symlink())
     print(f"bundle: {size / 1e6:.0f} MB in {dist}")

@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -67,11 +68,27 @@ def photo_dir(tmp_path):
     return folder
 
 
+@pytest.fixture(scope="session")
+def exported_runtime(random_model, tmp_path_factory) -> Path:
+    """The tiny model's towers exported once for the session, as a first run exports them (the
+    export itself is tested in test_fast_cli.py, test_runtime.py and test_switch.py): copied into
+    the `library` fixture's home, each test does not export them again (1.5-3.5 s each)."""
+    from PIL import Image
+
+    from core.library import Library
+
+    home = tmp_path_factory.mktemp("exported") / "home"
+    with Library(home, model=random_model) as lib:
+        lib.load_model().encode_images([Image.new("RGB", (64, 48), (120, 80, 40))])
+    return home / "runtime"
+
+
 @pytest.fixture
-def library(tmp_path, random_model):
+def library(tmp_path, random_model, exported_runtime):
     from core.library import Library
 
     lib = Library(tmp_path / "home", model=random_model)
+    shutil.copytree(exported_runtime, tmp_path / "home" / "runtime")  # before the model loads
     yield lib
     lib.close()
 

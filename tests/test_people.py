@@ -46,15 +46,21 @@ def write_people(folder: Path, copies: int = 1) -> dict[str, str]:
     return truth
 
 
-def people_library(home: Path, folder: Path, model: str, leave_out: tuple[str, ...] = ()):
+def people_library(home: Path, folder: Path, model: str, leave_out: tuple[str, ...] = (),
+                   runtime: Path | None = None):
     """A library of write_people's photos (but those left out), indexed and with its faces
-    found: Eileen and Grace in four photos each."""
+    found: Eileen and Grace in four photos each. `runtime`: the model's towers exported
+    already (conftest's exported_runtime), copied in instead of exported again."""
+    import shutil
+
     from core.library import Library
 
     write_people(folder)
     for gone in leave_out:
         (folder / gone).unlink()
     lib = Library(home, model=model)
+    if runtime is not None:
+        shutil.copytree(runtime, home / "runtime")
     lib.add_folder(folder)
     lib.update()
     lib.enrich()

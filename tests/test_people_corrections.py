@@ -16,11 +16,12 @@ from test_people import people_library
 
 
 @pytest.fixture
-def grace_twice(tmp_path, random_model):
+def grace_twice(tmp_path, random_model, exported_runtime):
     """Eileen in four photos, Grace in two."""
     folder = tmp_path / "Pictures"
     lib = people_library(tmp_path / "home", folder, random_model,
-                         leave_out=("grace_big_0.jpg", "grace_crop_0.jpg"))
+                         leave_out=("grace_big_0.jpg", "grace_crop_0.jpg"),
+                         runtime=exported_runtime)
     yield lib, folder
     lib.close()
 

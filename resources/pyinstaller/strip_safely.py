@@ -24,15 +24,22 @@ LOAD = re.compile(r"^\s*LOAD\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+\S+\s+\S+\s+\S+\s
                   r"(0x[0-9a-f]+)\s*$", re.I)
 
 
+PAGE = max(4096, os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096)
+
+
 def loadable(path: Path) -> bool:
-    """Every LOAD segment's file offset and address agree modulo its alignment."""
+    """Every LOAD segment passes the dynamic loader's two checks (glibc's dl-load): its address
+    and file offset differ by a multiple of the page size ("not page-aligned") and of its own
+    alignment ("not properly aligned")."""
     out = subprocess.run(["readelf", "-lW", str(path)], capture_output=True, text=True)
     if out.returncode:
         return False
-    segments = [LOAD.match(line) for line in out.stdout.splitlines()]
-    segments = [m for m in segments if m]
-    return bool(segments) and all(int(off, 16) % int(align, 16) == int(addr, 16) % int(align, 16)
-                                  for off, addr, align in (m.groups() for m in segments))
+    segments = [m.groups() for m in map(LOAD.match, out.stdout.splitlines()) if m]
+    for off, addr, align in segments:
+        gap, align = int(addr, 16) - int(off, 16), int(align, 16)
+        if gap % PAGE or (align > 1 and gap % align):
+            return False
+    return bool(segments)
 
 
 def has_symbols(path: Path) -> bool:
@@ -43,7 +50,8 @@ def has_symbols(path: Path) -> bool:
 def strip_safely(dist: Path) -> tuple[int, list[str]]:
     """(bytes saved, libraries left as they were because stripping broke them)."""
     saved, kept = 0, []
-    with tempfile.TemporaryDirectory(prefix="strip-") as tmp:
+    # beside the bundle: a temporary folder elsewhere may be another file system (a tmpfs)
+    with tempfile.TemporaryDirectory(prefix="strip-", dir=dist) as tmp:
         for path in sorted(dist.rglob("*.so*")):
             if path.is_symlink() or not path.is_file() or not has_symbols(path):
                 continue
@@ -61,6 +69,10 @@ def strip_safely(dist: Path) -> tuple[int, list[str]]:
 
 def main() -> int:
     dist = Path(sys.argv[1])
+    missing = [tool for tool in ("strip", "readelf") if shutil.which(tool) is None]
+    if missing:  # binutils: the bundle stays as PyInstaller made it, only larger
+        print(f"not stripped: {' and '.join(missing)} missing (Debian: binutils)")
+        return 0
     saved, kept = strip_safely(dist)
     print(f"stripped {saved / 1e6:.0f} MB of symbols; left as they were: {', '.join(kept) or 'none'}")
     return 0

@@ -25,18 +25,20 @@ def open_view(qtbot, lib, people: int):
 
 
 @pytest.fixture
-def library(tmp_path, random_model):
+def library(tmp_path, random_model, exported_runtime):
     """Eileen and Grace in four photos each."""
-    lib = people_library(tmp_path / "home", tmp_path / "Pictures", random_model)
+    lib = people_library(tmp_path / "home", tmp_path / "Pictures", random_model,
+                         runtime=exported_runtime)
     yield lib
     lib.close()
 
 
 @pytest.fixture
-def grace_twice(tmp_path, random_model):
+def grace_twice(tmp_path, random_model, exported_runtime):
     """Eileen in four photos, Grace in two: a suggestion."""
     lib = people_library(tmp_path / "home", tmp_path / "Pictures", random_model,
-                         leave_out=("grace_big_0.jpg", "grace_crop_0.jpg"))
+                         leave_out=("grace_big_0.jpg", "grace_crop_0.jpg"),
+                         runtime=exported_runtime)
     yield lib
     lib.close()
 

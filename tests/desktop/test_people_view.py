@@ -19,8 +19,9 @@ pytestmark = pytest.mark.usefixtures("qapp")
 
 
 @pytest.fixture
-def people_library(tmp_path, random_model):
-    lib = indexed_people(tmp_path / "home", tmp_path / "Pictures", random_model)
+def people_library(tmp_path, random_model, exported_runtime):
+    lib = indexed_people(tmp_path / "home", tmp_path / "Pictures", random_model,
+                         runtime=exported_runtime)
     yield lib
     lib.close()
 
