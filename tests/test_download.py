@@ -138,3 +138,33 @@ def test_offline_says_so_in_one_line(published, tmp_path, monkeypatch):
     assert not (tmp_path / entry.manifest.name).exists()
     monkeypatch.setitem(models.EXPORTS, entry.spec, entry)
     assert fetch_pinned(entry.spec, tmp_path) is False  # the caller loads the model itself
+
+
+def test_a_connection_reset_mid_file_resumes_and_a_failed_download_leaves_the_model_to_load(
+        pinned, server, tmp_path, monkeypatch):
+    """A TLS error or reset while the body arrives (an OSError, not an HTTP one) resumes from
+    what arrived; a download that cannot write its files says so in the log and returns False,
+    so the caller loads the model itself instead of failing."""
+    import ssl
+
+    from core import download
+
+    big = max(pinned.files, key=lambda f: f.size)
+    real_get, calls = download._get, []
+
+    def flaky(spec, f, part, have, meter, timeout):
+        calls.append((f.name, have))
+        if f.name == big.name and len([c for c in calls if c[0] == big.name]) == 1:
+            with open(part, "wb") as out:  # half the file arrived, then the session broke
+                out.write((server.folder / f.name).read_bytes()[: f.size // 2])
+            raise ssl.SSLError("decryption failed or bad record mac")
+        return real_get(spec, f, part, have, meter, timeout)
+
+    monkeypatch.setattr(download, "_get", flaky)
+    download.fetch(pinned, tmp_path / "a")
+    assert download.installed(pinned, tmp_path / "a")
+    assert [c for c in calls if c[0] == big.name] == [(big.name, 0), (big.name, big.size // 2)]
+
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the folder should be")  # mkdir fails: an OSError
+    assert download.fetch_pinned(pinned.spec, blocked) is False
