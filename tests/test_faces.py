@@ -188,6 +188,39 @@ def test_faces_found_in_the_child_are_those_found_here(models, tmp_path):
         [f"7-face0-{f.idx}.jpg" for f in here if f.sortable]
 
 
+def hang(image, frame, crops):  # a picture dlib never finishes (run in the faces child)
+    import time
+
+    time.sleep(3600)
+
+
+def test_a_picture_the_child_never_finishes_fails_alone(models, tmp_path, monkeypatch):
+    """A child stuck on one picture is ended after the picture's time limit: that picture
+    fails with the reason, the next one gets a fresh child (the pass, and the app's exit, waited
+    for ever before)."""
+    from core import faceworker
+    from core.enrich import MediaRef
+
+    picture = np.asarray(astronaut())
+    apart = faceworker.FaceEnricherApart(tmp_path)
+    apart.load()
+    try:
+        monkeypatch.setattr(faceworker, "PICTURE_TIMEOUT_S", 3.0)
+        monkeypatch.setattr(faceworker, "_child_find", hang)
+        stuck = faceworker._pool
+        children = list(stuck._processes.values())
+        faces_found, note = apart.start(picture, MediaRef(1, "stuck.png", "photo"))()
+        assert faces_found == [] and "more than 3 s" in note
+        for child in children:  # ended, not left behind
+            child.join(10)
+            assert not child.is_alive()
+        monkeypatch.undo()
+        again, _ = apart.start(picture, MediaRef(2, "astronaut.png", "photo"))()
+        assert again and faceworker._pool is not stuck
+    finally:
+        apart.close()
+
+
 def test_a_blank_frame_is_not_looked_at(models, monkeypatch):
     from core.pixels import blank
 
