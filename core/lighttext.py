@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import runtime
+from . import exportcache, runtime
 from .cliptokenizer import is_simple_tokenizer, save_clip_tokenizer
 from .files import atomic_path
 from .models import ModelSpec, file_fingerprint, fingerprint_of
@@ -62,6 +62,7 @@ def export_light(emb, threads: int | None = None) -> Path | None:
             return path
     except (OSError, ValueError, KeyError):
         pass
+    xml = table = None
     try:
         import torch
 
@@ -101,10 +102,13 @@ def export_light(emb, threads: int | None = None) -> Path | None:
                 _write_manifest(path, manifest)
                 log.info("text tower exported to OpenVINO %s (cosine to torch fp32 >= %.5f)",
                          precision, worst)
+                exportcache.keep(runtime.text_files(xml, table))
                 return path
         log.warning("the exported text tower disagrees with torch (cosine %.5f): not used", worst)
     except Exception as exc:  # noqa: BLE001 - any failure: text stays on torch
         log.warning("the light text tower is not used (%s: %s)", type(exc).__name__, exc)
+    if xml is not None:
+        exportcache.drop(runtime.text_files(xml, table))  # the next load exports afresh
     return None
 
 

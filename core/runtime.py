@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import exportcache
 from .files import atomic_path
 from .osutil import native_bf16
 from .thirdparty import openvino
@@ -115,19 +116,23 @@ def fast_image_tower(visual, image_size: int, cache: Path, model_key: str,
         return None
     precision = "bf16" if cpu_has_bf16() else "f32"
     path = cache / f"{model_key}-{image_size}.xml"
+    files = [path.with_suffix(".bin"), path]  # the one a reader looks for last
     try:
-        if not (path.exists() and path.with_suffix(".bin").exists()):
+        if not all(f.exists() for f in files) and not exportcache.take(files):
             export(visual, image_size, path)
         tower = compile_tower(path, precision, threads)
         worst = agreement(tower, reference, probes)
     except Exception as exc:  # noqa: BLE001 - any failure: torch answers, as before
         log.warning("the faster image runtime is not used (%s: %s)", type(exc).__name__, exc)
+        exportcache.drop(files)  # the next load exports afresh
         return None
     if worst < MIN_COSINE:
         log.warning("the faster image runtime (OpenVINO %s) disagrees with torch (cosine %.5f):"
                     " not used", precision, worst)
+        exportcache.drop(files)
         return None
     log.info("image tower on OpenVINO %s (cosine to torch fp32 >= %.5f)", precision, worst)
+    exportcache.keep(files)
     return tower
 
 
@@ -223,6 +228,14 @@ def export_text(model, context_length: int, path: Path) -> tuple[Path, Path | No
     import torch
 
     owner = _embedding_owner(model)
+    table_path = path.with_name(f"{path.stem}-embed.npy") if owner is not None else None
+    files = text_files(path, table_path)
+    if exportcache.take(files):  # another home's, same weights
+        try:
+            return path, table_path, _input_names(ov.Core().read_model(str(path)))
+        except Exception as exc:  # noqa: BLE001 - damaged: made afresh below
+            log.info("the machine's export %s is not used (%s)", path.name, exc)
+            exportcache.drop(files)
 
     class Given(torch.nn.Module):  # stands in for the embedding: returns the embeds input
         value = None
@@ -241,12 +254,11 @@ def export_text(model, context_length: int, path: Path) -> tuple[Path, Path | No
             return self.clip.encode_text(tokens)
 
     tokens = torch.zeros(2, context_length, dtype=torch.long)
-    table_path, original = None, None
+    original = None
     path.parent.mkdir(parents=True, exist_ok=True)
     if owner is not None:
         original = owner.token_embedding
         table = original.weight.detach().float().numpy()
-        table_path = path.with_name(f"{path.stem}-embed.npy")
         with atomic_path(table_path) as tmp, open(tmp, "wb") as f:
             np.save(f, table)
         example = (tokens, torch.from_numpy(table[tokens.numpy()]))
@@ -260,10 +272,7 @@ def export_text(model, context_length: int, path: Path) -> tuple[Path, Path | No
     finally:
         if owner is not None:
             owner.token_embedding = original
-    names = []
-    for port in converted.inputs:  # an input the tower never reads may have been dropped
-        shape = port.get_partial_shape()
-        names.append("embeds" if shape.rank.get_length() == 3 else "tokens")
+    names = _input_names(converted)
     converted.reshape({port: [-1, context_length] + ([example[1].shape[-1]] if n == "embeds"
                                                       else [])
                        for port, n in zip(converted.inputs, names, strict=True)})
@@ -272,6 +281,18 @@ def export_text(model, context_length: int, path: Path) -> tuple[Path, Path | No
     with atomic_path(path, companions=(".bin",)) as tmp:
         ov.save_model(converted, tmp, compress_to_fp16=True)
     return path, table_path, names
+
+
+def _input_names(model) -> list[str]:
+    """The text tower's inputs in order: "tokens" and/or "embeds" (an input the tower never
+    reads may have been dropped by the conversion)."""
+    return ["embeds" if port.get_partial_shape().rank.get_length() == 3 else "tokens"
+            for port in model.inputs]
+
+
+def text_files(xml: Path, table: Path | None) -> list[Path]:
+    """An exported text tower's files, the one a reader looks for last."""
+    return ([table] if table is not None else []) + [xml.with_suffix(".bin"), xml]
 
 
 def compile_text(path: Path, tokenizer: LightTokenizer, precision: str,

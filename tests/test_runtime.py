@@ -130,9 +130,12 @@ def test_embedder_vectors_on_the_bf16_runtime_agree_with_torch(spec_and_images, 
     assert float((ours * reference).sum(1).min()) >= 0.999
 
 
-def test_the_embedder_exports_once_per_model(spec_and_images, tmp_path, monkeypatch):
+def test_the_embedder_exports_once_per_model(spec_and_images, tmp_path, tmp_path_factory,
+                                            monkeypatch):
     from core import runtime
 
+    # a machine that has exported nothing yet (the session's cache may hold this model's)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("machine-cache")))
     spec, images = spec_and_images
     calls = []
     real = runtime.export
