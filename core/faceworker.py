@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
@@ -75,29 +75,43 @@ def start() -> None:
             from None
 
 
-def kill() -> None:
+def _children(pool: ProcessPoolExecutor) -> list:
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def kill(pool: ProcessPoolExecutor | None = None, children: list | None = None) -> None:
     """A child stuck on a picture is ended, so that the pass goes on (and the app can quit:
-    the pool's own exit hook would wait for it for ever); the next picture starts another."""
+    the pool's own exit hook would wait for it for ever); the next picture starts another.
+    `pool` and its `children`: those that ran the picture, as they were when it was handed
+    over (another thread may have let that pool go meanwhile, which forgets its processes);
+    the current pool when not given."""
     global _pool
     with _lock:
-        pool, _pool = _pool, None
+        if pool is None:
+            pool = _pool
+        if _pool is pool:
+            _pool = None
     if pool is not None:
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
+        for process in children if children is not None else _children(pool):
             process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def submit(image: np.ndarray, frame: int = 0, crops: bool = True) -> Future:
-    """find_faces(image) in the child; the future's result is find_faces's."""
+def submit(image: np.ndarray, frame: int = 0, crops: bool = True
+           ) -> tuple[Future, Callable[[], None]]:
+    """find_faces(image) in the child: the future of find_faces's result, and the call that
+    ends the child running it (should it never finish)."""
     pool = _pool_now()
     try:
         future = pool.submit(_child_find, image, frame, crops)
     except (BrokenProcessPool, RuntimeError):  # died, or dropped by another thread meanwhile
         _drop(pool)
-        future = _pool_now().submit(_child_find, image, frame, crops)
+        pool = _pool_now()
+        future = pool.submit(_child_find, image, frame, crops)
     future.add_done_callback(lambda f: not f.cancelled()
                              and isinstance(f.exception(), BrokenProcessPool) and _drop(pool))
-    return future
+    children = _children(pool)
+    return future, lambda: kill(pool, children)
 
 
 def stop() -> None:
@@ -120,13 +134,18 @@ class FaceEnricherApart(FaceEnricher):
         stop()
 
     def start(self, image: np.ndarray, media) -> Callable[[], tuple[list[Face], str | None]]:
-        future = submit(image, media.frame, self.thumbs is not None)
+        handed = submit(image, media.frame, self.thumbs is not None)
 
         def finish() -> tuple[list[Face], str | None]:
+            future, end_child = handed
             try:
-                found = future.result(PICTURE_TIMEOUT_S)
+                try:
+                    found = future.result(PICTURE_TIMEOUT_S)
+                except CancelledError:  # its child was let go before it began: once more
+                    future, end_child = submit(image, media.frame, self.thumbs is not None)
+                    found = future.result(PICTURE_TIMEOUT_S)
             except TimeoutError:  # dlib hung on this picture: it fails, the pass goes on
-                kill()
+                end_child()
                 found = ([], f"finding faces took more than {PICTURE_TIMEOUT_S:.0f} s")
             return self._keep(found, media)
 

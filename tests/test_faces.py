@@ -5,6 +5,10 @@ bad cases (blur, a face cut by the edge, dozens of faces, a rotated photo)."""
 from __future__ import annotations
 
 import io
+import os
+import tempfile
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -189,8 +193,7 @@ def test_faces_found_in_the_child_are_those_found_here(models, tmp_path):
 
 
 def hang(image, frame, crops):  # a picture dlib never finishes (run in the faces child)
-    import time
-
+    Path(tempfile.gettempdir(), f"snapseek-hung-{os.getppid()}").touch()  # begun
     time.sleep(3600)
 
 
@@ -209,7 +212,15 @@ def test_a_picture_the_child_never_finishes_fails_alone(models, tmp_path, monkey
         monkeypatch.setattr(faceworker, "_child_find", hang)
         stuck = faceworker._pool
         children = list(stuck._processes.values())
-        faces_found, note = apart.start(picture, MediaRef(1, "stuck.png", "photo"))()
+        begun = Path(tempfile.gettempdir(), f"snapseek-hung-{os.getpid()}")
+        begun.unlink(missing_ok=True)
+        wait = apart.start(picture, MediaRef(1, "stuck.png", "photo"))
+        deadline = time.monotonic() + 120
+        while not begun.exists() and time.monotonic() < deadline:  # the child is on it
+            time.sleep(0.05)
+        begun.unlink()
+        faceworker._drop(stuck)  # another pass let the child go meanwhile (its end: wait=False)
+        faces_found, note = wait()
         assert faces_found == [] and "more than 3 s" in note
         for child in children:  # ended, not left behind
             child.join(10)
