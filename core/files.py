@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 HASH_CHUNK = 64 * 1024
+
+
+_pairs = threading.Lock()
+
+
+@contextmanager
+def _alone(folder: Path) -> Iterator[None]:
+    """One writer at a time puts a file and its companions in place in `folder`, so that two
+    writers' pairs are never mixed (one's .bin beside the other's .xml): threads by a lock,
+    processes by a lock on the folder itself (POSIX; elsewhere threads only)."""
+    with _pairs:
+        try:
+            import fcntl
+        except ImportError:
+            yield
+            return
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # and the lock with it
 
 
 @contextmanager
@@ -25,7 +49,8 @@ def atomic_path(dest: str | os.PathLike, fsync: bool = True, companions: tuple[s
     `companions`: the suffixes of files the writer makes beside the path it is given, named
     after it (OpenVINO's save writes `x.bin` beside `x.xml`). The temp path then keeps the
     suffix of `dest` (`<stem>.<random>.tmp<suffix>`), each companion replaces its namesake
-    beside `dest` first and `dest` last, so a reader that finds `dest` finds its companions.
+    beside `dest` first and `dest` last, so a reader that finds `dest` finds its companions;
+    one writer at a time does that (`_alone`), so two writers' files are never mixed.
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -39,11 +64,13 @@ def atomic_path(dest: str | os.PathLike, fsync: bool = True, companions: tuple[s
     pairs.append((Path(tmp), dest))
     try:
         yield tmp
-        for written, final in pairs:
-            if fsync:
+        if fsync:
+            for written, _ in pairs:
                 with open(written, "rb") as f:
                     os.fsync(f.fileno())
-            os.replace(written, final)
+        with _alone(dest.parent) if companions else contextlib.nullcontext():
+            for written, final in pairs:
+                os.replace(written, final)
     except BaseException:
         for written, _ in pairs:
             try:

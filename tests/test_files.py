@@ -42,6 +42,42 @@ def test_two_threads_exporting_the_same_tower_leave_one_whole_pair(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["tower.bin", "tower.xml"]
 
 
+def test_two_writers_putting_pairs_in_place_at_once_never_mix_them(tmp_path, monkeypatch):
+    """The worst order of two writers' renames, made to happen: the first puts its .bin in
+    place, the second its .bin and .xml, then the first its .xml (one's .xml beside the other's
+    .bin). One writer at a time puts its pair in place: the second waits for the first."""
+    dest = tmp_path / "tower.xml"
+    real_replace, order = os.replace, []
+    first_bin_done, second_xml_done = threading.Event(), threading.Event()
+
+    def replace(src, dst):
+        me = threading.current_thread().name
+        if str(dst).endswith(".xml") and order and order[0] == (me, "bin"):
+            second_xml_done.wait(2)  # the first writer lets the second finish its pair first
+        real_replace(src, dst)
+        order.append((me, "bin" if str(dst).endswith(".bin") else "xml"))
+        if len(order) == 1:
+            first_bin_done.set()
+        elif order[-1][1] == "xml" and order[-1][0] != order[0][0]:
+            second_xml_done.set()
+
+    monkeypatch.setattr(os, "replace", replace)
+
+    def export(payload: bytes) -> None:
+        if payload == b"\x02":
+            first_bin_done.wait(2)  # the second writer begins once the first is halfway
+        with atomic_path(dest, companions=(".bin",), fsync=False) as tmp:
+            _save_pair(tmp, payload)
+
+    threads = [threading.Thread(target=export, args=(bytes([i]),), name=f"w{i}") for i in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    xml, binary = dest.read_bytes(), (tmp_path / "tower.bin").read_bytes()
+    assert binary == xml * 10000, order  # a pair, never mixed
+
+
 def test_a_failed_export_leaves_the_old_pair_and_no_temp_files(tmp_path):
     dest = tmp_path / "tower.xml"
     with atomic_path(dest, companions=(".bin",)) as tmp:
