@@ -25,6 +25,34 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 LOCAL = ("127.0.0.1", "::1", "localhost")
 
 
+def _faults_file(controller_pid: int, worker: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"snapseek-test-faults-{controller_pid}-{worker}.txt"
+
+
+def pytest_configure(config):
+    """A test worker that dies (a crash in a C library) takes its stderr with it: its last
+    words, the Python stack of every thread, go to a file the controller shows."""
+    import faulthandler
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        config._faults = open(_faults_file(os.getppid(), worker), "w")  # noqa: SIM115
+        faulthandler.enable(file=config._faults, all_threads=True)
+
+
+def pytest_testnodedown(node, error):
+    """In the controller: a worker gone wrong shows what its faulthandler wrote."""
+    path = _faults_file(os.getpid(), node.gateway.id)
+    try:
+        text = path.read_text(errors="replace").strip() if error else ""
+        path.unlink()
+    except OSError:
+        return
+    if text:
+        reporter = node.config.pluginmanager.get_plugin("terminalreporter")
+        reporter.write_line(f"[{node.gateway.id}] its faulthandler wrote:\n{text[-20000:]}")
+
+
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch, tmp_path_factory):
     """Tests never touch the network: any outbound connection or name lookup fails the test,
