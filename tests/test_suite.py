@@ -3,6 +3,7 @@ test it was running named; the run has an outer limit, so nothing can keep it wa
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
@@ -39,3 +40,38 @@ def test_a_dead_worker_fails_the_run_at_once_naming_its_test(tmp_path):
     assert "crashed while running 'test_dies.py::test_killed'" in out, out
     # no worker took its place to run the rest of its file: the run ended there
     assert "1 failed, 1 passed" in out, out
+
+
+def test_a_run_that_passes_leaves_no_folders_behind(tmp_path):
+    """The suite writes libraries of its own (a few GB in all): a passing run removes them, so
+    repeated runs cannot fill the disk; a failing test's folder stays to be looked at."""
+    cmd = make_test_command()
+    options = [o for o in cmd[cmd.index("pytest") + 1:] if not o.startswith("--durations")]
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_writes.py").write_text(
+        "import pytest\n\n@pytest.fixture(scope='module')\ndef shared(tmp_path_factory):\n"
+        "    return tmp_path_factory.mktemp('shared')\n\n"
+        "def test_one(tmp_path, shared):\n    (tmp_path / 'big').write_bytes(b'x' * 1000)\n"
+        "    (shared / 'a').write_text('a')\n\n"
+        "def test_two(tmp_path):\n    (tmp_path / 'big').write_bytes(b'x' * 1000)\n")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+
+    def run():
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c",
+             str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), *options, str(tests)],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+            env={**os.environ, "TMPDIR": str(temp)})
+
+    proc = run()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    left = [p for p in temp.rglob("*") if p.is_file() and not p.name.endswith(".lock")]
+    assert not left, left
+    (tests / "test_writes.py").write_text(
+        "def test_fails(tmp_path):\n    (tmp_path / 'kept').write_text('look')\n"
+        "    assert False\n")
+    proc = run()
+    assert proc.returncode != 0
+    assert [p.name for p in temp.rglob("kept")] == ["kept"]
