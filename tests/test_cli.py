@@ -289,3 +289,19 @@ def test_out_of_range_values_get_one_line(tmp_path):
         proc = run_cli(*args, home=home, check=False)
         assert proc.returncode == 2, (args, proc.stderr)
         assert said in proc.stderr and proc.stderr.count("\n") == 1, (args, proc.stderr)
+
+
+def test_an_error_says_its_words_on_one_line_not_where_a_library_raised_it():
+    from core.cli import _one_line
+
+    openvino = RuntimeError(
+        "Exception from src/inference/src/cpp/core.cpp:132:\n"
+        "Check 'util::directory_exists(path) || util::file_exists(path)' failed at "
+        "src/frontends/common/src/frontend.cpp:117:\n"
+        "FrontEnd API failed with GeneralFailure:\n"
+        "ir: Could not open the file: \"text.xml\"\n\n")
+    assert _one_line(openvino) == ('FrontEnd API failed with GeneralFailure: ir: Could not '
+                                     'open the file: "text.xml"')
+    assert _one_line(RuntimeError("one\n two")) == "one two"
+    assert len(_one_line(RuntimeError("long words " * 100))) == 300
+    assert _one_line(RuntimeError("")) == "RuntimeError"
