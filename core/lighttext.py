@@ -221,10 +221,25 @@ class LightEmbedder:
                           "PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": str(self._cache / "compiled")}
                 if self._threads:
                     config["INFERENCE_NUM_THREADS"] = int(self._threads)
-                self._image = runtime.OpenVinoTower(ov.Core().compile_model(
-                    str(self._cache / m["image_xml"]), "CPU", config),
-                    config["INFERENCE_PRECISION_HINT"])
+                try:
+                    self._image = runtime.OpenVinoTower(ov.Core().compile_model(
+                        str(self._cache / m["image_xml"]), "CPU", config),
+                        config["INFERENCE_PRECISION_HINT"])
+                except Exception as exc:  # noqa: BLE001 - a search never fails for it
+                    self._image = self._without_tower("image", exc)
         return self._image(prepared(self, images))
+
+    def _without_tower(self, tower: str, exc: Exception):
+        """An exported tower would not compile (damaged, or changed by another program): the
+        full model answers in its place, and without the manifest the next load exports the
+        towers afresh."""
+        log.warning("the exported %s tower could not be compiled, it may be damaged (%s: %s): "
+                    "the full model answers, and the towers are exported again", tower,
+                    type(exc).__name__, " ".join(str(exc).split())[:500])
+        if self._cache is not None:
+            manifest_path(self._cache, self.spec).unlink(missing_ok=True)
+        method = "encode_text" if tower == "text" else "encode_images"
+        return lambda inputs: getattr(self.full(), method)(list(inputs))
 
     def encode_text(self, texts: list[str], truncate: bool = True) -> np.ndarray:
         known = self._text_cache.get(texts[0]) if len(texts) == 1 else None
@@ -232,7 +247,10 @@ class LightEmbedder:
             return known[None, :]
         with self._full_lock:
             if self._tower is None:
-                self._tower = self._make_tower()
+                try:
+                    self._tower = self._make_tower()
+                except Exception as exc:  # noqa: BLE001 - a search never fails for it
+                    self._tower = self._without_tower("text", exc)
                 give_back_memory()  # what compiling it took and no longer needs
         out = self._tower(list(texts))
         if len(texts) == 1:

@@ -229,3 +229,44 @@ def test_a_model_folder_with_clips_tokenizer_searches_without_torch_from_the_sec
         again, out = run_cli(home, "search", *args, "-k", "3", "--json")
         assert again["mods"] == [], (args, again)
         assert json.loads(out)[0]["path"].endswith("red-circle.jpg") or args[0] != "--image"
+
+
+def test_a_damaged_text_export_answers_from_the_full_model_and_is_made_again(
+        hf_model, tmp_path, caplog):
+    """A text tower that will not compile (a damaged file, one another program changed) never
+    fails a search: the full model answers, and exports the tower afresh for the next load."""
+    from core.embedder import Embedder
+    from core.lighttext import LightEmbedder
+
+    full = Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)  # exports
+    want = full.encode_text(["a photo of a dog"])
+    light = Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)
+    assert isinstance(light, LightEmbedder)
+    manifest = json.loads(next(tmp_path.glob("text-*.json")).read_text())
+    xml = tmp_path / manifest["xml"]
+    xml.write_text(xml.read_text()[:300])  # cut short
+    got = light.encode_text(["a photo of a dog"])
+    assert float((got * want).sum()) > 0.9999
+    assert "text tower" in caplog.text and "damaged" in caplog.text
+    # the full model that answered exported the tower again
+    light = Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)
+    assert isinstance(light, LightEmbedder)
+    assert float((light.encode_text(["a photo of a dog"]) * want).sum()) > 0.999
+    assert not light.full_loaded  # from the tower made again
+
+
+def test_a_damaged_image_export_answers_from_the_full_model(hf_model, tmp_path, caplog):
+    from helpers import draw_photo
+
+    from core.embedder import Embedder
+    from core.lighttext import LightEmbedder
+
+    full = Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)  # exports
+    want = full.encode_images([draw_photo()])
+    light = Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)
+    assert isinstance(light, LightEmbedder)
+    xml = tmp_path / json.loads(next(tmp_path.glob("text-*.json")).read_text())["image_xml"]
+    xml.with_suffix(".bin").write_bytes(b"")  # as a full disk could have left it
+    got = light.encode_images([draw_photo()])
+    assert float((got * want).sum()) > 0.999 and light.full_loaded
+    assert "image tower" in caplog.text and "damaged" in caplog.text
