@@ -86,10 +86,6 @@ class TextReader:
         with self._lock:
             return self._detector(x)[0][0, 0]
 
-    def has_text(self, image: Image.Image) -> bool:
-        """The detector only, on a small copy: cheap enough to run on every photo."""
-        return bool((self.text_likelihood(image) > TEXT_PIXEL).any())
-
     def read(self, image: Image.Image, likelihood: np.ndarray | None = None) -> list[TextLine]:
         """Every line of text found, with its place in the picture. With the small copy's map
         (`text_likelihood`), the detector looks only where it lit up."""
