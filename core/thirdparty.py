@@ -9,8 +9,9 @@ out). What each sends and how it is stopped:
   mobile.events.data.microsoft.com. `ORT_DISABLE_TELEMETRY=1`, read once when its environment
   is first made, keeps both from happening (`disable_telemetry_events()` comes too late).
 - OpenVINO: its converter sends usage events to Google Analytics unless the user opted out with
-  Intel's tool (no consent file counts as consent), from a forked process at every conversion.
-  With `openvino_telemetry` unimportable, OpenVINO uses its built-in stub, which sends nothing.
+  Intel's tool (no consent file counts as consent), from a forked process at every conversion
+  and at its import. With `openvino_telemetry` unimportable from the moment core is imported,
+  OpenVINO uses its built-in stub, which sends nothing.
 - huggingface_hub and transformers: a usage ping with each download unless
   `HF_HUB_DISABLE_TELEMETRY=1` (a model download is the one connection Snapseek makes, and only
   when the user's model is not on disk yet).
@@ -37,6 +38,9 @@ def telemetry_off() -> None:
     defaulted: a value inherited from the shell must not turn telemetry back on. Libraries'
     caches go to the app's cache folder unless the user chose another."""
     os.environ.update(TELEMETRY_OFF)
+    # OpenVINO sends an event as it is imported, whoever imports it: from here on, in this
+    # process, it finds its telemetry unimportable and uses its stub
+    sys.modules.setdefault("openvino_telemetry", None)
     for name, sub in (("TORCHINDUCTOR_CACHE_DIR", "torch"), ("TRITON_CACHE_DIR", "triton")):
         if name not in os.environ:
             os.environ[name] = os.path.join(cache_folder(), sub)
@@ -52,7 +56,6 @@ def cache_folder() -> str:
 def openvino():
     """The OpenVINO module, without its telemetry (see the module's docstring)."""
     telemetry_off()
-    sys.modules.setdefault("openvino_telemetry", None)
     if sys.modules["openvino_telemetry"] is not None:  # imported before this ran: silenced
         from openvino_telemetry.backend.backend import TelemetryBackend
 
