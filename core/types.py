@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -51,6 +52,18 @@ def label_of(media_id: int, frame: int = 0) -> int:
 def split_label(label: int) -> tuple[int, int]:
     """(media id, frame) of an index label."""
     return label & MEDIA_MASK, label >> FRAME_SHIFT
+
+
+# where in its sources a library raised, before the words (OpenVINO's "Exception from
+# src/...cpp:132:" and "Check '...' failed at src/...cpp:219:"): not what a reader needs
+_SOURCE_LINE = re.compile(r"^(Exception from|Check .* failed at) \S+:\d+:?$")
+
+
+def one_line(exc: BaseException, most: int = 300) -> str:
+    """An exception's message on one line (torch's and OpenVINO's run over several)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    said = " ".join([line for line in lines if not _SOURCE_LINE.match(line)] or lines)
+    return (said if len(said) <= most else said[:most - 1] + "…") or type(exc).__name__
 
 
 class SnapseekError(Exception):

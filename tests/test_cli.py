@@ -292,7 +292,7 @@ def test_out_of_range_values_get_one_line(tmp_path):
 
 
 def test_an_error_says_its_words_on_one_line_not_where_a_library_raised_it():
-    from core.cli import _one_line
+    from core.types import one_line
 
     openvino = RuntimeError(
         "Exception from src/inference/src/cpp/core.cpp:132:\n"
@@ -300,8 +300,8 @@ def test_an_error_says_its_words_on_one_line_not_where_a_library_raised_it():
         "src/frontends/common/src/frontend.cpp:117:\n"
         "FrontEnd API failed with GeneralFailure:\n"
         "ir: Could not open the file: \"text.xml\"\n\n")
-    assert _one_line(openvino) == ('FrontEnd API failed with GeneralFailure: ir: Could not '
-                                     'open the file: "text.xml"')
-    assert _one_line(RuntimeError("one\n two")) == "one two"
-    assert len(_one_line(RuntimeError("long words " * 100))) == 300
-    assert _one_line(RuntimeError("")) == "RuntimeError"
+    assert one_line(openvino) == ('FrontEnd API failed with GeneralFailure: ir: Could not '
+                                  'open the file: "text.xml"')
+    assert one_line(RuntimeError("one\n two")) == "one two"
+    assert len(one_line(RuntimeError("long words " * 100))) == 300
+    assert one_line(RuntimeError("")) == "RuntimeError"

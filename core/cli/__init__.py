@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
 
 from ..store import StorageError
-from ..types import SnapseekError
+from ..types import SnapseekError, one_line
 from .about import cmd_info, cmd_models, cmd_status
 from .people import cmd_people
 from .indexing import cmd_index, cmd_remove, cmd_watch
@@ -50,28 +49,17 @@ def main(argv: list[str] | None = None) -> int:
         log.info("details", exc_info=True)
         kept = (" Everything indexed before this is kept." if args.command in INDEXING_COMMANDS
                 else "")
-        print(f"snapseek: {_one_line(exc)}.{kept}", file=sys.stderr)
+        print(f"snapseek: {one_line(exc)}.{kept}", file=sys.stderr)
         return 1
     except StorageError as exc:  # a damaged catalog, or one another program changed
         log.info("details", exc_info=True)
-        print(f"snapseek: the library's catalog failed: {_one_line(exc)} (it may be damaged "
+        print(f"snapseek: the library's catalog failed: {one_line(exc)} (it may be damaged "
               "or changed by another program; -v shows the details)", file=sys.stderr)
         return 1
     except Exception as exc:  # e.g. a RuntimeError from hnswlib or torch: one line, not a dump
         log.info("details", exc_info=True)
-        print(f"snapseek: unexpected error: {_one_line(exc)} (-v shows the details)",
+        print(f"snapseek: unexpected error: {one_line(exc)} (-v shows the details)",
               file=sys.stderr)
         return 1
 
-
-# where in its sources a library raised, before the words (OpenVINO's "Exception from
-# src/...cpp:132:" and "Check '...' failed at src/...cpp:219:"): not what a reader needs
-_SOURCE_LINE = re.compile(r"^(Exception from|Check .* failed at) \S+:\d+:?$")
-
-
-def _one_line(exc: BaseException, most: int = 300) -> str:
-    """An exception's message on one line (torch's and OpenVINO's run over several)."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    said = " ".join([line for line in lines if not _SOURCE_LINE.match(line)] or lines)
-    return (said if len(said) <= most else said[:most - 1] + "…") or type(exc).__name__
 
