@@ -31,6 +31,7 @@ from .models import ModelSpec, file_fingerprint, fingerprint_of
 from .osutil import give_back_memory
 from .textcache import TextCache
 from .thirdparty import openvino
+from .types import one_line
 
 log = logging.getLogger(__name__)
 VERSION = 3  # 2: the token embedding apart, memory-mapped; 3: the tower's weights in fp16
@@ -131,13 +132,13 @@ def open_light(spec: str, cache: Path, threads: int | None, full_loader):
             if m.get(key) and not (cache / m[key]).exists():
                 return None
 
-        def tower():  # compiled at the first text query: an image query never needs it
+        def tower(cached: bool = True):  # compiled at the first text query, not before
             tokenizer = runtime.LightTokenizer(str(cache / m["tokenizer"]), m["context_length"],
                                                m["clean"], m["pad_id"], m["sep_id"])
             return runtime.compile_text(cache / m["xml"], tokenizer, usable(m["precision"]),
                                         threads,
                                         cache / m["embed"] if m["embed"] else None,
-                                        m["inputs"], cache / "compiled")
+                                        m["inputs"], cache / "compiled" if cached else None)
     except FileNotFoundError:
         return None
     except Exception as exc:  # noqa: BLE001 - the full model answers instead
@@ -208,38 +209,72 @@ class LightEmbedder:
     def encode_images(self, images) -> np.ndarray:
         """From the exported image tower when the manifest names it and the full model is not
         loaded anyway; else the full Embedder's."""
-        m = self._manifest
         if not self._light_images():
             return self.full().encode_images(images)
         if not images:
             return np.empty((0, self.dim), np.float32)
         with self._full_lock:
             if self._image is None:
-                ov = openvino()
-
-                config = {"INFERENCE_PRECISION_HINT": usable(m["image_precision"]),
-                          "PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": str(self._cache / "compiled")}
-                if self._threads:
-                    config["INFERENCE_NUM_THREADS"] = int(self._threads)
-                try:
-                    self._image = runtime.OpenVinoTower(ov.Core().compile_model(
-                        str(self._cache / m["image_xml"]), "CPU", config),
-                        config["INFERENCE_PRECISION_HINT"])
-                except Exception as exc:  # noqa: BLE001 - a search never fails for it
-                    self._image = self._without_tower("image", exc)
+                self._image = self._compiled("image", self._image_tower)
         return self._image(prepared(self, images))
 
-    def _without_tower(self, tower: str, exc: Exception):
-        """An exported tower would not compile (damaged, or changed by another program): the
-        full model answers in its place, and without the manifest the next load exports the
-        towers afresh."""
-        log.warning("the exported %s tower could not be compiled, it may be damaged (%s: %s): "
-                    "the full model answers, and the towers are exported again", tower,
-                    type(exc).__name__, " ".join(str(exc).split())[:500])
-        if self._cache is not None:
-            manifest_path(self._cache, self.spec).unlink(missing_ok=True)
+    def _image_tower(self, cached: bool = True):
+        m = self._manifest
+        precision = usable(m["image_precision"])
+        config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"}
+        if cached:
+            config["CACHE_DIR"] = str(self._cache / "compiled")
+        if self._threads:
+            config["INFERENCE_NUM_THREADS"] = int(self._threads)
+        return runtime.OpenVinoTower(openvino().Core().compile_model(
+            str(self._cache / m["image_xml"]), "CPU", config), precision)
+
+    def _compiled(self, tower: str, make):
+        """`make(cached)` compiled: with OpenVINO's compiled-model cache, else without it (a
+        read-only home fails only the first). A search never fails for it: where neither
+        compiles, the full model answers in its place, and a tower whose files no longer read
+        (damaged, changed by another program) loses its manifest, so it is exported again."""
+        try:
+            return make(True)
+        except Exception as exc:  # noqa: BLE001 - tried again below
+            first = exc
+        try:
+            built = make(False)
+        except Exception:  # noqa: BLE001 - the full model answers
+            built = None
+        if built is not None:
+            log.info("the %s tower compiled without OpenVINO's cache (%s)", tower,
+                     one_line(first))
+            return built
+        damaged = self._cache is not None and not self._readable(tower)
+        log.warning("the exported %s tower %s (%s): the full model answers%s", tower,
+                    "is damaged" if damaged else "could not be compiled", one_line(first),
+                    ", and the towers are exported again" if damaged else "")
+        if damaged:
+            try:
+                manifest_path(self._cache, self.spec).unlink(missing_ok=True)
+            except OSError:  # a read-only home: exported again where it is written
+                pass
+        # what this object said of its runtime is the full model's from now on
+        self.__dict__.pop("text_precision" if tower == "text" else "image_runtime", None)
         method = "encode_text" if tower == "text" else "encode_images"
         return lambda inputs: getattr(self.full(), method)(list(inputs))
+
+    def _readable(self, tower: str) -> bool:
+        """Whether the tower's files read whole (its network, and the text tower's tokenizer
+        and token table)."""
+        m, cache = self._manifest, self._cache
+        try:
+            openvino().Core().read_model(str(cache / m["xml" if tower == "text" else "image_xml"]))
+            if tower == "text":
+                import tokenizers
+
+                tokenizers.Tokenizer.from_file(str(cache / m["tokenizer"]))
+                if m.get("embed"):
+                    np.load(cache / m["embed"], mmap_mode="r")
+        except Exception:  # noqa: BLE001 - any failure to read is damage
+            return False
+        return True
 
     def encode_text(self, texts: list[str], truncate: bool = True) -> np.ndarray:
         known = self._text_cache.get(texts[0]) if len(texts) == 1 else None
@@ -247,10 +282,7 @@ class LightEmbedder:
             return known[None, :]
         with self._full_lock:
             if self._tower is None:
-                try:
-                    self._tower = self._make_tower()
-                except Exception as exc:  # noqa: BLE001 - a search never fails for it
-                    self._tower = self._without_tower("text", exc)
+                self._tower = self._compiled("text", self._make_tower)
                 give_back_memory()  # what compiling it took and no longer needs
         out = self._tower(list(texts))
         if len(texts) == 1:

@@ -48,7 +48,7 @@ def test_two_searches_at_once_share_the_recent_text_vectors_safely(busy_switchin
 
     dim = 4
 
-    def tower():
+    def tower(cached=True):
         return lambda texts: np.ones((len(texts), dim), np.float32)
 
     manifest = {"spec": "s", "model_id": "s#f#4", "dim": dim, "image_size": 32,
