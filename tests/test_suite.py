@@ -63,11 +63,12 @@ def test_a_run_that_passes_leaves_no_folders_behind(tmp_path):
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c",
              str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), *options, str(tests)],
             cwd=tmp_path, capture_output=True, text=True, timeout=120,
-            env={**os.environ, "TMPDIR": str(temp)})
+            env={**{k: v for k, v in os.environ.items() if k != "PYTEST_DEBUG_TEMPROOT"},
+                 "TMPDIR": str(temp)})
 
     proc = run()
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    left = [p for p in temp.rglob("*") if p.is_file() and not p.name.endswith(".lock")]
+    left = [p for p in temp.rglob("*") if p.is_file()]
     assert not left, left
     (tests / "test_writes.py").write_text(
         "def test_fails(tmp_path):\n    (tmp_path / 'kept').write_text('look')\n"
