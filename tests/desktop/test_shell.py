@@ -43,6 +43,9 @@ def test_the_second_app_exits_and_the_first_keeps_running(tmp_path, random_model
     finally:
         first.kill()
         first.wait()
+        from PySide6.QtNetwork import QLocalServer
+
+        QLocalServer.removeServer(instance_name(home))  # as the next start would: no socket left
 
 
 def test_install_desktop_entry_writes_the_menu_entry_and_icon(tmp_path, monkeypatch):
