@@ -210,6 +210,33 @@ def test_a_first_run_lets_the_torch_model_go_once_its_towers_are_exported(hf_mod
         assert lib.lighten() is False  # already light
 
 
+def test_a_library_whose_tower_fell_back_lets_the_torch_model_go_again_when_idle(
+        hf_model, tmp_path):
+    """A damaged tower made the full model answer (and export the towers again): idle, the
+    library lets it go as after a first run, instead of holding it until the app restarts."""
+    from core.library import Library
+    from core.lighttext import LightEmbedder
+    from core.types import Query
+
+    pictures = three_pictures(tmp_path / "Pictures")
+    with Library(tmp_path / "home", model=hf_model) as lib:
+        lib.add_folder(pictures)
+        lib.update()
+        assert lib.lighten() is True
+        before = [r.path for r in lib.search(Query.text("photo of a dog", k=3))]
+    runtime = tmp_path / "home" / "runtime"
+    xml = runtime / json.loads(next(runtime.glob("text-*.json")).read_text())["xml"]
+    xml.write_text(xml.read_text()[:300])  # cut short
+    with Library(tmp_path / "home") as lib:
+        assert [r.path for r in lib.search(Query.text("photo of a dog", k=3))] == before
+        assert lib.embedder.full_loaded  # the full model answered
+        assert lib.lighten() is True
+        light = lib.embedder
+        assert isinstance(light, LightEmbedder) and not light.full_loaded
+        assert [r.path for r in lib.search(Query.text("photo of a dog", k=3))] == before
+        assert not light.full_loaded
+
+
 def test_a_model_folder_with_clips_tokenizer_searches_without_torch_from_the_second_search(
         tmp_path, random_model):
     """A local-dir: model with CLIP's BPE: its towers are exported into the home once (here by

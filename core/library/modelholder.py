@@ -58,7 +58,10 @@ class ModelHolder:
 
         with self._load_lock:
             emb = self._embedder
-            if emb is None or isinstance(emb, LightEmbedder) or self._switch is not None \
+            # (a light one that had to load the full model for a tower that fell back lets it
+            # go too: its towers answer again once they are exported afresh)
+            if emb is None or (isinstance(emb, LightEmbedder) and not emb.full_loaded) \
+                    or self._switch is not None \
                     or getattr(emb, "_fast_image", None) is None or emb.runtime_cache is None \
                     or (self._heavy is not None and self._heavy() is emb):
                 return False
