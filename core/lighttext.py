@@ -180,6 +180,7 @@ class LightEmbedder:
         self._load_full, self._full = full_loader, None
         self._full_lock = threading.Lock()
         self._text_cache = TextCache()
+        self.exported_again = False  # a tower fell back, and the towers are made afresh
 
     @property
     def full_loaded(self) -> bool:
@@ -219,15 +220,9 @@ class LightEmbedder:
         return self._image(prepared(self, images))
 
     def _image_tower(self, cached: bool = True):
-        m = self._manifest
-        precision = usable(m["image_precision"])
-        config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"}
-        if cached:
-            config["CACHE_DIR"] = str(self._cache / "compiled")
-        if self._threads:
-            config["INFERENCE_NUM_THREADS"] = int(self._threads)
-        return runtime.OpenVinoTower(openvino().Core().compile_model(
-            str(self._cache / m["image_xml"]), "CPU", config), precision)
+        return runtime.compile_tower(self._cache / self._manifest["image_xml"],
+                                     usable(self._manifest["image_precision"]), self._threads,
+                                     self._cache / "compiled" if cached else None)
 
     def _compiled(self, tower: str, make):
         """`make(cached)` compiled: with OpenVINO's compiled-model cache, else without it (a
@@ -240,20 +235,22 @@ class LightEmbedder:
             first = exc
         try:
             built = make(False)
-        except Exception:  # noqa: BLE001 - the full model answers
-            built = None
-        if built is not None:
+        except Exception as exc:  # noqa: BLE001 - the full model answers
+            second = exc
+        else:
             log.info("the %s tower compiled without OpenVINO's cache (%s)", tower,
                      one_line(first))
             return built
+        said = {one_line(first): None, one_line(second): None}  # each error once, in order
         damaged = self._cache is not None and not self._readable(tower)
         log.warning("the exported %s tower %s (%s): the full model answers%s", tower,
-                    "is damaged" if damaged else "could not be compiled", one_line(first),
+                    "is damaged" if damaged else "could not be compiled", "; ".join(said),
                     ", and the towers are exported again" if damaged else "")
         if damaged:
             try:
                 manifest_path(self._cache, self.spec).unlink(missing_ok=True)
-            except OSError:  # a read-only home: exported again where it is written
+                self.exported_again = True  # by the full model, as it loads
+            except OSError:  # a read-only home: the full model answers for this session
                 pass
         # what this object said of its runtime is the full model's from now on
         self.__dict__.pop("text_precision" if tower == "text" else "image_runtime", None)

@@ -237,6 +237,39 @@ def test_a_library_whose_tower_fell_back_lets_the_torch_model_go_again_when_idle
         assert not light.full_loaded
 
 
+def test_a_tower_that_will_not_compile_keeps_the_full_model_answering(hf_model, tmp_path,
+                                                                      monkeypatch):
+    """A whole tower this OpenVINO cannot compile is not exported again: the full model answers
+    and stays, rather than being let go when idle and loaded again at the next search."""
+    from core.library import Library
+    from core.types import Query
+
+    import openvino  # after core: with its telemetry off (core/thirdparty.py)
+
+    pictures = three_pictures(tmp_path / "Pictures")
+    with Library(tmp_path / "home", model=hf_model) as lib:
+        lib.add_folder(pictures)
+        lib.update()
+        assert lib.lighten() is True
+        before = [r.path for r in lib.search(Query.text("photo of a dog", k=3))]
+    manifest = next((tmp_path / "home" / "runtime").glob("text-*.json"))
+    text_xml = json.loads(manifest.read_text())["xml"]
+    compile_model = openvino.Core.compile_model
+
+    def refused(self, model, *a, **kw):
+        if str(model).endswith(text_xml):
+            raise RuntimeError("Exception from src/inference/src/cpp/core.cpp:132:\nan "
+                               "operation this version cannot compile")
+        return compile_model(self, model, *a, **kw)
+
+    monkeypatch.setattr(openvino.Core, "compile_model", refused)
+    with Library(tmp_path / "home") as lib:
+        assert [r.path for r in lib.search(Query.text("photo of a dog", k=3))] == before
+        emb = lib.embedder
+        assert emb.full_loaded and manifest.exists()  # whole files: not exported again
+        assert lib.lighten() is False and lib.embedder is emb
+
+
 def test_a_model_folder_with_clips_tokenizer_searches_without_torch_from_the_second_search(
         tmp_path, random_model):
     """A local-dir: model with CLIP's BPE: its towers are exported into the home once (here by

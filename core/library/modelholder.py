@@ -59,8 +59,9 @@ class ModelHolder:
         with self._load_lock:
             emb = self._embedder
             # (a light one that had to load the full model for a tower that fell back lets it
-            # go too: its towers answer again once they are exported afresh)
-            if emb is None or (isinstance(emb, LightEmbedder) and not emb.full_loaded) \
+            # go too, once the towers are exported afresh; one that could not be: not again)
+            if emb is None or (isinstance(emb, LightEmbedder)
+                               and not (emb.full_loaded and emb.exported_again)) \
                     or self._switch is not None \
                     or getattr(emb, "_fast_image", None) is None or emb.runtime_cache is None \
                     or (self._heavy is not None and self._heavy() is emb):
