@@ -210,6 +210,19 @@ def test_a_first_run_lets_the_torch_model_go_once_its_towers_are_exported(hf_mod
         assert lib.lighten() is False  # already light
 
 
+def a_light_library(base: Path, spec: str) -> list[str]:
+    """A library at base/home of three pictures, indexed and answering from its exported
+    towers; what a text search finds there."""
+    from core.library import Library
+    from core.types import Query
+
+    with Library(base / "home", model=spec) as lib:
+        lib.add_folder(three_pictures(base / "Pictures"))
+        lib.update()
+        assert lib.lighten() is True
+        return [r.path for r in lib.search(Query.text("photo of a dog", k=3))]
+
+
 def test_a_library_whose_tower_fell_back_lets_the_torch_model_go_again_when_idle(
         hf_model, tmp_path):
     """A damaged tower made the full model answer (and export the towers again): idle, the
@@ -218,12 +231,7 @@ def test_a_library_whose_tower_fell_back_lets_the_torch_model_go_again_when_idle
     from core.lighttext import LightEmbedder
     from core.types import Query
 
-    pictures = three_pictures(tmp_path / "Pictures")
-    with Library(tmp_path / "home", model=hf_model) as lib:
-        lib.add_folder(pictures)
-        lib.update()
-        assert lib.lighten() is True
-        before = [r.path for r in lib.search(Query.text("photo of a dog", k=3))]
+    before = a_light_library(tmp_path, hf_model)
     runtime = tmp_path / "home" / "runtime"
     xml = runtime / json.loads(next(runtime.glob("text-*.json")).read_text())["xml"]
     xml.write_text(xml.read_text()[:300])  # cut short
@@ -246,12 +254,7 @@ def test_a_tower_that_will_not_compile_keeps_the_full_model_answering(hf_model, 
 
     import openvino  # after core: with its telemetry off (core/thirdparty.py)
 
-    pictures = three_pictures(tmp_path / "Pictures")
-    with Library(tmp_path / "home", model=hf_model) as lib:
-        lib.add_folder(pictures)
-        lib.update()
-        assert lib.lighten() is True
-        before = [r.path for r in lib.search(Query.text("photo of a dog", k=3))]
+    before = a_light_library(tmp_path, hf_model)
     manifest = next((tmp_path / "home" / "runtime").glob("text-*.json"))
     text_xml = json.loads(manifest.read_text())["xml"]
     compile_model = openvino.Core.compile_model
