@@ -53,7 +53,7 @@ test-long: $(STAMP) lint test-models
 # the slim bundle (no torch: models answer from their exported towers), built in a venv of its
 # own: the set-up's exact versions without what only exporting, the tests or a GPU need, and
 # OpenCV without its Qt and X libraries (RapidOCR needs only its image functions), and no ONNX
-# Runtime (RapidOCR's networks run on OpenVINO, core/ocr.py). app-gpu
+# Runtime (RapidOCR's networks run on OpenVINO, core/text/ocr.py). app-gpu
 # keeps torch and builds from the set-up's venv.
 APP_VENV := build/venv-slim
 NOT_IN_APP := onnxruntime|torch|torchvision|torchaudio|triton|nvidia-.*|cuda-.*|open.clip.torch|timm|transformers|safetensors|sympy|mpmath|networkx|scipy|scikit.image|matplotlib|opencv-python|pytest.*|ruff|import.linter

@@ -24,11 +24,11 @@ SIZE = (13_760, 10_320)
 
 MEASURE = """
 import json, resource, sys, time
-from core.imaging import open_image
+from core.media.imaging import open_image
 started = time.perf_counter()
 got = open_image(sys.argv[1], 448)
 hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
-from core import imaging
+from core.media import imaging
 if imaging._child_pool is not None:  # reaped: its peak counts in RUSAGE_CHILDREN
     imaging._child_pool.shutdown(wait=True)
 print(json.dumps({"seconds": round(time.perf_counter() - started, 1),

@@ -22,7 +22,7 @@ BREAKDOWN = r"""
 import json, sys, time
 t0 = time.perf_counter()
 from core.library import Library
-from core.search import parse_query
+from core.search.scoring import parse_query
 t1 = time.perf_counter()
 lib = Library(sys.argv[1])
 t2 = time.perf_counter()

@@ -51,9 +51,9 @@ def naive_pass(paths: list[Path]) -> tuple[dict, float, float]:
     """The pass as it was: one thread, each photo decoded once, faces with dlib in this
     process, then RapidOCR's detector call on a 640 px copy and the full read where it found
     boxes. Returns ({name: (faces, lines)}, seconds, longest ticker wait in s)."""
-    from core.enrich import decode
-    from core.faces import FaceModels, find_faces
-    from core.ocr import CHECK_SIDE, READ_SIDE, _scaled, lines_of
+    from core.folders.enrich import decode
+    from core.people.faces import FaceModels, find_faces
+    from core.text.ocr import CHECK_SIDE, READ_SIDE, _scaled, lines_of
     from core.thirdparty import rapidocr
 
     FaceModels.get()
@@ -167,9 +167,9 @@ def markdown(x: dict) -> list[str]:
         f"{x['faces_found_by_both']} / {x['faces_naive']} | {x['lines_found_by_both']} / "
         f"{x['lines_naive']} | {x['longest_wait_ms_naive']} → {x['longest_wait_ms']} ms |", "",
         f"Load average {x['load_average']} on {x['cores']} cores at the end of the section. "
-        "Snapseek: dlib in a child process (core/faceworker.py) while this process reads text; "
+        "Snapseek: dlib in a child process (core/people/faceworker.py) while this process reads text; "
         "the next photo decoded on a thread meanwhile; the text check runs the detector's "
-        "network directly on the 640 px copy (core/ocr.py). A face counts as found when the "
+        "network directly on the 640 px copy (core/text/ocr.py). A face counts as found when the "
         "same photo has a face of the same quality (to 0.01), a line when the same photo has "
         "the same text, spaces aside.", ""]
 

@@ -22,11 +22,12 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 def main() -> int:
     os.environ.setdefault("SNAPSEEK_NO_FACES", "1")
     os.environ.setdefault("SNAPSEEK_NO_TEXT", "1")
+    from helpers import draw_photo
+
     from benchmarks.data import random_weight_model
     from benchmarks.run import DEFAULT_ARCH
     from core.library import Library
     from core.types import Query
-    from helpers import draw_photo
 
     work = Path(tempfile.mkdtemp(prefix="snapseek-explain-bench-"))
     spec = random_weight_model(*DEFAULT_ARCH, work / "model")

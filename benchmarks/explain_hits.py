@@ -19,10 +19,10 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
 
 def main() -> int:
-    from test_explain import CROWDED_SEEDS, crowded_photo, peak_hits
     from ranking_model import ranking_model
+    from test_explain import CROWDED_SEEDS, crowded_photo, peak_hits
 
-    from core.explain import occlusion_map
+    from core.search.explain import occlusion_map
 
     encode_images, encode_text = towers(ranking_model())
     started = time.perf_counter()

@@ -1,6 +1,6 @@
 """The face pass (second pass) on 12 MP JPEGs, against a naive loop, and memory with the face
 models loaded. Usage: SNAPSEEK_NO_TEXT=1 python benchmarks/faces.py [N_PHOTOS] (default 24);
-without SNAPSEEK_NO_TEXT the pass reads text in the photos too (core/ocr.py)."""
+without SNAPSEEK_NO_TEXT the pass reads text in the photos too (core/text/ocr.py)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def make_photos(folder: Path, n: int) -> None:
 
 def naive(folder: Path, resize: bool) -> float:
     """Full decode of each photo, then detect and embed (at full size, or at 1280 px)."""
-    from core.faces import FaceModels, find_faces
+    from core.people.faces import FaceModels, find_faces
 
     FaceModels.get()
     paths = sorted(folder.glob("*.jpg"))
@@ -77,7 +77,7 @@ def main() -> None:
         lib.update()
         first_pass = n / (time.perf_counter() - t)
         app_before_faces = rss_mb()[0]
-        from core.faces import FaceModels
+        from core.people.faces import FaceModels
 
         FaceModels.get()
         app_with_models = rss_mb()[0]

@@ -6,7 +6,7 @@ beside a first run that loads the model whole to export its towers itself. Peak 
     PYTHONPATH=. .venv/bin/python -m benchmarks.first_run [NAME:TAG]   (default: the default)
 
 The architecture is real, its weights random (memory and time do not depend on them); its
-export is made and published by core/publish.py as for an offered model, and the model's own
+export is made and published by core/model/publish.py as for an offered model, and the model's own
 folder is removed before the downloading run, so only the download can answer.
 """
 
@@ -26,7 +26,7 @@ import json, sys, time
 from pathlib import Path
 started = time.monotonic()
 from PIL import Image
-from core import models
+from core.model import offered as models
 from core.library import Library
 spec, home, entry = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 if entry != "-":
@@ -57,7 +57,7 @@ def measure(arch: str) -> dict:
     sys.path.append(str(ROOT / "tests"))
     from exported import Server
 
-    from core.publish import export_and_publish
+    from core.model.publish import export_and_publish
 
     from .data import random_weight_model
 
@@ -84,7 +84,7 @@ def measure(arch: str) -> dict:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    from core.models import DEFAULT_MODEL
+    from core.model.offered import DEFAULT_MODEL
 
     print(json.dumps(measure(argv[0] if argv else DEFAULT_MODEL), indent=1))
     return 0

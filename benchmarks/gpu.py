@@ -1,10 +1,10 @@
 """The default model's indexing rate on a CUDA GPU, beside the CPU of the same machine.
 
-Random weights in the default architecture (core.models.DEFAULT_MODEL, saved as a local-dir
+Random weights in the default architecture (core.model.offered.DEFAULT_MODEL, saved as a local-dir
 model) and N photo-like 12 MP JPEGs (made in parallel). Measured, on one machine:
 
 - the image tower alone on the GPU: batches of 64 and of 16 (what the indexing pipeline hands
-  the model), fp32 as core/embedder.py runs it on cuda, and bf16 autocast beside it (which the
+  the model), fp32 as core/model/embedder.py runs it on cuda, and bf16 autocast beside it (which the
   embedder does NOT use on cuda: a what-if); warm-up first, torch.cuda.synchronize, median of 3;
 - Embedder.encode_images on 16 decoded pictures (CPU preprocessing, copies to and from the GPU);
 - decoding alone (open_image + thumbnail, as the pipeline does) in the pipeline's thread count;
@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from multiprocessing import Pool
 from pathlib import Path
 
-from core.models import DEFAULT_MODEL
+from core.model.offered import DEFAULT_MODEL
 
 from .data import photo_like_jpeg, random_weight_model
 
@@ -110,11 +110,11 @@ def machine() -> dict:
 
 
 def bench_tower(spec: str, device: str = "cuda") -> dict:
-    """The image tower alone on the device, as core/embedder.py loads and runs it there (torch
+    """The image tower alone on the device, as core/model/embedder.py loads and runs it there (torch
     fp32; on cuda no runtime cache is involved)."""
     import torch
 
-    from core.embedder import Embedder
+    from core.model.embedder import Embedder
 
     kind = device.split(":")[0]
     sync = torch.cuda.synchronize if kind == "cuda" else (lambda: None)
@@ -143,13 +143,13 @@ def bench_tower(spec: str, device: str = "cuda") -> dict:
     for batch in TOWER_BATCHES:
         out[f"fp32_batch{batch}"] = rate(batch, False)
         out[f"bf16_autocast_batch{batch}"] = rate(batch, True)
-    out["note"] = ("fp32 is what core/embedder.py runs on cuda (no autocast, TF32 off by "
+    out["note"] = ("fp32 is what core/model/embedder.py runs on cuda (no autocast, TF32 off by "
                    "torch's default); bf16 autocast is not used by the app (a what-if)")
 
     # Embedder.encode_images as the pipeline calls it: 16 decoded pictures at the decode size
     from PIL import Image
 
-    from core.thumbnails import decode_size
+    from core.media.thumbnails import decode_size
 
     side = decode_size(size)
     pics = [Image.new("RGB", (side * 4 // 3, side), (i * 13 % 255, 90, 160)) for i in range(16)]
@@ -174,9 +174,9 @@ def bench_tower(spec: str, device: str = "cuda") -> dict:
 def bench_decode(paths: list[Path], work: Path, image_size: int) -> dict:
     """Decoding alone as the pipeline's threads do it: open_image at the decode size and the
     thumbnail written; in the pipeline's thread count and on every core."""
-    from core.imaging import open_image
-    from core.pipeline import IndexingPipeline
-    from core.thumbnails import decode_size, save_thumbnail
+    from core.folders.pipeline import IndexingPipeline
+    from core.media.imaging import open_image
+    from core.media.thumbnails import decode_size, save_thumbnail
 
     side = decode_size(image_size)
     thumbs = work / "decode-thumbs"

@@ -35,9 +35,9 @@ def rss_mb() -> float:
 
 def one(spec: str, work: Path) -> dict:
     """In this process: open a library on the model and load it."""
-    from core.library import Library
-
     from PIL import Image
+
+    from core.library import Library
 
     before = rss_mb()
     lib = Library(work / "home", model=spec)
@@ -122,7 +122,7 @@ def main(argv=None) -> int:
         print(json.dumps(app_idle(argv[1], Path(argv[2]), Path(argv[3]))))
         return 0
     if argv[:1] == ["--app"]:
-        from core.embedder import DEFAULT_MODEL
+        from core.model.embedder import DEFAULT_MODEL
 
         arch = argv[1] if len(argv) > 1 else DEFAULT_MODEL
         print(json.dumps({arch: measure_app(arch)}, indent=2))

@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.imaging import is_media  # noqa: E402
-from core.metadata import CAMERA_CAPTIONS, camera_name  # noqa: E402
-from core.probe import info  # noqa: E402
+from core.media.imaging import is_media  # noqa: E402
+from core.media.metadata import CAMERA_CAPTIONS, camera_name  # noqa: E402
+from core.media.probe import info  # noqa: E402
 
 FIELDS = ("size", "taken", "taken_source", "camera", "lens", "gps", "keywords", "caption",
           "duration_s")
@@ -128,7 +128,7 @@ def expected(tags: dict) -> dict:
 
 
 def ours(item: dict) -> dict:
-    """Snapseek's reading (core.metadata.info) in the same terms as expected()."""
+    """Snapseek's reading (core.media.metadata.info) in the same terms as expected()."""
     out = dict(item)
     if item.get("taken"):
         out["taken"] = dt.datetime.fromisoformat(item["taken"])

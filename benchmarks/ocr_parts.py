@@ -29,7 +29,7 @@ def best_ms(call, runs: int = 3) -> float:
 
 
 def runtimes() -> list[dict]:
-    from core.ocr import DETECTOR, RECOGNISER, models_folder, ocr_network
+    from core.text.ocr import DETECTOR, RECOGNISER, models_folder, ocr_network
     from core.thirdparty import onnxruntime
 
     ort = onnxruntime()
@@ -52,9 +52,9 @@ def runtimes() -> list[dict]:
 
 
 def margins(n: int) -> list[dict]:
-    import core.ocr as ocr
+    import core.text.ocr as ocr
     from benchmarks.enrichset import make_photos
-    from core.enrich import decode
+    from core.folders.enrich import decode
 
     reader = ocr.TextReader(1)
     rows = []

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from core.models import DEFAULT_MODEL
+from core.model.offered import DEFAULT_MODEL
 
 from .data import clustered_vectors, naive_index, photo_like_jpeg, random_weight_model
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ARCH = tuple(DEFAULT_MODEL.split(":", 1))  # the default model's architecture
 # Published zero-shot MSCOCO 5k text→image R@1 (fractions) of the offered models come from their
-# table, core/models.py, with its sources; two more candidates measured here are not offered.
+# table, core/model/offered.py, with its sources; two more candidates measured here are not offered.
 PUBLISHED_R1 = {
     "ViT-B-32:datacomp_xl_s13b_b90k": (0.3714, "open_clip"),
     "MobileCLIP-B:datacompdr": (0.5059, "apple/ml-mobileclip results/mobileclip_b.jsonl"),
@@ -31,7 +31,7 @@ PUBLISHED_R1 = {
 
 
 def published_r1(spec: str) -> tuple[float | None, str | None]:
-    from core.models import offered
+    from core.model.offered import offered
 
     m = offered(spec)
     if m is not None and m.coco_t2i_r1 is not None:
@@ -71,8 +71,8 @@ def bench_indexing(work: Path, spec: str, n: int) -> dict:
     import torch
     from PIL import Image
 
-    from core.embedder import Embedder
     from core.library import Library
+    from core.model.embedder import Embedder
 
     photos = work / "photos"
     photos.mkdir(exist_ok=True)
@@ -214,7 +214,7 @@ def recall_and_latency(index, vectors, queries, truth, ef: int, k: int = 20) -> 
 
 
 def exact_topk(vectors, queries, k=20):
-    from core.search import ExactSearch
+    from core.search.scoring import ExactSearch
 
     exact = ExactSearch(np.arange(len(vectors)), vectors)
     times, truth = [], []
@@ -227,7 +227,7 @@ def exact_topk(vectors, queries, k=20):
 
 
 def bench_ann(n: int, sweep: list[tuple[int, int]], big: int | None) -> dict:
-    from core.index import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
+    from core.search.index import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
 
     vectors = clustered_vectors(n)
     rng = np.random.default_rng(1)
@@ -255,10 +255,11 @@ def bench_ann(n: int, sweep: list[tuple[int, int]], big: int | None) -> dict:
 
 
 def bench_ann_large(n: int) -> dict:
-    import hnswlib
     import resource
 
-    from core.index import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
+    import hnswlib
+
+    from core.search.index import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
 
     vectors = clustered_vectors(n, seed=3)
     rng = np.random.default_rng(2)
@@ -282,9 +283,9 @@ def bench_ann_large(n: int) -> dict:
 
 
 def bench_text_query(spec: str, n: int) -> dict:
-    from core.embedder import Embedder
-    from core.index import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
-    from core.search import ExactSearch
+    from core.model.embedder import Embedder
+    from core.search.index import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
+    from core.search.scoring import ExactSearch
 
     emb = Embedder.load(spec)
     vectors = clustered_vectors(n, dim=emb.dim, seed=5)
@@ -317,9 +318,9 @@ def bench_text_query(spec: str, n: int) -> dict:
 
 # -- 4: start-up reconcile -----------------------------------------------------------------------
 def bench_reconcile(work: Path, n: int) -> dict:
+    from core.folders.scanner import Scanner
+    from core.media.imaging import content_hash
     from core.store import Catalog
-    from core.imaging import content_hash
-    from core.scanner import Scanner
 
     root = work / f"tree{n}"
     for i in range(n):
@@ -360,8 +361,8 @@ def bench_models(work: Path, quick: bool, candidates: list[str] | None = None) -
     import torch
     from PIL import Image
 
-    from core.embedder import is_convnet, reparameterize
     from core.library import Library
+    from core.model.embedder import is_convnet, reparameterize
 
     rows, seen = [], {}
     batch = 8 if quick else 16
@@ -528,12 +529,12 @@ def markdown(report: dict) -> str:
                   f"{c['coco_t2i_r1'] or 'none found'} | {c.get('r1_source') or ''} |"
                   for c in x["candidates"]]
         q = x["int8"]
-        from core.embedder import DEFAULT_MODEL
+        from core.model.embedder import DEFAULT_MODEL
 
         best = x["best_r1_at_8_img_per_s"]
         verdict = "the default" if best == DEFAULT_MODEL else f"the default is {DEFAULT_MODEL}"
         lines += ["", f"Best published R@1 indexing at ≥ 8 img/s in every run, any licence: "
-                  f"**{best}**; {verdict} (licence first: the rule in core/models.py, see "
+                  f"**{best}**; {verdict} (licence first: the rule in core/model/offered.py, see "
                   "\"Models\" below). R@1 is zero-shot MSCOCO 5k text→image recall@1, the same "
                   "benchmark in both sources. MobileCLIP weights are published under Apple's "
                   "AMLR licence (see README: Models).", "",
@@ -562,11 +563,11 @@ def markdown(report: dict) -> str:
 
 
 def models_section() -> list[str]:
-    """The offered models (core/models.py): licence, speed here, published quality, memory."""
-    from core.models import DEFAULT_MODEL, MODELS, RSS_COMMAND, SIZE_NOTE, SPEED_COMMAND
+    """The offered models (core/model/offered.py): licence, speed here, published quality, memory."""
+    from core.model.offered import DEFAULT_MODEL, MODELS, RSS_COMMAND, SIZE_NOTE, SPEED_COMMAND
 
     lines = ["## Models", "",
-             "The table behind `snapseek models` and Settings (core/models.py). Speed: photos "
+             "The table behind `snapseek models` and Settings (core/model/offered.py). Speed: photos "
              "indexed per second end to end (random weights, 24 12 MP JPEGs: scan, decode, "
              f"thumbnails, embedding, writes; median, then the three runs), as `{SPEED_COMMAND}` "
              "measures it; how each row's runs were obtained is in its note. Memory: resident "

@@ -69,10 +69,10 @@ print(json.dumps({{"compile_s": compile_s, "eager_s": statistics.median(e),
 
 def bench_runtime(arch: tuple[str, str], batch: int = 16, threads: int = 2, rounds: int = 7,
                   try_compile: bool = True) -> dict:
-    import torch
     import open_clip
+    import torch
 
-    from core import runtime
+    from core.model import runtime
 
     name = arch[0]
     torch.set_num_threads(threads)
@@ -190,8 +190,8 @@ def bench_indexing_runtime(work: Path, spec: str, n: int, rounds: int = 2) -> di
     import torch
     from PIL import Image
 
-    from core.embedder import RUNTIME_ENV, Embedder
     from core.library import Library
+    from core.model.embedder import RUNTIME_ENV, Embedder
 
     from .data import naive_index, photo_like_jpeg
 

@@ -26,7 +26,7 @@ QUERIES = 200
 def default_dim() -> int:
     import open_clip
 
-    from core.models import DEFAULT_MODEL
+    from core.model.offered import DEFAULT_MODEL
 
     return int(open_clip.get_model_config(DEFAULT_MODEL.split(":")[0])["embed_dim"])
 
@@ -66,9 +66,9 @@ def child_rebuild(home: str) -> None:
     saved. Reports the build time, the peak memory and those queries."""
     import threading
 
+    from core.search.index import VectorIndex
+    from core.search.scoring import ExactSearch, RebuildSearch
     from core.store import Catalog
-    from core.index import VectorIndex
-    from core.search import ExactSearch, RebuildSearch
 
     home_p = Path(home)
     queries = np.load(home_p / "queries.npy")
@@ -124,8 +124,8 @@ def child_rebuild(home: str) -> None:
 
 def child_load(home: str) -> None:
     """In a fresh process: load, query, memory."""
+    from core.search.index import VectorIndex
     from core.store import Catalog
-    from core.index import VectorIndex
 
     home_p = Path(home)
     queries = np.load(home_p / "queries.npy")
@@ -144,7 +144,7 @@ def child_load(home: str) -> None:
         times.append(time.perf_counter() - t)
         hits += len(set(labels.tolist()) & set(want.tolist()))
     # a save while another thread runs (the app's window): hnswlib holds the interpreter lock
-    # for its whole write, so the file is written by a forked child (core.index.write_apart)
+    # for its whole write, so the file is written by a forked child (core.search.index.write_apart)
     import threading
 
     gaps, stop = [0.0], threading.Event()
@@ -181,8 +181,8 @@ def in_child(step: str, home: Path) -> dict:
 
 
 def bench_scale(sizes: list[int]) -> dict:
-    from core.index import HNSW_EF_CONSTRUCTION, HNSW_M, ef_for
-    from core.search import ExactSearch
+    from core.search.index import HNSW_EF_CONSTRUCTION, HNSW_M, ef_for
+    from core.search.scoring import ExactSearch
 
     dim = default_dim()
     rows = []
@@ -224,7 +224,7 @@ def markdown(x: dict) -> list[str]:
              f"{x['ef_construction']}, {x['threads']} cores) while the stand-in lets go of each "
              "block the index holds, a query every 5 s answered meanwhile, then saved; then a "
              f"second fresh process loads it and runs {QUERIES} queries (ef grows with the "
-             "index, core.index.ef_for; recall@20 against exact search).", "",
+             "index, core.search.index.ef_for; recall@20 against exact search).", "",
              "| photos | ef | catalog fill s | build s | peak RSS during the rebuild (stand-in "
              "fp16 at the start) | queries during the rebuild: p50 / max ms, recall@20 | load s "
              "| query p50 ms | recall@20 | RSS: index loaded | save s (largest stall of another "

@@ -20,9 +20,10 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
 def main(n: int = 24) -> int:
     os.environ["SNAPSEEK_NO_FACES"] = "1"
-    from core.library import Library
     from helpers import draw_photo, make_random_model
     from test_ocr import sign
+
+    from core.library import Library
 
     work = Path(tempfile.mkdtemp(prefix="snapseek-text-bench-"))
     folder = work / "Pictures"

@@ -27,7 +27,7 @@ import json, sys
 from pathlib import Path
 import numpy as np
 from PIL import Image
-from core.embedder import Embedder
+from core.model.embedder import Embedder
 spec, cache, pictures = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
 images = [Image.open(p).convert("RGB") for p in pictures]
 texts = json.loads(sys.stdin.read())
@@ -77,7 +77,7 @@ def measure(arch: str, work: Path, pictures: list[Path]) -> dict:
 
 
 def main(argv=None) -> int:
-    from core.models import MODELS
+    from core.model.offered import MODELS
 
     archs = (sys.argv[1:] if argv is None else argv) or [m.spec for m in MODELS]
     with tempfile.TemporaryDirectory(prefix="snapseek-agree-") as tmp:

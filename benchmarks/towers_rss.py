@@ -26,7 +26,7 @@ ONE = """
 import json, sys
 from pathlib import Path
 from PIL import Image
-from core.embedder import Embedder
+from core.model.embedder import Embedder
 spec, cache = sys.argv[1], (Path(sys.argv[2]) if sys.argv[2] != "-" else None)
 emb = Embedder.load(spec, device="cpu", runtime_cache=cache)
 emb.encode_text(["a photo of a dog"]); emb.encode_images([Image.new("RGB", (640, 480), "red")])

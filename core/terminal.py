@@ -20,7 +20,7 @@ FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 def log_file() -> Path:
     """The log, in the app's cache folder (never beside the user's photos)."""
-    from .thirdparty import cache_folder
+    from core.thirdparty import cache_folder
 
     return Path(cache_folder()) / "snapseek.log"
 

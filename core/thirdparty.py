@@ -83,7 +83,7 @@ _rapidocr_lock = threading.Lock()
 
 def rapidocr(session=None, **options):
     """A RapidOCR engine. With `session`, a class that stands for its ONNX Runtime sessions
-    (core/ocr.py runs its networks on OpenVINO): RapidOCR's steps around the networks stay, and
+    (core/text/ocr.py runs its networks on OpenVINO): RapidOCR's steps around the networks stay, and
     ONNX Runtime is never imported where RapidOCR was not imported before. Without it, RapidOCR
     as it comes, on an ONNX Runtime imported through onnxruntime() above."""
     import importlib

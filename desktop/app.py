@@ -23,15 +23,14 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import multiprocessing
 
-    multiprocessing.freeze_support()  # the frozen app's decoding child (core/imaging.py)
-
-    from PySide6.QtWidgets import QApplication
+    multiprocessing.freeze_support()  # the frozen app's decoding child (core/media/imaging.py)
 
     from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
 
-    from . import shell
-    from .resources import icon_path
-    from .window import MainWindow
+    from desktop import shell
+    from desktop.resources import icon_path
+    from desktop.window import MainWindow
 
     parser = argparse.ArgumentParser(prog="snapseek-desktop")
     parser.add_argument("--home", help="library home (default: $SNAPSEEK_HOME or user data)")
@@ -51,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setDesktopFileName(shell.APP_ID)
     from PySide6.QtCore import QSettings
 
-    from .theme import apply_theme, follow_system
+    from desktop.theme import apply_theme, follow_system
 
     theme = lambda: str(QSettings().value("theme", "system"))  # noqa: E731
     apply_theme(app, theme())  # light or dark, as the desktop (or Settings) says

@@ -6,16 +6,28 @@ from pathlib import Path
 
 from PySide6.QtCore import QDate, QSettings, Qt
 from PySide6.QtWidgets import (
-    QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
     QHeaderView,
-    QLabel, QLineEdit, QListWidget, QMessageBox, QPushButton, QSpinBox, QTableWidget,
-    QTableWidgetItem, QVBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
 )
 
-from core.models import DEFAULT_MODEL, MIN_PHOTOS_PER_S, MODELS, offered
+from core.model.offered import DEFAULT_MODEL, MIN_PHOTOS_PER_S, MODELS, offered
 from core.paths import inside
-
-from .tasks import TaskRunner
+from desktop.tasks import TaskRunner
 
 PATH, PHOTOS, ERRORS, STATE = range(4)
 
@@ -295,11 +307,11 @@ class DateRangeDialog(QDialog):
         form.addRow(buttons)
 
     def range(self) -> tuple[float, float, str]:
-        """(after, before) as Unix times (core.dates.day_start: the end is the start of the
+        """(after, before) as Unix times (core.query.dates.day_start: the end is the start of the
         day after the last), and a label."""
         import datetime as dt
 
-        from core.dates import day_start
+        from core.query.dates import day_start
 
         a, b = sorted((self.start.date().toPython(), self.end.date().toPython()))
         after, before = day_start(a), day_start(b + dt.timedelta(days=1))

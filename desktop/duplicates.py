@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QSlider, QVBoxLayout
 
-from .results import ResultsModel, thumbnail_grid
-from .tasks import TaskRunner
+from desktop.results import ResultsModel, thumbnail_grid
+from desktop.tasks import TaskRunner
 
 
 class DuplicatesDialog(QDialog):

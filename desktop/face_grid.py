@@ -6,7 +6,12 @@ from __future__ import annotations
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPen, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView, QListView, QListWidget, QListWidgetItem, QMenu, QStyle,
+    QAbstractItemView,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QStyle,
     QStyledItemDelegate,
 )
 

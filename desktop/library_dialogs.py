@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtWidgets import QFileDialog
 
-from .session import reopening_settings
+from desktop.session import reopening_settings
 
 
 class LibraryDialogs(QObject):
@@ -36,14 +36,14 @@ class LibraryDialogs(QObject):
                     changes=True)
 
     def show_folders(self) -> None:
-        from .dialogs import FoldersDialog
+        from desktop.dialogs import FoldersDialog
 
         if self.window.library is not None:
             FoldersDialog(self.window.library, self.add_folder, self.window).exec()
 
     # -- settings --------------------------------------------------------------------
     def show_settings(self) -> None:
-        from .dialogs import SettingsDialog
+        from desktop.dialogs import SettingsDialog
 
         w = self.window
         lib = w.library
@@ -63,7 +63,7 @@ class LibraryDialogs(QObject):
 
     # -- looking at the library ------------------------------------------------------
     def show_duplicates(self) -> None:
-        from .duplicates import DuplicatesDialog
+        from desktop.duplicates import DuplicatesDialog
 
         w = self.window
         if w.library is not None:
@@ -71,7 +71,7 @@ class LibraryDialogs(QObject):
 
     def show_people(self) -> None:
         """The People view; double-clicking a person lists their photos, newest first."""
-        from .people import PeopleDialog
+        from desktop.people import PeopleDialog
 
         w = self.window
         if w.library is None:

@@ -13,16 +13,26 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QDialog, QHBoxLayout, QLabel, QListView, QListWidget,
-    QListWidgetItem, QPushButton, QSplitter, QStyledItemDelegate, QToolButton, QVBoxLayout,
+    QAbstractItemView,
+    QCheckBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QStyledItemDelegate,
+    QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
 from core.types import SnapseekError
-
-from .face_grid import FaceGrid, FaceRole
-from .people_pickers import PersonPicker, PersonRole, ask_name
-from .tasks import TaskRunner
+from desktop.face_grid import FaceGrid, FaceRole
+from desktop.people_pickers import PersonPicker, PersonRole, ask_name
+from desktop.tasks import TaskRunner
 
 __all__ = ["FaceRole", "NameRole", "PeopleDialog", "PersonRole", "SuggestedRole"]
 

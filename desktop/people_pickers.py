@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
-    QDialog, QDialogButtonBox, QInputDialog, QLabel, QListView, QListWidget, QListWidgetItem,
+    QDialog,
+    QDialogButtonBox,
+    QInputDialog,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
     QVBoxLayout,
 )
 

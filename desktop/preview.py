@@ -13,8 +13,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from core.types import Query, SearchResult
-
-from .tasks import TaskRunner
+from desktop.tasks import TaskRunner
 
 WHERE = "Where in the picture?"
 
@@ -57,7 +56,7 @@ class PreviewPane(QWidget):
             source = path
             if result.kind == "video":  # the moment that matched, else the first
                 source = lib.thumbnail(result.media_id, result.frame) if lib else None
-            from .viewer import load_picture
+            from desktop.viewer import load_picture
 
             # upright (EXIF orientation), as the heatmap's grid is
             image = load_picture(str(source), 600) if source else QImage()
@@ -117,7 +116,7 @@ class PreviewPane(QWidget):
 def describe(result, details: dict, why: dict | None = None) -> str:
     """The preview pane's text: what the catalog knows of a photo or video, and why it is a
     result (the words it holds and where, the chips it satisfies, its similarity)."""
-    from core.search import format_seconds
+    from core.words import format_seconds
 
     path = result.path
     lines = [f"<b>{escape(Path(path).name)}</b>"]
@@ -125,7 +124,7 @@ def describe(result, details: dict, why: dict | None = None) -> str:
     when = ""
     if details.get("taken_at"):
         # the photo's own local time, with its offset when the file says it
-        from core.filters import local_time
+        from core.media.localtime import local_time
 
         offset = details.get("taken_offset")
         when = local_time(details["taken_at"], offset).strftime("%Y-%m-%d %H:%M")

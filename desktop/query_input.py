@@ -14,12 +14,12 @@ from PySide6.QtCore import QMimeData, QObject
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog
 
-from .searchbar import has_media
+from desktop.searchbar import has_media
 
 
 def query_file_filter() -> str:
     """The file dialog's filter for query images: every format the library indexes."""
-    from core.imaging import PHOTO_EXTENSIONS, VIDEO_EXTENSIONS
+    from core.media.imaging import PHOTO_EXTENSIONS, VIDEO_EXTENSIONS
 
     photos = " ".join(f"*{e}" for e in sorted(PHOTO_EXTENSIONS))
     videos = " ".join(f"*{e}" for e in sorted(VIDEO_EXTENSIONS))

@@ -6,8 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QGuiApplication, QImage
 
-from . import handoff
-from .actions import context_menu
+from desktop import handoff
+from desktop.actions import context_menu
 
 
 class ResultActions(QObject):

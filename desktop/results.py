@@ -7,15 +7,22 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from PySide6.QtCore import (
-    QAbstractListModel, QMimeData, QModelIndex, QObject, QRect, QSize, Qt, QUrl, Signal,
+    QAbstractListModel,
+    QMimeData,
+    QModelIndex,
+    QObject,
+    QRect,
+    QSize,
+    Qt,
+    QUrl,
+    Signal,
 )
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate
 
-from core.search import format_seconds
 from core.types import SearchResult
-
-from .tasks import TaskRunner
+from core.words import format_seconds
+from desktop.tasks import TaskRunner
 
 MediaIdRole = Qt.ItemDataRole.UserRole + 1
 PathRole = Qt.ItemDataRole.UserRole + 2

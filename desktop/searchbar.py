@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QToolButton, QWidget
 
 from core.types import Query
 
-
 # how a person read from the text is shown, by the way they are asked for
 PERSON_CHIPS = {"all": "with {}", "any": "or {}", "none": "without {}", "only": "only {}"}
 
@@ -161,7 +160,7 @@ class SearchBar(QWidget):
     def _sync_people_chips(self) -> None:
         """A chip for each person named in the text, saying how they are asked for ("with
         Anna", "or Ben", "without Ben", "only Anna"); removing one reads the name as words."""
-        from core.peoplequery import read_people
+        from core.query.who import read_people
 
         _, asked = read_people(self.edit.text(), self._people_names()) if self.known_people \
             else ("", None)
@@ -192,8 +191,8 @@ class SearchBar(QWidget):
         self._sync_place_chip()
 
     def _typed_place(self):
-        from core.filters import fold
-        from core.places import find_place
+        from core.media.places import find_place
+        from core.words import fold
 
         ignore = {fold(p) for p in self.dismissed_places}
         known = {n: v for n, v in self.known_places.items() if n not in ignore}
@@ -215,7 +214,7 @@ class SearchBar(QWidget):
 
     def _sync_date_chip(self) -> None:
         """Show the date read from the text as a chip; removing it reads the words as words."""
-        from core.dates import find_date
+        from core.query.dates import find_date
 
         _, when = find_date(self.edit.text(), ignore=frozenset(self.dismissed_dates))
         if "range" in self.filters:
@@ -290,7 +289,7 @@ class SearchBar(QWidget):
         self.changed.emit()
 
     def query(self, k: int) -> Query:
-        from core.search import parse_query
+        from core.search.scoring import parse_query
 
         q, _ = parse_query(self.edit.text().strip(), k=k,
                            ignore_dates=frozenset(self.dismissed_dates),

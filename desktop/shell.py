@@ -14,7 +14,7 @@ from PySide6.QtGui import QAction, QIcon
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from .resources import icon_path
+from desktop.resources import icon_path
 
 APP_ID = "snapseek"
 

@@ -10,10 +10,9 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QImageReader, QKeySequence, QPainter, QShortcut
 from PySide6.QtWidgets import QWidget
 
-from core.search import format_seconds
 from core.types import SearchResult
-
-from .tasks import TaskRunner
+from core.words import format_seconds
+from desktop.tasks import TaskRunner
 
 LONG_SIDE = 2560  # decode at most this many pixels on the long side: sharp on a 4K screen
 
@@ -31,7 +30,7 @@ def load_picture(path: str, long_side: int = LONG_SIDE) -> QImage:
     if not image.isNull():
         return image
     try:
-        from core.imaging import ImageError, open_image
+        from core.media.imaging import ImageError, open_image
 
         decoded = open_image(path, long_side)
     except (ImageError, OSError):

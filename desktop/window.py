@@ -6,27 +6,37 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
-    QHBoxLayout, QLabel, QListView, QMainWindow, QMessageBox, QPushButton, QSlider, QSplitter,
-    QStackedWidget, QSystemTrayIcon, QToolButton, QVBoxLayout, QWidget,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QStackedWidget,
+    QSystemTrayIcon,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from core.types import Notice, Progress
-
-from .actions import ACTIONS, build_menus
-from .bridge import CoreBridge
-from .filters import FiltersMenu
-from .library_dialogs import LibraryDialogs
-from .preview import PreviewPane
-from .query_input import QueryInput
-from .resources import icon_path
-from .result_actions import ResultActions
-from .results import ResultRole, ResultsModel, thumbnail_grid
-from .searchbar import SearchBar
-from .searching import SearchController
-from .session import Session
-from .status import StatusArea
-from .tasks import TaskRunner
-from .viewer import Viewer
+from desktop.actions import ACTIONS, build_menus
+from desktop.bridge import CoreBridge
+from desktop.filters import FiltersMenu
+from desktop.library_dialogs import LibraryDialogs
+from desktop.preview import PreviewPane
+from desktop.query_input import QueryInput
+from desktop.resources import icon_path
+from desktop.result_actions import ResultActions
+from desktop.results import ResultRole, ResultsModel, thumbnail_grid
+from desktop.searchbar import SearchBar
+from desktop.searching import SearchController
+from desktop.session import Session
+from desktop.status import StatusArea
+from desktop.tasks import TaskRunner
+from desktop.viewer import Viewer
 
 
 class MainWindow(QMainWindow):
@@ -163,7 +173,7 @@ class MainWindow(QMainWindow):
         self.bad_action = self.named_actions["Fewer Like These"]
         self.preview_action = self.named_actions["Preview Pane"]
         self.preview_action.setCheckable(True)
-        from .shell import autostart_enabled
+        from desktop.shell import autostart_enabled
 
         self.autostart_action = self.named_actions["Start at Login"]
         self.autostart_action.setCheckable(True)
@@ -291,13 +301,13 @@ class MainWindow(QMainWindow):
     # -- living on the desktop -----------------------------------------------------
     def toggle_autostart(self) -> None:
         """Start at login, in the tray (an XDG autostart entry)."""
-        from .shell import set_autostart
+        from desktop.shell import set_autostart
 
         set_autostart(self.autostart_action.isChecked())
 
     def enable_tray(self) -> bool:
         """With a system tray, closing the window hides it and watching goes on."""
-        from .shell import Tray
+        from desktop.shell import Tray
 
         if self.tray is None and QSystemTrayIcon.isSystemTrayAvailable():
             self.tray = Tray(self)

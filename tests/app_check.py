@@ -14,9 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from PIL import Image
-
 from helpers import ROOT, draw_photo, make_photo, make_random_model, make_video
+from PIL import Image
 
 COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"]
 

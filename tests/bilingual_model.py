@@ -17,10 +17,9 @@ import shutil
 from pathlib import Path
 
 from helpers import draw_photo, save_local_dir
-from ranking_model import CACHE, CLASSES, TEMPLATES
+from ranking_model import CACHE, CLASSES, TEMPLATES, ranking_model
 from ranking_model import CONFIG as RANKING_CONFIG
 from ranking_model import code_hash as ranking_hash
-from ranking_model import ranking_model
 
 STEPS = int(os.environ.get("SNAPSEEK_BILINGUAL_STEPS", "250"))
 VOCAB = 600

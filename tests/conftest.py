@@ -10,14 +10,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from helpers import make_photo, make_random_model
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # QSettings and other per-user files go to a throw-away folder, never the real profile
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="snapseek-test-config-")
 atexit.register(shutil.rmtree, os.environ["XDG_CONFIG_HOME"], ignore_errors=True)
-# the app's cache folder (the log, the machine's exported towers: core/exportcache.py) is the
+# the app's cache folder (the log, the machine's exported towers: core/model/exportcache.py) is the
 # session's: what one test exports, the next copies, and nothing reaches the user's own
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="snapseek-test-cache-")
 atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)

@@ -16,7 +16,7 @@ def publish_tiny(folder: Path, base_url: str = "http://127.0.0.1:1/x") -> tuple[
     weights) is removed afterwards: what follows can only use the export."""
     from helpers import make_random_model
 
-    from core.publish import export_and_publish
+    from core.model.publish import export_and_publish
 
     spec = make_random_model(folder / "tiny-clip", seed=5)
     export_and_publish(spec, folder / "published", base_url)
@@ -25,12 +25,12 @@ def publish_tiny(folder: Path, base_url: str = "http://127.0.0.1:1/x") -> tuple[
 
 
 def pinned_at(spec: str, published: Path, base_url: str):
-    """The entry core/models.py would hold for files published at base_url."""
+    """The entry core/model/offered.py would hold for files published at base_url."""
     import json
 
-    from core.download import sha256_of
-    from core.lighttext import manifest_path
-    from core.models import PinnedExport, PinnedFile
+    from core.model.download import sha256_of
+    from core.model.exported import manifest_path
+    from core.model.offered import PinnedExport, PinnedFile
 
     manifest = manifest_path(published, spec)
     names = sorted(p.name for p in published.iterdir() if p != manifest) + [manifest.name]

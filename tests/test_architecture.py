@@ -79,7 +79,7 @@ def test_a_library_with_exported_towers_never_imports_torch(tmp_path, random_mod
     from test_ocr import sign
     from test_people import write_people
 
-    from core.embedder import Embedder
+    from core.model.embedder import Embedder
 
     home, pictures = tmp_path / "home", tmp_path / "Pictures"
     truth = write_people(pictures)

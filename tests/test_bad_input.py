@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import draw_photo, make_photo
 from PIL import Image
 
 from core.library import Library
 from core.types import Query
-from helpers import draw_photo, make_photo
 
 
 def png_with_declared_size(width: int, height: int) -> bytes:
@@ -170,7 +170,7 @@ def test_exif_orientation_is_rendered_upright(tmp_path, random_model, orientatio
 
 
 def test_file_vanishing_between_scan_and_decode(tmp_path, random_model, monkeypatch):
-    from core import pipeline
+    from core.folders import pipeline
 
     folder = tmp_path / "Pictures"
     for i in range(4):
@@ -194,7 +194,8 @@ def test_file_vanishing_between_scan_and_decode(tmp_path, random_model, monkeypa
 
 def test_permission_denied_file_and_folder(tmp_path, random_model, monkeypatch):
     """The same as chmod 000, but also true when the tests run as root (who may read anything)."""
-    from core import imaging, scanner
+    from core.folders import scanner
+    from core.media import imaging
 
     folder = tmp_path / "Pictures"
     make_photo(folder / "ok.jpg", "red")
@@ -357,8 +358,8 @@ def _same_ends_bmp(path, middle: tuple[int, int, int]) -> None:
 
 
 def test_same_size_head_and_tail_is_not_a_copy_unless_the_whole_file_is(tmp_path, random_model):
-    from core.imaging import content_hash, open_image
-    from core.thumbnails import decode_size
+    from core.media.imaging import content_hash, open_image
+    from core.media.thumbnails import decode_size
 
     folder = tmp_path / "Pictures"
     _same_ends_bmp(folder / "a.bmp", (220, 30, 30))
@@ -390,8 +391,8 @@ def test_a_file_gone_and_another_with_the_same_ends_is_not_a_rename(tmp_path, ra
     A real move keeps the file's modification time (to a card's 2 s); an edit does not."""
     import shutil
 
-    from core.imaging import content_hash, open_image
-    from core.thumbnails import decode_size
+    from core.media.imaging import content_hash, open_image
+    from core.media.thumbnails import decode_size
 
     folder = tmp_path / "Pictures"
     _same_ends_bmp(folder / "a.bmp", (220, 30, 30))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 
-from core.embedder import DEFAULT_MODEL
 from helpers import make_photo, run_cli
+
+from core.model.embedder import DEFAULT_MODEL
 
 
 def search_json(home, *args, model=None):
@@ -225,8 +226,8 @@ def _main(capsys, *argv) -> tuple[int, str]:
 
 def test_index_and_disk_errors_are_one_line_in_process(library, photo_dir, monkeypatch,
                                                        capsys):
-    from core.index import VectorIndex
     from core.library import Library
+    from core.search.index import VectorIndex
 
     library.add_folder(photo_dir)
     library.update()

@@ -12,11 +12,11 @@ import sys
 import time
 
 import pytest
+from helpers import ROOT, make_photo
 
+from core.library import Library
 from core.store import fs_path
 from core.types import MEDIA_MASK
-from core.library import Library
-from helpers import ROOT, make_photo
 
 # half land right after a write that matters (below), half at random times; make test-long
 # runs 100
@@ -30,7 +30,7 @@ COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"]
 KILL_AFTER = """
 import os, runpy, signal, sys
 from core.store import Catalog
-from core.index import VectorIndex
+from core.search.index import VectorIndex
 owner, name = {"store": (Catalog, "store_vectors"), "add": (VectorIndex, "add"),
                "save": (VectorIndex, "save")}[os.environ["SNAPSEEK_TEST_KILL_AT"]]
 after, calls, real = int(os.environ["SNAPSEEK_TEST_KILL_AFTER"]), [0], getattr(owner, name)
@@ -143,7 +143,7 @@ def test_random_kills_never_lose_or_duplicate(tmp_path, random_model, kills):
 def test_disk_full_fails_the_batch_cleanly_and_pauses(tmp_path, random_model, monkeypatch):
     import errno
 
-    from core import pipeline
+    from core.folders import pipeline
     from core.types import Notice, Progress
 
     folder = tmp_path / "Pictures"

@@ -1,10 +1,10 @@
-"""The end of the relevant set, from each query's own scores (core/cutoff.py)."""
+"""The end of the relevant set, from each query's own scores (core/search/cutoff.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from core.cutoff import relevant_count
+from core.search.cutoff import relevant_count
 
 
 def test_the_matches_that_stand_out_above_the_bulk_are_the_set():
@@ -40,7 +40,6 @@ def test_precision_and_recall_with_the_trained_model(trained_model):
     """34 queries of one, two or all attributes over 120 fresh pictures (5 of each kind)."""
     import open_clip
     import torch
-
     from helpers import draw_photo
     from ranking_model import CLASSES
 

@@ -30,7 +30,7 @@ def server(published):
 def pinned(published, server, monkeypatch):
     from exported import pinned_at
 
-    from core import models
+    from core.model import offered as models
 
     entry = pinned_at(published[0], published[1], server.url)
     monkeypatch.setitem(models.EXPORTS, published[0], entry)
@@ -38,9 +38,9 @@ def pinned(published, server, monkeypatch):
 
 
 def test_the_export_downloads_verified_and_answers_without_its_weights(pinned, tmp_path):
-    from core.download import fetch, installed, sha256_of
-    from core.embedder import Embedder
-    from core.lighttext import LightEmbedder
+    from core.model.download import fetch, installed, sha256_of
+    from core.model.embedder import Embedder
+    from core.model.exported import LightEmbedder
 
     events = []
     cache = tmp_path / "runtime"
@@ -79,7 +79,7 @@ def test_a_library_downloads_its_models_export_at_first_use(pinned, tmp_path):
 
 def test_a_file_that_fails_its_checksum_is_removed_and_fetched_once_more(pinned, server,
                                                                           tmp_path):
-    from core.download import fetch, installed
+    from core.model.download import fetch, installed
 
     big = max(pinned.files, key=lambda f: f.size)
     server.corrupt[big.name] = 1
@@ -101,7 +101,7 @@ def test_a_file_that_fails_its_checksum_is_removed_and_fetched_once_more(pinned,
 
 
 def test_a_cut_connection_resumes_where_it_stopped(pinned, server, tmp_path):
-    from core.download import fetch, installed
+    from core.model.download import fetch, installed
 
     big = max(pinned.files, key=lambda f: f.size)
     server.cut[big.name] = big.size // 2
@@ -123,8 +123,8 @@ def test_a_cut_connection_resumes_where_it_stopped(pinned, server, tmp_path):
 def test_offline_says_so_in_one_line(published, tmp_path, monkeypatch):
     from exported import pinned_at
 
-    from core import models
-    from core.download import fetch, fetch_pinned
+    from core.model import offered as models
+    from core.model.download import fetch, fetch_pinned
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
@@ -147,7 +147,7 @@ def test_a_connection_reset_mid_file_resumes_and_a_failed_download_leaves_the_mo
     so the caller loads the model itself instead of failing."""
     import ssl
 
-    from core import download
+    from core.model import download
 
     big = max(pinned.files, key=lambda f: f.size)
     real_get, calls = download._get, []

@@ -22,7 +22,7 @@ def test_the_heatmap_peaks_on_the_matched_object(trained_model):
     import open_clip
     import torch
 
-    from core.explain import grid_shape, occlusion_map, overlay
+    from core.search.explain import grid_shape, occlusion_map, overlay
 
     model, _, preprocess = open_clip.create_model_and_transforms(trained_model)
     tokenizer = open_clip.get_tokenizer(trained_model)
@@ -57,9 +57,8 @@ def crowded_photo(seed: int) -> tuple[Image.Image, str, tuple[int, int, int, int
     sizes, none overlapping: (picture, the queried shape's words, its bounding box)."""
     import random
 
-    from PIL import ImageDraw
-
     from helpers import COLOURS
+    from PIL import ImageDraw
 
     rnd = random.Random(seed)
     w, h = rnd.choice([(640, 480), (480, 640), (560, 560), (720, 480)])
@@ -102,7 +101,7 @@ def test_the_heatmap_finds_one_shape_among_others(trained_model):
     """The peak lies on the queried shape in at least 18 of 20 crowded pictures (17 when single
     cells were covered with the mean colour; `python -m benchmarks.explain_hits`)."""
     from benchmarks.explain_hits import towers
-    from core.explain import grid_shape, occlusion_map
+    from core.search.explain import grid_shape, occlusion_map
 
     encode_images, encode_text = towers(trained_model)
     missed = []

@@ -13,7 +13,7 @@ PICTURES = [Image.new("RGB", (96, 64), c) for c in ("red", "navy", "olive")]
 @pytest.fixture
 def machine(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    from core import exportcache
+    from core.model import exportcache
 
     return exportcache.folder()
 
@@ -31,7 +31,7 @@ def vectors(home, model):
 
 def test_a_second_home_copies_the_export_instead_of_making_it(machine, random_model, tmp_path,
                                                               monkeypatch):
-    from core import runtime
+    from core.model import runtime
 
     first, used = vectors(tmp_path / "a", random_model)
     assert used[0].startswith("openvino") and used[1]

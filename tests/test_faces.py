@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance, ImageFilter
 
-from core import faces
-from core.enrich import decode
-from core.people import MATCH_DISTANCE
+from core.folders.enrich import decode
+from core.people import faces
+from core.people.clustering import MATCH_DISTANCE
 
 
 def astronaut() -> Image.Image:
@@ -170,8 +170,8 @@ def test_a_12_mp_photo_is_decoded_near_the_detection_size(tmp_path):
 def test_faces_found_in_the_child_are_those_found_here(models, tmp_path):
     """dlib runs in a child process in the app's pass: the same faces, quality and embedding,
     and the crops written here."""
-    from core.enrich import MediaRef
-    from core.faceworker import FaceEnricherApart
+    from core.folders.enrich import MediaRef
+    from core.people.faceworker import FaceEnricherApart
 
     picture = np.asarray(astronaut())
     here, _ = faces.find_faces(picture)
@@ -201,8 +201,8 @@ def test_a_picture_the_child_never_finishes_fails_alone(models, tmp_path, monkey
     """A child stuck on one picture is ended after the picture's time limit: that picture
     fails with the reason, the next one gets a fresh child (the pass, and the app's exit, waited
     for ever before)."""
-    from core import faceworker
-    from core.enrich import MediaRef
+    from core.folders.enrich import MediaRef
+    from core.people import faceworker
 
     picture = np.asarray(astronaut())
     apart = faceworker.FaceEnricherApart(tmp_path)
@@ -233,7 +233,7 @@ def test_a_picture_the_child_never_finishes_fails_alone(models, tmp_path, monkey
 
 
 def test_a_blank_frame_is_not_looked_at(models, monkeypatch):
-    from core.pixels import blank
+    from core.media.pixels import blank
 
     black = np.zeros((960, 1280, 3), np.uint8)
     assert blank(black) and blank(black + 200)

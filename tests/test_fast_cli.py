@@ -96,9 +96,9 @@ def test_a_text_search_loads_neither_torch_nor_the_image_tower(indexed_home):
 def test_the_light_text_vectors_equal_torch(hf_model, tmp_path, monkeypatch):
     from helpers import draw_photo
 
-    from core import runtime
-    from core.embedder import Embedder
-    from core.lighttext import LightEmbedder
+    from core.model import runtime
+    from core.model.embedder import Embedder
+    from core.model.exported import LightEmbedder
 
     reference = torch_fp32(hf_model, monkeypatch)
     texts = ["a photo of a dog", "Dog!", "beach", "a photo of a beach " * 5, "zebra"]
@@ -121,8 +121,8 @@ def test_the_light_text_vectors_equal_torch(hf_model, tmp_path, monkeypatch):
 
 
 def test_other_weights_under_the_same_name_are_not_trusted(hf_model, tmp_path):
-    from core.embedder import Embedder
-    from core.lighttext import LightEmbedder, manifest_path
+    from core.model.embedder import Embedder
+    from core.model.exported import LightEmbedder, manifest_path
 
     Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)
     manifest = next(tmp_path.glob("text-*.json"))
@@ -136,8 +136,8 @@ def test_other_weights_under_the_same_name_are_not_trusted(hf_model, tmp_path):
 
 
 def test_snapseek_runtime_torch_never_takes_the_light_path(hf_model, tmp_path, monkeypatch):
-    from core.embedder import Embedder
-    from core.lighttext import LightEmbedder
+    from core.model.embedder import Embedder
+    from core.model.exported import LightEmbedder
 
     Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)
     monkeypatch.setenv("SNAPSEEK_RUNTIME", "torch")
@@ -156,8 +156,8 @@ def test_an_image_search_loads_only_the_exported_image_tower(indexed_home):
 def test_light_image_vectors_equal_the_full_embedders(hf_model, tmp_path):
     from helpers import draw_photo
 
-    from core.embedder import Embedder
-    from core.lighttext import LightEmbedder
+    from core.model.embedder import Embedder
+    from core.model.exported import LightEmbedder
 
     pictures = [draw_photo(c, s, (300 + 37 * i, 211), seed=i) for i, (c, s) in
                 enumerate([("red", "circle"), ("blue", "square"), ("green", "stripe")])]
@@ -184,8 +184,8 @@ def test_a_first_run_lets_the_torch_model_go_once_its_towers_are_exported(hf_mod
 
     from helpers import draw_photo
 
-    from core.lighttext import LightEmbedder
     from core.library import Library
+    from core.model.exported import LightEmbedder
     from core.types import Query
 
     pictures = three_pictures(tmp_path / "Pictures")
@@ -228,7 +228,7 @@ def test_a_library_whose_tower_fell_back_lets_the_torch_model_go_again_when_idle
     """A damaged tower made the full model answer (and export the towers again): idle, the
     library lets it go as after a first run, instead of holding it until the app restarts."""
     from core.library import Library
-    from core.lighttext import LightEmbedder
+    from core.model.exported import LightEmbedder
     from core.types import Query
 
     before = a_light_library(tmp_path, hf_model)
@@ -249,10 +249,10 @@ def test_a_tower_that_will_not_compile_keeps_the_full_model_answering(hf_model, 
                                                                       monkeypatch):
     """A whole tower this OpenVINO cannot compile is not exported again: the full model answers
     and stays, rather than being let go when idle and loaded again at the next search."""
+    import openvino  # after core: with its telemetry off (core/thirdparty.py)
+
     from core.library import Library
     from core.types import Query
-
-    import openvino  # after core: with its telemetry off (core/thirdparty.py)
 
     before = a_light_library(tmp_path, hf_model)
     manifest = next((tmp_path / "home" / "runtime").glob("text-*.json"))
@@ -294,7 +294,7 @@ def test_a_model_folder_with_clips_tokenizer_searches_without_torch_from_the_sec
 
 def torch_fp32(hf_model: str, monkeypatch):
     """The model on torch in full precision: what every exported tower is held to."""
-    from core.embedder import Embedder
+    from core.model.embedder import Embedder
 
     monkeypatch.setenv("SNAPSEEK_RUNTIME", "torch")
     try:
@@ -310,9 +310,9 @@ def test_a_damaged_export_answers_from_the_full_model_and_is_made_again(
     program) never fails a search: the full model answers, and the towers are exported again."""
     from helpers import draw_photo
 
-    from core import runtime
-    from core.embedder import Embedder
-    from core.lighttext import LightEmbedder
+    from core.model import runtime
+    from core.model.embedder import Embedder
+    from core.model.exported import LightEmbedder
 
     def ask(emb):
         return (emb.encode_text(["a photo of a dog"]) if tower == "text"
@@ -340,12 +340,11 @@ def test_a_home_where_the_compiled_cache_cannot_be_made_still_answers_from_the_t
         hf_model, tmp_path, monkeypatch):
     """OpenVINO fails a compile whose cache folder cannot be made (a read-only home: a backup,
     a mounted snapshot): the towers are compiled without it, and nothing is exported again."""
+    import openvino  # after core: with its telemetry off (core/thirdparty.py)
     from helpers import draw_photo
 
-    from core.embedder import Embedder
-    from core.lighttext import LightEmbedder
-
-    import openvino  # after core: with its telemetry off (core/thirdparty.py)
+    from core.model.embedder import Embedder
+    from core.model.exported import LightEmbedder
 
     Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)  # exports
     manifest = next(tmp_path.glob("text-*.json"))

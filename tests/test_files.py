@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from core.files import atomic_path
-from core.models import dim_of, fingerprint_of, model_id, spec_of
+from core.model.offered import dim_of, fingerprint_of, model_id, spec_of
 from core.paths import inside, normalise
 
 

@@ -11,14 +11,13 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import build_png, draw_photo, make_photo, make_video, png_chunks, run_cli, write_video
 from PIL import Image
 
-from core.imaging import ImageError, is_media, is_video, open_image
-from core.pixels import to_rgb
 from core.library import Library
+from core.media.imaging import ImageError, is_media, is_video, open_image
+from core.media.pixels import to_rgb
 from core.types import Query
-from helpers import (build_png, draw_photo, make_photo, make_video, png_chunks, run_cli,
-                     write_video)
 
 
 def index_folder(lib: Library, folder) -> tuple[dict, dict]:
@@ -233,7 +232,7 @@ def test_a_crafted_tiff_is_recorded_without_a_traceback(tmp_path, library, monke
 def test_any_video_decoder_exception_is_one_clear_line(tmp_path, monkeypatch, where):
     import av
 
-    from core import video
+    from core.media import video
 
     path = make_video(tmp_path / "clip.mp4", [("red", "circle", 1)])
 
@@ -248,7 +247,7 @@ def test_any_video_decoder_exception_is_one_clear_line(tmp_path, monkeypatch, wh
 
 
 def test_a_typescript_file_is_not_a_video(tmp_path):
-    from core.video import open_video
+    from core.media.video import open_video
 
     path = tmp_path / "app.ts"
     path.write_text("export const answer: number = 42;\n" * 20)
@@ -358,7 +357,7 @@ def test_mpo_hif_and_other_video_containers_are_indexed(tmp_path, library):
 def test_missing_optional_decoders_say_what_is_needed(tmp_path, monkeypatch, library):
     from pillow_heif import register_heif_opener
 
-    from core.video import open_video
+    from core.media.video import open_video
 
     register_heif_opener()
     folder = tmp_path / "Phone"
@@ -413,7 +412,7 @@ def test_a_picture_too_big_to_decode_small_is_decoded_in_a_child(tmp_path, monke
     child process, and the picture that comes back is the one decoding here would give."""
     import pillow_heif
 
-    from core import imaging
+    from core.media import imaging
 
     pillow_heif.register_heif_opener()
     path = tmp_path / "no-thumb.heic"
@@ -440,7 +439,7 @@ def test_a_picture_too_big_to_decode_small_is_decoded_in_a_child(tmp_path, monke
 # report its parent's peak
 PEAK = """
 import sys
-from core.imaging import open_image
+from core.media.imaging import open_image
 open_image(sys.argv[1], 384)
 hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
 print(int(hwm.split()[1]) // 1024)
@@ -497,7 +496,7 @@ def _kill_children_while(work, every: bool):
 
 
 def test_a_decoder_that_dies_is_one_line_and_the_next_picture_decodes(tmp_path, monkeypatch):
-    from core import imaging
+    from core.media import imaging
 
     monkeypatch.setattr(imaging, "BIG_PIXELS", 1_000_000)
     path = tmp_path / "big.tif"
@@ -516,7 +515,7 @@ def test_a_picture_asked_as_another_thread_drops_the_child_is_tried_again(tmp_pa
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from core import imaging
+    from core.media import imaging
 
     monkeypatch.setattr(imaging, "BIG_PIXELS", 1_000_000)
     path = tmp_path / "big.tif"

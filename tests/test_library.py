@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import torch
 import pytest
+import torch
+from helpers import draw_photo, make_photo
 from PIL import Image
 
 from core.library import Library
 from core.types import CatalogError, Query
-from helpers import draw_photo, make_photo
 
 
 def test_second_index_run_reads_no_image(library, photo_dir, monkeypatch):
@@ -23,7 +23,7 @@ def test_second_index_run_reads_no_image(library, photo_dir, monkeypatch):
         raise AssertionError("an unchanged photo was read")
 
     monkeypatch.setattr(Image, "open", forbidden)
-    monkeypatch.setattr("core.scanner.content_hash", forbidden)
+    monkeypatch.setattr("core.folders.scanner.content_hash", forbidden)
     second = library.update()
     assert second.scan.unchanged == 8 and second.embedded == 0
 
@@ -53,7 +53,7 @@ def test_index_catches_up_when_older_than_catalog(tmp_path, photo_dir, random_mo
 
 
 def test_index_agrees_with_exact_search(library, photo_dir):
-    from core.search import ExactSearch
+    from core.search.scoring import ExactSearch
 
     library.add_folder(photo_dir)
     library.update()
@@ -108,7 +108,7 @@ def test_folder_filter_pages_until_k_results(library, photo_dir):
 
 
 def test_truncated_text_encoding_equals_full(random_model):
-    from core.embedder import Embedder
+    from core.model.embedder import Embedder
 
     emb = Embedder.load(random_model, text_precision="fp32")
     texts = ["a", "a red circle on a white wall", "dog " * 30]
@@ -118,7 +118,7 @@ def test_truncated_text_encoding_equals_full(random_model):
 
 
 def test_bf16_text_tower_agrees_with_fp32(random_model):
-    from core.embedder import Embedder
+    from core.model.embedder import Embedder
 
     fp32 = Embedder.load(random_model, text_precision="fp32")
     bf16 = Embedder.load(random_model, text_precision="bf16")
@@ -142,7 +142,7 @@ def custom_text_model(tmp_path_factory):
 
 
 def test_text_tower_without_causal_mask_is_never_truncated(custom_text_model):
-    from core.embedder import Embedder
+    from core.model.embedder import Embedder
 
     emb = Embedder.load(custom_text_model, text_precision="fp32")
     texts = ["a", "a red circle on a white wall"]
@@ -152,7 +152,7 @@ def test_text_tower_without_causal_mask_is_never_truncated(custom_text_model):
 
 
 def test_bf16_applies_to_a_separate_text_tower(custom_text_model):
-    from core.embedder import Embedder
+    from core.model.embedder import Embedder
 
     fp32 = Embedder.load(custom_text_model, text_precision="fp32")
     bf16 = Embedder.load(custom_text_model, text_precision="bf16")
@@ -165,7 +165,8 @@ def test_bf16_applies_to_a_separate_text_tower(custom_text_model):
 
 @pytest.mark.parametrize("model_fixture", ["random_model", "custom_text_model"])
 def test_refused_bf16_restores_the_exact_fp32_weights(model_fixture, request, monkeypatch):
-    from core import embedder, towers
+    from core.model import embedder
+    from core.model import torchtowers as towers
 
     spec = request.getfixturevalue(model_fixture)
     reference = embedder.Embedder.load(spec, text_precision="fp32")
@@ -178,7 +179,7 @@ def test_refused_bf16_restores_the_exact_fp32_weights(model_fixture, request, mo
 
 
 def test_channels_last_gives_the_same_image_vectors(trained_model):
-    from core.embedder import Embedder
+    from core.model.embedder import Embedder
 
     fast = Embedder.load(trained_model)  # a ResNet image tower: channels-last by default
     plain = Embedder.load(trained_model, channels_last=False)
@@ -193,8 +194,8 @@ def test_search_answers_exactly_while_the_index_is_rebuilt(tmp_path, photo_dir, 
                                                            monkeypatch):
     import threading
 
-    from core.index import VectorIndex
-    from core.search import RebuildSearch
+    from core.search.index import VectorIndex
+    from core.search.scoring import RebuildSearch
 
     home = tmp_path / "home"
     with Library(home, model=random_model) as lib:
@@ -290,8 +291,9 @@ def test_camera_filter_matches_the_exact_model(library, camera_dir, camera, expe
 
 
 def test_forgotten_photos_lose_their_thumbnails(library, photo_dir):
-    from core.thumbnails import thumb_path
     from helpers import files_under, make_video
+
+    from core.media.thumbnails import thumb_path
 
     make_video(photo_dir / "clip.mp4", [("red", "circle", 3.0), ("blue", "square", 3.0),
                                         ("green", "stripe", 3.0)])
@@ -346,8 +348,9 @@ def test_folder_filter_takes_wildcards_literally_and_non_utf8_names(library, tmp
 
 
 def test_a_filter_that_lets_one_photo_through_needs_no_paging(library, tmp_path, monkeypatch):
-    from core.index import VectorIndex
     from helpers import make_photo
+
+    from core.search.index import VectorIndex
 
     root = tmp_path / "Many"
     for i in range(199):
@@ -373,7 +376,7 @@ def test_a_filter_that_lets_one_photo_through_needs_no_paging(library, tmp_path,
     {"before": 1e9}, {"camera": "nothing"}, {"folder": "sub", "kinds": frozenset({"video"})},
 ])
 def test_browse_and_vector_search_let_the_same_photos_through(library, photo_dir, filters):
-    from core.filters import Filters
+    from core.query.filters import Filters
 
     if "folder" in filters:
         filters = {**filters, "folder": str(photo_dir / filters["folder"])}
@@ -385,8 +388,9 @@ def test_browse_and_vector_search_let_the_same_photos_through(library, photo_dir
 
 
 def test_thumbnails_are_sharp_whatever_the_model_input(library, tmp_path):
-    from core.thumbnails import thumb_path
     from helpers import make_photo
+
+    from core.media.thumbnails import thumb_path
 
     make_photo(tmp_path / "P" / "wide.jpg", "red", size=(640, 480))
     library.add_folder(tmp_path / "P")
@@ -399,10 +403,10 @@ def test_thumbnails_are_sharp_whatever_the_model_input(library, tmp_path):
 
 def test_a_failed_rebuild_starts_once_and_is_reported_once(tmp_path, photo_dir, random_model,
                                                            monkeypatch):
-    from core.index import VectorIndex
-    from core.types import Notice
-
     import threading
+
+    from core.search.index import VectorIndex
+    from core.types import Notice
 
     home = _home_with_a_broken_index(tmp_path, photo_dir, random_model)
     calls, go = [], threading.Event()
@@ -460,8 +464,8 @@ def test_a_writer_arriving_as_a_search_starts_the_rebuild_waits_for_it(tmp_path,
     import threading
     import time
 
-    from core.index import VectorIndex
-    from core.vectorstore import VectorStore
+    from core.search.index import VectorIndex
+    from core.search.vectorstore import VectorStore
 
     home = _home_with_a_broken_index(tmp_path, photo_dir, random_model)
     reading, go, rebuilds = threading.Event(), threading.Event(), []
@@ -516,7 +520,7 @@ def test_a_forgotten_photos_thumbnail_never_comes_back(tmp_path, photo_dir, rand
     import threading
 
     import core.library.details as details
-    from core.thumbnails import thumb_path
+    from core.media.thumbnails import thumb_path
 
     with Library(tmp_path / "home", model=random_model) as lib:
         lib.add_folder(photo_dir)

@@ -8,13 +8,13 @@ import sqlite3
 
 import numpy as np
 import pytest
+from helpers import draw_photo, make_photo, make_video, run_cli
 from PIL import Image
 
-from core.dates import find_date
 from core.library import Library
-from core.search import group_by_seed, parse_query
+from core.query.dates import find_date
+from core.search.scoring import group_by_seed, parse_query
 from core.types import Query
-from helpers import draw_photo, make_photo, make_video, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -255,8 +255,9 @@ def test_near_duplicate_groups_do_not_chain():
 
 
 def test_moments_cover_the_whole_of_long_and_busy_videos(tmp_path):
-    from core.video import MAX_MOMENTS, open_video
     from ranking_model import CLASSES
+
+    from core.media.video import MAX_MOMENTS, open_video
 
     long = make_video(tmp_path / "long.mp4", [("red", "circle", 250), ("blue", "square", 250)],
                       fps=2)
@@ -270,8 +271,8 @@ def test_moments_cover_the_whole_of_long_and_busy_videos(tmp_path):
 
 
 def test_a_video_damaged_part_way_keeps_the_moments_before_the_damage(tmp_path):
-    from core.imaging import ImageError
-    from core.video import open_video
+    from core.media.imaging import ImageError
+    from core.media.video import open_video
 
     whole = make_video(tmp_path / "whole.mp4", [("red", "circle", 4), ("blue", "square", 4),
                                                 ("green", "stripe", 4)], faststart=True)

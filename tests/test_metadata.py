@@ -20,9 +20,9 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from benchmarks import metadata_agreement as agreement
-from core.imaging import open_image
-from core.metadata import parse_date, read_photo
-from core.probe import info
+from core.media.imaging import open_image
+from core.media.metadata import parse_date, read_photo
+from core.media.probe import info
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_exiftool = pytest.mark.skipif(
@@ -222,7 +222,7 @@ def _container(container_tags: dict, stream_tags: dict | None = None):
 
 
 def test_video_clock_zeros_are_no_date_and_apple_dates_keep_their_offset():
-    from core.video import _metadata
+    from core.media.video import _metadata
 
     for zero in ("1904-01-01T00:00:00.000000Z", "0000-00-00T00:00:00Z", "1970-01-01 00:00:00"):
         assert "taken_at" not in _metadata(_container({"creation_time": zero}))
@@ -296,7 +296,7 @@ def test_mp4_date_and_duration_agree_with_exiftool(tmp_path):
 # -- local time: stored, filtered, shown ----------------------------------------------------
 def test_date_filters_cut_days_in_the_photos_own_local_time(tmp_path):
     from core.cli.parser import parse_day
-    from core.filters import Filters
+    from core.query.filters import Filters
     from core.store import Catalog
 
     cat = Catalog(tmp_path / "catalog.db")

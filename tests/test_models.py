@@ -8,7 +8,6 @@ import shutil
 from dataclasses import replace
 
 import pytest
-
 from helpers import make_photo, run_cli
 from ranking_model import CLASSES
 
@@ -17,8 +16,8 @@ MOBILECLIP = "MobileCLIP2-S2:dfndr2b"
 
 # -- the table and the default ----------------------------------------------------------------
 def test_default_is_the_open_licence_model_the_rule_picks():
-    from core.embedder import DEFAULT_MODEL
-    from core.models import MIN_PHOTOS_PER_S, MODELS, choose_default, offered
+    from core.model.embedder import DEFAULT_MODEL
+    from core.model.offered import MIN_PHOTOS_PER_S, MODELS, choose_default, offered
 
     default = offered(DEFAULT_MODEL)
     assert default is not None and default.open
@@ -37,7 +36,7 @@ def test_default_is_the_open_licence_model_the_rule_picks():
 
 
 def test_the_rule_prefers_open_then_multilingual_then_quality():
-    from core.models import OfferedModel, choose_default
+    from core.model.offered import OfferedModel, choose_default
 
     def model(spec, licence, languages, r1, runs):
         return OfferedModel(spec, spec, licence, "", languages, 100, r1, "src" if r1 else None,
@@ -57,7 +56,7 @@ def test_the_rule_prefers_open_then_multilingual_then_quality():
 
 
 def test_models_command_lists_every_model_and_the_default(tmp_path):
-    from core.models import DEFAULT_MODEL, MODELS
+    from core.model.offered import DEFAULT_MODEL, MODELS
 
     out = json.loads(run_cli("models", "--json", home=tmp_path / "home").stdout)
     assert out["default"] == DEFAULT_MODEL
@@ -77,9 +76,9 @@ def test_models_command_lists_every_model_and_the_default(tmp_path):
 
 
 def test_a_library_made_with_mobileclip_keeps_it(tmp_path, random_model):
-    from core.store import Catalog
-    from core.embedder import DEFAULT_MODEL
     from core.library import Library
+    from core.model.embedder import DEFAULT_MODEL
+    from core.store import Catalog
 
     assert DEFAULT_MODEL != MOBILECLIP
     home = tmp_path / "home"
@@ -107,7 +106,7 @@ def bilingual() -> str:
 
 
 def test_hf_tokenizer_loads_from_the_model_folder_offline(bilingual, tmp_path):
-    from core.embedder import Embedder
+    from core.model.embedder import Embedder
     from core.types import ModelUnavailable
 
     emb = Embedder.load(bilingual, device="cpu")  # the network is blocked (conftest)
@@ -129,8 +128,8 @@ def test_hub_tokenizer_is_read_from_the_cache_without_the_network(bilingual, tmp
     loads from the cache; not downloaded with downloads off, it says so in one line."""
     from huggingface_hub import constants
 
-    from core.modelfiles import tokenizer as load_tokenizer
-    from core.models import ModelSpec
+    from core.model.offered import ModelSpec
+    from core.model.sources import tokenizer as load_tokenizer
     from core.types import ModelUnavailable
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
@@ -209,7 +208,7 @@ def test_non_ascii_queries_answer_without_error(bilingual_library):
     """The query path as the CLI takes it (date words, quoted and name: terms, name-word
     lifting, the tokenizer) meets non-ASCII text without an error."""
     from core.library import Library
-    from core.search import parse_query
+    from core.search.scoring import parse_query
 
     home, truth = bilingual_library
     lib = Library(home)

@@ -23,7 +23,7 @@ def sign(lines: list[str], size=(2400, 1600), seed_colour=(96, 130, 90)) -> Imag
 
 @pytest.fixture(scope="module")
 def reader():
-    from core.ocr import TextReader
+    from core.text.ocr import TextReader
 
     return TextReader(threads=2)
 
@@ -63,9 +63,8 @@ def test_the_check_keeps_every_photo_with_text_of_the_bench_set(reader, tmp_path
     Lines the whole read found where the check saw nothing are not text: stars on a flag read
     as "★★", a pen stroke as "YY" in this set."""
     from benchmarks.enrichset import make_photos
-
-    from core.enrich import MediaRef, decode
-    from core.ocr import TEXT_PIXEL, TextEnricher
+    from core.folders.enrich import MediaRef, decode
+    from core.text.ocr import TEXT_PIXEL, TextEnricher
 
     made = make_photos(tmp_path, 16)
     enricher = TextEnricher()
@@ -99,7 +98,7 @@ def test_openvino_runs_the_networks_as_onnx_runtime_does(reader):
     same recogniser scores, to float rounding (1e-4; measured: 4e-6 at most)."""
     from skimage import data
 
-    from core.ocr import DETECTOR, RECOGNISER, models_folder, ocr_network
+    from core.text.ocr import DETECTOR, RECOGNISER, models_folder, ocr_network
     from core.thirdparty import onnxruntime
 
     ort = onnxruntime()
@@ -122,7 +121,7 @@ def test_openvino_runs_the_networks_as_onnx_runtime_does(reader):
 
 
 def test_lit_parts_are_small_copies_regions_with_a_margin_on_the_grid():
-    from core.ocr import MARGIN, STEP, lit_parts
+    from core.text.ocr import MARGIN, STEP, lit_parts
 
     spot = np.zeros((30, 40), np.float32)  # a map at a twentieth of 600 × 800
     spot[10:12, 5:9] = 0.9
@@ -179,7 +178,7 @@ def test_reading_text_never_loads_onnx_runtime(tmp_path):
     from helpers import ROOT
 
     sign(["EXIT 12"]).save(tmp_path / "sign.jpg")
-    code = ("import sys; from PIL import Image; from core.ocr import TextReader; "
+    code = ("import sys; from PIL import Image; from core.text.ocr import TextReader; "
             f"lines = TextReader(1).text_of(Image.open({str(tmp_path / 'sign.jpg')!r})); "
             "assert any('EXIT' in line.text for line in lines), lines; "
             "assert 'onnxruntime' not in sys.modules")
@@ -194,7 +193,7 @@ def test_rapidocr_as_it_comes_stays_on_onnx_runtime_beside_readers():
 
     from helpers import ROOT
 
-    code = ("from core.ocr import TextReader; from core.thirdparty import rapidocr; "
+    code = ("from core.text.ocr import TextReader; from core.thirdparty import rapidocr; "
             "kind = lambda e: type(e.text_det.infer).__name__; "
             "first = TextReader(1); plain = rapidocr(print_verbose=False); "
             "again = TextReader(1); plain2 = rapidocr(print_verbose=False); "

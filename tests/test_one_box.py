@@ -4,11 +4,11 @@ blended with the model's similarity; the relevant set; newest first."""
 from __future__ import annotations
 
 import pytest
+from helpers import draw_photo, make_photo, run_cli
 from PIL import Image
 
 from core.library import Library
 from core.types import Query
-from helpers import draw_photo, make_photo, run_cli
 
 CITIES = {"lisbon": (38.7223, -9.1393), "reykjavik": (64.1466, -21.9426),
           "paris": (48.8566, 2.3522)}
@@ -66,7 +66,7 @@ def test_places_from_gps_are_found_by_city_country_and_place_filter(travels):
         got = lib.search(Query(place=place, k=50))
         assert sorted(r.path.rsplit("/", 1)[-1][:5] for r in got) == [prefix] * 3, place
     # a place typed in the query is a filter, the rest of the words rank within it
-    from core.search import parse_query
+    from core.search.scoring import parse_query
 
     query, _ = parse_query("a blue circle in Lisbon", k=3, places=lib.place_names())
     assert query.place == "Lisbon" and query.texts == [("a blue circle", 1.0)]
@@ -169,7 +169,6 @@ def test_explain_says_why_and_where(tmp_path, trained_model):
     import json
 
     import numpy as np
-
     from test_explain import _two_objects
 
     folder = tmp_path / "Lisbon trip"

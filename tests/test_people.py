@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import ROOT, make_photo, run_cli
 from PIL import Image, ImageEnhance
+from test_faces import astronaut, grace_hopper
 
 from core.library import Library
 from core.types import Query, SnapseekError
-from helpers import ROOT, make_photo, run_cli
-from test_faces import astronaut, grace_hopper
 
 
 def write_people(folder: Path, copies: int = 1) -> dict[str, str]:
@@ -141,7 +141,7 @@ def test_a_new_enricher_version_runs_only_again_and_keeps_names(people_lib, monk
     person = lib.people()[0].id
     lib.name_person(person, "Someone")
     assert lib.enrich()[:2] == (0, 0)  # nothing new: nothing redone
-    from core import faces
+    from core.people import faces
 
     monkeypatch.setattr(faces.FaceEnricher, "version", faces.VERSION + 1)
     assert lib.enrich()[:2] == (len(truth), 0)
@@ -199,7 +199,7 @@ def test_person_search_and_names_in_the_query(people_lib):
     with pytest.raises(SnapseekError, match="No person is named 'Tom'"):
         lib.search(Query(persons=["Tom"]))
     # typed: "Grace and Eileen" are filters, the rest of the words the query
-    from core.search import parse_query
+    from core.search.scoring import parse_query
 
     query, _ = parse_query("Grace and Eileen at the beach", people=lib.person_names())
     assert sorted(query.persons) == ["Eileen", "Grace"] and query.texts == [("at the beach", 1.0)]
@@ -270,7 +270,7 @@ def test_bad_input_in_the_second_pass(tmp_path, random_model):
         (folder / "grace_a_0.jpg").unlink()
         target = folder / "grace_big_0.jpg"
         target_id = lib.catalog.media_under(lib.folders()[0].id, str(target))[str(target)].id
-        from core import enrich
+        from core.folders import enrich
 
         real = enrich.EnrichPass._pictures
 

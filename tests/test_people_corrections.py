@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from PIL import ImageEnhance
-
-from core.types import SnapseekError
 from helpers import run_cli
+from PIL import ImageEnhance
 from test_faces import grace_hopper
 from test_people import people_library
+
+from core.types import SnapseekError
 
 
 @pytest.fixture

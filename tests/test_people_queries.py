@@ -12,15 +12,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageFilter
-
-from core.filters import SOMEONE_SCORE, PeopleRule
-from core.library import Library
-from core.search import parse_query
-from core.types import Query
 from helpers import run_cli
+from PIL import Image, ImageFilter
 from test_faces import astronaut, grace_hopper
 from test_people import both, eileen_and_grace, write_people
+
+from core.library import Library
+from core.query.filters import SOMEONE_SCORE, PeopleRule
+from core.search.scoring import parse_query
+from core.types import Query
 
 
 def eileen_with_a_blurred_grace(folder: Path) -> Path:
@@ -108,7 +108,7 @@ def test_each_people_filter_says_in_sql_what_it_checks_in_python(people_home, ra
 
 
 def _everything(rule: PeopleRule | None = None):
-    from core.filters import Filters
+    from core.query.filters import Filters
 
     return Filters(kinds=frozenset({"photo"}), people=rule or PeopleRule())
 

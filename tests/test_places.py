@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.cities import cities
-from core.filters import fold
-from core.places import Place, country_names, find_place, known_names, locate
+from core.media.cities import cities
+from core.media.places import Place, country_names, find_place, known_names, locate
+from core.words import fold
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,7 +70,7 @@ def test_a_position_beside_the_date_line_gets_the_town_across_it():
 
 def test_places_need_no_scipy():
     """SciPy (70 MB of the app) only served a KD-tree over the cities."""
-    code = ("import sys; from core.places import locate, country_names; "
+    code = ("import sys; from core.media.places import locate, country_names; "
             "assert locate(38.7223, -9.1393).city == 'Lisbon' and country_names(); "
             "loaded = [m for m in ('scipy', 'reverse_geocode') if m in sys.modules]; "
             "assert not loaded, loaded")
@@ -118,7 +118,7 @@ def test_only_places_the_library_has_become_chips():
 
 
 def test_negative_terms_never_become_place_or_person_filters():
-    from core.search import parse_query
+    from core.search.scoring import parse_query
 
     known = known_names([locate(38.7223, -9.1393)])
     query, _ = parse_query("dog - Lisbon", places=known, people=["Anna"])

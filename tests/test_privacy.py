@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from helpers import ROOT, make_photo
 
 missing = [t for t in ("strace",) if shutil.which(t) is None]

@@ -11,21 +11,22 @@ import threading
 import time
 
 import pytest
-
-from core.filters import Filters
-from core.store import Catalog
-from core.dates import find_date
-from core.peoplequery import find_people
-from core.search import parse_query, parse_terms, split_names
-from core.watcher import ChangeQueue
 from helpers import ROOT
+
+from core.folders.watcher import ChangeQueue
+from core.query.dates import find_date
+from core.query.filters import Filters
+from core.query.who import find_people
+from core.search.scoring import parse_query, parse_terms, split_names
+from core.store import Catalog
 
 D = dt.date
 
 
 def test_the_pure_modules_load_without_torch():
     # in a fresh interpreter: this test process may have torch from other tests
-    code = ("import sys, core.dates, core.search, core.store, core.watcher, core.scanner; "
+    code = ("import sys, core.query.dates, core.search.scoring, core.store, core.folders.watcher, "
+            "core.folders.scanner; "
             "print(sorted(m for m in ('torch', 'open_clip', 'hnswlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True).stdout
@@ -184,7 +185,7 @@ def test_find_people_takes_names_and_the_and_between_them():
     ("Annabel or Tommy", "Annabel or Tommy", [], [], [], []),
 ])
 def test_people_are_read_with_how_they_are_asked_for(text, rest, all_, any_, none, only):
-    from core.peoplequery import read_people
+    from core.query.who import read_people
 
     got, asked = read_people(text, ["Anna", "Tom", "Ben", "Anna Maria"])
     assert (got, asked.all, asked.any, asked.none, asked.only) == (rest, all_, any_, none, only)
@@ -300,7 +301,7 @@ def test_the_whole_vector_table_reads_in_chunks_into_the_asked_type(tmp_path, mo
 
 
 def test_the_search_breadth_grows_with_the_index():
-    from core.index import HNSW_EF_SEARCH, ef_for
+    from core.search.index import HNSW_EF_SEARCH, ef_for
 
     assert ef_for(0) == ef_for(300_000) == HNSW_EF_SEARCH
     assert ef_for(1_000_000) > 3 * HNSW_EF_SEARCH  # recall@20 held near 0.99 at 1M
@@ -310,7 +311,7 @@ def test_the_search_breadth_grows_with_the_index():
 def test_the_read_write_lock_lets_readers_share_and_a_writer_stand_alone():
     import threading
 
-    from core.index import RWLock
+    from core.search.index import RWLock
 
     lock, inside = RWLock(), []
     with lock.read(), lock.read():  # two readers at once (re-entered here in one thread)
@@ -334,7 +335,7 @@ def test_a_waiting_reader_goes_before_a_writer_that_comes_back_at_once():
     must get in between two batches, not wait for the whole rebuild."""
     import threading
 
-    from core.index import RWLock
+    from core.search.index import RWLock
 
     for _ in range(5):
         lock, order = RWLock(), []

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from helpers import make_photo, run_cli
 from ranking_model import CLASSES
 
@@ -98,7 +97,7 @@ def test_folder_filter_still_ranks_correctly(ranked_photos):
 
 
 def test_truncated_text_encoding_equals_full_with_trained_model(trained_model):
-    from core.embedder import Embedder
+    from core.model.embedder import Embedder
 
     emb = Embedder.load(trained_model, text_precision="fp32")  # the exactness claim is fp32's
     texts = ["red", "a photo of a purple stripe", "the green square"]
@@ -109,8 +108,8 @@ def test_truncated_text_encoding_equals_full_with_trained_model(trained_model):
 def test_draft_decoded_embedding_is_close_to_full_decode(trained_model, tmp_path):
     from PIL import Image
 
-    from core.embedder import Embedder
-    from core.imaging import open_image
+    from core.media.imaging import open_image
+    from core.model.embedder import Embedder
 
     emb = Embedder.load(trained_model)
     sims = []
@@ -128,7 +127,7 @@ def test_draft_decoded_embedding_is_close_to_full_decode(trained_model, tmp_path
 @pytest.mark.parametrize("k", [1, 10, 50])
 def test_index_gives_the_same_top_results_as_exact_search(ranked_photos, k):
     from core.library import Library
-    from core.search import ExactSearch
+    from core.search.scoring import ExactSearch
 
     home, _, _ = ranked_photos
     with Library(home) as lib:

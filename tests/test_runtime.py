@@ -6,12 +6,10 @@ import numpy as np
 import pytest
 
 
-
 @pytest.fixture(scope="module")
 def tower_and_probes(tmp_path_factory):
     import open_clip
     import torch
-
     from helpers import draw_photo, make_random_model
 
     spec = make_random_model(tmp_path_factory.mktemp("m") / "tiny", seed=3)
@@ -31,7 +29,7 @@ def tower_and_probes(tmp_path_factory):
 
 
 def test_openvino_vectors_equal_torch_fp32(tower_and_probes, tmp_path):
-    from core.runtime import agreement, compile_tower, export
+    from core.model.runtime import agreement, compile_tower, export
 
     model, size, reference, probes = tower_and_probes
     path = export(model.visual, size, tmp_path / "tower.xml")
@@ -42,7 +40,7 @@ def test_openvino_vectors_equal_torch_fp32(tower_and_probes, tmp_path):
 
 def test_the_fast_tower_is_exported_once_and_checked_at_every_start(tower_and_probes, tmp_path,
                                                                    monkeypatch):
-    from core import runtime
+    from core.model import runtime
 
     model, size, reference, probes = tower_and_probes
     tower = runtime.fast_image_tower(model.visual, size, tmp_path, "m1", reference, probes, 2)
@@ -54,7 +52,7 @@ def test_the_fast_tower_is_exported_once_and_checked_at_every_start(tower_and_pr
 
 
 def test_a_runtime_that_disagrees_is_not_used(tower_and_probes, tmp_path, caplog):
-    from core import runtime
+    from core.model import runtime
 
     model, size, reference, probes = tower_and_probes
     rng = np.random.default_rng(0)
@@ -64,7 +62,7 @@ def test_a_runtime_that_disagrees_is_not_used(tower_and_probes, tmp_path, caplog
 
 
 def test_a_failing_export_leaves_torch(tower_and_probes, tmp_path, monkeypatch, caplog):
-    from core import runtime
+    from core.model import runtime
 
     model, size, reference, probes = tower_and_probes
 
@@ -78,7 +76,7 @@ def test_a_failing_export_leaves_torch(tower_and_probes, tmp_path, monkeypatch, 
 
 # -- the Embedder on the runtime ------------------------------------------------------------------
 def _embedder_vectors(spec, cache, images):
-    from core.embedder import Embedder
+    from core.model.embedder import Embedder
 
     emb = Embedder.load(spec, device="cpu", runtime_cache=cache, text_precision="fp32")
     return emb, emb.encode_images(images)
@@ -95,7 +93,7 @@ def spec_and_images(tmp_path_factory):
 
 
 def _torch_vectors(spec, images, monkeypatch):
-    from core.embedder import Embedder
+    from core.model.embedder import Embedder
 
     monkeypatch.setenv("SNAPSEEK_RUNTIME", "torch")
     emb = Embedder.load(spec, device="cpu", text_precision="fp32")
@@ -106,7 +104,7 @@ def _torch_vectors(spec, images, monkeypatch):
 
 def test_embedder_vectors_on_the_fp32_runtime_equal_torch(spec_and_images, tmp_path,
                                                           monkeypatch):
-    from core import runtime
+    from core.model import runtime
 
     spec, images = spec_and_images
     reference = _torch_vectors(spec, images, monkeypatch)
@@ -119,7 +117,7 @@ def test_embedder_vectors_on_the_fp32_runtime_equal_torch(spec_and_images, tmp_p
 
 def test_embedder_vectors_on_the_bf16_runtime_agree_with_torch(spec_and_images, tmp_path,
                                                                monkeypatch):
-    from core import runtime
+    from core.model import runtime
 
     if not runtime.cpu_has_bf16():
         pytest.skip("this CPU has no native bf16")
@@ -132,7 +130,7 @@ def test_embedder_vectors_on_the_bf16_runtime_agree_with_torch(spec_and_images, 
 
 def test_the_embedder_exports_once_per_model(spec_and_images, tmp_path, tmp_path_factory,
                                             monkeypatch):
-    from core import runtime
+    from core.model import runtime
 
     # a machine that has exported nothing yet (the session's cache may hold this model's)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("machine-cache")))
@@ -164,7 +162,7 @@ def test_the_library_keeps_the_export_in_its_home(library, photo_dir):
 
 # -- 1M photos: the exact stand-in during rebuilds in float16 -------------------------------------
 def test_the_float16_stand_in_ranks_like_float32_in_half_the_memory():
-    from core.search import ExactSearch
+    from core.search.scoring import ExactSearch
 
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((5000, 64)).astype(np.float32)
@@ -205,7 +203,7 @@ if plain_first == "after":  # another library imports OpenVINO once the project 
     import openvino
 import torch
 from pathlib import Path
-from core.runtime import compile_tower, export
+from core.model.runtime import compile_tower, export
 tower = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 4))
 path = export(tower, 8, Path(attempts).parent / "tower.xml")
 compile_tower(path, "f32", threads=1)
@@ -219,7 +217,7 @@ for child in multiprocessing.active_children():
                          ids=["fresh", "openvino-imported-before", "openvino-imported-after"])
 def test_exporting_for_openvino_sends_nothing_anywhere(tmp_path, plain_first):
     # OpenVINO's converter sends usage events to Google Analytics from forked children unless
-    # the user opted out; the project keeps its telemetry out (core.runtime.openvino)
+    # the user opted out; the project keeps its telemetry out (core.model.runtime.openvino)
     import os
     import subprocess
     import sys

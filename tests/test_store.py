@@ -45,7 +45,7 @@ def test_opening_the_catalog_to_read_never_waits_for_a_writer(tmp_path):
 READ_ONLY_SCENARIO = """
 import json, os, sys
 from pathlib import Path
-from core.filters import Filters
+from core.query.filters import Filters
 from core.store import Catalog
 work = Path(sys.argv[1])
 home, photos = work / "home", work / "Pictures"
@@ -93,7 +93,7 @@ def test_a_long_file_comparison_never_holds_the_write_lock(tmp_path, monkeypatch
     """A new file with a known file's size, head and tail is compared byte for byte (a copy
     takes the known file's vectors); on a large video over a slow share that takes long, and
     every other writer (the app's indexer, another command) would wait."""
-    from core import scanner
+    from core.folders import scanner
 
     folder = tmp_path / "Pictures"
     folder.mkdir()

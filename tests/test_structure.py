@@ -12,13 +12,13 @@ import time
 
 import numpy as np
 import pytest
+from helpers import ROOT
 
-from core.filters import Filters
+from core.query.filters import Filters
+from core.search.index import HNSW_EF_SEARCH, VectorIndex
+from core.search import index as index_module
 from core.store import Catalog
 from core.types import label_of
-from core import index as index_module
-from core.index import HNSW_EF_SEARCH, VectorIndex
-from helpers import ROOT
 
 DIM = 8
 
@@ -115,7 +115,7 @@ def test_index_search_takes_the_allowed_set(tmp_path, monkeypatch):
     # many allowed: hnswlib's own filter, which gives the same answer here
     allowed = set(range(1, 201, 2))
     exact_labels, _ = index.knn(vecs[0], 30, allowed=allowed)
-    monkeypatch.setattr("core.index.EXACT_BELOW", 0)
+    monkeypatch.setattr("core.search.index.EXACT_BELOW", 0)
     labels, _ = index.knn(vecs[0], 30, allowed=allowed)
     assert len(labels) == 30 and {int(x) & ((1 << 40) - 1) for x in labels} <= allowed
     assert len(set(labels.tolist()) & set(exact_labels.tolist())) >= 27
@@ -123,7 +123,7 @@ def test_index_search_takes_the_allowed_set(tmp_path, monkeypatch):
 
 
 def test_exact_search_takes_the_allowed_set():
-    from core.search import ExactSearch
+    from core.search.scoring import ExactSearch
 
     rng = np.random.default_rng(0)
     vecs = _unit(rng, 50)
@@ -198,7 +198,7 @@ def test_the_catalog_walks_every_vector_in_blocks_in_label_order(tmp_path):
 
 
 def test_a_reader_interrupted_while_waiting_leaves_the_lock_usable():
-    from core.index import RWLock
+    from core.search.index import RWLock
 
     lock = RWLock()
     with lock.write():
@@ -225,13 +225,13 @@ def test_search_during_a_rebuild_finds_every_vector_while_the_stand_in_shrinks(t
                                                                                monkeypatch):
     """The rebuild adds block by block, and the stand-in lets go of each block the index
     holds: at every step, the answer is the exact one, and the stand-in ends empty."""
-    from core.search import ExactSearch, RebuildSearch
+    from core.search.scoring import ExactSearch, RebuildSearch
 
     cat, truth = _catalog_of_vectors(tmp_path, 60, videos={10: 3})
     labels = np.array(sorted(truth), np.int64)
     exact = ExactSearch(labels, np.stack([truth[x] for x in labels]))
     monkeypatch.setattr(VectorIndex, "REBUILD_BLOCK", 7)
-    monkeypatch.setattr("core.index.ADD_BATCH", 3)
+    monkeypatch.setattr("core.search.index.ADD_BATCH", 3)
     standin = ExactSearch.from_blocks(cat.iter_vectors("m", dtype=np.float16, block=5),
                                       dtype=np.float16,
                                       exact=lambda ls: (ls, np.stack([truth[int(x)] for x in ls])))
@@ -417,7 +417,7 @@ class _Wrapped:
 
 # -- 2. thumbnails and the one atomic write ---------------------------------------------------
 def test_atomic_write_uses_a_unique_temp_file_per_writer(tmp_path, monkeypatch):
-    from core import thumbnails
+    from core.media import thumbnails
 
     dest = tmp_path / "out.bin"
     seen = []
@@ -450,7 +450,7 @@ def test_atomic_write_uses_a_unique_temp_file_per_writer(tmp_path, monkeypatch):
 def test_thumbnails_are_removed_with_their_temp_files(tmp_path):
     from PIL import Image
 
-    from core import thumbnails
+    from core.media import thumbnails
 
     image = Image.new("RGB", (640, 480), (200, 10, 10))
     for media_id, frame in ((12, 0), (12, 3), (123, 0)):

@@ -11,10 +11,10 @@ import sys
 import time
 
 import pytest
+from helpers import ROOT, make_photo, make_random_model, run_cli
 
 from core.library import Library
 from core.types import Notice, Progress, Query
-from helpers import ROOT, make_photo, make_random_model, run_cli
 
 COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"]
 
@@ -45,7 +45,7 @@ def indexed_with_a(tmp_path, model_a, n):
 
 def test_searches_answer_from_the_old_model_until_the_new_one_is_complete(
         tmp_path, random_model, model_b, monkeypatch):
-    monkeypatch.setattr("core.switch.CHUNK", 8)
+    monkeypatch.setattr("core.library.switch.CHUNK", 8)
     home, _, a_id, a_file, a_bytes = indexed_with_a(tmp_path, random_model, 40)
     searcher = Library(home)  # another reader, as `snapseek search` without --model is
     query = Query(texts=[("a red circle", 1.0)], k=40)
@@ -150,7 +150,7 @@ def test_a_switch_killed_midway_leaves_the_old_model_answering_and_resumes(
 
 def test_photos_added_during_a_switch_get_both_vectors(tmp_path, random_model, model_b,
                                                        monkeypatch):
-    monkeypatch.setattr("core.switch.CHUNK", 4)
+    monkeypatch.setattr("core.library.switch.CHUNK", 4)
     monkeypatch.setattr(Library, "faces_enabled", False)
     monkeypatch.setattr(Library, "text_enabled", False)
     home, folder, a_id, _, _ = indexed_with_a(tmp_path, random_model, 24)

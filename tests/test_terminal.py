@@ -9,9 +9,8 @@ import subprocess
 import sys
 
 import numpy as np
-from PIL import Image
-
 from helpers import ROOT, make_photo
+from PIL import Image
 
 NOISE = ("Warning", "warnings.warn", "Fax4Decode", "TIFF")
 

@@ -11,8 +11,8 @@ import time
 import numpy as np
 import pytest
 
+from core.search.index import VectorIndex
 from core.types import MEDIA_MASK
-from core.index import VectorIndex
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def _hammer(work, threads: int = 8, seconds: float = 1.0) -> list[BaseException]
 
 
 def test_two_searches_at_once_share_the_recent_text_vectors_safely(busy_switching):
-    from core.lighttext import LightEmbedder
+    from core.model.exported import LightEmbedder
 
     dim = 4
 
@@ -91,7 +91,7 @@ def test_moment_slack_while_videos_are_indexed(busy_switching):
 def test_overlapping_model_loads_leave_the_hub_as_they_found_it(monkeypatch):
     from huggingface_hub import constants
 
-    from core.modelfiles import hub_offline
+    from core.model.sources import hub_offline
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()

@@ -1,4 +1,4 @@
-"""The light tokenizer (core/runtime.py, on the `tokenizers` library alone) gives the same token
+"""The light tokenizer (core/model/runtime.py, on the `tokenizers` library alone) gives the same token
 ids as open_clip's own, on texts in many languages and scripts: a text search without torch
 finds what one with torch finds."""
 
@@ -43,8 +43,8 @@ def texts(n: int = 400) -> list[str]:
 def test_clips_bpe_without_torch_gives_open_clips_ids(tmp_path, clean, context_length):
     from open_clip.tokenizer import SimpleTokenizer
 
-    from core.cliptokenizer import is_simple_tokenizer, save_clip_tokenizer
-    from core.runtime import LightTokenizer
+    from core.model.cliptokenizer import is_simple_tokenizer, save_clip_tokenizer
+    from core.model.runtime import LightTokenizer
 
     theirs = SimpleTokenizer(context_length=context_length, clean=clean)
     assert is_simple_tokenizer(theirs)
@@ -71,7 +71,7 @@ def test_siglip2s_gemma_tokenizer_without_torch_gives_open_clips_ids(tmp_path):
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"SigLIP 2's Gemma tokenizer ({repo} on the Hugging Face hub) cannot be "
                     f"fetched here and no local copy exists ({type(exc).__name__})")
-    from core.runtime import LightTokenizer
+    from core.model.runtime import LightTokenizer
 
     path = tmp_path / "gemma.json"
     theirs.tokenizer.backend_tokenizer.save(str(path))

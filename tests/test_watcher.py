@@ -7,10 +7,10 @@ import shutil
 import time
 
 import pytest
+from helpers import make_photo
 
 from core.library import Library
 from core.types import Notice, Query
-from helpers import make_photo
 
 
 def wait_for(condition, timeout: float = 120.0, what: str = "condition"):
@@ -317,7 +317,7 @@ def test_watch_and_unwatch_from_many_threads_start_one_observer_and_leave_none_r
         tmp_path, random_model):
     import threading
 
-    from core.watcher import BackgroundIndexer
+    from core.folders.watcher import BackgroundIndexer
 
     started, lock = [], threading.Lock()
 

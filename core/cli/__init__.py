@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import sys
 
-from ..store import StorageError
-from ..types import SnapseekError, one_line
-from .about import cmd_info, cmd_models, cmd_status
-from .people import cmd_people
-from .indexing import cmd_index, cmd_remove, cmd_watch
-from .parser import build_parser
-from .searching import cmd_duplicates, cmd_explain, cmd_search
+from core.cli.about import cmd_info, cmd_models, cmd_status
+from core.cli.indexing import cmd_index, cmd_remove, cmd_watch
+from core.cli.parser import build_parser
+from core.cli.people import cmd_people
+from core.cli.searching import cmd_duplicates, cmd_explain, cmd_search
+from core.store import StorageError
+from core.types import SnapseekError, one_line
 
 log = logging.getLogger("snapseek")
 INDEXING_COMMANDS = ("index", "watch")  # commands whose partial work is kept on a failure
@@ -24,14 +24,14 @@ COMMANDS = {"index": cmd_index, "search": cmd_search, "status": cmd_status, "wat
 def main(argv: list[str] | None = None) -> int:
     import multiprocessing
 
-    multiprocessing.freeze_support()  # the frozen app's decoding child (core/imaging.py)
+    multiprocessing.freeze_support()  # the frozen app's decoding child (core/media/imaging.py)
     args = build_parser().parse_args(argv)
     # file names that are not UTF-8 print as the bytes they are, never as a crash
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="surrogateescape")
     if argv is None:  # the command itself: other libraries' chatter goes to the log file
-        from ..terminal import route
+        from core.terminal import route
 
         route(args.verbose)
     else:  # called from Python (tests, scripts): the caller's streams, nothing redirected

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..search import format_seconds
-from .common import _open
+from core.cli.common import _open
+from core.words import format_seconds
 
 
 def cmd_status(args) -> int:
@@ -33,7 +33,7 @@ def cmd_status(args) -> int:
 
 def cmd_info(args) -> int:
     """Each file as Snapseek reads it, from the file itself; loads no model, opens no library."""
-    from ..probe import info
+    from core.media.probe import info
 
     found = [info(path) for path in args.paths]
     _what_the_library_knows(args, found)
@@ -64,7 +64,7 @@ def cmd_info(args) -> int:
 def _what_the_library_knows(args, found: list[dict]) -> None:
     """The place of each file with GPS (offline), and, for files in the library, the text read
     in it and the people in it. Opens the library only when it exists; loads no model."""
-    from ..places import locate
+    from core.media.places import locate
 
     for item in found:
         if "error" in item:
@@ -74,7 +74,7 @@ def _what_the_library_knows(args, found: list[dict]) -> None:
         item["place"] = ({"city": place.city, "region": place.region, "country": place.country}
                          if place else None)
         item["text"], item["people"] = [], []
-    from ..library import default_home
+    from core.library import default_home
 
     home = Path(args.home).expanduser() if args.home else default_home()
     if not (home / "catalog.db").exists() or not any("error" not in i for i in found):
@@ -88,7 +88,7 @@ def _what_the_library_knows(args, found: list[dict]) -> None:
 
 def cmd_models(args) -> int:
     """Every offered model, the default marked; reads no library and loads no model."""
-    from ..models import DEFAULT_MODEL, MODELS, SIZE_NOTE, SPEED_COMMAND
+    from core.model.offered import DEFAULT_MODEL, MODELS, SIZE_NOTE, SPEED_COMMAND
 
     rows = [m.as_dict(DEFAULT_MODEL) for m in MODELS]
     if args.json:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..types import Progress, State
+from core.types import Progress, State
 
 
 class ProgressBar:
@@ -49,7 +49,7 @@ class ProgressBar:
 
 
 def _open(args, **kw):
-    from ..library import Library
+    from core.library import Library
 
     return Library(args.home, model=args.model, device=args.device or "auto",
                    threads=args.threads, **kw)

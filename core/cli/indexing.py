@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-from ..types import Notice, SnapseekError
-from .common import ProgressBar, _open
+from core.cli.common import ProgressBar, _open
+from core.types import Notice, SnapseekError
 
 
 def cmd_index(args) -> int:

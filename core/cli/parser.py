@@ -41,10 +41,10 @@ def minutes(text: str) -> float:
 
 
 def parse_day(text: str) -> float:
-    """YYYY, YYYY-MM or YYYY-MM-DD as the start of that period (core.dates.day_start)."""
+    """YYYY, YYYY-MM or YYYY-MM-DD as the start of that period (core.query.dates.day_start)."""
     import datetime as dt
 
-    from ..dates import day_start
+    from core.query.dates import day_start
 
     for fmt in ("%Y-%m-%d", "%Y-%m", "%Y"):
         try:

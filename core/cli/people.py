@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import sys
 
-from ..types import SnapseekError
-from .common import _open
+from core.cli.common import _open
+from core.types import SnapseekError
 
 # how many values each action takes; "name" takes its name's words too
 _VALUES = {"list": 0, "suggestions": 0, "faces": 1, "name": 2, "merge": 2, "move": 2,

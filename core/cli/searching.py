@@ -6,13 +6,14 @@ import json
 import sys
 from pathlib import Path
 
-from ..search import format_seconds, parse_query
-from ..types import SnapseekError
-from .common import ProgressBar, _open
+from core.cli.common import ProgressBar, _open
+from core.search.scoring import parse_query
+from core.types import SnapseekError
+from core.words import format_seconds
 
 
 def cmd_search(args) -> int:
-    from ..ranking import Ranker
+    from core.search.ranking import Ranker
 
     # -k N: the N best; --all: everything ranked; neither: the relevant set (k None)
     k = args.top or (Ranker.ALL if args.all else None)
@@ -79,8 +80,8 @@ def cmd_explain(args) -> int:
         if args.out:
             import numpy as np
 
-            from ..explain import overlay
-            from ..imaging import open_image
+            from core.media.imaging import open_image
+            from core.search.explain import overlay
 
             picture = open_image(args.path, min_side=1024).image
             overlay(picture, np.array(why["grid"])).save(args.out)

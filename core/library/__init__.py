@@ -13,17 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..home import BUSY_WAIT_S, HomeLock, default_home, make_private_home
-from ..models import DEFAULT_MODEL, ModelSpec
-from ..ranking import Ranker
-from ..rwlock import RWLock
-from ..store import Catalog
-from ..types import Event, LibraryBusy, Query, SearchResult, SnapseekError
-from ..vectorstore import VectorStore
-from .details import PhotoDetails
-from .folders import FolderWork
-from .modelholder import ModelHolder
-from .people import PeopleOps
+from core.home import BUSY_WAIT_S, HomeLock, default_home, make_private_home
+from core.library.details import PhotoDetails
+from core.library.folders import FolderWork
+from core.library.modelholder import ModelHolder
+from core.library.people import PeopleOps
+from core.model.offered import DEFAULT_MODEL, ModelSpec
+from core.rwlock import RWLock
+from core.search.ranking import Ranker
+from core.search.vectorstore import VectorStore
+from core.store import Catalog
+from core.types import Event, LibraryBusy, Query, SearchResult, SnapseekError
 
 __all__ = ["Library", "default_home"]
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class Library(ModelHolder, FolderWork, PhotoDetails, PeopleOps):
         self._paused = False
         self.young: list[int] = []
         self.background = None  # a BackgroundIndexer while watching
-        # switching models (core/switch.py): the model asked for, the switch's target (kept in
+        # switching models (core/library/switch.py): the model asked for, the switch's target (kept in
         # the catalog's meta), its loaded model, and the lock that lets the flip wait for
         # searches in flight
         self._model_asked = self.model_spec if model else None
@@ -132,7 +132,7 @@ class Library(ModelHolder, FolderWork, PhotoDetails, PeopleOps):
             if got:
                 self._home_lock.release()
 
-    # -- the vectors (core/vectorstore.py) ------------------------------------------
+    # -- the vectors (core/search/vectorstore.py) ------------------------------------------
     @property
     def index(self):
         """The vector index, loaded, caught up or rebuilt as needed (blocks; for writers)."""
@@ -152,8 +152,8 @@ class Library(ModelHolder, FolderWork, PhotoDetails, PeopleOps):
         """Block until a rebuild in progress has finished and been saved."""
         self.vectors.wait()
 
-    # -- search (core/ranking.py) ---------------------------------------------------
-    # -- search (core/ranking.py) ---------------------------------------------------
+    # -- search (core/search/ranking.py) ---------------------------------------------------
+    # -- search (core/search/ranking.py) ---------------------------------------------------
     def query_vector(self, query: Query) -> np.ndarray:
         return self.ranker.query_vector(query)
 
@@ -170,7 +170,7 @@ class Library(ModelHolder, FolderWork, PhotoDetails, PeopleOps):
         self.stop()
         self.cancel()
         self.wait_for_index()
-        faces = sys.modules.get("core.faceworker")  # (only when the second pass started it)
+        faces = sys.modules.get("core.people.faceworker")  # (only when the second pass started it)
         if faces is not None:
             faces.stop()  # the faces child and its models' memory go with the library
         while self._release():

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from PIL import Image
 
-from ..filters import PeopleRule
-from ..imaging import ImageError, is_video, open_image
-from ..models import spec_of
-from ..paths import spellings
-from ..search import split_names
-from ..thumbnails import THUMB_SIZE, save_thumbnail, thumb_path
-from ..types import Query, SearchResult, SnapseekError
+from core.media.imaging import ImageError, is_video, open_image
+from core.media.thumbnails import THUMB_SIZE, save_thumbnail, thumb_path
+from core.model.offered import spec_of
+from core.paths import spellings
+from core.query.filters import PeopleRule
+from core.search.scoring import split_names
+from core.types import Query, SearchResult, SnapseekError
 
 
 class PhotoDetails:
@@ -45,7 +45,7 @@ class PhotoDetails:
     def why(self, media_id: int, query: Query) -> dict:
         """Which typed words a photo holds, and where (text in the picture, name, place,
         keywords or caption), and which chips (date, place, people, filters) it satisfies."""
-        from ..filters import fold
+        from core.words import fold
 
         details = self.catalog.details(media_id) or {}
         words: list[str] = []
@@ -86,11 +86,11 @@ class PhotoDetails:
 
     def explain(self, path_or_id, query: Query, across: int = 6) -> dict:
         """Why a photo matches: {"score", "words", "chips", "grid"}; grid is where in the
-        picture the query matched (occlusion, core/explain.py), rows top first."""
+        picture the query matched (occlusion, core/search/explain.py), rows top first."""
         return self._answer(lambda: self._explain(path_or_id, query, across))
 
     def _explain(self, path_or_id, query: Query, across: int) -> dict:
-        from ..explain import occlusion_map
+        from core.search.explain import occlusion_map
 
         media_id = (path_or_id if isinstance(path_or_id, int)
                     else self.media_id_of(path_or_id))
@@ -121,7 +121,7 @@ class PhotoDetails:
     def update_places(self) -> int:
         """Look up the place of every photo with a GPS position that has none yet (offline,
         a few microseconds each once the cities are loaded); returns how many."""
-        from ..places import locate
+        from core.media.places import locate
 
         done = 0
         while missing := self.catalog.places_missing():
@@ -142,7 +142,7 @@ class PhotoDetails:
 
     def place_names(self) -> dict[str, str]:
         """What a query may name as a place (folded name → spelling): the library's own."""
-        from ..places import Place, known_names
+        from core.media.places import Place, known_names
 
         return known_names([Place(*row[:4], "") for row in self.catalog.places()])
 
@@ -202,7 +202,7 @@ class PhotoDetails:
             return None
         try:
             if is_video(row.path):
-                from ..video import open_video
+                from core.media.video import open_video
 
                 image = open_video(row.path, THUMB_SIZE, max_frames=1).images[0]
             else:

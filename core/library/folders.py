@@ -9,11 +9,11 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..paths import inside, normalise, spellings
-from ..pipeline import IndexingPipeline
-from ..scanner import ScanChanges, Scanner
-from ..thumbnails import remove_thumbnails
-from ..types import Folder, IndexReport, Level, Notice, Progress, SnapseekError, State
+from core.folders.pipeline import IndexingPipeline
+from core.folders.scanner import ScanChanges, Scanner
+from core.media.thumbnails import remove_thumbnails
+from core.paths import inside, normalise, spellings
+from core.types import Folder, IndexReport, Level, Notice, Progress, SnapseekError, State
 
 
 class FolderWork:
@@ -21,7 +21,7 @@ class FolderWork:
 
     # the second pass runs after indexing (`snapseek index`, and the app when indexing is
     # idle); SNAPSEEK_NO_FACES=1 or faces_enabled = False turns finding faces off, and
-    # SNAPSEEK_NO_TEXT=1 or text_enabled = False reading text in photos (core/ocr.py)
+    # SNAPSEEK_NO_TEXT=1 or text_enabled = False reading text in photos (core/text/ocr.py)
     faces_enabled = os.environ.get("SNAPSEEK_NO_FACES", "") in ("", "0")
     text_enabled = os.environ.get("SNAPSEEK_NO_TEXT", "") in ("", "0")
 
@@ -189,7 +189,7 @@ class FolderWork:
     def start_watching(self, settle: float = 1.0, reconcile_every: float | None = None,
                        **options) -> None:
         """Reconcile, then keep every folder indexed in the background until stop()."""
-        from ..watcher import BackgroundIndexer
+        from core.folders.watcher import BackgroundIndexer
 
         if self.background is not None:
             return
@@ -211,9 +211,9 @@ class FolderWork:
             self._release()
 
     def _enrichers(self) -> list:
-        from ..faces import FaceModelsMissing
-        from ..faceworker import FaceEnricherApart
-        from ..ocr import TextEnricher
+        from core.people.faces import FaceModelsMissing
+        from core.people.faceworker import FaceEnricherApart
+        from core.text.ocr import TextEnricher
 
         enrichers = []
         if self.faces_enabled:
@@ -233,8 +233,8 @@ class FolderWork:
         return enrichers
 
     def _enricher_versions(self) -> dict[str, int]:
-        from ..faces import ENRICHER, VERSION
-        from ..ocr import TextReader
+        from core.people.faces import ENRICHER, VERSION
+        from core.text.ocr import TextReader
 
         return {**({ENRICHER: VERSION} if self.faces_enabled else {}),
                 **({"text": TextReader.VERSION} if self.text_enabled else {})}
@@ -253,8 +253,8 @@ class FolderWork:
         """The second pass: find faces in the indexed photos (and video moments) not yet looked
         at, sorting them into people after each batch. Resumable; returns (done, failed,
         stopped)."""
-        from ..enrich import EnrichPass
-        from ..people import People
+        from core.folders.enrich import EnrichPass
+        from core.people.clustering import People
 
         with self.writing():
             work = EnrichPass(self.catalog, self.thumbs, self._enrichers(),

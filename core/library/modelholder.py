@@ -10,17 +10,17 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from typing import TypeVar
 
-from ..embedder import Embedder, check_device
-from ..models import ModelSpec, dim_of, display_name, spec_of
-from ..osutil import give_back_memory
-from ..types import Level, ModelMismatch, Notice, Progress
+from core.model.embedder import Embedder, check_device
+from core.model.offered import ModelSpec, dim_of, display_name, spec_of
+from core.osutil import give_back_memory
+from core.types import Level, ModelMismatch, Notice, Progress
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 class ModelHolder:
-    """Library's part that owns the model and its switch (core/switch.py does the work)."""
+    """Library's part that owns the model and its switch (core/library/switch.py does the work)."""
 
     # -- model and index -----------------------------------------------------
     @property
@@ -48,13 +48,13 @@ class ModelHolder:
     def lighten(self) -> bool:
         """Let the whole torch model go once its towers answer from the exported runtime.
 
-        A first run loads the model whole (torch) to export both towers (core/lighttext.py);
+        A first run loads the model whole (torch) to export both towers (core/model/exported.py);
         every later run starts light. Without this, a first session would keep the torch
         model (about 1.8 GB with the default) for as long as the app runs. Called by the
         background indexer when it has nothing left to do; True when the model was swapped."""
         import gc
 
-        from ..lighttext import LightEmbedder, open_light
+        from core.model.exported import LightEmbedder, open_light
 
         with self._load_lock:
             emb = self._embedder
@@ -160,9 +160,9 @@ class ModelHolder:
             self.switch_target = self.catalog.get_meta("switching_to") or None
         self._seen_model = stored
 
-    # -- switching models (core/switch.py) -------------------------------------
+    # -- switching models (core/library/switch.py) -------------------------------------
     def _switch_for(self, target: str):
-        from ..switch import ModelSwitch
+        from core.library.switch import ModelSwitch
 
         if self._switch is None or self._switch.target != target:
             keep = self._embedder if self._embedder and self._embedder.spec == target else None

@@ -6,23 +6,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..types import SearchResult, SnapseekError
+from core.types import SearchResult, SnapseekError
 
 
 class PeopleOps:
-    """Library's part that answers about people (core/people.py sorts faces into them)."""
+    """Library's part that answers about people (core/people/clustering.py sorts faces into them)."""
 
     def people(self, hidden: bool = False) -> list:
         """People (catalog.PersonRow: id, name, hidden, photos, faces), most photos first:
         those named, and those seen in enough photos to be sure (suggestions apart)."""
-        from ..people import MIN_PHOTOS
+        from core.people.clustering import MIN_PHOTOS
 
         return self.catalog.people(hidden, MIN_PHOTOS)
 
     def suggestions(self) -> list:
         """Unnamed people seen in too few photos to be sure ("Seen in 2 photos"): naming one
         makes them a person (catalog.PersonRow)."""
-        from ..people import MIN_PHOTOS
+        from core.people.clustering import MIN_PHOTOS
 
         return self.catalog.suggestions(MIN_PHOTOS)
 
@@ -40,7 +40,7 @@ class PeopleOps:
 
     def face_crop(self, face) -> Path | None:
         """The crop of a face (a catalog.FaceRow), when it was kept."""
-        from ..faces import crop_path
+        from core.people.faces import crop_path
 
         path = crop_path(self.thumbs, face.media_id, face.frame, face.idx)
         return path if path.exists() else None
@@ -134,7 +134,7 @@ class PeopleOps:
 
     def recluster(self) -> dict:
         """Sort every face into people again, keeping names and corrections."""
-        from ..people import People
+        from core.people.clustering import People
 
         with self.writing():
             return People(self.catalog).recluster()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .enrich import Enrichment
-from .media import Media
-from .people import People
-from .text import Text
-from .vectors import Vectors
+from core.store.enrich import Enrichment
+from core.store.media import Media
+from core.store.people import People
+from core.store.text import Text
+from core.store.vectors import Vectors
 
 
 class Catalog(Media, Vectors, Enrichment, People, Text):

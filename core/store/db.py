@@ -11,9 +11,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from ..filters import SQL_FUNCTIONS
-from ..types import CatalogError
-from .schema import SCHEMA_VERSION, is_current, migrate, path_text, schema_version
+from core.query.filters import SQL_FUNCTIONS
+from core.store.schema import SCHEMA_VERSION, is_current, migrate, path_text, schema_version
+from core.types import CatalogError
 
 # what the storage raises; callers catch this name and never import sqlite3 themselves
 StorageError = sqlite3.Error
@@ -124,7 +124,7 @@ class Connections:
         if owned is None:
             conn = self._connect()
             conn.execute("PRAGMA foreign_keys=ON")
-            # filters defined once, in Python, used from SQL as they are (core.filters)
+            # filters defined once, in Python, used from SQL as they are (core.query.filters)
             for name, (arguments, function) in SQL_FUNCTIONS.items():
                 conn.create_function(name, arguments, function, deterministic=True)
             for arguments in (1, 2):  # the full-text table's words (see schema)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from .db import Connections, fs_path
+from core.store.db import Connections, fs_path
 
 
 @dataclass(frozen=True)

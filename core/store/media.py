@@ -10,10 +10,10 @@ from typing import NamedTuple
 
 import sqlite_utils
 
-from ..filters import Filters, under
-from ..types import Folder
-from .db import Connections, db_path, fs_path
-from .vectors import copy_vectors
+from core.query.filters import Filters, under
+from core.store.db import Connections, db_path, fs_path
+from core.store.vectors import copy_vectors
+from core.types import Folder
 
 
 class MediaBrief(NamedTuple):

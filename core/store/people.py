@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import sqlite_utils
 
-from ..filters import FaceSeen, person_named, person_number
-from .db import Connections
+from core.query.filters import FaceSeen, person_named, person_number
+from core.store.db import Connections
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import sqlite_utils
 
-from .db import Connections
+from core.store.db import Connections
 
 # a typed word this long is also found inside words the reader ran together (shorter ones would
 # find every "at" in "Kathmandu")
@@ -18,7 +18,7 @@ class Text(Connections):
 
     @staticmethod
     def _write_text(w: sqlite_utils.Database, media_id: int, lines: list) -> None:
-        """Replace the text read in a photo: rows of (frame, core.ocr.TextLine)."""
+        """Replace the text read in a photo: rows of (frame, core.text.ocr.TextLine)."""
         w.execute("DELETE FROM photo_text WHERE media_id=?", [media_id])
         for number, (frame, line) in enumerate(lines):
             w.execute("INSERT INTO photo_text(media_id, frame, line, text, confidence, x0, y0, "
@@ -38,7 +38,7 @@ class Text(Connections):
             "gps_lon IS NOT NULL AND id NOT IN (SELECT media_id FROM places) LIMIT ?", [limit])]
 
     def store_places(self, places: list[tuple[int, object]]) -> None:
-        """(media id, core.places.Place or None) pairs; None records "no place" (a position
+        """(media id, core.media.places.Place or None) pairs; None records "no place" (a position
         off the map or a camera's 0,0) so it is not looked up again."""
         with self.write() as w:
             for media_id, place in places:

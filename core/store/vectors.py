@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import sqlite_utils
 
-from ..types import FRAME_SHIFT, label_of, split_label
-from .db import Connections
+from core.store.db import Connections
+from core.types import FRAME_SHIFT, label_of, split_label
 
 _LABEL_SQL = f"media_id + (frame << {FRAME_SHIFT})"  # label_of, in SQL
 
@@ -212,7 +212,7 @@ class Vectors(Connections):
         return [r[0] for r in self._rows(
             "SELECT DISTINCT model_id FROM embeddings WHERE model_id!=?", [model_id])]
 
-    # -- switching models (core/switch.py) -------------------------------------
+    # -- switching models (core/library/switch.py) -------------------------------------
     def make_model_active(self, spec: str, model_id: str, retired: Iterable[str] = ()) -> bool:
         """Make a model the library's (meta "model" and "model_id"), ending a switch, in one
         transaction; refused (False) while a photo still lacks its vector. The `retired`

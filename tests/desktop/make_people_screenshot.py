@@ -18,11 +18,11 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 
 def main(out: str) -> int:
     from PySide6.QtWidgets import QApplication
+    from ranking_model import ranking_model
+    from test_people import write_people
 
     from core.library import Library
     from desktop.people import PeopleDialog
-    from ranking_model import ranking_model
-    from test_people import write_people
 
     app = QApplication([])
     work = Path(tempfile.mkdtemp(prefix="snapseek-people-"))

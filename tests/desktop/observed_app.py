@@ -14,9 +14,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main() -> int:
+    from window_state import publish, shown
+
     import desktop.window as window_module
     from desktop.app import main as app_main
-    from window_state import publish, shown
 
     state_path = os.environ["SNAPSEEK_OBSERVE"]
     start = window_module.MainWindow.start

@@ -4,9 +4,8 @@ near-duplicates view. Driven as a user would, offscreen."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
-
 from driving import close_window, top_kinds, wait_for_results
+from PySide6.QtCore import Qt
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
@@ -115,9 +114,7 @@ def test_duplicates_view_groups_by_similarity_and_deletes_nothing(qtbot, window)
     assert all(r.score >= 0.9 - 1e-5 for g in groups for r in g)
     # a group holds pictures of one kind, and each cell knows its group for the tint
     assert all(len({window.truth[r.path] for r in g}) == 1 for g in groups[:3])
-    from desktop.results import GroupRole
-
-    from desktop.results import GroupLabelRole
+    from desktop.results import GroupLabelRole, GroupRole
 
     assert dialog.model.data(dialog.model.index(0), GroupRole) == 0
     first_of_second = len(groups[0])
@@ -131,10 +128,11 @@ def test_duplicates_view_groups_by_similarity_and_deletes_nothing(qtbot, window)
 
 
 def test_a_video_shows_its_length_and_moment(qtbot, tmp_path, random_model):
+    from helpers import make_photo, make_video
+
     from core.library import Library
     from desktop.preview import describe
     from desktop.window import MainWindow
-    from helpers import make_photo, make_video
 
     folder = tmp_path / "Pictures"
     make_video(folder / "clip.mp4", [("red", "circle", 3), ("blue", "square", 3)])

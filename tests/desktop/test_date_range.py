@@ -13,7 +13,7 @@ def test_a_picked_range_covers_whole_days_as_words_and_the_cli_do():
     from PySide6.QtCore import QDate
 
     from core.cli.parser import parse_day
-    from core.dates import find_date
+    from core.query.dates import find_date
     from desktop.dialogs import DateRangeDialog
 
     dialog = DateRangeDialog()

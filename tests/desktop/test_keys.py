@@ -4,11 +4,10 @@ they must (and must not) do."""
 from __future__ import annotations
 
 import pytest
+from driving import after_posted_events, wait_for_results
 from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtTest import QTest
-
-from driving import after_posted_events, wait_for_results
 
 pytestmark = pytest.mark.usefixtures("qapp")
 

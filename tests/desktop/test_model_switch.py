@@ -6,12 +6,12 @@ from __future__ import annotations
 import threading
 
 import pytest
+from driving import close_window
+from helpers import make_photo, make_random_model
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from core.types import Progress
-from helpers import make_photo, make_random_model
-from driving import close_window
 
 pytestmark = pytest.mark.usefixtures("qapp")
 COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"]
@@ -41,7 +41,7 @@ def test_settings_switches_the_model_in_the_background_and_search_goes_on(
     from core.library import Library
     from desktop.window import MainWindow
 
-    monkeypatch.setattr("core.switch.CHUNK", 8)
+    monkeypatch.setattr("core.library.switch.CHUNK", 8)
     home, model_b, a_id = library_of_a(tmp_path, random_model, 32, monkeypatch)
     lib = Library(home)
     gate, held = threading.Event(), threading.Event()

@@ -42,7 +42,7 @@ def asked(monkeypatch):
 
 
 def row_of(dialog, spec: str) -> int:
-    from core.models import MODELS
+    from core.model.offered import MODELS
 
     return [m.spec for m in MODELS].index(spec)
 
@@ -52,7 +52,7 @@ def selected(dialog) -> list[int]:
 
 
 def test_the_table_shows_every_model_with_licence_languages_quality_speed(qtbot, settings):
-    from core.models import DEFAULT_MODEL, MODELS
+    from core.model.offered import DEFAULT_MODEL, MODELS
     from desktop.dialogs import MODEL_COLUMNS, SettingsDialog
 
     dialog = SettingsDialog()
@@ -78,7 +78,7 @@ def test_the_table_shows_every_model_with_licence_languages_quality_speed(qtbot,
 def test_a_research_licence_is_shown_and_asked_once(qtbot, settings, asked):
     from PySide6.QtWidgets import QMessageBox
 
-    from core.models import DEFAULT_MODEL
+    from core.model.offered import DEFAULT_MODEL
     from desktop.dialogs import SettingsDialog
 
     dialog = SettingsDialog()

@@ -4,18 +4,18 @@ the preview's "why" (words, chips, score, where in the picture)."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
-
 from driving import close_window, wait_for_results
+from PySide6.QtCore import Qt
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
 
 @pytest.fixture
 def travel_window(qtbot, tmp_path, trained_model):
+    from test_one_box import sign_photo, travel_photos
+
     from core.library import Library
     from desktop.window import MainWindow
-    from test_one_box import sign_photo, travel_photos
 
     folder = tmp_path / "Pictures"
     travel_photos(folder, others=12, colours=("yellow", "purple"))

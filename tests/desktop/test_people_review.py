@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog
-
 from test_people import people_library
 
 pytestmark = pytest.mark.usefixtures("qapp")

@@ -8,12 +8,11 @@ modules of one basename cannot be collected in one run without packages.)"""
 from __future__ import annotations
 
 import pytest
+from driving import close_window
 from PySide6.QtCore import QMimeData, QPointF, Qt
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QLineEdit
-
 from test_people import people_library as indexed_people
-from driving import close_window
 
 pytestmark = pytest.mark.usefixtures("qapp")
 

@@ -10,10 +10,10 @@ import time
 from dataclasses import replace
 
 import pytest
+from driving import close_window
 from PySide6.QtCore import Qt
 
 from core.types import SearchResult
-from driving import close_window
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
@@ -107,10 +107,11 @@ def test_painting_the_grid_asks_qt_for_at_most_one_value_per_cell(qtbot):
 @pytest.fixture
 def busy_window(qtbot, tmp_path, trained_model):
     """The real window on a library of its own, watching a folder that keeps getting photos."""
-    from core.library import Library
-    from desktop.window import MainWindow
     from helpers import make_photo
     from ranking_model import CLASSES
+
+    from core.library import Library
+    from desktop.window import MainWindow
 
     photos = tmp_path / "Pictures"
     for i, (colour, shape) in enumerate(CLASSES):
@@ -132,9 +133,8 @@ def busy_window(qtbot, tmp_path, trained_model):
 def _soak(qtbot, window, passes: int) -> dict:
     """Scroll 10,000 results top to bottom `passes` times while a search is typed, a filter or
     chip toggled and a new photo dropped into the watched folder about once a second."""
-    from PySide6.QtWidgets import QApplication
-
     from helpers import make_photo
+    from PySide6.QtWidgets import QApplication
     from ranking_model import CLASSES
 
     lib, app = window.library, QApplication.instance()

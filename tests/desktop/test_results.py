@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from core.types import SearchResult
-
 from driving import after_posted_events
+
+from core.types import SearchResult
 
 pytestmark = pytest.mark.usefixtures("qapp")
 

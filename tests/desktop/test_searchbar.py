@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
 from driving import close_window
+from PySide6.QtCore import Qt
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
@@ -46,7 +46,7 @@ def test_chips_say_how_each_person_is_asked_for(qtbot):
 
 
 def test_a_place_is_read_only_when_the_library_has_it(qtbot):
-    from core.places import Place, known_names
+    from core.media.places import Place, known_names
     from desktop.searchbar import SearchBar
 
     bar = SearchBar()
@@ -63,7 +63,7 @@ def test_a_place_is_read_only_when_the_library_has_it(qtbot):
 def test_the_second_pass_shows_in_the_status_bar(qtbot, tmp_path, random_model):
     import threading
 
-    from core.enrich import STATE
+    from core.folders.enrich import STATE
     from core.library import Library
     from core.types import Progress
     from desktop.window import MainWindow

@@ -7,11 +7,11 @@ import sys
 import threading
 
 import pytest
+from driving import close_window, top_kinds, wait_for_results
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 
 from core.types import Notice, Progress
-from driving import close_window, top_kinds, wait_for_results
 
 pytestmark = pytest.mark.usefixtures("qapp")
 

@@ -1,0 +1,137 @@
+"""Switching a library's model without downtime (issue 13, section 3).
+
+The new model's vectors and index are built beside the old ones, which keep answering every
+search. When every photo and video moment has a vector of the new model, one catalog
+transaction makes it the library's model (meta "model" and "model_id"); then the old model's
+vectors and index file are deleted. The target lives in meta "switching_to", so a switch
+killed at any moment resumes where it stopped on the next run (`snapseek index`, the app).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+
+from core.folders.pipeline import IndexingPipeline
+from core.model.offered import display_name, spec_of
+from core.osutil import lower_priority
+from core.search.index import VectorIndex
+from core.types import Level, Notice, Progress, State
+
+log = logging.getLogger(__name__)
+
+# photos embedded between two looks at should_stop (and at photos that arrived meanwhile)
+CHUNK = int(os.environ.get("SNAPSEEK_SWITCH_CHUNK", "256"))
+
+
+class _Unsaved:
+    """The new model's index as the pipeline sees it: added to, saved only when a pass stops
+    (or at the switch), not after every chunk."""
+
+    def __init__(self, index: VectorIndex):
+        self.index = index
+
+    def add(self, ids, vectors) -> None:
+        self.index.add(ids, vectors)
+
+    def remove(self, media_ids) -> None:  # media forgotten while their batch was written
+        self.index.remove(media_ids)
+
+    @property
+    def seq(self) -> int:
+        return self.index.seq
+
+    @seq.setter
+    def seq(self, value: int) -> None:
+        self.index.seq = value
+
+    def save(self, catalog) -> None:
+        pass
+
+
+class ModelSwitch:
+    """Re-embeds a library with `target` while its own model keeps answering; see run()."""
+
+    def __init__(self, library, target: str, embedder=None):
+        self.library = library
+        self.target = target
+        self.embedder = embedder if embedder is not None and embedder.spec == target else None
+        self.index: VectorIndex | None = None
+
+    def _load(self) -> None:
+        lib = self.library
+        if self.embedder is None:
+            # on the faster runtime, as indexing is (core/model/runtime.py): the same vectors as the
+            # photos the new model will index later, and a re-embedding that takes less long
+            self.embedder = lib.load_embedder(self.target)
+        if self.index is None:
+            emb = self.embedder
+            self.index, _ = VectorIndex.open(lib.vectors.path(emb.model_id), emb.model_id,
+                                             emb.dim, lib.catalog, save=True)
+
+    def progress(self) -> tuple[int, int]:
+        """(photos with the target's vectors, photos to have them), without loading it."""
+        lib = self.library
+        ids = [m for m in lib.catalog.model_ids() if spec_of(m) == self.target]
+        done = max((lib.catalog.vector_count(m) for m in ids), default=0)
+        pending = len(lib.catalog.pending(ids[0])) if ids else lib.catalog.media_count()
+        return done, done + pending
+
+    def run(self, should_stop: Callable[[], bool] | None = None,
+            on_progress: Callable[[Progress], None] | None = None) -> bool:
+        """Embed what lacks the target's vectors, a chunk at a time, until done or asked to
+        stop; then make the target the library's model. Returns True once it is."""
+        lib = self.library
+        should_stop = should_stop or (lambda: False)
+        notify = on_progress or lib.emit
+        with lib.writing():
+            self._load()
+            lower_priority()  # background work: searches and the desktop come first
+            emb, catalog = self.embedder, lib.catalog
+            name = display_name(self.target)
+            while True:
+                items = catalog.pending(emb.model_id, limit=CHUNK)
+                if not items:
+                    if self._flip():
+                        notify(Progress(State.IDLE))
+                        return True
+                    continue  # a photo arrived between the last chunk and the flip
+                if should_stop():
+                    break
+                base = catalog.vector_count(emb.model_id)
+                total = base + len(catalog.pending(emb.model_id))
+
+                def report(p: Progress, base=base, total=total) -> None:
+                    if p.state in (State.INDEXING, State.PAUSED):
+                        notify(Progress(State.RE_EMBEDDING if p.state == State.INDEXING else State.PAUSED,
+                                        found=total, done=base + p.done + p.failed,
+                                        failed=p.failed, total=total, rate=p.rate,
+                                        eta_s=(total - base - p.done - p.failed) / p.rate
+                                        if p.rate > 0 else None,
+                                        current=p.current, model=name))
+
+                pipeline = IndexingPipeline(catalog, emb, _Unsaved(self.index), lib.thumbs)
+                with lib.running(pipeline):
+                    _, _, cancelled = pipeline.run(items, report)
+                if cancelled:
+                    break
+            self.index.save(catalog)  # stopped: what was added is kept for the next pass
+            return False
+
+    def _flip(self) -> bool:
+        """One transaction makes the target the library's model (only when no photo lacks
+        its vector); the old vectors and index file go afterwards."""
+        lib = self.library
+        emb, index = self.embedder, self.index
+        index.save(lib.catalog)  # the new index whole on disk before it is the library's
+        old = [m for m in lib.catalog.model_ids() if m != emb.model_id]
+        with lib.flipping():
+            if not lib.catalog.make_model_active(emb.spec, emb.model_id, old):
+                return False
+            lib.activate(emb, index)
+        freed = lib.drop_models(old)  # killed before this: begin_switch deletes them
+        lib.catalog.set_meta("retired_models", "")
+        lib.emit(Notice(Level.INFO, f"Now searching with {display_name(emb.spec)}; the old "
+                                f"model's vectors and index were deleted ({freed / 1e6:.1f} MB)."))
+        return True

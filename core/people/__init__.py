@@ -1,0 +1,1 @@
+"""People: faces found and described (in a child process), and faces grouped into people."""

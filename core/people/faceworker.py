@@ -1,0 +1,152 @@
+"""Faces found in a child process. dlib holds Python's interpreter lock through a whole
+detection (~0.1 s on a 1280 px picture) and each embedding (~0.1 s a face): in the app's own
+process every other thread, the window's included, would wait meanwhile, and a second thread
+could not help. In a child, dlib runs on a core of its own while the pass reads text and decodes
+the next photo here.
+
+One child for the app, started by `spawn` (it holds nothing of the app, and works in a frozen
+app), kept between pictures and let go when the pass has nothing left. A child that dies (a
+picture that crashes dlib) fails that picture only: the next one gets a fresh child."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import numpy as np
+
+from core.people.faces import Face, FaceEnricher, FaceModels, find_faces
+
+_pool: ProcessPoolExecutor | None = None
+_lock = threading.Lock()
+# a picture dlib has not finished by then is given up (a hung decoder must not stop the pass)
+PICTURE_TIMEOUT_S = 120.0
+START_TIMEOUT_S = 120.0  # loading the models: about a second on a quiet machine
+
+
+def _child_init() -> None:
+    """The child goes with its parent, even one killed outright: left behind, it would hold
+    the parent's output open (and its models' memory) for nobody."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=lambda: (parent.join(), os._exit(0)), daemon=True).start()
+
+
+def _child_ready() -> None:
+    FaceModels.get()
+
+
+def _child_find(image: np.ndarray, frame: int, crops: bool) -> tuple[list[Face], str | None]:
+    return find_faces(image, frame=frame, crops=crops)
+
+
+def _pool_now() -> ProcessPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=1, initializer=_child_init,
+                                        mp_context=multiprocessing.get_context("spawn"))
+        return _pool
+
+
+def _drop(pool: ProcessPoolExecutor) -> None:
+    global _pool
+    with _lock:
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def start() -> None:
+    """The child, with its models loaded: raises what loading them raised (FaceModelsMissing)."""
+    pool = _pool_now()
+    try:
+        pool.submit(_child_ready).result(START_TIMEOUT_S)
+    except BrokenProcessPool:
+        _drop(pool)
+        raise
+    except TimeoutError:
+        kill()
+        raise RuntimeError(f"the face models did not load within {START_TIMEOUT_S:.0f} s") \
+            from None
+
+
+def _children(pool: ProcessPoolExecutor) -> list:
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def kill(pool: ProcessPoolExecutor | None = None, children: list | None = None) -> None:
+    """A child stuck on a picture is ended, so that the pass goes on (and the app can quit:
+    the pool's own exit hook would wait for it for ever); the next picture starts another.
+    `pool` and its `children`: those that ran the picture, as they were when it was handed
+    over (another thread may have let that pool go meanwhile, which forgets its processes);
+    the current pool when not given."""
+    global _pool
+    with _lock:
+        if pool is None:
+            pool = _pool
+        if _pool is pool:
+            _pool = None
+    if pool is not None:
+        for process in children if children is not None else _children(pool):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def submit(image: np.ndarray, frame: int = 0, crops: bool = True
+           ) -> tuple[Future, Callable[[], None]]:
+    """find_faces(image) in the child: the future of find_faces's result, and the call that
+    ends the child running it (should it never finish)."""
+    pool = _pool_now()
+    try:
+        future = pool.submit(_child_find, image, frame, crops)
+    except (BrokenProcessPool, RuntimeError):  # died, or dropped by another thread meanwhile
+        _drop(pool)
+        pool = _pool_now()
+        future = pool.submit(_child_find, image, frame, crops)
+    future.add_done_callback(lambda f: not f.cancelled()
+                             and isinstance(f.exception(), BrokenProcessPool) and _drop(pool))
+    children = _children(pool)
+    return future, lambda: kill(pool, children)
+
+
+def stop() -> None:
+    """Let the child go (its models' memory with it); the next picture starts another."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class FaceEnricherApart(FaceEnricher):
+    """The faces enricher with dlib in the child: `start` hands the picture over and returns at
+    once, so the pass reads text meanwhile."""
+
+    def load(self) -> None:
+        start()
+
+    def close(self) -> None:
+        stop()
+
+    def start(self, image: np.ndarray, media) -> Callable[[], tuple[list[Face], str | None]]:
+        handed = submit(image, media.frame, self.thumbs is not None)
+
+        def finish() -> tuple[list[Face], str | None]:
+            future, end_child = handed
+            try:
+                try:
+                    found = future.result(PICTURE_TIMEOUT_S)
+                except CancelledError:  # its child was let go before it began: once more
+                    future, end_child = submit(image, media.frame, self.thumbs is not None)
+                    found = future.result(PICTURE_TIMEOUT_S)
+            except TimeoutError:  # dlib hung on this picture: it fails, the pass goes on
+                end_child()
+                found = ([], f"finding faces took more than {PICTURE_TIMEOUT_S:.0f} s")
+            return self._keep(found, media)
+
+        return finish

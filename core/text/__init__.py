@@ -1,0 +1,1 @@
+"""Text in photos: read offline, as a second-pass enricher."""
