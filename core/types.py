@@ -59,10 +59,15 @@ def split_label(label: int) -> tuple[int, int]:
 _SOURCE_LINE = re.compile(r"^(Exception from|Check .* failed at) \S+:\d+:?$")
 
 
-def one_line(exc: BaseException, most: int = 300) -> str:
-    """An exception's message on one line (torch's and OpenVINO's run over several)."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    said = " ".join([line for line in lines if not _SOURCE_LINE.match(line)] or lines)
+def one_line(exc: BaseException, most: int = 300, first: bool = False) -> str:
+    """An exception's message on one line (torch's and OpenVINO's run over several). With
+    `first` (why one file cannot be used, as the catalog records it): only its first line, and
+    an OSError's own words without the path it names (FFmpeg's "Invalid data found when
+    processing input")."""
+    text = (getattr(exc, "strerror", None) if first else None) or str(exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    kept = [line for line in lines if not _SOURCE_LINE.match(line)] or lines
+    said = " ".join(kept[:1] if first else kept)
     return (said if len(said) <= most else said[:most - 1] + "…") or type(exc).__name__
 
 

@@ -313,8 +313,8 @@ def test_date_filters_cut_days_in_the_photos_own_local_time(tmp_path):
             ids[name] = cat.insert_media(w, folder, str(tmp_path / f"{name}.jpg"), 1, 1, name)
     cat.store_vectors("m", [(ids["late"], np.ones(4), late), (ids["early"], np.ones(4), early)], [])
     day = Filters(after=parse_day("2021-07-15"), before=parse_day("2021-07-16"))
-    assert cat.browse(day, 10) == [ids["early"]]
-    assert cat.browse(Filters(before=parse_day("2021-07-15")), 10) == [ids["late"]]
+    assert cat.ids_passing(day, 10) == [ids["early"]]
+    assert cat.ids_passing(Filters(before=parse_day("2021-07-15")), 10) == [ids["late"]]
     details = cat.details(ids["early"])
     assert (details["taken_offset"], details["keywords"], details["caption"]) == (
         60, ["beach", "Tejo"], "Night swim")

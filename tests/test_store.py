@@ -60,7 +60,7 @@ os.chmod(home, 0o500)
 try:
     again = Catalog(home / "catalog.db")
     out = {"media": media, "folders": [f.path for f in again.folders()],
-           "found": again.browse(Filters(camera="x100v"), 10)}
+           "found": again.ids_passing(Filters(camera="x100v"), 10)}
     from core.library import Library
     out["status"] = Library(home).status()["media_count"]
 finally:

@@ -54,7 +54,7 @@ def test_folder_filter_takes_its_name_literally_and_non_utf8_files(tmp_path):
     want = {ids[inside + "/a.jpg"], ids[odd]}
     filters = Filters(folder=inside)
     assert cat.allowed_ids(filters) == want
-    assert set(cat.browse(filters, 100)) == want
+    assert set(cat.ids_passing(filters, 100)) == want
     # a folder whose own name is not UTF-8
     cat2, ids2 = _catalog_with(tmp_path / "two", [
         (os.fsencode(str(tmp_path / "two")) + b"/d\xe9j\xe0/x.jpg", {}),
@@ -96,7 +96,7 @@ def test_filters_of_a_query_and_no_filters(tmp_path):
     assert cat.allowed_ids(Filters.of(Query.text("x"))) is None  # everything: no set to build
     only = Filters.of(Query(after=200.0, before=400.0))
     assert only and cat.allowed_ids(only) == {ids[str(tmp_path / "b.jpg")]}
-    assert cat.browse(Filters(), 10) == [ids[str(tmp_path / "b.jpg")], ids[str(tmp_path / "a.jpg")]]
+    assert cat.ids_passing(Filters(), 10) == [ids[str(tmp_path / "b.jpg")], ids[str(tmp_path / "a.jpg")]]
 
 
 def test_index_search_takes_the_allowed_set(tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ import sys
 from core.cli.about import cmd_info, cmd_models, cmd_status
 from core.cli.indexing import cmd_index, cmd_remove, cmd_watch
 from core.cli.parser import build_parser
-from core.cli.people import cmd_people
+from core.cli.naming import cmd_people
 from core.cli.searching import cmd_duplicates, cmd_explain, cmd_search
 from core.store import StorageError
 from core.types import SnapseekError, one_line

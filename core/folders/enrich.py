@@ -1,4 +1,4 @@
-"""The second pass: after photos are searchable, enrichers (faces; text later) look at each
+"""The second pass: after photos are searchable, enrichers (faces, text) look at each
 photo once more, at a resolution they need, at low priority.
 
 An enricher is small: a `name`, a `version` and `run(image, media) -> (rows, note)`, where the

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -15,9 +14,9 @@ import numpy as np
 
 from core.home import BUSY_WAIT_S, HomeLock, default_home, make_private_home
 from core.library.details import PhotoDetails
-from core.library.folders import FolderWork
+from core.library.folderwork import FolderWork
 from core.library.modelholder import ModelHolder
-from core.library.people import PeopleOps
+from core.library.peoplebook import PeopleBook
 from core.model.offered import DEFAULT_MODEL, ModelSpec
 from core.rwlock import RWLock
 from core.search.ranking import Ranker
@@ -31,7 +30,7 @@ log = logging.getLogger(__name__)
 Listener = Callable[[Event], None]
 
 
-class Library(ModelHolder, FolderWork, PhotoDetails, PeopleOps):
+class Library(ModelHolder, FolderWork, PhotoDetails, PeopleBook):
     """One library home: a catalog, the model's vectors and their index, and background work."""
 
     def __init__(self, home: str | Path | None = None, model: str | None = None,
@@ -66,6 +65,7 @@ class Library(ModelHolder, FolderWork, PhotoDetails, PeopleOps):
         self._paused = False
         self.young: list[int] = []
         self.background = None  # a BackgroundIndexer while watching
+        self._faces_child = False  # the second pass started the faces child (end_children)
         # switching models (core/library/switch.py): the model asked for, the switch's target (kept in
         # the catalog's meta), its loaded model, and the lock that lets the flip wait for
         # searches in flight
@@ -153,7 +153,6 @@ class Library(ModelHolder, FolderWork, PhotoDetails, PeopleOps):
         self.vectors.wait()
 
     # -- search (core/search/ranking.py) ---------------------------------------------------
-    # -- search (core/search/ranking.py) ---------------------------------------------------
     def query_vector(self, query: Query) -> np.ndarray:
         return self.ranker.query_vector(query)
 
@@ -170,9 +169,7 @@ class Library(ModelHolder, FolderWork, PhotoDetails, PeopleOps):
         self.stop()
         self.cancel()
         self.wait_for_index()
-        faces = sys.modules.get("core.people.faceworker")  # (only when the second pass started it)
-        if faces is not None:
-            faces.stop()  # the faces child and its models' memory go with the library
+        self.end_children()
         while self._release():
             pass
         self.catalog.close()

@@ -233,10 +233,6 @@ class PhotoDetails:
         """Camera names in the library, most used first (for the camera filter)."""
         return self.catalog.cameras()
 
-    def browse(self, query: Query) -> list[SearchResult]:
-        """What the filters of a query let through, newest first, without a model."""
-        return self.ranker.browse(query)
-
     def recent(self, k: int = 500) -> list[SearchResult]:
         """The newest photos, for the window before any query."""
         return self.ranker.results(self.catalog.recent(k))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core.types import one_line
+
 
 class ImageError(Exception):
     """A file that cannot be used as a photo; the message is the recorded reason."""
@@ -22,7 +24,5 @@ def file_error(exc: BaseException, doing: str) -> ImageError:
 
 
 def reason(exc: BaseException) -> str:
-    """The first line of an exception's message, short, without the path an OSError names
-    (FFmpeg's "Invalid data found when processing input"); its class name when it has none."""
-    text = (getattr(exc, "strerror", None) or str(exc)).strip()
-    return text.splitlines()[0][:160] if text else type(exc).__name__
+    """Why a file cannot be used, as the catalog records it: the exception's first line."""
+    return one_line(exc, 160, first=True)

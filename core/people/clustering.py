@@ -110,7 +110,7 @@ def people_groups(ids: np.ndarray, media: np.ndarray, matrix: np.ndarray,
                                    SUGGEST_PHOTOS)
 
 
-class People:
+class FaceClustering:
     """Sorting faces into people, on a catalog (which does all the SQL)."""
 
     def __init__(self, catalog: Catalog, threshold: float = MATCH_DISTANCE,

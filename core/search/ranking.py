@@ -60,9 +60,9 @@ class Ranker:
         rows = self.catalog.media_rows(ids)
         return [result_of(i, 0.0, r) for i in ids if (r := rows.get(i))]
 
-    def browse(self, query: Query) -> list[SearchResult]:
+    def filtered(self, query: Query) -> list[SearchResult]:
         """What the filters of a query let through, newest first, without a model."""
-        return self.results(self.catalog.browse(Filters.of(query), query.k))
+        return self.results(self.catalog.ids_passing(Filters.of(query), query.k))
 
     def check_persons(self, names) -> None:
         """Every person asked for exists (by name, any case, or id), or one clear line."""
@@ -148,7 +148,7 @@ class Ranker:
         relevant_set = query.k is None
         exclude = {m for m, w in query.media if w > 0} | set(query.bad)
         if query.is_empty() and not exact:  # filters alone ("photos from 2019"): newest first
-            return self.browse(replace(query, k=query.k or self.ALL))
+            return self.filtered(replace(query, k=query.k or self.ALL))
         if query.is_empty():  # only name filters: every match, newest first
             results = self._name_matches(query, exact, None)
             results.sort(key=lambda r: r.taken_at or 0.0, reverse=True)
@@ -188,7 +188,7 @@ class Ranker:
         """Photos whose paths match the exact filters (or, given `ids`, those of them the
         filters let through), scored by the query vector when there is one."""
         if ids is None:
-            ids = self.catalog.browse(Filters.of(query, names=exact), 2000)
+            ids = self.catalog.ids_passing(Filters.of(query, names=exact), 2000)
         else:
             allowed = self.catalog.allowed_ids(Filters.of(query, names=exact))
             ids = [i for i in ids if allowed is None or i in allowed]

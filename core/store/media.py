@@ -258,7 +258,7 @@ class Media(Connections):
         where, params = filters.where()
         return {r[0] for r in self._rows(f"SELECT id FROM media WHERE {where}", params)}
 
-    def browse(self, filters: Filters, limit: int) -> list[int]:
+    def ids_passing(self, filters: Filters, limit: int) -> list[int]:
         """Ids of indexed media that pass the filters, newest first."""
         where, params = filters.where()
         return [r[0] for r in self._rows(

@@ -9,7 +9,7 @@ from pathlib import Path
 from core.types import SearchResult, SnapseekError
 
 
-class PeopleOps:
+class PeopleBook:
     """Library's part that answers about people (core/people/clustering.py sorts faces into them)."""
 
     def people(self, hidden: bool = False) -> list:
@@ -134,10 +134,10 @@ class PeopleOps:
 
     def recluster(self) -> dict:
         """Sort every face into people again, keeping names and corrections."""
-        from core.people.clustering import People
+        from core.people.clustering import FaceClustering
 
         with self.writing():
-            return People(self.catalog).recluster()
+            return FaceClustering(self.catalog).recluster()
 
     def check_persons(self, names) -> None:
         self.ranker.check_persons(names)

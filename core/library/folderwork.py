@@ -210,6 +210,15 @@ class FolderWork:
             self._watch_hold = False
             self._release()
 
+    def end_children(self) -> None:
+        """The faces child and its models' memory go with the library, where its second
+        pass started them."""
+        if self._faces_child:
+            from core.people import faceworker
+
+            faceworker.stop()
+            self._faces_child = False
+
     def _enrichers(self) -> list:
         from core.people.faces import FaceModelsMissing
         from core.people.faceworker import FaceEnricherApart
@@ -218,6 +227,7 @@ class FolderWork:
         enrichers = []
         if self.faces_enabled:
             enricher = FaceEnricherApart(self.thumbs)
+            self._faces_child = True  # close() ends it
             try:
                 enricher.load()
             except (FaceModelsMissing, RuntimeError, OSError) as exc:
@@ -254,9 +264,9 @@ class FolderWork:
         at, sorting them into people after each batch. Resumable; returns (done, failed,
         stopped)."""
         from core.folders.enrich import EnrichPass
-        from core.people.clustering import People
+        from core.people.clustering import FaceClustering
 
         with self.writing():
             work = EnrichPass(self.catalog, self.thumbs, self._enrichers(),
-                              after_batch=People(self.catalog).update)
+                              after_batch=FaceClustering(self.catalog).update)
             return work.run(should_stop or (lambda: False), on_progress or self.emit, limit)
