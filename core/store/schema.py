@@ -8,7 +8,7 @@ import sqlite3
 
 import sqlite_utils
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # one row per vector: a photo's, or each moment of a video (frame 0, 1, ... at at_s seconds)
 _EMBEDDINGS = """CREATE TABLE IF NOT EXISTS {name} (
@@ -27,7 +27,11 @@ CREATE TABLE IF NOT EXISTS folders (
     id INTEGER PRIMARY KEY,
     path TEXT NOT NULL UNIQUE,
     paused INTEGER NOT NULL DEFAULT 0,
-    added_at REAL NOT NULL
+    added_at REAL NOT NULL,
+    drive TEXT,
+    drive_name TEXT,
+    drive_mount TEXT,
+    away TEXT
 );
 CREATE TABLE IF NOT EXISTS media (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -200,6 +204,18 @@ _MIGRATE_TO_6 = """
 ALTER TABLE faces ADD COLUMN score REAL;
 """
 
+# Schema 7 (from any): the drive a folder is on, as the system names it (a filesystem's UUID or
+# label, a network share, else its device number), its name and where it was mounted; and why
+# the folder is away when it is (not connected, not answering), its photos kept meanwhile.
+_DRIVE_COLUMNS = ("drive", "drive_name", "drive_mount", "away")
+
+
+def _migrate_to_7(w: sqlite_utils.Database) -> None:
+    have = {r[1] for r in w.execute("PRAGMA table_info(folders)")}
+    for column in _DRIVE_COLUMNS:
+        if column not in have:
+            w.execute(f"ALTER TABLE folders ADD COLUMN {column} TEXT")
+
 
 def schema_version(db: sqlite_utils.Database) -> int:
     if "meta" not in db.table_names():
@@ -238,6 +254,8 @@ def migrate(w: sqlite_utils.Database) -> None:
         run_script(w, _MIGRATE_TO_4)
     if 3 <= version < 6:
         run_script(w, _MIGRATE_TO_6)
+    if 1 <= version < 7:
+        _migrate_to_7(w)
     run_script(w, _SCHEMA)
     if 1 <= version < 5:
         run_script(w, _MIGRATE_TO_5)
