@@ -8,7 +8,7 @@ import sqlite3
 
 import sqlite_utils
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # one row per vector: a photo's, or each moment of a video (frame 0, 1, ... at at_s seconds)
 _EMBEDDINGS = """CREATE TABLE IF NOT EXISTS {name} (
@@ -115,6 +115,31 @@ CREATE TABLE IF NOT EXISTS enrich_runs (
 );
 """
 _SCHEMA += _PEOPLE_SCHEMA
+
+# -- faces apart (schema 8): "not this person" said of faces, not of a person's id (a person
+# emptied by a re-sorting, or merged away, took the rejection with it). One rejection is a set:
+# side 0 the faces said not to be the person, side 1 the faces the person held then; no face of
+# one side is ever one person with a face of the other, whatever ids the people get later.
+_APART_SCHEMA = """
+CREATE TABLE IF NOT EXISTS faces_apart (
+    apart_id INTEGER NOT NULL,
+    face_id INTEGER NOT NULL REFERENCES faces(id) ON DELETE CASCADE,
+    side INTEGER NOT NULL,
+    PRIMARY KEY (apart_id, face_id)
+);
+CREATE INDEX IF NOT EXISTS faces_apart_face ON faces_apart(face_id);
+"""
+_SCHEMA += _APART_SCHEMA
+# Schema 8 from 3-7: each person's rejections become one set, against the faces it holds now
+_MIGRATE_TO_8 = """
+INSERT OR IGNORE INTO faces_apart(apart_id, face_id, side)
+    SELECT person_id, face_id, 0 FROM face_constraints WHERE must=0;
+INSERT OR IGNORE INTO faces_apart(apart_id, face_id, side)
+    SELECT f.person_id, f.id, 1 FROM faces f
+    WHERE f.person_id IN (SELECT person_id FROM face_constraints WHERE must=0);
+DELETE FROM faces_apart WHERE apart_id NOT IN (SELECT apart_id FROM faces_apart WHERE side=1);
+DELETE FROM face_constraints WHERE must=0;
+"""
 
 # -- places and text (schema 5): a photo's place from its GPS, the text read in it, and one
 # full-text table over everything textual a photo has (file and folder names, keywords,
@@ -259,6 +284,8 @@ def migrate(w: sqlite_utils.Database) -> None:
     run_script(w, _SCHEMA)
     if 1 <= version < 5:
         run_script(w, _MIGRATE_TO_5)
+    if 3 <= version < 8:
+        run_script(w, _MIGRATE_TO_8)
     w.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?)",
               [str(SCHEMA_VERSION)])
 
