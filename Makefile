@@ -31,7 +31,7 @@ lint: $(STAMP)
 # the tiny models the tests train (cached in tests/.cache, keyed by their code): trained here,
 # before pytest, so that a first run's training is not counted against one test's time limit
 test-models: $(STAMP)
-	cd tests && ../$(PY) -c "from ranking_model import ranking_model; from bilingual_model import bilingual_model; ranking_model(); bilingual_model()"
+	cd tests && ../$(PY) -c "from ranking_model import ranking_model; from bilingual_model import bilingual_model; from vit_model import vit_model; ranking_model(); bilingual_model(); vit_model()"
 
 # two workers, one test file each at a time (a file's fixtures are made once): much of the suite
 # waits on child processes, timers and disk, so two keep both cores busy. TEST_WORKERS=0: one process.

@@ -36,6 +36,31 @@ def _alone(folder: Path) -> Iterator[None]:
             os.close(fd)  # and the lock with it
 
 
+_held: dict[str, threading.Lock] = {}
+_held_lock = threading.Lock()
+
+
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """One holder at a time of a long piece of work in `folder` (a download), across threads
+    and processes: a lock file in the folder (POSIX; elsewhere threads only). Another holder
+    waits, then finds the work done."""
+    with _held_lock:
+        lock = _held.setdefault(str(Path(folder).resolve()), threading.Lock())
+    with lock:
+        try:
+            import fcntl
+        except ImportError:
+            yield
+            return
+        fd = os.open(Path(folder) / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # and the lock with it
+
+
 @contextmanager
 def atomic_path(dest: str | os.PathLike, fsync: bool = True, companions: tuple[str, ...] = ()
                 ) -> Iterator[str]:

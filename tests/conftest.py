@@ -16,8 +16,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # QSettings and other per-user files go to a throw-away folder, never the real profile
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="snapseek-test-config-")
 atexit.register(shutil.rmtree, os.environ["XDG_CONFIG_HOME"], ignore_errors=True)
-# the app's cache folder (the log, the machine's exported towers: core/model/exportcache.py) is the
-# session's: what one test exports, the next copies, and nothing reaches the user's own
+# the app's cache folder (the log, downloaded models) is the session's: nothing reaches the
+# user's own
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="snapseek-test-cache-")
 atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -101,9 +101,9 @@ def photo_dir(tmp_path):
 
 @pytest.fixture(scope="session")
 def exported_runtime(random_model, tmp_path_factory) -> Path:
-    """The tiny model's towers exported once for the session, as a first run exports them (the
-    export itself is tested in test_fast_cli.py, test_runtime.py and test_switch.py): copied into
-    the `library` fixture's home, each test does not export them again (1.5-3.5 s each)."""
+    """The tiny model's towers built once for the session, as a first run builds them (the
+    builder itself is tested in test_builder.py, test_fast_cli.py and test_switch.py): copied
+    into the `library` fixture's home, each test does not build them again."""
     from PIL import Image
 
     from core.library import Library
@@ -122,6 +122,14 @@ def library(tmp_path, random_model, exported_runtime):
     shutil.copytree(exported_runtime, tmp_path / "home" / "runtime")  # before the model loads
     yield lib
     lib.close()
+
+
+@pytest.fixture(scope="session")
+def vit_model_spec() -> str:
+    """A tiny trained model of a family the tower builder covers (see tests/vit_model.py)."""
+    from vit_model import vit_model
+
+    return vit_model()
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,18 @@
-"""A model's exported towers fetched from the URLs pinned in core/model/offered.py: resumed where a
-cut connection left off (HTTP Range), each file checked against its size and sha256 before it
-is renamed into place, so a half-written or altered model is never used."""
+"""A model's files fetched from the Hugging Face hub as any hub client fetches them: from
+`HF_ENDPOINT` (the hub's own variable, for mirrors; https://huggingface.co otherwise), never when
+`HF_HUB_OFFLINE` is set, into Snapseek's cache folder (not ~/.cache/huggingface). Only the files
+the tower builder needs: the weights, the config and the tokenizer's files.
+
+Each file is resumed where a cut connection left off (HTTP Range), written as `.part` and renamed
+into place only when whole, by one process at a time (a lock on the folder). The first download
+records each file's size and sha256 with the repository's commit (`snapseek-files.json`); every
+later open checks them, and a file changed since is said in one line, never used."""
 
 from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import logging
 import os
 import time
@@ -13,10 +20,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
-from core.files import commit_file
-from core.model.offered import PinnedExport, PinnedFile, pinned_export
+from core.files import atomic_path, commit_file, folder_lock
 from core.types import ModelUnavailable, Progress, State
 
 log = logging.getLogger(__name__)
@@ -24,17 +30,27 @@ CHUNK = 1 << 16
 TIMEOUT_S = 30.0
 CUTS_WITHOUT_PROGRESS = 3  # a connection cut again and again with nothing new: give up
 PROGRESS_EVERY_S = 0.25
+RECORD = "snapseek-files.json"
+WEIGHTS = ("open_clip_config.json", "open_clip_model.safetensors")
+TOKENIZER = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
 
-def installed(pinned: PinnedExport, folder: Path) -> bool:
-    """Every file in place at its size, and the manifest the one pinned (a new publication of
-    the export replaces the old)."""
-    try:
-        if any((folder / f.name).stat().st_size != f.size for f in pinned.files):
-            return False
-        return sha256_of(folder / pinned.manifest.name) == pinned.manifest.sha256
-    except OSError:
-        return False
+def endpoint() -> str:
+    return (os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
+
+
+def offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def models_folder() -> Path:
+    from core.thirdparty import cache_folder
+
+    return Path(cache_folder()) / "models"
+
+
+def repo_folder(repo: str) -> Path:
+    return models_folder() / repo.replace("/", "--")
 
 
 def sha256_of(path: Path) -> str:
@@ -45,14 +61,51 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-class _Meter:
-    """Bytes done of all the export's files, the speed of this session and the time left."""
+# -- what was downloaded, and whether it is still that -----------------------------------------
+def _record(folder: Path) -> dict:
+    try:
+        return json.loads((folder / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"files": {}}
 
-    def __init__(self, pinned: PinnedExport, on_progress: Callable | None):
-        self.spec, self.total, self.on_progress = pinned.spec, pinned.total_bytes, on_progress
-        self.done = self._session = 0
-        self._start = time.monotonic()
-        self._last = 0.0
+
+def _write_record(folder: Path, record: dict) -> None:
+    with atomic_path(folder / RECORD) as tmp:
+        Path(tmp).write_text(json.dumps(record, indent=1), encoding="utf-8")
+
+
+def changed(folder: Path, name: str, entry: dict) -> str | None:
+    """Why a downloaded file is no longer the one recorded, or None. Its size and time are
+    compared at every open; its sha256 where either moved (a file rewritten in place)."""
+    try:
+        st = (folder / name).stat()
+    except FileNotFoundError:
+        return "it is missing"
+    if st.st_size != entry["size"]:
+        return f"its size is {st.st_size:,} bytes, not {entry['size']:,}"
+    if st.st_mtime_ns != entry.get("mtime_ns") and sha256_of(folder / name) != entry["sha256"]:
+        return "its contents changed (sha256)"
+    return None
+
+
+def check(folder: Path, spec: str) -> None:
+    """Every recorded file as it was downloaded, or ModelUnavailable in one line."""
+    for name, entry in _record(folder).get("files", {}).items():
+        why = changed(folder, name, entry)
+        if why:
+            raise ModelUnavailable(
+                f"The file {name} of model {spec} changed since it was downloaded ({why}), so it"
+                f" is not used: delete {folder} to download it again.")
+
+
+# -- fetching ----------------------------------------------------------------------------------
+class _Meter:
+    """Bytes done of all the files, the speed of this session and the time left."""
+
+    def __init__(self, spec: str, on_progress: Callable | None):
+        self.spec, self.on_progress = spec, on_progress
+        self.total = self.done = self._session = 0
+        self._start, self._last = time.monotonic(), 0.0
 
     def add(self, n: int, name: str, resumed: bool = False) -> None:
         self.done += n
@@ -68,116 +121,140 @@ class _Meter:
                                       rate=rate, eta_s=eta, current=name, model=self.spec))
 
 
-def fetch(pinned: PinnedExport, folder: Path, on_progress: Callable | None = None,
-          on_notice: Callable[[str], None] | None = None, timeout: float = TIMEOUT_S) -> Path:
-    """Download the export into `folder` (resuming what an earlier try left); the manifest's
-    path. Raises ModelUnavailable with one line when it cannot."""
+def _url(repo: str, revision: str, name: str) -> str:
+    return f"{endpoint()}/{repo}/resolve/{quote(revision, safe='')}/{quote(name)}"
+
+
+def _host() -> str:
+    return urlparse(endpoint()).hostname or endpoint()
+
+
+def _unreachable_line(spec: str, why: str) -> str:
+    return (f"Could not download model {spec} from {_host()} ({why}). Connect to the internet "
+            "once, or use a model folder: --model local-dir:/path/to/folder.")
+
+
+class _KeepHeaders(urllib.request.HTTPRedirectHandler):
+    """Follows the hub's redirects (to its file storage) keeping the first answer's headers:
+    the commit the name resolved to is said there."""
+
+    def __init__(self):
+        self.first = None
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if self.first is None:
+            self.first = headers
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _open(url: str, start: int, timeout: float):
+    """(response, the first answer's headers)."""
+    keep = _KeepHeaders()
+    opener = urllib.request.build_opener(keep)
+    request = urllib.request.Request(url, headers={"Range": f"bytes={start}-"} if start else {})
+    response = opener.open(request, timeout=timeout)
+    return response, keep.first or response.headers
+
+
+def fetch(repo: str, names: tuple[str, ...], folder: Path, spec: str,
+          on_progress: Callable | None = None, optional: tuple[str, ...] = (),
+          revision: str = "main", timeout: float = TIMEOUT_S) -> Path:
+    """The files of `repo` in `folder`, downloaded where missing; `optional` ones may be
+    absent from the repository. Raises ModelUnavailable with one line when it cannot."""
     folder.mkdir(parents=True, exist_ok=True)
-    meter = _Meter(pinned, on_progress)
-    for f in pinned.files:  # the manifest last: it is what makes the files count
-        dest = folder / f.name
-        if dest.exists() and dest.stat().st_size == f.size and sha256_of(dest) == f.sha256:
-            meter.add(f.size, f.name, resumed=True)  # an earlier try's, or a file in common
-            continue
-        _fetch_file(pinned.spec, f, folder, meter, on_notice, timeout)
-    return folder / pinned.manifest.name
+    with folder_lock(folder):  # one process at a time; the next finds the files there
+        record = _record(folder)
+        files = record.setdefault("files", {})
+        want = [n for n in names + optional if n not in files or changed(folder, n, files[n])]
+        if not want:
+            return folder
+        if offline():
+            raise ModelUnavailable(f"Model {spec} is not on this computer and HF_HUB_OFFLINE "
+                                   f"is set, so it is not downloaded ({repo}: "
+                                   f"{', '.join(want)}).")
+        meter = _Meter(spec, on_progress)
+        revision = record.get("commit") or revision
+        for name in want:
+            got = _fetch_file(repo, revision, name, folder, meter, spec, timeout,
+                              name in optional)
+            if got is None:
+                continue
+            revision = record["commit"] = got.pop("commit", None) or revision
+            files[name] = got
+            record["repo"] = repo
+            _write_record(folder, record)
+    return folder
 
 
-def _fetch_file(spec: str, f: PinnedFile, folder: Path, meter: _Meter,
-                on_notice: Callable[[str], None] | None, timeout: float) -> None:
-    part = folder / f"{f.name}.part"
-    for attempt in (1, 2):
-        _download(spec, f, part, meter, timeout)
-        if part.stat().st_size == f.size and sha256_of(part) == f.sha256:
-            commit_file(part, folder / f.name)
-            return
-        meter.add(-part.stat().st_size, f.name, resumed=True)
-        part.unlink()
-        line = (f"The downloaded file {f.name} of model {spec} does not match its checksum: "
-                "it was removed")
-        if attempt == 1:
-            log.warning("%s; downloading it again", line)
-            if on_notice:
-                on_notice(f"{line}; downloading it again.")
-    raise ModelUnavailable(f"{line}, twice (from {f.url}). Try again later; the model is "
-                           "not used until its files match.")
-
-
-def _download(spec: str, f: PinnedFile, part: Path, meter: _Meter, timeout: float) -> None:
-    """Bring `part` to the file's size, resuming from what it holds after every cut."""
+def _fetch_file(repo: str, revision: str, name: str, folder: Path, meter: _Meter, spec: str,
+                timeout: float, optional: bool) -> dict | None:
+    """One file into place; its record entry (size, sha256, mtime, commit), None for an
+    optional file the repository does not have."""
+    part = folder / f"{name}.part"
     have = part.stat().st_size if part.exists() else 0
-    if have > f.size:  # not this file: start again
-        part.unlink()
-        have = 0
-    meter.add(have, f.name, resumed=True)
-    cuts, reason = 0, ""
-    while have < f.size and cuts < CUTS_WITHOUT_PROGRESS:
+    cuts, size, commit, why = 0, None, None, ""
+    while True:
         before = have
         try:
-            have = _get(spec, f, part, have, meter, timeout)
-        except (http.client.HTTPException, OSError) as exc:  # a cut (TLS's SSLError too)
-            reason = type(exc).__name__
-            have = part.stat().st_size if part.exists() else 0
+            response, first = _open(_url(repo, revision, name), have, timeout)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404 and optional:
+                return None
+            if exc.code == 416 and have:  # asked beyond its end: start again
+                part.unlink()
+                have = 0
+                continue
+            raise ModelUnavailable(f"Could not download model {spec}: {_host()} answered "
+                                   f"{exc.code} ({exc.reason}) for {repo}/{name}.") from exc
+        except (urllib.error.URLError, OSError) as exc:  # refused, unreachable, reset: a cut
+            reason = getattr(exc, "reason", exc)
+            why = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
+            if have == 0 and cuts == 0 and meter.done == 0:
+                raise ModelUnavailable(_unreachable_line(spec, why)) from exc
+            cuts += 1
+            if cuts >= CUTS_WITHOUT_PROGRESS:
+                break
+            time.sleep(min(2.0 ** cuts, 10.0))
+            continue
+        commit = commit or first.get("X-Repo-Commit")
+        with response:
+            if have and response.status != 206:  # the server ignores ranges: from the start
+                have = 0
+            total = response.headers.get("Content-Range", "").rpartition("/")[2]
+            size = int(total) if total.isdigit() else have + int(
+                response.headers.get("Content-Length") or 0)
+            if meter.total == 0 or size > meter.total - meter.done:
+                meter.total += size - have
+            meter.add(0, name)
+            try:
+                have = _copy(response, part, have, meter, name)
+            except (http.client.HTTPException, OSError) as exc:  # a cut mid-file
+                why = type(exc).__name__
+                have = part.stat().st_size if part.exists() else 0
+        if size is not None and have >= size:
+            break
         cuts = 0 if have > before else cuts + 1
-    if have < f.size:
+        if cuts >= CUTS_WITHOUT_PROGRESS:
+            break
+    if size is None or have < size:
         raise ModelUnavailable(
-            f"The download of model {spec} from {_host(f.url)} keeps being cut off ({reason});"
-            " what arrived is kept, and the next try resumes from there.")
+            f"The download of model {spec} from {_host()} keeps being cut off ({why}); what "
+            "arrived is kept, and the next try resumes from there.")
+    digest = sha256_of(part)
+    commit_file(part, folder / name)
+    st = (folder / name).stat()
+    return {"size": st.st_size, "sha256": digest, "mtime_ns": st.st_mtime_ns,
+            "commit": commit}
 
 
-def _get(spec: str, f: PinnedFile, part: Path, have: int, meter: _Meter, timeout: float
-         ) -> int:
-    """One request from byte `have` on, appended to `part`; the bytes `part` holds after."""
-    request = urllib.request.Request(f.url, headers={"Range": f"bytes={have}-"} if have else {})
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout)
-    except urllib.error.HTTPError as exc:
-        raise ModelUnavailable(f"Could not download model {spec}: {f.url} answered {exc.code} "
-                               f"({exc.reason}).") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        why = getattr(exc, "reason", exc)
-        why = getattr(why, "strerror", None) or str(why) or type(why).__name__
-        raise ModelUnavailable(
-            f"Could not download model {spec} from {_host(f.url)} ({why}). Connect to the "
-            "internet once, or use a model folder: --model local-dir:/path/to/folder.") from exc
-    with response:
-        if have and response.status != 206:  # the server ignores ranges: from the start
-            meter.add(-have, f.name, resumed=True)
-            have = 0
-        with open(part, "r+b" if have else "wb") as out:
-            out.seek(have)
-            out.truncate()
-            while have <= f.size:
-                block = response.read(CHUNK)
-                if not block:
-                    break
-                out.write(block)
-                have += len(block)
-                meter.add(len(block), f.name)
-            out.flush()
-            os.fsync(out.fileno())
+def _copy(response, part: Path, have: int, meter: _Meter, name: str) -> int:
+    with open(part, "r+b" if have else "wb") as out:
+        out.seek(have)
+        out.truncate()
+        while block := response.read(CHUNK):
+            out.write(block)
+            have += len(block)
+            meter.add(len(block), name)
+        out.flush()
+        os.fsync(out.fileno())
     return have
-
-
-def _host(url: str) -> str:
-    return urlparse(url).hostname or url
-
-
-def fetch_pinned(spec: str, folder: Path, on_progress: Callable | None = None,
-                 on_notice: Callable[[str], None] | None = None) -> bool:
-    """Download the pinned export of an offered model into `folder` unless it is there; True
-    when it is there now. A failure is logged in one line; the caller loads the model itself."""
-    pinned = pinned_export(spec)
-    if pinned is None:
-        return False
-    if installed(pinned, folder):
-        return True
-    if on_notice:
-        on_notice(f"Downloading model {spec} ({pinned.total_bytes / 1e6:,.0f} MB, first use "
-                  "only)…")
-    try:
-        fetch(pinned, folder, on_progress, on_notice)
-    except (ModelUnavailable, OSError) as exc:  # said once; the caller loads the model itself
-        log.warning("%s", exc)
-        return False
-    return True

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from core.model.exported import prepared
-from core.model.offered import DEFAULT_MODEL, ModelSpec, file_fingerprint, model_id
+from core.model.offered import DEFAULT_MODEL, ModelSpec, file_fingerprint, model_id, runtime_key
 from core.model.sources import open_clip_model
 from core.model.textcache import TextCache
 from core.model.torchtowers import (
@@ -59,7 +59,7 @@ class Embedder:
         self.runtime_cache = Path(runtime_cache) if runtime_cache else None
         self.weights_path = str(weights) if weights else None
         if self.runtime_cache is not None and self.weights_path and self._wants_fast_runtime():
-            from core.model.exported import export_light  # before the text tower turns bf16: fp32 in
+            from core.model.torchexport import export_light  # before the text tower turns bf16: fp32 in
 
             export_light(self, threads)
         self.text_precision = "fp32"
@@ -90,9 +90,7 @@ class Embedder:
 
     def runtime_key(self) -> str:
         """The exported tower's name in the cache: one per model id (spec, weights, dim)."""
-        import hashlib
-
-        return hashlib.blake2b(self.model_id.encode(), digest_size=10).hexdigest()
+        return runtime_key(self.model_id)
 
     def probe_batch(self) -> np.ndarray:
         """A few synthetic pictures, preprocessed as photos are: the runtime's agreement test."""
@@ -127,7 +125,7 @@ class Embedder:
         if self._fast_checked:
             return self._fast_image
         self._fast_checked = True
-        from core.model.runtime import fast_image_tower
+        from core.model.torchexport import fast_image_tower
 
         tower = fast_image_tower(self.model.visual, self.image_size, self.runtime_cache,
                                  self.runtime_key(), self._torch_visual, self.probe_batch(),
@@ -135,7 +133,7 @@ class Embedder:
         if tower is not None:
             self._fast_image = tower
             self.image_runtime = f"openvino {tower.precision}"
-            from core.model.exported import add_image_tower  # image queries without torch, too
+            from core.model.torchexport import add_image_tower  # image queries without torch, too
 
             add_image_tower(self, self.runtime_cache / f"{self.runtime_key()}-{self.image_size}"
                             ".xml", tower.precision)
@@ -151,26 +149,18 @@ class Embedder:
     ) -> Embedder:
         """Load a model by spec; downloads only when allowed and not yet cached.
 
-        With `runtime_cache` (a folder in the library home) and the CPU, the image tower runs
-        on the faster runtime of core/model/runtime.py, exported there once per model, when it agrees
-        with torch fp32; SNAPSEEK_RUNTIME=torch keeps torch. An offered model whose export is
-        published (core/model/offered.py) is downloaded as that export, reporting `on_progress`."""
+        With `runtime_cache` (a folder in the library home) and the CPU, the model answers from
+        its towers on OpenVINO (core/model/runtime.py), built there once from its weights file
+        (core/model/builder.py), or exported from torch for a family the builder does not cover;
+        SNAPSEEK_RUNTIME=torch keeps torch. A download reports `on_progress`."""
         if (runtime_cache is not None and light and device in ("auto", "cpu", None)
                 and os.environ.get(RUNTIME_ENV, "auto").strip().lower() != "torch"):
-            from core.model.download import fetch_pinned
-            from core.model.exported import open_light
+            from core.model.light import open_or_build
 
-            def light_one():
-                return open_light(spec, Path(runtime_cache), threads, lambda: cls.load(
-                    spec, device, threads, allow_download, on_status, text_precision,
-                    channels_last, runtime_cache, light=False))
-
-            found = light_one()
-            # an offered model's published export spares the download of its torch weights
-            # and torch itself; where there is none, the first run exports its own
-            if found is None and allow_download and fetch_pinned(
-                    spec, Path(runtime_cache), on_progress, on_status):
-                found = light_one()
+            found = open_or_build(spec, Path(runtime_cache), threads, lambda: cls.load(
+                spec, device, threads, allow_download, on_status, text_precision,
+                channels_last, runtime_cache, light=False), allow_download, on_progress,
+                on_status)
             if found is not None:
                 return found
         try:
@@ -178,10 +168,9 @@ class Embedder:
             import torch
         except ModuleNotFoundError as exc:  # the slim app, or an install without torch
             raise ModelUnavailable(
-                f"{ModelSpec.parse(spec).text} has no exported towers here yet, and making "
-                f"them needs torch and open_clip, which this installation does not have "
-                f"({exc.name} is missing): use a model with a published export, or a full "
-                "installation (pip install torch open_clip_torch) once to export it.") from exc
+                f"Model {ModelSpec.parse(spec).text} needs the full installation: its towers "
+                f"are made by torch and open_clip, which this installation does not have "
+                f"({exc.name} is missing).") from exc
         except Exception as exc:  # a broken install must be a message, not a dead thread
             raise ModelUnavailable(f"torch / open_clip cannot be loaded: {exc}") from exc
 

@@ -1,18 +1,9 @@
-"""Text search without torch: the text tower exported to OpenVINO with its tokenizer, once per
-model into the library home, so that `snapseek search "dog"` neither imports torch nor loads the
-image tower.
-
-At the first full load of a model on the CPU (core/model/embedder.py), its text tower is traced while
-still fp32 and saved as OpenVINO IR beside the image tower's (`runtime/<model key>-text.*`), with
-its tokenizer (the `tokenizers` library's own file) and a manifest naming the weights file and
-its fingerprint. The export is kept only when the light tokenizer gives the same token ids as
-open_clip's on probe texts, and the compiled tower's vectors agree with torch fp32's (cosine >=
-runtime.MIN_COSINE). A later load finds the manifest, checks the weights are still the same
-file, and answers text queries from it; anything else (images, the torch model) loads the full
-model on first use. Models with a Hugging Face tokenizer (SigLIP 2, the default; XLM-R...) and
-those with CLIP's own BPE (rebuilt as a `tokenizers` file by core/model/cliptokenizer.py) take this
-path. A manifest marked `pinned` came with its files from the URLs core/model/offered.py pins
-(core/model/download.py): no weights file backs it; its files are trusted by their checksums."""
+"""Searches and indexing without torch: the light embedder answers from a model's towers on
+OpenVINO (core/model/runtime.py), with its tokenizer and preprocessing, as a manifest in the
+library's runtime folder names them. The towers were built from the weights file
+(core/model/builder.py) or, for a family the builder does not cover, exported from torch
+(core/model/torchexport.py). A later load finds the manifest, checks the weights are still the
+same file, and answers from it; anything it cannot do loads the full model on first use."""
 
 from __future__ import annotations
 
@@ -25,9 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from core.files import atomic_path
-from core.model import exportcache, runtime
-from core.model.cliptokenizer import is_simple_tokenizer, save_clip_tokenizer
-from core.model.offered import ModelSpec, file_fingerprint, fingerprint_of
+from core.model import runtime
+from core.model.offered import ModelSpec, file_fingerprint
+from core.model.tokens import LightTokenizer
+from core.model.weightsfile import TokenTable
 from core.model.textcache import TextCache
 from core.osutil import give_back_memory
 from core.thirdparty import openvino
@@ -35,82 +27,8 @@ from core.types import one_line
 
 log = logging.getLogger(__name__)
 VERSION = 3  # 2: the token embedding apart, memory-mapped; 3: the tower's weights in fp16
-CLEAN_NAMES = {"_clean_canonicalize": "canonicalize", "_clean_lower": "lower",
-               "_clean_whitespace": "whitespace"}
-
-
 def manifest_path(cache: Path, spec: str) -> Path:
     return cache / f"text-{hashlib.blake2b(spec.encode(), digest_size=10).hexdigest()}.json"
-
-
-def export_light(emb, threads: int | None = None) -> Path | None:
-    """Export the text tower of a fully loaded (still fp32) Embedder; the manifest, or None."""
-    tok = emb.tokenizer
-    hf = getattr(tok, "tokenizer", None)
-    clean = CLEAN_NAMES.get(getattr(getattr(tok, "clean_fn", None), "__name__", ""))
-    clip = is_simple_tokenizer(tok)
-    if clean is None or not clip and (
-            hf is None or not hasattr(hf, "backend_tokenizer")
-            or getattr(tok, "tokenizer_mode", "") or hf.pad_token_id is None):
-        return None  # neither CLIP's BPE nor a standard Hugging Face tokenizer: text on torch
-    cache = emb.runtime_cache
-    path = manifest_path(cache, emb.spec)
-    try:
-        known = json.loads(path.read_text(encoding="utf-8"))
-        if known.get("model_id") == emb.model_id and known.get("version") == VERSION and all(
-                (cache / known[k]).exists() for k in ("xml", "bin", "tokenizer")
-                if known[k]):
-            return path
-    except (OSError, ValueError, KeyError):
-        pass
-    xml = table = None
-    try:
-        import torch
-
-        key = emb.runtime_key()
-        tok_file = cache / f"{key}-tokenizer.json"
-        cache.mkdir(parents=True, exist_ok=True)
-        if clip:
-            save_clip_tokenizer(tok, tok_file)
-            pad, sep = 0, None  # open_clip pads CLIP's tokens with zeros
-        else:
-            hf.backend_tokenizer.save(str(tok_file))
-            pad = hf.pad_token_id
-            sep = hf.sep_token_id if getattr(tok, "strip_sep_token", False) else None
-        light = runtime.LightTokenizer(str(tok_file), tok.context_length, clean, pad, sep)
-        want = tok(runtime.TEXT_PROBES).numpy()
-        if not np.array_equal(light(runtime.TEXT_PROBES), want):
-            log.warning("the light tokenizer differs from open_clip's: text stays on torch")
-            return None
-        xml, table, inputs = runtime.export_text(emb.model, tok.context_length,
-                                                 cache / f"{key}-text.xml")
-        with torch.inference_mode():
-            ref = torch.nn.functional.normalize(
-                emb.model.encode_text(torch.from_numpy(want)).float(), dim=-1).numpy()
-        for precision in (["bf16"] if runtime.cpu_has_bf16() else []) + ["f32"]:
-            tower = runtime.compile_text(xml, light, precision, threads, table, inputs)
-            worst = float((tower(runtime.TEXT_PROBES) * ref).sum(1).min())
-            if worst >= runtime.MIN_COSINE:
-                manifest = {"version": VERSION, "spec": emb.spec, "model_id": emb.model_id,
-                            "dim": emb.dim, "image_size": emb.image_size,
-                            "weights": emb.weights_path,
-                            "fingerprint": fingerprint_of(emb.model_id),
-                            "xml": xml.name, "bin": xml.with_suffix(".bin").name,
-                            "embed": table.name if table else None, "inputs": inputs,
-                            "tokenizer": tok_file.name, "context_length": tok.context_length,
-                            "clean": clean, "pad_id": pad, "sep_id": sep,
-                            "precision": precision, "min_cosine": round(worst, 6)}
-                _write_manifest(path, manifest)
-                log.info("text tower exported to OpenVINO %s (cosine to torch fp32 >= %.5f)",
-                         precision, worst)
-                exportcache.keep(runtime.text_files(xml, table))
-                return path
-        log.warning("the exported text tower disagrees with torch (cosine %.5f): not used", worst)
-    except Exception as exc:  # noqa: BLE001 - any failure: text stays on torch
-        log.warning("the light text tower is not used (%s: %s)", type(exc).__name__, exc)
-    if xml is not None:
-        exportcache.drop(runtime.text_files(xml, table))  # the next load exports afresh
-    return None
 
 
 def open_light(spec: str, cache: Path, threads: int | None, full_loader):
@@ -120,40 +38,46 @@ def open_light(spec: str, cache: Path, threads: int | None, full_loader):
         m = json.loads(manifest_path(cache, text).read_text(encoding="utf-8"))
         if m.get("version") != VERSION or m.get("spec") != text:
             return None
-        if m.get("pinned"):  # published, checked by sha256 when downloaded: no weights here
-            if m.get("weights") or not installed_pinned(text, cache):
-                return None
-        elif not m.get("weights") or file_fingerprint(m["weights"]) != m["fingerprint"]:
-            return None  # other weights under the same name: export again from the full model
+        if not m.get("weights") or file_fingerprint(m["weights"]) != m["fingerprint"]:
+            return None  # other weights under the same name: made again from them
         openvino()  # missing: the full model answers
         import tokenizers  # noqa: F401
 
-        for key in ("xml", "bin", "tokenizer", "embed", "image_xml"):
+        for key in ("xml", "bin", "tokenizer", "image_xml"):
             if m.get(key) and not (cache / m[key]).exists():
                 return None
-
-        def tower(cached: bool = True):  # compiled at the first text query, not before
-            tokenizer = runtime.LightTokenizer(str(cache / m["tokenizer"]), m["context_length"],
-                                               m["clean"], m["pad_id"], m["sep_id"])
-            return runtime.compile_text(cache / m["xml"], tokenizer, usable(m["precision"]),
-                                        threads,
-                                        cache / m["embed"] if m["embed"] else None,
-                                        m["inputs"], cache / "compiled" if cached else None)
+        if isinstance(m.get("embed"), str) and not (cache / m["embed"]).exists():
+            return None
     except FileNotFoundError:
         return None
     except Exception as exc:  # noqa: BLE001 - the full model answers instead
         log.info("no light text tower (%s: %s)", type(exc).__name__, exc)
         return None
-    return LightEmbedder(m, tower, full_loader, cache, threads)
+    return LightEmbedder(m, text_tower_of(m, cache, threads), full_loader, cache, threads)
 
 
-def installed_pinned(spec: str, cache: Path) -> bool:
-    """The export the app's table pins for this model is the one in the cache."""
-    from core.model.download import installed
-    from core.model.offered import pinned_export
+def token_table(m: dict, cache: Path):
+    """The text tower's token embedding, where the manifest says it is: rows of the weights
+    file (a tower the builder made), or a .npy file beside the tower (one torch exported)."""
+    where = m.get("embed")
+    if not where:
+        return None
+    if isinstance(where, dict):
+        return TokenTable(where)
+    return np.load(cache / where, mmap_mode="r")
 
-    pinned = pinned_export(spec)
-    return pinned is not None and installed(pinned, cache)
+
+def text_tower_of(m: dict, cache: Path, threads: int | None):
+    """`tower(cached)`: the manifest's text tower compiled, at the first text query."""
+
+    def tower(cached: bool = True):
+        tokenizer = LightTokenizer(str(cache / m["tokenizer"]), m["context_length"], m["clean"],
+                                   m["pad_id"], m["sep_id"], m.get("pad_left", False))
+        return runtime.compile_text(cache / m["xml"], tokenizer, usable(m["precision"]),
+                                    threads, token_table(m, cache), m["inputs"],
+                                    cache / "compiled" if cached else None)
+
+    return tower
 
 
 def usable(precision: str) -> str:
@@ -267,8 +191,9 @@ class LightEmbedder:
                 import tokenizers
 
                 tokenizers.Tokenizer.from_file(str(cache / m["tokenizer"]))
-                if m.get("embed"):
-                    np.load(cache / m["embed"], mmap_mode="r")
+                table = token_table(m, cache)
+                if table is not None:
+                    table[np.zeros(1, np.int64)]  # its first row reads
         except Exception:  # noqa: BLE001 - any failure to read is damage
             return False
         return True
@@ -289,30 +214,6 @@ class LightEmbedder:
 
 # -- the image tower without torch: an image query ------------------------------------------------
 PIL_FILTERS = {"nearest": 0, "bilinear": 2, "bicubic": 3, "lanczos": 1, "box": 4, "hamming": 5}
-
-
-def describe_preprocess(preprocess) -> list | None:
-    """open_clip's torchvision preprocessing as plain steps, or None if a step is unknown."""
-    steps = []
-    for t in getattr(preprocess, "transforms", None) or []:
-        name = type(t).__name__
-        if name == "Resize" and getattr(t, "max_size", None) is None:
-            interp = getattr(t.interpolation, "value", str(t.interpolation))
-            if interp not in PIL_FILTERS:
-                return None
-            size = t.size if isinstance(t.size, int) else list(t.size)
-            steps.append(["resize", size, interp])
-        elif name == "CenterCrop":
-            steps.append(["crop", list(t.size)])
-        elif name in ("MaybeConvertMode", "_convert_to_rgb"):
-            steps.append(["convert", getattr(t, "mode", "RGB")])
-        elif name in ("MaybeToTensor", "ToTensor"):
-            steps.append(["tensor"])
-        elif name == "Normalize":
-            steps.append(["normalize", list(t.mean), list(t.std)])
-        else:
-            return None
-    return steps or None
 
 
 def prepared(embedder, images) -> np.ndarray:
@@ -353,33 +254,7 @@ def light_preprocess(image, steps: list) -> np.ndarray:
     return np.ascontiguousarray(out, np.float32)
 
 
-def add_image_tower(emb, tower_path: Path, precision: str) -> None:
-    """Name the exported image tower in the manifest when the light preprocessing gives
-    torch's tensors for the probe pictures: an image query then needs no torch either."""
-    path = manifest_path(emb.runtime_cache, emb.spec)
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
-    if manifest.get("model_id") != emb.model_id:
-        return
-    steps = describe_preprocess(emb.preprocess)
-    if steps is None:
-        return
-    from PIL import Image
-
-    rng = np.random.default_rng(3)
-    for w, h in ((320, 240), (240, 333), (517, 301)):
-        im = Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8))
-        if np.abs(light_preprocess(im, steps) - emb.preprocess(im).numpy()).max() > 1e-4:
-            log.info("the light preprocessing differs from torch's: image queries load torch")
-            return
-    manifest.update({"image_xml": tower_path.name, "image_precision": precision,
-                     "preprocess": steps})
-    _write_manifest(path, manifest)
-
-
-def _write_manifest(path: Path, manifest: dict) -> None:
+def write_manifest(path: Path, manifest: dict) -> None:
     """Whole or not at all: a manifest names files a later start trusts without tracing."""
     with atomic_path(path) as tmp:
         Path(tmp).write_text(json.dumps(manifest, indent=1), encoding="utf-8")

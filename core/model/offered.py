@@ -58,6 +58,7 @@ class OfferedModel:
     rss_mb: int | None = None  # resident memory with a library open and the model loaded, here
     speed_note: str = ""  # when and how indexing_runs were measured
     licence_first_sentence: str | None = None  # shown before a non-open licence is accepted
+    hub_repo: str | None = None  # where its weights file, config and tokenizer are published
 
     @property
     def open(self) -> bool:
@@ -99,7 +100,8 @@ MODELS: tuple[OfferedModel, ...] = (
         "https://huggingface.co/timm/ViT-B-32-SigLIP2-256", "multilingual", 1507,
         47.2, SIGLIP2_TABLE,
         {"English": 73.15, "German": 84.44, "Japanese": 55.31}, IMMICH_TABLE,
-        indexing_runs=(23.72, 23.56, 23.99), rss_mb=1970, speed_note=DEFAULT_RUN),
+        indexing_runs=(23.72, 23.56, 23.99), rss_mb=1970, speed_note=DEFAULT_RUN,
+        hub_repo="timm/ViT-B-32-SigLIP2-256"),
     OfferedModel(
         "ViT-B-16-SigLIP2:webli", "SigLIP 2 B/16 (224 px)", "Apache-2.0",
         "https://huggingface.co/timm/ViT-B-16-SigLIP2", "multilingual", 1501,
@@ -108,69 +110,34 @@ MODELS: tuple[OfferedModel, ...] = (
         rss_mb=1961,
         speed_note=("not measured on a quiet machine; on the busy one it indexed at about half "
                     "ViT-B-32-256's speed (median 2.0 vs 4.08 photos/s, image tower alone 2.53 "
-                    "vs 6.27 img/s, in one `" + SPEED_COMMAND + "` run), so below the bar")),
+                    "vs 6.27 img/s, in one `" + SPEED_COMMAND + "` run), so below the bar"),
+        hub_repo="timm/ViT-B-16-SigLIP2"),
     OfferedModel(
         "ViT-B-32-256:datacomp_s34b_b86k", "CLIP B/32 DataComp (256 px)", "MIT",
         "https://huggingface.co/laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K", "English", 605,
         39.93, OPEN_CLIP_CSV, indexing_runs=(23.03, 26.91, 25.02), rss_mb=1673,
-        speed_note=QUIET_BENCH),
+        speed_note=QUIET_BENCH,
+        hub_repo="laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K"),
     OfferedModel(
         "ViT-B-32:laion2b_s34b_b79k", "CLIP B/32 LAION-2B", "MIT",
         "https://huggingface.co/laion/CLIP-ViT-B-32-laion2B-s34B-b79K", "English", 605,
         39.34, OPEN_CLIP_CSV,
         {"English": 68.78, "German": 36.6}, IMMICH_TABLE,
-        indexing_runs=(27.04, 27.48, 27.68), rss_mb=1672, speed_note=QUIET_BENCH),
+        indexing_runs=(27.04, 27.48, 27.68), rss_mb=1672, speed_note=QUIET_BENCH,
+        hub_repo="laion/CLIP-ViT-B-32-laion2B-s34B-b79K"),
     OfferedModel(
         "MobileCLIP2-S2:dfndr2b", "MobileCLIP2-S2", "Apple-AMLR", AMLR_URL, "English", 397,
         48.82, APPLE_RESULTS.format("mobileclip2_s2"),
         indexing_runs=(20.21, 19.83, 20.43), rss_mb=1510, speed_note=QUIET_BENCH,
-        licence_first_sentence=AMLR_FIRST_SENTENCE),
+        licence_first_sentence=AMLR_FIRST_SENTENCE,
+        hub_repo="timm/MobileCLIP2-S2-OpenCLIP"),
     OfferedModel(
         "MobileCLIP2-S0:dfndr2b", "MobileCLIP2-S0", "Apple-AMLR", AMLR_URL, "English", 300,
         43.68, APPLE_RESULTS.format("mobileclip2_s0"),
         indexing_runs=(24.84, 23.21, 26.43), rss_mb=1377, speed_note=QUIET_BENCH,
-        licence_first_sentence=AMLR_FIRST_SENTENCE),
+        licence_first_sentence=AMLR_FIRST_SENTENCE,
+        hub_repo="timm/MobileCLIP2-S0-OpenCLIP"),
 )
-
-
-@dataclass(frozen=True)
-class PinnedFile:
-    """One file of a published export: its name in `<home>/runtime/`, where it is, and what
-    it must be (a download is used only when both agree)."""
-
-    name: str
-    url: str
-    size: int
-    sha256: str
-
-
-@dataclass(frozen=True)
-class PinnedExport:
-    """Our export of a model's towers (core/model/publish.py), published beside its weights under
-    the same licence: the image and text towers, the tokenizer and the manifest (which names
-    the other files and carries the preprocessing). The manifest comes last, so a home that
-    holds it holds every file it names."""
-
-    spec: str
-    files: tuple[PinnedFile, ...]
-
-    @property
-    def manifest(self) -> PinnedFile:
-        return self.files[-1]
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(f.size for f in self.files)
-
-
-# None: not published yet (the exports must be made from the real weights, which could not be
-# downloaded where this table was written); such a model's first run exports its own towers
-EXPORTS: dict[str, PinnedExport | None] = {m.spec: None for m in MODELS}
-
-
-def pinned_export(spec: str) -> PinnedExport | None:
-    """The published export of an offered model, or None (a model folder, an unpublished one)."""
-    return EXPORTS.get(spec)
 
 
 def choose_default(models=MODELS) -> str:
@@ -243,6 +210,13 @@ def model_id(spec: str, fingerprint: str, dim: int) -> str:
     dimension, so that other weights under the same name are another model. A spec may hold
     "#" (a folder's name): the parts are read from the right."""
     return f"{spec}#{fingerprint}#{dim}"
+
+
+def runtime_key(model_id: str) -> str:
+    """A model's towers' names in a runtime folder: one per model id (spec, weights, dim)."""
+    import hashlib
+
+    return hashlib.blake2b(model_id.encode(), digest_size=10).hexdigest()
 
 
 def spec_of(model_id: str) -> str:
