@@ -11,6 +11,8 @@ import pytest
 from helpers import make_photo, run_cli
 from ranking_model import CLASSES
 
+from core.model.offered import MODELS
+
 MOBILECLIP = "MobileCLIP2-S2:dfndr2b"
 
 
@@ -225,3 +227,55 @@ def test_non_ascii_queries_answer_without_error(bilingual_library):
     proc = run_cli("search", "海辺の犬 2021", "-k", "3", "--json", home=home, check=False)
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(proc.stdout)) == 3 and "Traceback" not in proc.stderr
+
+
+class _Shapes:
+    """A model's tensor names and shapes, as core.model.family reads a weights file."""
+
+    def __init__(self, state: dict):
+        self.tensors = {k: tuple(v.shape) for k, v in state.items()}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.tensors
+
+    def names(self, prefix: str = "") -> list[str]:
+        return [n for n in self.tensors if n.startswith(prefix)]
+
+    def shape(self, name: str) -> tuple:
+        return self.tensors[name]
+
+
+@pytest.mark.parametrize("spec", [m.spec for m in MODELS])
+def test_each_offered_model_says_truly_whether_it_needs_the_full_installation(spec):
+    """What the table says (and `snapseek models --json` shows) is what the builder finds in
+    the architecture: open_clip's own config and the tensors of its state dict."""
+    import open_clip
+    import torch
+
+    from core.model.family import NotCovered, read
+
+    name = spec.split(":")[0]
+    cfg = open_clip.get_model_config(name)
+    kind = open_clip.CustomTextCLIP if cfg.get("custom_text") else open_clip.CLIP
+    with torch.device("meta"):  # the shapes, without the memory
+        model = kind(**{k: v for k, v in cfg.items() if k != "custom_text"})
+    try:
+        arch = read({"model_cfg": cfg}, _Shapes(model.state_dict()))
+    except NotCovered:
+        arch = None
+    entry = next(m for m in MODELS if m.spec == spec)
+    assert entry.needs_full_installation == (arch is None)
+    if arch is not None:
+        assert entry.family == ("siglip" if arch.vision.kind == "timm" else "clip")
+
+
+def test_models_json_says_which_need_the_full_installation():
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "core.cli", "models", "--json"],
+                         capture_output=True, text=True, check=True)
+    rows = {m["spec"]: m["needs_full_installation"] for m in json.loads(out.stdout)["models"]}
+    assert rows["ViT-B-32-SigLIP2-256:webli"] is False
+    assert rows["MobileCLIP2-S2:dfndr2b"] is True

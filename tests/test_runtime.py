@@ -1,4 +1,5 @@
-"""The image tower on OpenVINO gives torch's vectors, and falls back to torch otherwise."""
+"""The image tower on OpenVINO gives torch's vectors, built from the weights or exported from torch
+(a family the builder does not cover), and falls back to torch otherwise."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def tower_and_probes(tmp_path_factory):
 
 
 def test_openvino_vectors_equal_torch_fp32(tower_and_probes, tmp_path):
-    from core.model.runtime import agreement, compile_tower, export
+    from core.model.runtime import agreement, compile_tower
+    from core.model.torchexport import export
 
     model, size, reference, probes = tower_and_probes
     path = export(model.visual, size, tmp_path / "tower.xml")
@@ -40,37 +42,37 @@ def test_openvino_vectors_equal_torch_fp32(tower_and_probes, tmp_path):
 
 def test_the_fast_tower_is_exported_once_and_checked_at_every_start(tower_and_probes, tmp_path,
                                                                    monkeypatch):
-    from core.model import runtime
+    from core.model import torchexport
 
     model, size, reference, probes = tower_and_probes
-    tower = runtime.fast_image_tower(model.visual, size, tmp_path, "m1", reference, probes, 2)
+    tower = torchexport.fast_image_tower(model.visual, size, tmp_path, "m1", reference, probes, 2)
     assert tower is not None
     exports = []
-    monkeypatch.setattr(runtime, "export", lambda *a: exports.append(a))
-    again = runtime.fast_image_tower(model.visual, size, tmp_path, "m1", reference, probes, 2)
+    monkeypatch.setattr(torchexport, "export", lambda *a: exports.append(a))
+    again = torchexport.fast_image_tower(model.visual, size, tmp_path, "m1", reference, probes, 2)
     assert again is not None and exports == []  # cached by model id in the home
 
 
 def test_a_runtime_that_disagrees_is_not_used(tower_and_probes, tmp_path, caplog):
-    from core.model import runtime
+    from core.model import torchexport
 
     model, size, reference, probes = tower_and_probes
     rng = np.random.default_rng(0)
     wrong = lambda batch: rng.normal(size=(len(batch), 32))  # noqa: E731
-    assert runtime.fast_image_tower(model.visual, size, tmp_path, "m2", wrong, probes) is None
+    assert torchexport.fast_image_tower(model.visual, size, tmp_path, "m2", wrong, probes) is None
     assert "disagrees" in caplog.text
 
 
 def test_a_failing_export_leaves_torch(tower_and_probes, tmp_path, monkeypatch, caplog):
-    from core.model import runtime
+    from core.model import torchexport
 
     model, size, reference, probes = tower_and_probes
 
     def broken(*a):
         raise RuntimeError("cannot trace this model")
 
-    monkeypatch.setattr(runtime, "export", broken)
-    assert runtime.fast_image_tower(model.visual, size, tmp_path, "m3", reference, probes) is None
+    monkeypatch.setattr(torchexport, "export", broken)
+    assert torchexport.fast_image_tower(model.visual, size, tmp_path, "m3", reference, probes) is None
     assert "cannot trace" in caplog.text
 
 
@@ -128,20 +130,18 @@ def test_embedder_vectors_on_the_bf16_runtime_agree_with_torch(spec_and_images, 
     assert float((ours * reference).sum(1).min()) >= 0.999
 
 
-def test_the_embedder_exports_once_per_model(spec_and_images, tmp_path, tmp_path_factory,
-                                            monkeypatch):
-    from core.model import runtime
+def test_the_embedder_builds_the_towers_once_per_model(spec_and_images, tmp_path, monkeypatch):
+    from core.model import builder
 
-    # a machine that has exported nothing yet (the session's cache may hold this model's)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("machine-cache")))
     spec, images = spec_and_images
     calls = []
-    real = runtime.export
-    monkeypatch.setattr(runtime, "export", lambda *a: calls.append(a) or real(*a))
+    real = builder.build
+    monkeypatch.setattr(builder, "build", lambda *a, **k: calls.append(a) or real(*a, **k))
     first, _ = _embedder_vectors(spec, tmp_path, images[:2])
     second, _ = _embedder_vectors(spec, tmp_path, images[:2])  # the next start of the app
     assert len(calls) == 1 and second.image_runtime.startswith("openvino")
-    image_tower = tmp_path.glob(f"{first.runtime_key()}-{first.image_size}.*")
+    assert not first.full_loaded and not second.full_loaded
+    image_tower = tmp_path.glob(f"*-{first.image_size}.*")
     assert sorted(p.suffix for p in image_tower) == [".bin", ".xml"]
 
 
@@ -203,7 +203,8 @@ if plain_first == "after":  # another library imports OpenVINO once the project 
     import openvino
 import torch
 from pathlib import Path
-from core.model.runtime import compile_tower, export
+from core.model.runtime import compile_tower
+from core.model.torchexport import export
 tower = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 4))
 path = export(tower, 8, Path(attempts).parent / "tower.xml")
 compile_tower(path, "f32", threads=1)

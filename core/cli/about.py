@@ -23,9 +23,13 @@ def cmd_status(args) -> int:
     print(f"Photos   {status['media_count']} ({status['indexed_count']} indexed, "
           f"{status['error_count']} could not be read)")
     print(f"Index    {status['index']}")
+    for a in status["away"]:
+        print(f"Away     {a['drive']} ({a['why']}): its {a['photos']} photos are kept, and "
+              "searchable; looked at again when it is back")
     for f in status["folders"]:
         paused = "  (paused)" if f["paused"] else ""
-        print(f"  {f['path']}  {f['media_count']} photos, {f['errors']} errors{paused}")
+        away = f"  ({f['away']})" if f["away"] else ""
+        print(f"  {f['path']}  {f['media_count']} photos, {f['errors']} errors{paused}{away}")
     for e in status.get("errors", []):
         print(f"  ! {e['path']}: {e['reason']}")
     return 0
@@ -101,7 +105,8 @@ def cmd_models(args) -> int:
         r1 = f"{m['coco_t2i_r1']}%" if m["coco_t2i_r1"] is not None else "not published"
         print(f"{'*' if m['default'] else ' '} {m['spec']}  ({m['name']})\n"
               f"    licence {m['licence']}{'' if m['open'] else ' (not an open licence)'}, "
-              f"{m['languages']}, {m['size_mb']} MB\n"
+              f"{m['languages']}, {m['size_mb']} MB"
+              f"{', needs the full installation (torch)' if m['needs_full_installation'] else ''}\n"
               f"    MSCOCO text→image R@1 {r1}, Crossmodal-3600 recall: {recall}\n"
               f"    speed here: {_speed(m)}; memory with a library open: "
               f"{str(m['rss_mb']) + ' MB' if m['rss_mb'] else 'not measured'}")

@@ -30,6 +30,7 @@ CHUNK = 1 << 16
 TIMEOUT_S = 30.0
 CUTS_WITHOUT_PROGRESS = 3  # a connection cut again and again with nothing new: give up
 PROGRESS_EVERY_S = 0.25
+RETRY_S = 2.0  # the first wait before a try again; doubled each time
 RECORD = "snapseek-files.json"
 WEIGHTS = ("open_clip_config.json", "open_clip_model.safetensors")
 TOKENIZER = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
@@ -204,6 +205,11 @@ def _fetch_file(repo: str, revision: str, name: str, folder: Path, meter: _Meter
                 part.unlink()
                 have = 0
                 continue
+            if exc.code >= 500 and cuts + 1 < CUTS_WITHOUT_PROGRESS:  # the server's moment
+                cuts += 1
+                why = f"{exc.code} {exc.reason}"
+                time.sleep(RETRY_S * 2 ** (cuts - 1))
+                continue
             raise ModelUnavailable(f"Could not download model {spec}: {_host()} answered "
                                    f"{exc.code} ({exc.reason}) for {repo}/{name}.") from exc
         except (urllib.error.URLError, OSError) as exc:  # refused, unreachable, reset: a cut
@@ -214,7 +220,7 @@ def _fetch_file(repo: str, revision: str, name: str, folder: Path, meter: _Meter
             cuts += 1
             if cuts >= CUTS_WITHOUT_PROGRESS:
                 break
-            time.sleep(min(2.0 ** cuts, 10.0))
+            time.sleep(RETRY_S * 2 ** (cuts - 1))
             continue
         commit = commit or first.get("X-Repo-Commit")
         with response:

@@ -7,6 +7,7 @@ same file, and answers from it; anything it cannot do loads the full model on fi
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -17,7 +18,7 @@ import numpy as np
 
 from core.files import atomic_path
 from core.model import runtime
-from core.model.offered import ModelSpec, file_fingerprint
+from core.model.offered import ModelSpec, file_fingerprint, runtime_key
 from core.model.tokens import LightTokenizer
 from core.model.weightsfile import TokenTable
 from core.model.textcache import TextCache
@@ -106,6 +107,10 @@ class LightEmbedder:
         self._text_cache = TextCache()
         self.exported_again = False  # a tower fell back, and the towers are made afresh
 
+    def runtime_key(self) -> str:
+        """The towers' names in the runtime folder (see offered.runtime_key)."""
+        return runtime_key(self.model_id)
+
     @property
     def full_loaded(self) -> bool:
         return self._full is not None
@@ -150,9 +155,11 @@ class LightEmbedder:
 
     def _compiled(self, tower: str, make):
         """`make(cached)` compiled: with OpenVINO's compiled-model cache, else without it (a
-        read-only home fails only the first). A search never fails for it: where neither
-        compiles, the full model answers in its place, and a tower whose files no longer read
-        (damaged, changed by another program) loses its manifest, so it is exported again."""
+        read-only home fails only the first). A search never fails for it. A tower whose files
+        no longer read (damaged, changed by another program) loses them: towers the builder
+        made are built again at once from the weights; others lose their manifest, so the
+        full model answers and exports them again. A failure that is not the files' (out of
+        memory, too many open files) leaves them as they are: the full model answers now."""
         try:
             return make(True)
         except Exception as exc:  # noqa: BLE001 - tried again below
@@ -165,14 +172,18 @@ class LightEmbedder:
             log.info("the %s tower compiled without OpenVINO's cache (%s)", tower,
                      one_line(first))
             return built
-        said = {one_line(first): None, one_line(second): None}  # each error once, in order
-        damaged = self._cache is not None and not self._readable(tower)
-        log.warning("the exported %s tower %s (%s): the full model answers%s", tower,
-                    "is damaged" if damaged else "could not be compiled", "; ".join(said),
-                    ", and the towers are exported again" if damaged else "")
+        said = "; ".join({one_line(first): None, one_line(second): None})  # each error once
+        damaged = self._cache is not None and self._damaged(tower)
+        if damaged and self._manifest.get("built") and self._build_again():
+            log.warning("the %s tower was damaged (%s): built again from the weights", tower,
+                        said)
+            return (self._make_tower if tower == "text" else self._image_tower)(True)
+        log.warning("the %s tower %s (%s): the full model answers%s", tower,
+                    "is damaged" if damaged else "could not be compiled", said,
+                    ", and the towers are made again" if damaged else "")
         if damaged:
             try:
-                manifest_path(self._cache, self.spec).unlink(missing_ok=True)
+                self._forget(tower)
                 self.exported_again = True  # by the full model, as it loads
             except OSError:  # a read-only home: the full model answers for this session
                 pass
@@ -181,9 +192,33 @@ class LightEmbedder:
         method = "encode_text" if tower == "text" else "encode_images"
         return lambda inputs: getattr(self.full(), method)(list(inputs))
 
-    def _readable(self, tower: str) -> bool:
-        """Whether the tower's files read whole (its network, and the text tower's tokenizer
-        and token table)."""
+    def _forget(self, tower: str) -> None:
+        """The damaged tower's files and the manifest go, so that nothing trusts them again."""
+        xml = self._cache / self._manifest["xml" if tower == "text" else "image_xml"]
+        for f in (xml.with_suffix(".bin"), xml):
+            f.unlink(missing_ok=True)
+        manifest_path(self._cache, self.spec).unlink(missing_ok=True)
+
+    def _build_again(self) -> bool:
+        """Both towers built afresh from the weights the manifest names; this object's
+        manifest is the new one. False where that fails (the full model answers then)."""
+        from core.model.builder import build
+
+        try:
+            self._forget("text")
+            self._forget("image")
+            path = build(self.spec, Path(self._manifest["weights"]).parent, self._cache,
+                         self._threads, check=False)
+            self._manifest = json.loads(path.read_text(encoding="utf-8"))
+            self._make_tower = text_tower_of(self._manifest, self._cache, self._threads)
+        except Exception as exc:  # noqa: BLE001 - the full model answers
+            log.warning("the towers could not be built again (%s)", one_line(exc))
+            return False
+        return True
+
+    def _damaged(self, tower: str) -> bool:
+        """Whether the tower's files no longer read (its network, and the text tower's
+        tokenizer and token table). Running out of memory or of open files is not damage."""
         m, cache = self._manifest, self._cache
         try:
             openvino().Core().read_model(str(cache / m["xml" if tower == "text" else "image_xml"]))
@@ -194,9 +229,15 @@ class LightEmbedder:
                 table = token_table(m, cache)
                 if table is not None:
                     table[np.zeros(1, np.int64)]  # its first row reads
-        except Exception:  # noqa: BLE001 - any failure to read is damage
+        except (MemoryError, ResourceWarning):
             return False
-        return True
+        except OSError as exc:
+            return exc.errno not in (errno.EMFILE, errno.ENFILE, errno.ENOMEM)
+        except Exception as exc:  # noqa: BLE001 - the files do not read: damage,
+            text = str(exc).lower()  # unless the runtime says it ran out of something
+            return not any(w in text for w in ("too many open files", "out of memory",
+                                               "cannot allocate memory", "bad_alloc"))
+        return False
 
     def encode_text(self, texts: list[str], truncate: bool = True) -> np.ndarray:
         known = self._text_cache.get(texts[0]) if len(texts) == 1 else None

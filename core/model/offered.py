@@ -59,6 +59,9 @@ class OfferedModel:
     speed_note: str = ""  # when and how indexing_runs were measured
     licence_first_sentence: str | None = None  # shown before a non-open licence is accepted
     hub_repo: str | None = None  # where its weights file, config and tokenizer are published
+    # the family the tower builder makes without torch (core/model/family.py), or None: the
+    # model needs the full installation (torch and open_clip) to export its towers
+    family: str | None = None
 
     @property
     def open(self) -> bool:
@@ -75,9 +78,14 @@ class OfferedModel:
         """Indexes at the bar in every run, not on average: users have slow days too."""
         return bool(self.indexing_runs) and min(self.indexing_runs) >= MIN_PHOTOS_PER_S
 
+    @property
+    def needs_full_installation(self) -> bool:
+        return self.family is None
+
     def as_dict(self, default: str | None = None) -> dict:
         out = asdict(self)
         out.update(open=self.open, photos_per_s=self.photos_per_s,
+                   needs_full_installation=self.needs_full_installation,
                    indexing_runs=list(self.indexing_runs),
                    default=self.spec == (default or DEFAULT_MODEL))
         return out
@@ -101,7 +109,7 @@ MODELS: tuple[OfferedModel, ...] = (
         47.2, SIGLIP2_TABLE,
         {"English": 73.15, "German": 84.44, "Japanese": 55.31}, IMMICH_TABLE,
         indexing_runs=(23.72, 23.56, 23.99), rss_mb=1970, speed_note=DEFAULT_RUN,
-        hub_repo="timm/ViT-B-32-SigLIP2-256"),
+        hub_repo="timm/ViT-B-32-SigLIP2-256", family="siglip"),
     OfferedModel(
         "ViT-B-16-SigLIP2:webli", "SigLIP 2 B/16 (224 px)", "Apache-2.0",
         "https://huggingface.co/timm/ViT-B-16-SigLIP2", "multilingual", 1501,
@@ -111,20 +119,20 @@ MODELS: tuple[OfferedModel, ...] = (
         speed_note=("not measured on a quiet machine; on the busy one it indexed at about half "
                     "ViT-B-32-256's speed (median 2.0 vs 4.08 photos/s, image tower alone 2.53 "
                     "vs 6.27 img/s, in one `" + SPEED_COMMAND + "` run), so below the bar"),
-        hub_repo="timm/ViT-B-16-SigLIP2"),
+        hub_repo="timm/ViT-B-16-SigLIP2", family="siglip"),
     OfferedModel(
         "ViT-B-32-256:datacomp_s34b_b86k", "CLIP B/32 DataComp (256 px)", "MIT",
         "https://huggingface.co/laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K", "English", 605,
         39.93, OPEN_CLIP_CSV, indexing_runs=(23.03, 26.91, 25.02), rss_mb=1673,
         speed_note=QUIET_BENCH,
-        hub_repo="laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K"),
+        hub_repo="laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K", family="clip"),
     OfferedModel(
         "ViT-B-32:laion2b_s34b_b79k", "CLIP B/32 LAION-2B", "MIT",
         "https://huggingface.co/laion/CLIP-ViT-B-32-laion2B-s34B-b79K", "English", 605,
         39.34, OPEN_CLIP_CSV,
         {"English": 68.78, "German": 36.6}, IMMICH_TABLE,
         indexing_runs=(27.04, 27.48, 27.68), rss_mb=1672, speed_note=QUIET_BENCH,
-        hub_repo="laion/CLIP-ViT-B-32-laion2B-s34B-b79K"),
+        hub_repo="laion/CLIP-ViT-B-32-laion2B-s34B-b79K", family="clip"),
     OfferedModel(
         "MobileCLIP2-S2:dfndr2b", "MobileCLIP2-S2", "Apple-AMLR", AMLR_URL, "English", 397,
         48.82, APPLE_RESULTS.format("mobileclip2_s2"),

@@ -75,23 +75,29 @@ def _quiet_logs():
         logging.disable(logging.NOTSET)
 
 
-def _hub_host() -> str:
+def _hub_address() -> tuple[str, int]:
+    """The hub's host and port, as huggingface_hub reaches it (HF_ENDPOINT for a mirror)."""
     from urllib.parse import urlparse
 
     try:
         from huggingface_hub import constants
 
-        return urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+        url = urlparse(constants.ENDPOINT)
     except ImportError:  # pragma: no cover
-        return "huggingface.co"
+        url = urlparse("https://huggingface.co")
+    return url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
 
 
-def _unreachable(host: str, timeout: float = 5.0) -> str | None:
+def _hub_host() -> str:
+    return _hub_address()[0]
+
+
+def _unreachable(timeout: float = 5.0) -> str | None:
     """Why the hub can't be reached, or None: one quick connect instead of minutes of retries."""
     import socket
 
     try:
-        socket.create_connection((host, 443), timeout=timeout).close()
+        socket.create_connection(_hub_address(), timeout=timeout).close()
     except OSError as exc:
         return exc.strerror or str(exc) or type(exc).__name__
     return None
@@ -175,7 +181,7 @@ def _hub_tokenizer_folder(parsed: ModelSpec, repo: str, allow_download: bool, on
                 "downloads are off. Download the model from Settings, or pass --model "
                 "local-dir:PATH.") from exc
         host = _hub_host()
-        reason = _unreachable(host)
+        reason = _unreachable()
         if reason:
             raise ModelUnavailable(
                 f"Could not download the tokenizer of model {parsed.text} ({repo}) from "
@@ -233,7 +239,7 @@ def _load_hub(parsed: ModelSpec, allow_download: bool, on_status=None):
                 "are off. Download them from Settings, or pass --model local-dir:PATH."
             ) from exc
         host = _hub_host()
-        reason = _unreachable(host)
+        reason = _unreachable()
         if reason:
             raise ModelUnavailable(
                 f"Could not download the weights of model {parsed.text} from {host} "
