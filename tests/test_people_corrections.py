@@ -122,6 +122,9 @@ def test_cli_suggestions_faces_move_and_reject(grace_twice, random_model):
     assert {f["id"] for f in left} == {f["id"] for f in faces} - {misplaced.id, rejected["id"]}
     unsorted = json.loads(run_cli("people", "faces", "unsorted", "--json", home=home).stdout)
     assert rejected["id"] in {f["id"] for f in unsorted}
+    listed = run_cli("people", home=home).stderr  # the faces in no one are listed, once
+    assert f"{len(unsorted)} face{'s' if len(unsorted) > 1 else ''} in no one: snapseek people " \
+        "faces unsorted" in listed
     bad = run_cli("people", "reject", str(eileen), str(rejected["id"]), home=home, check=False)
     assert bad.returncode == 1 and f"Face {rejected['id']} is not in person {eileen}" in bad.stderr
     bad = run_cli("people", "move", "x", "1", home=home, check=False)
@@ -139,9 +142,14 @@ def test_several_faces_move_reject_and_take_a_name_in_one_change(grace_twice):
     lib.recluster()  # rejected stays rejected, moved stays moved
     assert faces[1] in {f.id for f in lib.person_faces(grace)}
     assert not {faces[0], faces[2]} & {f.id for f in lib.person_faces(eileen)}
+    # and the faces moved out of a person never join the faces they left again: faces 2 and
+    # 3 stay out of the person that holds faces 0 or 1
+    assert {lib.catalog.face(f).person_id for f in faces[2:]} & {
+        lib.catalog.face(f).person_id for f in faces[:2]} <= {None}
     # a new name makes a person; the same name again (any case) finds them
     anna = lib.name_faces([faces[1]], "Anna")
-    assert lib.catalog.person(anna).name == "Anna" and lib.catalog.person(grace).photos == 2
+    assert lib.catalog.person(anna).name == "Anna"
+    assert lib.catalog.person(grace) is None  # its one face moved on, and nothing said of it
     assert lib.name_faces([faces[3]], " anna ") == anna
     assert {f.id for f in lib.person_faces(anna)} == {faces[1], faces[3]}
     assert lib.catalog.person(eileen) is None  # left with no face and no name: gone

@@ -91,6 +91,10 @@ def _print_people(args, lib) -> None:
     if waiting:
         print(f"{waiting} more seen in fewer photos: snapseek people suggestions",
               file=sys.stderr)
+    unsorted = lib.unsorted_count()
+    if unsorted:
+        print(f"{unsorted} face{'s' if unsorted != 1 else ''} in no one: "
+              "snapseek people faces unsorted", file=sys.stderr)
 
 
 def _print_faces(args, lib, person_id: int | None) -> None:

@@ -34,6 +34,10 @@ class PeopleBook:
         """A person's faces (catalog.FaceRow), best first; None: unsorted faces."""
         return self.catalog.person_faces(person_id, k)
 
+    def unsorted_count(self) -> int:
+        """How many faces sorting left in no one (those `person_faces(None)` lists)."""
+        return self.catalog.unsorted_count()
+
     def faces_in(self, media_id: int) -> list:
         """The faces of one photo (catalog.FaceRow), for a preview."""
         return self.catalog.media_faces(media_id)
@@ -109,6 +113,7 @@ class PeopleBook:
         with self.writing():
             self._faces(face_ids)
             self._person(person_id)
+            self._one_a_photo(face_ids, f"person {person_id}")
             self.catalog.move_faces(face_ids, person_id)
 
     def name_faces(self, face_ids: list[int], name: str) -> int:
@@ -118,19 +123,34 @@ class PeopleBook:
             raise SnapseekError("A name is needed to say whose faces these are.")
         with self.writing():
             self._faces(face_ids)
+            self._one_a_photo(face_ids, name.strip())
             return self.catalog.move_faces_to_name(face_ids, name)
 
-    def reject_faces(self, face_ids: list[int]) -> set[int]:
-        """"Not this person" for several faces at once, each leaving its own person for good.
-        Returns the people they left."""
+    def reject_faces(self, face_ids: list[int], person_id: int | None = None) -> set[int]:
+        """"Not this person" for several faces at once, each leaving its own person for good
+        (`person_id`, when given, must be the person of each). Returns the people they left."""
         with self.writing():
-            self._faces(face_ids)
+            faces = self._faces(face_ids)
+            if person_id is not None:
+                self._person(person_id)
+                for face in faces:
+                    if face.person_id != person_id:
+                        raise SnapseekError(f"Face {face.id} is not in person {person_id}.")
             return set(self.catalog.faces_not_person(face_ids).values())
 
-    def _faces(self, face_ids: list[int]) -> None:
+    def _faces(self, face_ids: list[int]) -> list:
         # all or none: one face gone since the view showed it stops the whole change
-        for face_id in face_ids:
-            self._face(face_id)
+        return [self._face(face_id) for face_id in face_ids]
+
+    def _one_a_photo(self, face_ids: list[int], who: str) -> None:
+        """Two faces of one photo are never one person: asked to be, nothing changes."""
+        for a, b in self.catalog.faces_in_one_photo(face_ids)[:1]:
+            raise SnapseekError(f"Faces {a} and {b} are two faces of one photo: they cannot "
+                                f"both be {who}.")
+
+    def photos_with_people(self, person_ids: list[int]) -> int:
+        """How many photos hold at least one of these people, a group photo once."""
+        return self.catalog.photos_with_people(person_ids)
 
     def recluster(self) -> dict:
         """Sort every face into people again, keeping names and corrections."""
