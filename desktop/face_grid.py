@@ -1,5 +1,6 @@
 """The faces of one person as a grid, reviewed many at a time: select with Shift/Ctrl-click or
-Ctrl+A, then name them, move them to someone else, or say they are not this person."""
+Ctrl+A, then name them, move them to someone else, or say they are not this person. The faces
+in no one are reviewed the same way, but are no one's to reject or hide."""
 
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ class FaceGrid(QListWidget):
         self.hide_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.hide_action.triggered.connect(self.hide_requested)
         self.addAction(self.hide_action)
+        self._unsorted = False
         self.itemSelectionChanged.connect(self._enable)
         self._enable()
 
@@ -88,8 +90,15 @@ class FaceGrid(QListWidget):
 
     def _enable(self) -> None:
         some = bool(self.selectedItems())
-        for action in (self.name_action, self.move_action, self.reject_action):
+        for action in (self.name_action, self.move_action):
             action.setEnabled(some)
+        self.reject_action.setEnabled(some and not self._unsorted)
+        self.hide_action.setEnabled(not self._unsorted)
+
+    def set_unsorted(self, unsorted: bool) -> None:
+        """Whether the faces shown are in no one (nobody to reject them from or to hide)."""
+        self._unsorted = unsorted
+        self._enable()
 
     def selected_faces(self) -> list[int]:
         """The selected faces' ids, in the grid's order."""

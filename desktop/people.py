@@ -3,9 +3,10 @@
 Double-click (or Return) on a person searches their photos; a click on the selected person, or
 F2, renames them in place; dragging a person onto another merges the two. People seen in only
 two photos follow as suggestions ("Seen in 2 photos"): naming one makes them a person. The
-faces of the selected person fill a grid below (face_grid.py) where many are reviewed at once:
-named, moved to someone else, or rejected, each in one change. Everything that reads or
-writes the library runs on a worker (TaskRunner), never on the GUI thread.
+faces sorting left in no one come last, as one group ("In no one"). The faces of the selected
+person or group fill a grid below (face_grid.py) where many are reviewed at once: named, moved
+to someone else, or rejected, each in one change. Everything that reads or writes the library
+runs on a worker (TaskRunner), never on the GUI thread.
 """
 
 from __future__ import annotations
@@ -31,16 +32,17 @@ from PySide6.QtWidgets import (
 
 from core.types import SnapseekError
 from desktop.face_grid import FaceGrid, FaceRole
-from desktop.people_pickers import PersonPicker, PersonRole, ask_name
+from desktop.people_pickers import PersonPicker, PersonRole, ask_name, faces_count
 from desktop.tasks import TaskRunner
 
-__all__ = ["FaceRole", "NameRole", "PeopleDialog", "PersonRole", "SuggestedRole"]
+__all__ = ["UNSORTED", "FaceRole", "NameRole", "PeopleDialog", "PersonRole", "SuggestedRole"]
 
 ICON = 112
 NameRole = Qt.ItemDataRole.UserRole + 3
 SuggestedRole = Qt.ItemDataRole.UserRole + 4
 HiddenRole = Qt.ItemDataRole.UserRole + 5
 FACES_SHOWN = 500  # a grid of this many crops still loads in a moment
+UNSORTED = 0  # the PersonRole of the faces in no one (no person has id 0)
 
 
 def _label(person, suggested: bool = False) -> str:
@@ -87,7 +89,8 @@ class PeopleList(QListWidget):
         target = self.itemAt(event.position().toPoint())
         source = self.currentItem()
         event.ignore()  # the list's own order never changes: a drop is a merge or nothing
-        if target is not None and source is not None and target is not source:
+        if target is not None and source is not None and target is not source and \
+                UNSORTED not in (target.data(PersonRole), source.data(PersonRole)):
             self.merge_requested.emit(target.data(PersonRole), source.data(PersonRole))
 
 
@@ -147,8 +150,8 @@ class PeopleDialog(QDialog):
         layout.addWidget(QLabel("<small>Double-click a person to see their photos; click the "
                                 "selected one or press F2 to name them; drag one person onto "
                                 "another when they are the same. Select faces with Shift/Ctrl-"
-                                "click or Ctrl+A, then name, move or reject them all at once."
-                                "</small>"))
+                                "click or Ctrl+A, then name, move or reject them all at once. "
+                                "The faces in no one come last.</small>"))
         self.refresh()
 
     # -- reading -------------------------------------------------------------
@@ -161,13 +164,16 @@ class PeopleDialog(QDialog):
             return QImage(str(crop)) if crop else QImage()
 
         def load():
-            return ([(p, icon(p)) for p in lib.people(hidden)],
-                    [(p, icon(p)) for p in lib.suggestions()])
+            people, suggested = lib.people(hidden), lib.suggestions()
+            unsorted = lib.person_faces(None, 1)
+            return ([(p, icon(p)) for p in people], [(p, icon(p)) for p in suggested],
+                    lib.photos_with_people([p.id for p in people]),
+                    (lib.unsorted_count(), lib.face_crop(unsorted[0]) if unsorted else None))
 
         self.tasks.run(load, self._show_people, self._error)
 
     def _show_people(self, answer) -> None:
-        people, suggested = answer
+        people, suggested, total, (unsorted, crop) = answer
         current = self.current_person()
         # rebuilt quietly: the faces of the person kept current load once, below
         self.people.blockSignals(True)
@@ -191,15 +197,40 @@ class PeopleDialog(QDialog):
             self.people.addItem(item)
             if person.id == current:
                 self.people.setCurrentItem(item)
+        if unsorted:
+            self._add_unsorted(unsorted, crop, current)
         self.people.blockSignals(False)
         self._show_faces(self.people.currentItem())
-        total = sum(p.photos for p, _ in people)
         who = "person" if len(people) == 1 else "people"
-        text = (f"{len(people)} {who} in {total} photos" if people else
-                "No people yet: faces are found after the photos are indexed.")
+        text = (f"{len(people)} {who} in {total} photo{'s' if total != 1 else ''}" if people
+                else "No people yet: faces are found after the photos are indexed.")
         if suggested:
-            text += f" · {len(suggested)} more seen in only two photos, at the end"
+            text += f" · {len(suggested)} more seen in only two photos"
+        if unsorted:
+            text += f" · {faces_count(unsorted)} in no one"
+        if suggested or unsorted:
+            text += ", at the end"
         self.summary.setText(text)
+
+    def _add_unsorted(self, count: int, crop, current) -> None:
+        """The faces in no one, as one group after the people: reviewed, named or moved to
+        someone like a person's, never renamed, merged or hidden."""
+        item = QListWidgetItem(f"In no one\n{faces_count(count)}")
+        item.setData(PersonRole, UNSORTED)
+        item.setData(NameRole, "")
+        item.setData(SuggestedRole, False)
+        item.setData(HiddenRole, False)
+        item.setToolTip("Faces sorting put in no one: select some and name them, or move "
+                        "them to the person they are.")
+        font = item.font()
+        font.setItalic(True)
+        item.setFont(font)
+        image = QImage(str(crop)) if crop else QImage()
+        if not image.isNull():
+            item.setIcon(QIcon(QPixmap.fromImage(image)))
+        self.people.addItem(item)
+        if current == UNSORTED:
+            self.people.setCurrentItem(item)
 
     def current_person(self) -> int | None:
         item = self.people.currentItem()
@@ -215,8 +246,12 @@ class PeopleDialog(QDialog):
         person_id, lib = item.data(PersonRole), self.library
         hidden = bool(item.data(HiddenRole))
         self.faces.hide_action.setText("Show Person" if hidden else "Hide Person")
+        self.faces.set_unsorted(person_id == UNSORTED)
 
         def load():
+            if person_id == UNSORTED:
+                return None, [(face, QImage(str(path)) if (path := lib.face_crop(face))
+                               else QImage()) for face in lib.person_faces(None, FACES_SHOWN)]
             try:
                 person = lib.person(person_id)
             except SnapseekError:  # gone in a change made since the list was read
@@ -226,11 +261,15 @@ class PeopleDialog(QDialog):
 
         def show(answer) -> None:
             person, faces = answer
-            if self.current_person() != person_id or person is None:
+            if self.current_person() != person_id or (person is None and person_id != UNSORTED):
                 return
-            more = f", the first {len(faces)} shown" if person.faces > len(faces) else ""
-            self.faces_title.setText(f"Faces of {person.name or 'this person'} "
-                                     f"({person.faces}{more}):")
+            if person is None:
+                self.faces_title.setText(f"Faces in no one ({len(faces)}"
+                                         f"{', the first shown' if len(faces) >= FACES_SHOWN else ''}):")
+            else:
+                more = f", the first {len(faces)} shown" if person.faces > len(faces) else ""
+                self.faces_title.setText(f"Faces of {person.name or 'this person'} "
+                                         f"({person.faces}{more}):")
             self.faces.show_faces(faces)
 
         self._faces_job = self.tasks.run(load, show, self._error)
@@ -252,7 +291,7 @@ class PeopleDialog(QDialog):
     def ask_move(self, face_ids: list[int]) -> PersonPicker:
         """Ask which person these faces are; the answer moves them (returns the picker, open)."""
         others = [self.people.item(i) for i in range(self.people.count())
-                  if self.people.item(i).data(PersonRole) != self.current_person()]
+                  if self.people.item(i).data(PersonRole) not in (self.current_person(), UNSORTED)]
         picker = PersonPicker(others, len(face_ids), self)
         picker.chosen.connect(lambda person_id: self.move_faces(face_ids, person_id))
         picker.open()
@@ -275,11 +314,13 @@ class PeopleDialog(QDialog):
         self._change(lambda: self.library.move_faces(face_ids, person_id))
 
     def reject_faces(self, face_ids: list[int]) -> None:
-        self._change(lambda: self.library.reject_faces(face_ids))
+        person_id = self.current_person()  # the person whose faces these are, as shown
+        if person_id not in (None, UNSORTED):
+            self._change(lambda: self.library.reject_faces(face_ids, person_id))
 
     def toggle_hidden(self) -> None:
         item = self.people.currentItem()
-        if item is not None:
+        if item is not None and item.data(PersonRole) != UNSORTED:
             person_id, hidden = item.data(PersonRole), not item.data(HiddenRole)
             self._change(lambda: self.library.hide_person(person_id, hidden))
 

@@ -19,7 +19,8 @@ PICK_ICON = 72
 PersonRole = Qt.ItemDataRole.UserRole + 1  # on the People view's items and their copies here
 
 
-def _faces(count: int) -> str:
+def faces_count(count: int) -> str:
+    """"1 face", "3 faces"."""
     return f"{count} face{'s' if count != 1 else ''}"
 
 
@@ -28,7 +29,7 @@ def ask_name(parent, names: list[str], count: int) -> QInputDialog:
     `textValueSelected` carries the answer."""
     ask = QInputDialog(parent)
     ask.setWindowTitle("Name Faces")
-    ask.setLabelText(f"Whose are these {_faces(count)}? A new name makes a new person.")
+    ask.setLabelText(f"Whose are these {faces_count(count)}? A new name makes a new person.")
     ask.setComboBoxEditable(True)
     ask.setComboBoxItems(sorted(set(names), key=str.casefold))
     ask.setTextValue("")
@@ -65,7 +66,7 @@ class PersonPicker(QDialog):
         self.ok.setEnabled(False)
         self.list.currentItemChanged.connect(lambda item, _: self.ok.setEnabled(item is not None))
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"Move {_faces(count)} to:"))
+        layout.addWidget(QLabel(f"Move {faces_count(count)} to:"))
         layout.addWidget(self.list, 1)
         layout.addWidget(buttons)
 

@@ -48,7 +48,8 @@ def choose(qtbot, view, row: int, faces: int) -> int:
     view.people.setCurrentRow(row)
     person = view.people.item(row).data(PersonRole)
     qtbot.waitUntil(lambda: view.faces.count() == faces
-                    and view.faces_title.text().startswith("Faces of"), timeout=10_000)
+                    and view.faces_title.text().startswith(("Faces of", "Faces in no one")),
+                    timeout=10_000)
     return person
 
 
@@ -95,7 +96,9 @@ def test_several_faces_moved_then_the_rest_rejected_in_one_action_each(qtbot, li
     view.faces.setFocus()
     qtbot.waitUntil(view.faces.hasFocus)
     qtbot.keyClick(view.faces, Qt.Key.Key_Delete)  # Not This Person
-    qtbot.waitUntil(lambda: view.people.count() == 1, timeout=10_000)
+    # the person is gone, its faces in no one (listed after the people)
+    qtbot.waitUntil(lambda: view.people.count() == 2
+                    and view.people.item(1).text() == "In no one\n2 faces", timeout=10_000)
     assert all(library.catalog.face(f).person_id is None for f in rejected)
     # remembered: re-sorting may put them with the faces moved before (the same face), never
     # back with the person they were rejected from
@@ -159,4 +162,37 @@ def test_a_suggestion_is_listed_and_naming_it_makes_a_person(qtbot, grace_twice)
     assert lib.suggestions() == [] and "Grace" in {p.name for p in lib.people()}
     assert not any(view.people.item(i).data(SuggestedRole) for i in range(2))
     assert view.summary.text() == "2 people in 6 photos"
+    view.done(0)
+
+
+def test_faces_in_no_one_are_one_group_reviewed_and_named_at_once(qtbot, library, tmp_path):
+    from desktop.people import UNSORTED, PersonRole
+
+    first = library.people()[0].id
+    library.name_person(first, "Eileen")
+    rejected = [f.id for f in library.person_faces(first)][:2]
+    library.reject_faces(rejected, first)
+    view = open_view(qtbot, library, 3)
+    unsorted = view.people.item(2)  # after the people
+    assert unsorted.data(PersonRole) == UNSORTED
+    assert unsorted.text() == "In no one\n2 faces"
+    assert view.summary.text() == "2 people in 6 photos · 2 faces in no one, at the end"
+    choose(qtbot, view, 2, 2)
+    assert view.faces_title.text() == "Faces in no one (2):"
+    assert set(view.faces.selected_faces()) == set()
+    qtbot.keyClick(view.faces, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert set(view.faces.selected_faces()) == set(rejected)
+    # they are no one's to reject or hide; they can be named, or moved to someone
+    assert view.faces.name_action.isEnabled() and view.faces.move_action.isEnabled()
+    assert not view.faces.reject_action.isEnabled() and not view.faces.hide_action.isEnabled()
+    view.grab().save(str(tmp_path / "people-unsorted.png"))
+    view.ask_name(view.faces.selected_faces())
+    ask = view.findChild(QInputDialog)
+    ask.setTextValue("Anna")
+    ask.accept()
+    qtbot.waitUntil(lambda: view.people.count() == 3 and all(
+        view.people.item(i).data(PersonRole) != UNSORTED for i in range(3)), timeout=10_000)
+    [anna] = [p for p in library.people() if p.name == "Anna"]
+    assert {f.id for f in library.person_faces(anna.id)} == set(rejected)
+    assert library.person_faces(None) == []
     view.done(0)

@@ -7,6 +7,8 @@ modules of one basename cannot be collected in one run without packages.)"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from driving import close_window
 from PySide6.QtCore import QMimeData, QPointF, Qt
@@ -121,3 +123,15 @@ def test_ctrl_p_opens_people_and_double_click_lists_their_photos(qtbot, people_l
     qtbot.waitUntil(lambda: [r.path for r in win.model.results()] == expected, timeout=60_000)
     opened[0].done(0)
     close_window(qtbot, win)
+
+
+def test_the_header_counts_a_photo_of_two_people_once(qtbot, dialog):
+    from test_people import both
+
+    lib = dialog.library
+    both(Path(lib.folders()[0].path))
+    lib.update()
+    lib.enrich()
+    assert sorted(p.photos for p in lib.people()) == [5, 5]  # the photo of both, in each
+    dialog.refresh()
+    qtbot.waitUntil(lambda: dialog.summary.text() == "2 people in 9 photos", timeout=10_000)
