@@ -98,6 +98,13 @@ class Folder:
     paused: bool
     media_count: int = 0
     error_count: int = 0
+    drive: str | None = None  # the drive it is on, as a person calls it (label, mount point)
+    away: str | None = None  # why its drive is away (not connected, not answering), else None
+
+
+def away_line(drive: str | None, why: str) -> str:
+    """What a photo whose drive is away says of itself: "on USB, not connected"."""
+    return f"on {drive}, {why}" if drive else why
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,7 @@ class SearchResult:
     at_s: float | None = None  # ...and where it is, in seconds
     # the people asked for who are in it (None: the query asked for no one)
     people: tuple[str, ...] | None = None
+    away: str | None = None  # its drive is away: "on USB, not connected" (away_line)
 
     def to_json(self) -> dict:
         out = {"path": self.path, "score": round(float(self.score), 6), "media_id": self.media_id}
@@ -121,6 +129,8 @@ class SearchResult:
             out.update(kind="video", duration_s=self.duration_s, at_s=self.at_s)
         if self.people is not None:
             out["people"] = list(self.people)
+        if self.away:
+            out["away"] = self.away
         return out
 
 
@@ -195,7 +205,39 @@ class Notice:
     text: str
 
 
-Event = Progress | Notice  # what Library listeners are told
+@dataclass(frozen=True)
+class GoneHeld:
+    """A scan found most of a folder's photos gone while the folder is on its drive: they
+    are kept until the user says to forget them (`snapseek index --forget-missing`, the app
+    asks; Library.forget_missing)."""
+
+    folder: str
+    gone: int
+    photos: int  # the folder's photos before the scan
+
+    def line(self) -> str:
+        return (f"{self.gone} of the {self.photos} photos in {self.folder} are gone, though the "
+                "folder is on its drive: they are kept until you say to forget them")
+
+
+Event = Progress | Notice | GoneHeld  # what Library listeners are told
+
+
+@dataclass(frozen=True)
+class Away:
+    """A watched folder whose drive is away: its photos are kept, and stay searchable."""
+
+    folder: str
+    drive: str
+    why: str  # not connected, not answering
+    photos: int
+
+    def line(self) -> str:
+        return away_line(self.drive, self.why)
+
+    def to_json(self) -> dict:
+        return {"folder": self.folder, "drive": self.drive, "why": self.why,
+                "photos": self.photos}
 
 
 @dataclass
@@ -207,6 +249,8 @@ class ScanReport:
     renamed: int = 0
     copied: int = 0
     removed: int = 0
+    away: list[Away] = field(default_factory=list)  # folders whose drive is away: kept
+    held: list[GoneHeld] = field(default_factory=list)  # photos gone but kept: asked first
 
 
 @dataclass

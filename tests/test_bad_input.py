@@ -336,7 +336,7 @@ def test_unmounted_folder_keeps_its_photos(tmp_path, random_model):
         lib.subscribe(notices.append)
         lib.update()
         assert lib.catalog.media_count() == 1  # not forgotten while the disk is away
-        assert any("not mounted" in getattr(n, "text", "") for n in notices)
+        assert any(f"{folder} is away (on Disk, " in getattr(n, "text", "") for n in notices)
 
 
 def test_nothing_is_written_into_photo_folders_even_with_bad_files(bad_library):

@@ -177,7 +177,7 @@ def test_watched_folder_deleted_while_watching_keeps_running(watched, tmp_path):
     gone = tmp_path / "gone"
     folder.rename(gone)  # the watched folder itself disappears (unplugged disk)
     lib.background.reconcile()
-    wait_for(lambda: any("not mounted" in n.text for n in lib.notices), what="notice")
+    wait_for(lambda: any(f"{folder} is away" in n.text for n in lib.notices), what="notice")
     assert lib.background._thread.is_alive()
     assert lib.catalog.media_count() == 3  # kept until the disk comes back
     gone.rename(folder)

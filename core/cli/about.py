@@ -58,7 +58,8 @@ def cmd_info(args) -> int:
                 ("place", item.get("place") and ", ".join(
                     dict.fromkeys(v for v in item["place"].values() if v))),
                 ("text", " / ".join(item.get("text") or [])),
-                ("people", ", ".join(item.get("people") or []))]
+                ("people", ", ".join(item.get("people") or [])),
+                ("faces", _faces_line(item.get("faces") or []))]
         for name, value in rows:
             if value:
                 print(f"  {name:<9} {value}")
@@ -77,7 +78,7 @@ def _what_the_library_knows(args, found: list[dict]) -> None:
         place = locate(gps["lat"], gps["lon"]) if gps else None
         item["place"] = ({"city": place.city, "region": place.region, "country": place.country}
                          if place else None)
-        item["text"], item["people"] = [], []
+        item["text"], item["people"], item["faces"] = [], [], []
     from core.library import default_home
 
     home = Path(args.home).expanduser() if args.home else default_home()
@@ -88,6 +89,15 @@ def _what_the_library_knows(args, found: list[dict]) -> None:
             if "error" not in item:
                 known = lib.about(item["path"])
                 item["text"], item["people"] = known["text"], known["people"]
+                item["faces"] = known["faces"]
+
+
+def _faces_line(faces: list[dict]) -> str:
+    """How many faces, and how many of them are in a person."""
+    if not faces:
+        return ""
+    sorted_in = sum(1 for f in faces if f["person"] is not None)
+    return f"{len(faces)} ({sorted_in} in people)"
 
 
 def cmd_models(args) -> int:

@@ -6,7 +6,7 @@ import json
 import sys
 
 from core.cli.common import ProgressBar, _open
-from core.types import Notice, SnapseekError
+from core.types import GoneHeld, Notice, SnapseekError
 
 
 def cmd_index(args) -> int:
@@ -22,7 +22,7 @@ def cmd_index(args) -> int:
         plan = lib.begin_switch()  # --model B on a library of model A: B is made beside A
         if plan:
             print(f"snapseek: {plan['text']}", file=sys.stderr)
-        report = lib.update(on_progress=bar)
+        report = lib.update(on_progress=bar, forget_missing=args.forget_missing)
         faces = {} if report.cancelled else _find_faces(lib, args, bar)
     except KeyboardInterrupt:
         lib.cancel()
@@ -32,12 +32,20 @@ def cmd_index(args) -> int:
         bar.close()
         lib.close()
     s = report.scan
+    for away in s.away:
+        print(f"snapseek: {away.folder} is {away.line()}: its {away.photos} photos are kept, "
+              "and searchable, until it is back", file=sys.stderr)
+    for held in s.held:
+        print(f"snapseek: {held.line()}; if they were deleted, `snapseek index "
+              "--forget-missing` forgets them", file=sys.stderr)
     if args.json:
         print(json.dumps({"found": s.found, "new": s.new, "changed": s.changed,
                           "unchanged": s.unchanged, "renamed": s.renamed, "copied": s.copied,
                           "removed": s.removed, "embedded": report.embedded,
                           "failed": report.failed, "seconds": round(report.seconds, 2),
-                          **faces}))
+                          "away": [a.to_json() for a in s.away],
+                          "held": [{"folder": h.folder, "gone": h.gone, "photos": h.photos}
+                                   for h in s.held], **faces}))
     else:
         print(f"{s.found} photos: {s.new} new, {s.changed} changed, {s.renamed} renamed, "
               f"{s.copied} copied, {s.removed} removed; embedded {report.embedded}, "
@@ -70,6 +78,9 @@ def cmd_watch(args) -> int:
     bar = ProgressBar(sys.stderr.isatty())
     lib.subscribe(bar)
     lib.subscribe(lambda e: isinstance(e, Notice) and print(f"snapseek: {e.text}", file=sys.stderr))
+    lib.subscribe(lambda e: isinstance(e, GoneHeld) and print(
+        f"snapseek: {e.line()}; if they were deleted, `snapseek index --forget-missing` "
+        "forgets them", file=sys.stderr))
     try:
         lib.load_model()
         for folder in args.folders:

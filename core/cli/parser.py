@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON report")
     p.add_argument("--no-faces", action="store_true",
                    help="skip the second pass (finding faces and sorting them into people)")
+    p.add_argument("--forget-missing", action="store_true",
+                   help="forget photos gone from a folder even when most of it went at once "
+                        "(kept otherwise: a folder emptied by surprise is asked about first)")
 
     p = sub.add_parser("search", parents=[common], help="search by text or by an example image")
     p.add_argument("query", nargs="?", default="",

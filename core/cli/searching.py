@@ -62,7 +62,8 @@ def cmd_search(args) -> int:
         for rank, r in enumerate(results, 1):
             moment = f"  @ {format_seconds(r.at_s)}" if r.at_s is not None else ""
             people = f"  ({', '.join(r.people)})" if r.people else ""
-            print(f"{rank:3d}  {r.score:.4f}  {r.path}{moment}{people}")
+            away = f"  [{r.away}]" if r.away else ""
+            print(f"{rank:3d}  {r.score:.4f}  {r.path}{moment}{people}{away}")
         if not results:
             print("No results.", file=sys.stderr)
     return 0

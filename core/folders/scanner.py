@@ -5,13 +5,14 @@ from __future__ import annotations
 import filecmp
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 
+from core.folders.drives import NotAnswering, answering
 from core.media.imaging import content_hash, is_media, is_photo, kind_of
 from core.paths import inside
 from core.store import Catalog, MediaRow, NewFile
-from core.types import ScanReport
+from core.types import GoneHeld, ScanReport
 
 log = logging.getLogger(__name__)
 
@@ -24,24 +25,37 @@ class ScanChanges:
     removed_ids: list[int] = field(default_factory=list)  # drop from the index
     copied_ids: list[int] = field(default_factory=list)  # new ids that already have vectors
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+    not_answering: list[int] = field(default_factory=list)  # folders whose walk stopped hearing
+    moved_folders: list[tuple[str, str]] = field(default_factory=list)  # with their drive
 
 
-def walk_photos(root: str, on_error: Callable[[str, str], None] | None = None
-                ) -> Iterator[tuple[str, int, int]]:
+def walk_photos(root: str, on_error: Callable[[str, str], None] | None = None,
+                skipped: list[str] | None = None) -> Iterator[tuple[str, int, int]]:
     """Yield (path, size, mtime_ns) for photos under root, with os.scandir and no image reads.
 
     Hidden entries are skipped; symlinked folders are followed once (loops and folders reached
-    twice are skipped by device and inode).
+    twice are skipped by device and inode). Folders that cannot be read are said (on_error)
+    and listed in `skipped`: what the catalog has under them is not known to be gone.
     """
     seen_dirs: set[tuple[int, int]] = set()
     stack = [root]
+
+    def unreadable(folder: str, exc: OSError) -> None:
+        if on_error:
+            on_error(folder, f"folder unreadable ({exc.strerror or exc})")
+        if skipped is not None:
+            skipped.append(folder)
+
     while stack:
         folder = stack.pop()
         try:
             st = os.stat(folder)
+        except FileNotFoundError as exc:
+            if folder == root:  # the folder itself: not known to be gone (a drive unplugged)
+                unreadable(folder, exc)
+            continue  # a sub-folder gone between its listing and now
         except OSError as exc:
-            if on_error:
-                on_error(folder, f"folder unreadable ({exc.strerror or exc})")
+            unreadable(folder, exc)
             continue
         key = (st.st_dev, st.st_ino)
         if key in seen_dirs:
@@ -49,9 +63,10 @@ def walk_photos(root: str, on_error: Callable[[str, str], None] | None = None
         seen_dirs.add(key)
         try:
             entries = list(os.scandir(folder))
+        except FileNotFoundError:
+            continue
         except OSError as exc:
-            if on_error:
-                on_error(folder, f"folder unreadable ({exc.strerror or exc})")
+            unreadable(folder, exc)
             continue
         # a RAW beside a JPEG (or HEIC) of the same name is one photo: the JPEG stands for it;
         # so is a phone's Live Photo, a HEIC/JPEG with a short .MOV of the same name
@@ -82,17 +97,17 @@ def _outermost(paths: list[str]) -> list[str]:
     return out
 
 
-def _walk_one(path: str, on_error) -> list[tuple[str, int, int]]:
-    """A changed path: a folder is walked, a photo is stat-ed, anything gone yields nothing."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return []
-    if os.path.isdir(path):
-        return list(walk_photos(path, on_error))
-    if is_media(path) and not os.path.basename(path).startswith(".") and not _paired(path):
-        return [(path, st.st_size, st.st_mtime_ns)]
-    return []
+def _walk_paths(paths: list[str], on_error, skipped: list[str]) -> Iterator[tuple[str, int, int]]:
+    """Changed paths: a folder is walked, a photo is stat-ed, anything gone yields nothing."""
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if os.path.isdir(path):
+            yield from walk_photos(path, on_error, skipped)
+        elif is_media(path) and not os.path.basename(path).startswith(".") and not _paired(path):
+            yield path, st.st_size, st.st_mtime_ns
 
 
 def _paired(path: str) -> bool:
@@ -120,48 +135,70 @@ MOVE_TIME_SLACK_NS = 2_000_000_000
 
 
 class Scanner:
-    """Compares folders on disk with the catalog by (size, mtime); hashes only what is new."""
+    """Compares folders on disk with the catalog by (size, mtime); hashes only what is new.
+
+    The folders it is given are on their drives (core/folders/presence.py judged them). Even
+    so it forgets nothing it is not sure of: photos under a folder it could not read are
+    kept; a folder whose walk stops hearing from its drive for QUIET_S seconds is left as it
+    was (`not_answering`); and when more than half of a folder's photos (HOLD_AT_LEAST at
+    least) would go at once, they are kept and said (`report.held`) unless `forget` names the
+    folder (or is True): the user is asked first."""
+
+    QUIET_S = 30.0
+    HOLD_AT_LEAST = 10
 
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
 
     def scan(self, folders: list[tuple[int, str]], on_found: Callable[[int], None] | None = None,
-             only: dict[int, list[str]] | None = None) -> ScanChanges:
+             only: dict[int, list[str]] | None = None,
+             forget: bool | Collection[int] = False) -> ScanChanges:
         """Sweep whole folders, or with `only` just some paths (files or sub-folders) in them."""
         changes = ScanChanges()
         report = changes.report
         missing: dict[str, MediaRow] = {}
         new: list[tuple[int, str, int, int]] = []
         changed: list[tuple[MediaRow, int, int]] = []
+        photos: dict[int, int] = {}  # each folder's photos before the scan
+        roots = dict(folders)
         on_error = lambda p, why: changes.unreadable.append((p, why))  # noqa: E731
         for folder_id, root in folders:
-            if not os.path.isdir(root):
-                # an unmounted disk is not a deletion: keep its photos until it comes back
-                changes.unreadable.append((root, "folder is missing or not mounted"))
-                continue
+            skipped: list[str] = []
             if only is not None:
                 if folder_id not in only:
                     continue
                 known: dict[str, MediaRow] = {}
-                found: list[tuple[str, int, int]] = []
                 for path in _outermost(only[folder_id]):
                     known.update(self.catalog.media_under(folder_id, path))
-                    found.extend(_walk_one(path, on_error))
+                walk = _walk_paths(_outermost(only[folder_id]), on_error, skipped)
+                photos[folder_id] = self.catalog.folder_media_count(folder_id)
             else:
                 known = self.catalog.media_in_folder(folder_id)
-                found = walk_photos(root, on_error=on_error)
-            for path, size, mtime_ns in found:
-                report.found += 1
-                if on_found and report.found % 500 == 0:
-                    on_found(report.found)
-                row = known.pop(path, None)
-                if row is None:
-                    new.append((folder_id, path, size, mtime_ns))
-                elif row.size != size or row.mtime_ns != mtime_ns:
-                    changed.append((row, size, mtime_ns))
-                else:
-                    report.unchanged += 1
-            missing.update(known)
+                walk = walk_photos(root, on_error, skipped)
+                photos[folder_id] = len(known)
+            new_here: list[tuple[int, str, int, int]] = []
+            changed_here: list[tuple[MediaRow, int, int]] = []
+            unchanged = 0
+            try:
+                for path, size, mtime_ns in answering(walk, self.QUIET_S, root):
+                    report.found += 1
+                    if on_found and report.found % 500 == 0:
+                        on_found(report.found)
+                    row = known.pop(path, None)
+                    if row is None:
+                        new_here.append((folder_id, path, size, mtime_ns))
+                    elif row.size != size or row.mtime_ns != mtime_ns:
+                        changed_here.append((row, size, mtime_ns))
+                    else:
+                        unchanged += 1
+            except NotAnswering:
+                changes.not_answering.append(folder_id)  # left as it was: nothing new, none gone
+                continue
+            new += new_here
+            changed += changed_here
+            report.unchanged += unchanged
+            missing.update((path, row) for path, row in known.items()
+                           if not any(inside(path, folder) for folder in skipped))
         if on_found:
             on_found(report.found)
         hashes = {}
@@ -214,6 +251,7 @@ class Scanner:
             for folder_id, path, size, mtime_ns, digest in arrived]
         changed_rows = [(row.id, size, mtime_ns, changed_hashes[row.id])
                         for row, size, mtime_ns in changed if changed_hashes[row.id] is not None]
+        self._hold(missing, photos, roots, forget, report)
         added, copied = self.catalog.record_scan(moved, found_new, changed_rows,
                                                  [row.id for row in missing.values()])
         report.renamed += len(moved)
@@ -224,3 +262,17 @@ class Scanner:
         report.removed += len(missing)
         changes.removed_ids += [r[0] for r in changed_rows] + [row.id for row in missing.values()]
         return changes
+
+    def _hold(self, missing: dict[str, MediaRow], photos: dict[int, int], roots: dict[int, str],
+              forget: bool | Collection[int], report: ScanReport) -> None:
+        """Keep what would empty most of a folder at once, unless told to forget it."""
+        gone: dict[int, list[MediaRow]] = {}
+        for row in missing.values():
+            gone.setdefault(row.folder_id, []).append(row)
+        for folder_id, rows in gone.items():
+            if forget is True or (forget and folder_id in forget):
+                continue
+            if len(rows) >= self.HOLD_AT_LEAST and 2 * len(rows) > photos.get(folder_id, 0):
+                for row in rows:
+                    del missing[row.path]
+                report.held.append(GoneHeld(roots[folder_id], len(rows), photos[folder_id]))

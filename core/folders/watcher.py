@@ -18,35 +18,17 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
+from core.folders.drives import NETWORK_FS, filesystem_type, signature, within
 from core.osutil import lower_priority
-from core.paths import inside, normalise
 from core.types import Level, Notice, Progress, SnapseekError, State
 
 log = logging.getLogger(__name__)
 
-NETWORK_FS = {"nfs", "nfs4", "cifs", "smbfs", "smb3", "fuse.sshfs", "sshfs", "9p", "afs",
-              "fuse.rclone", "davfs", "fuse.gvfsd-fuse"}
 INOTIFY_HELP = (
     "The system's limit on watched folders was reached, so {folder} is checked every "
     "{poll:.0f} s instead of instantly. To raise the limit: "
     "`sudo sysctl fs.inotify.max_user_watches=524288` (add it to /etc/sysctl.conf to keep it)."
 )
-
-
-def filesystem_type(path: str) -> str | None:
-    """The mount type holding a path, from /proc/mounts (Linux); None elsewhere."""
-    try:
-        with open("/proc/mounts", encoding="utf-8", errors="replace") as f:
-            mounts = [line.split()[1:3] for line in f if len(line.split()) >= 3]
-    except OSError:
-        return None
-    real = normalise(path)
-    best, kind = "", None
-    for mount_point, fstype in mounts:
-        mount_point = mount_point.replace("\\040", " ")
-        if inside(real, mount_point) and len(mount_point) > len(best):
-            best, kind = mount_point, fstype
-    return kind
 
 
 class ChangeQueue:
@@ -157,6 +139,11 @@ class BackgroundIndexer:
     """One worker thread: reconcile at start, then debounced changes, periodic reconciles,
     and the embedding of whatever is pending. All catalog writes for indexing happen here."""
 
+    # how often the mount table is read: a drive that comes or goes is looked at within this
+    DRIVES_EVERY_S = 2.0
+    # how long a folder's own stat may take (a share whose server is gone never answers)
+    STAT_WITHIN_S = 10.0
+
     def __init__(self, library, settle: float = 1.0, reconcile_every: float = 1800.0,
                  poll_interval: float = 30.0, observer_factory: Callable | None = None):
         self.library = library
@@ -169,6 +156,7 @@ class BackgroundIndexer:
         # so that no folder gets two observers and none is left running after stop
         self._watch_lock = threading.RLock()
         self._roots: dict[str, tuple[int, int]] = {}  # folder → (device, inode) when watched
+        self._folders: list[str] = []  # the library's folders, as the last reconcile saw them
         self.polling: set[str] = set()
         self._stop = threading.Event()
         self._reconcile_now = threading.Event()
@@ -214,11 +202,16 @@ class BackgroundIndexer:
                 return
             self._watch(folder)
 
-    def _watch(self, folder: str) -> None:
+    def _stat(self, folder: str) -> os.stat_result | None:
         try:
-            st = os.stat(folder)
+            return within(lambda: os.stat(folder), self.STAT_WITHIN_S, folder)
         except OSError:
-            return  # unplugged: the next reconcile tries again
+            return None  # unplugged, or a share that does not answer: tried again later
+
+    def _watch(self, folder: str) -> None:
+        st = self._stat(folder)
+        if st is None:
+            return  # the next reconcile tries again
         self._roots[folder] = (st.st_dev, st.st_ino)
         handler = _Handler(self.queue)
         network = filesystem_type(folder) in NETWORK_FS
@@ -245,11 +238,14 @@ class BackgroundIndexer:
 
     def rewatch_changed_roots(self) -> None:
         """A folder that vanished and came back (a disk plugged in again) is a new inode: watch
-        it afresh; one whose observer died is restarted."""
-        for folder in [f.path for f in self.library.folders()]:
-            try:
-                st = os.stat(folder)
-            except OSError:
+        it afresh; one whose observer died is restarted; one that moved with its drive to
+        another mount point is watched there, and no longer where it was."""
+        self._folders = folders = [f.path for f in self.library.folders()]
+        for gone in set(self._observers) - set(folders):
+            self.unwatch(gone)
+        for folder in folders:
+            st = self._stat(folder)
+            if st is None:
                 continue
             with self._watch_lock:
                 observer = self._observers.get(folder)
@@ -285,12 +281,19 @@ class BackgroundIndexer:
             return
         next_reconcile = 0.0  # a reconcile first: catches what changed while we were closed
         retry_at = None
+        drives, drives_at = None, 0.0
         while not self._stop.is_set():
             try:
+                if time.monotonic() >= drives_at:  # a drive came or went: look at once
+                    if drives is not None and signature(self._folders) != drives:
+                        self._reconcile_now.set()
+                    drives_at = time.monotonic() + self.DRIVES_EVERY_S
                 if time.monotonic() >= next_reconcile or self._reconcile_now.is_set():
                     self._reconcile_now.clear()
                     self.rewatch_changed_roots()
-                    lib.scan()
+                    drives = signature(self._folders)  # the mounts this reconcile sees
+                    if lib.scan().moved_folders:
+                        self.rewatch_changed_roots()
                     next_reconcile = time.monotonic() + self.reconcile_every
                     self.queue.take_ready(0)  # the full sweep covered these
                     self.queue.done()

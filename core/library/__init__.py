@@ -66,6 +66,7 @@ class Library(ModelHolder, FolderWork, PhotoDetails, PeopleBook):
         self.young: list[int] = []
         self.background = None  # a BackgroundIndexer while watching
         self._faces_child = False  # the second pass started the faces child (end_children)
+        self._forget_missing: set[int] = set()  # folders whose gone photos may go (FolderWork)
         # switching models (core/library/switch.py): the model asked for, the switch's target (kept in
         # the catalog's meta), its loaded model, and the lock that lets the flip wait for
         # searches in flight

@@ -15,7 +15,7 @@ from core.model.offered import spec_of
 from core.paths import spellings
 from core.query.filters import PeopleRule
 from core.search.scoring import split_names
-from core.types import Query, SearchResult, SnapseekError
+from core.types import Away, Query, SearchResult, SnapseekError
 
 
 class PhotoDetails:
@@ -155,7 +155,9 @@ class PhotoDetails:
 
     # -- status --------------------------------------------------------------
     def status(self) -> dict:
-        """Counts, folders, model and index health, without loading the model."""
+        """Counts, folders (and the drives away), model and index health, without loading the
+        model."""
+        away = self.away()
         stored = self.catalog.get_meta("model")
         model_ids = [h for h in self._model_ids() if spec_of(h) == self.model_spec]
         model_id = self._embedder.model_id if self._embedder else (model_ids[0] if model_ids else None)
@@ -179,9 +181,23 @@ class PhotoDetails:
             "index": health,
             "folders": [
                 {"path": f.path, "media_count": f.media_count, "errors": f.error_count,
-                 "paused": f.paused} for f in self.catalog.folders()
+                 "paused": f.paused, "drive": f.drive,
+                 "away": away[f.path].line() if f.path in away else None}
+                for f in self.catalog.folders()
             ],
+            "away": [a.to_json() for a in away.values()],
         }
+
+    def away(self) -> dict[str, Away]:
+        """The folders whose drive is away now (folder → Away), looked at now: a drive
+        unplugged since the last scan is said too. Writes nothing."""
+        from core.folders.presence import NOT_ANSWERING, Presence, Verdict
+
+        folders = [f for f in self.catalog.folder_drives() if not f.paused]
+        return {v.folder.path: v.as_away() for v in Presence(self.catalog, self.emit).judge(folders)
+                if v.away is not None} | {  # a walk that stopped hearing: until one finishes
+            f.path: Verdict(f, f.path, None, f.away).as_away() for f in folders
+            if f.away == NOT_ANSWERING}
 
     def _model_ids(self) -> list[str]:
         return self.catalog.model_ids()

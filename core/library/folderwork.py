@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from core.folders.pipeline import IndexingPipeline
+from core.folders.presence import Presence
 from core.folders.scanner import ScanChanges, Scanner
 from core.media.thumbnails import remove_thumbnails
 from core.paths import inside, normalise, spellings
@@ -85,12 +86,19 @@ class FolderWork:
         return None
 
     def scan(self, on_progress: Callable[[Progress], None] | None = None,
-             paths: list[str] | None = None) -> ScanChanges:
+             paths: list[str] | None = None, forget_missing: bool = False) -> ScanChanges:
         """Stat-only sweep of every folder (or just `paths` in them); follows renames, copies
-        and deletions in the index."""
+        and deletions in the index. A folder whose drive is away is left as it is; one that
+        would lose most of its photos at once keeps them unless `forget_missing` (or
+        forget_missing() named it)."""
         with self.writing():
             notify = on_progress or self.emit
-            folders = [(f.id, f.path) for f in self.catalog.folders() if not f.paused]
+            records = [f for f in self.catalog.folder_drives() if not f.paused]
+            if paths is not None:  # only the folders these paths lie in are looked at
+                records = [f for f in records if any(inside(p, f.path) for p in paths)]
+            presence = Presence(self.catalog, self.emit)
+            verdicts = {v.folder.id: v for v in presence.check(records)}
+            folders = [(i, v.path) for i, v in verdicts.items() if v.away is None]
             only = None
             if paths is not None:
                 only = {}
@@ -98,8 +106,18 @@ class FolderWork:
                     folder_id = self._folder_of(path, folders)
                     if folder_id is not None:
                         only.setdefault(folder_id, []).append(path)
+            forget = True if forget_missing else set(self._forget_missing)
             changes = Scanner(self.catalog).scan(
-                folders, on_found=lambda n: notify(Progress(State.SCANNING, found=n)), only=only)
+                folders, on_found=lambda n: notify(Progress(State.SCANNING, found=n)), only=only,
+                forget=forget)
+            if only is None:
+                self._forget_missing.difference_update(i for i, _ in folders)
+            for folder_id in changes.not_answering:
+                verdicts[folder_id] = presence.not_answering(verdicts[folder_id].folder)
+            changes.report.away = [v.as_away() for v in verdicts.values() if v.away is not None]
+            changes.moved_folders = [(v.folder.path, v.path) for v in verdicts.values() if v.moved]
+            for held in changes.report.held:
+                self.emit(held)
             for where, why in changes.unreadable:
                 self.emit(Notice(Level.WARNING, f"{where}: {why}"))
             # deleted photos leave no copy behind; changed ones get new thumbnails when re-embedded
@@ -137,14 +155,30 @@ class FolderWork:
                 self.young = pipeline.young
                 self.vectors.forget_standin()
 
-    def update(self, on_progress: Callable[[Progress], None] | None = None) -> IndexReport:
+    def forget_missing(self, path: str) -> None:
+        """The photos gone from a folder that is on its drive are forgotten at its next sweep
+        (a scan kept them: most of the folder's photos went at once). Now when nothing
+        watches; else the watcher's next reconcile, asked for now."""
+        with self.writing():
+            folder_id = next((f for f in map(self.catalog.folder_id, spellings(path))
+                              if f is not None), None)
+            if folder_id is None:
+                raise SnapseekError(f"{path} is not a folder of this library.")
+            self._forget_missing.add(folder_id)
+            if self.background is not None:
+                self.background.reconcile()
+            else:
+                self.scan()
+
+    def update(self, on_progress: Callable[[Progress], None] | None = None,
+               forget_missing: bool = False) -> IndexReport:
         """Scan all folders, then embed what is new: what `snapseek index` does."""
         started = time.monotonic()
         self.begin_switch()  # another model asked for: re-embed beside the library's model
         self.load_model()  # fail before touching anything when the model is unavailable
         with self.writing():
             self.remember_model()
-            changes = self.scan(on_progress)
+            changes = self.scan(on_progress, forget_missing=forget_missing)
             embedded, failed, cancelled = self.index_pending(on_progress)
             if self.switch_target and not cancelled:
                 self.run_switch(on_progress=on_progress)

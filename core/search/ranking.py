@@ -32,7 +32,7 @@ def result_of(label: int, score: float, brief: MediaBrief,
     media_id, frame = split_label(label)
     return SearchResult(media_id, brief.path, score, brief.width, brief.height, brief.taken_at,
                         brief.kind, duration_s=brief.duration_s, frame=frame,
-                        at_s=(times or {}).get(label))
+                        at_s=(times or {}).get(label), away=brief.away)
 
 
 class Ranker:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from core.store.enrich import Enrichment
+from core.store.folders import Folders
 from core.store.media import Media
 from core.store.people import People
 from core.store.text import Text
 from core.store.vectors import Vectors
 
 
-class Catalog(Media, Vectors, Enrichment, People, Text):
-    """The one catalog callers use: each part of it (media, vectors, the second pass, people,
-    text) is a room of its own over the same connections (store.db)."""
+class Catalog(Folders, Media, Vectors, Enrichment, People, Text):
+    """The one catalog callers use: each part of it (folders, media, vectors, the second pass,
+    people, text) is a room of its own over the same connections (store.db)."""

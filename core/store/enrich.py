@@ -33,8 +33,8 @@ class Enrichment(Connections):
                     "SELECT m.id, m.path, m.kind, m.content_hash FROM media m "
                     "JOIN folders f ON f.id=m.folder_id "
                     "LEFT JOIN enrich_runs r ON r.media_id=m.id AND r.enricher=? "
-                    "WHERE m.status='ok' AND f.paused=0 AND (r.media_id IS NULL OR r.version!=? "
-                    "OR r.content_hash!=m.content_hash) "
+                    "WHERE m.status='ok' AND f.paused=0 AND f.away IS NULL AND "
+                    "(r.media_id IS NULL OR r.version!=? OR r.content_hash!=m.content_hash) "
                     "ORDER BY m.mtime_ns DESC, m.id DESC LIMIT ?", [name, version, limit]):
                 need.setdefault(r[0], set()).add(name)
                 rows[r[0]] = r
@@ -54,7 +54,7 @@ class Enrichment(Connections):
         """(done, total): indexed media every enricher has run on, of all indexed media."""
         total = self.db.execute(
             "SELECT COUNT(*) FROM media m JOIN folders f ON f.id=m.folder_id "
-            "WHERE m.status='ok' AND f.paused=0").fetchone()[0]
+            "WHERE m.status='ok' AND f.paused=0 AND f.away IS NULL").fetchone()[0]
         if not enrichers:
             return total, total
         marks = " AND ".join(
@@ -62,7 +62,7 @@ class Enrichment(Connections):
             "r.version=? AND r.content_hash=m.content_hash)" for _ in enrichers)
         done = self.db.execute(
             f"SELECT COUNT(*) FROM media m JOIN folders f ON f.id=m.folder_id "
-            f"WHERE m.status='ok' AND f.paused=0 AND {marks}",
+            f"WHERE m.status='ok' AND f.paused=0 AND f.away IS NULL AND {marks}",
             [v for item in enrichers.items() for v in item]).fetchone()[0]
         return done, total
 

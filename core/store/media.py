@@ -1,4 +1,4 @@
-"""Folders and media rows: what the scans write and what results show."""
+"""Media rows: what the scans write and what results show."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sqlite_utils
 from core.query.filters import Filters, under
 from core.store.db import Connections, db_path, fs_path
 from core.store.vectors import copy_vectors
-from core.types import Folder
+from core.types import away_line
 
 
 class MediaBrief(NamedTuple):
@@ -26,6 +26,7 @@ class MediaBrief(NamedTuple):
     folder_id: int
     camera: str | None
     duration_s: float | None
+    away: str | None = None  # its drive is away: "on USB, not connected"
 
 
 @dataclass(frozen=True)
@@ -57,46 +58,7 @@ class NewFile:
 
 
 class Media(Connections):
-    """Folders, media rows and the filters over them."""
-
-    # -- folders -------------------------------------------------------------
-    def add_folder(self, path: str, absorb: Iterable[int] = ()) -> int:
-        """Add a folder; folders that lie inside it (`absorb`) become part of it, their media
-        moving over. One transaction: never a parent and its children both watched."""
-        with self.write() as w:
-            w.execute(
-                "INSERT OR IGNORE INTO folders(path, added_at) VALUES(?, ?)", [db_path(path), time.time()]
-            )
-            folder_id = w.execute("SELECT id FROM folders WHERE path=?", [db_path(path)]).fetchone()[0]
-            for child in absorb:
-                w.execute("UPDATE media SET folder_id=? WHERE folder_id=?", [folder_id, child])
-                w.execute("DELETE FROM folders WHERE id=?", [child])
-            return folder_id
-
-    def remove_folder(self, folder_id: int) -> list[int]:
-        """Forget a folder and its media; returns the media ids that were removed."""
-        with self.write() as w:
-            ids = [r[0] for r in w.execute("SELECT id FROM media WHERE folder_id=?", [folder_id])]
-            w.execute("DELETE FROM media WHERE folder_id=?", [folder_id])
-            w.execute("DELETE FROM folders WHERE id=?", [folder_id])
-        return ids
-
-    def set_folder_paused(self, folder_id: int, paused: bool) -> None:
-        with self.write() as w:
-            w.execute("UPDATE folders SET paused=? WHERE id=?", [int(paused), folder_id])
-
-    def folders(self) -> list[Folder]:
-        rows = self._rows(
-            """SELECT f.id, f.path, f.paused,
-                      (SELECT COUNT(*) FROM media m WHERE m.folder_id=f.id),
-                      (SELECT COUNT(*) FROM media m WHERE m.folder_id=f.id AND m.status='error')
-               FROM folders f ORDER BY f.path"""
-        )
-        return [Folder(r[0], fs_path(r[1]), bool(r[2]), r[3], r[4]) for r in rows]
-
-    def folder_id(self, path: str) -> int | None:
-        row = self.db.execute("SELECT id FROM folders WHERE path=?", [db_path(path)]).fetchone()
-        return row[0] if row else None
+    """Media rows and the filters over them."""
 
     # -- media ---------------------------------------------------------------
     def media_in_folder(self, folder_id: int) -> dict[str, MediaRow]:
@@ -192,11 +154,13 @@ class Media(Connections):
             chunk = ids[start : start + 900]
             marks = ",".join("?" * len(chunk))
             for r in self._rows(
-                f"SELECT id, path, width, height, taken_at, kind, folder_id, camera, duration_s "
-                f"FROM media WHERE id IN ({marks})",
+                f"SELECT m.id, m.path, width, height, taken_at, kind, folder_id, camera, "
+                f"duration_s, f.drive_name, f.away FROM media m JOIN folders f ON "
+                f"f.id=m.folder_id WHERE m.id IN ({marks})",
                 chunk,
             ):
-                out[r[0]] = MediaBrief(fs_path(r[1]), *r[2:])
+                away = away_line(r[9], r[10]) if r[10] else None
+                out[r[0]] = MediaBrief(fs_path(r[1]), *r[2:9], away)
         return out
 
     def details(self, media_id: int) -> dict | None:
@@ -222,7 +186,7 @@ class Media(Connections):
         """Media without a vector for this model and without an error, newest first."""
         sql = (
             "SELECT m.id, m.path FROM media m JOIN folders f ON f.id=m.folder_id "
-            "WHERE f.paused=0 AND m.status!='error' AND NOT EXISTS "
+            "WHERE f.paused=0 AND f.away IS NULL AND m.status!='error' AND NOT EXISTS "
             "(SELECT 1 FROM embeddings e WHERE e.media_id=m.id AND e.model_id=?) "
             "ORDER BY m.mtime_ns DESC, m.id DESC"
         )

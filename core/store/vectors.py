@@ -220,7 +220,7 @@ class Vectors(Connections):
         with self.write() as w:
             if w.execute(
                     "SELECT 1 FROM media m JOIN folders f ON f.id=m.folder_id "
-                    "WHERE f.paused=0 AND m.status!='error' AND NOT EXISTS "
+                    "WHERE f.paused=0 AND f.away IS NULL AND m.status!='error' AND NOT EXISTS "
                     "(SELECT 1 FROM embeddings e WHERE e.media_id=m.id AND e.model_id=?) "
                     "LIMIT 1", [model_id]).fetchone():
                 return False
