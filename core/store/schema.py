@@ -8,7 +8,7 @@ import sqlite3
 
 import sqlite_utils
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 # one row per vector: a photo's, or each moment of a video (frame 0, 1, ... at at_s seconds)
 _EMBEDDINGS = """CREATE TABLE IF NOT EXISTS {name} (
@@ -94,6 +94,7 @@ CREATE TABLE IF NOT EXISTS faces (
     score REAL,
     embedding BLOB,
     person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,
+    region_id INTEGER REFERENCES face_regions(id) ON DELETE CASCADE,
     UNIQUE (media_id, frame, idx)
 );
 CREATE INDEX IF NOT EXISTS faces_person ON faces(person_id);
@@ -130,6 +131,41 @@ CREATE TABLE IF NOT EXISTS faces_apart (
 CREATE INDEX IF NOT EXISTS faces_apart_face ON faces_apart(face_id);
 """
 _SCHEMA += _APART_SCHEMA
+
+# -- names in the files (schema 9): the face regions a photo's XMP names (MWG, Microsoft), each
+# name once (`key`: any case) with the person it stands for: until the user confirms the name,
+# a person with no name and no face. A region names the found face it covers (`face_id`); a
+# confirmed name with no face found there is a face of its own (`faces.region_id`), so that
+# the person is in that photo for search, made again whenever the photo's faces or regions are.
+_NAMES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS file_names (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    person_id INTEGER REFERENCES people(id) ON DELETE SET NULL
+);
+CREATE INDEX IF NOT EXISTS file_names_person ON file_names(person_id);
+CREATE TABLE IF NOT EXISTS face_regions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+    name_id INTEGER NOT NULL REFERENCES file_names(id) ON DELETE CASCADE,
+    box_left REAL NOT NULL, box_top REAL NOT NULL, box_right REAL NOT NULL, box_bottom REAL NOT NULL,
+    source TEXT NOT NULL,
+    face_id INTEGER REFERENCES faces(id) ON DELETE SET NULL
+);
+CREATE INDEX IF NOT EXISTS face_regions_media ON face_regions(media_id);
+CREATE INDEX IF NOT EXISTS face_regions_name ON face_regions(name_id);
+CREATE INDEX IF NOT EXISTS face_regions_face ON face_regions(face_id);
+CREATE INDEX IF NOT EXISTS faces_region ON faces(region_id);
+"""
+_SCHEMA += _NAMES_SCHEMA
+
+
+def _migrate_to_9(w: sqlite_utils.Database) -> None:
+    """Schema 9 from 3-8 (which have faces): the column that makes a region a face."""
+    if "region_id" not in {r[1] for r in w.execute("PRAGMA table_info(faces)")}:
+        w.execute("ALTER TABLE faces ADD COLUMN region_id INTEGER "
+                  "REFERENCES face_regions(id) ON DELETE CASCADE")
 # Schema 8 from 3-7: each person's rejections become one set, against the faces it holds now
 _MIGRATE_TO_8 = """
 INSERT OR IGNORE INTO faces_apart(apart_id, face_id, side)
@@ -281,6 +317,8 @@ def migrate(w: sqlite_utils.Database) -> None:
         run_script(w, _MIGRATE_TO_6)
     if 1 <= version < 7:
         _migrate_to_7(w)
+    if 3 <= version < 9:
+        _migrate_to_9(w)
     run_script(w, _SCHEMA)
     if 1 <= version < 5:
         run_script(w, _MIGRATE_TO_5)
