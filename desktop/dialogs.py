@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from core.model.offered import DEFAULT_MODEL, MIN_PHOTOS_PER_S, MODELS, offered
 from core.paths import inside
+from core.types import away_line
 from desktop.tasks import TaskRunner
 
 PATH, PHOTOS, ERRORS, STATE = range(4)
@@ -84,7 +85,8 @@ class FoldersDialog(QDialog):
                 item = QTableWidgetItem(str(value))
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, col, item)
-            self.table.setItem(row, STATE, QTableWidgetItem("paused" if f.paused else "watching"))
+            state = "paused" if f.paused else away_line(f.drive, f.away) if f.away else "watching"
+            self.table.setItem(row, STATE, QTableWidgetItem(state))
         self._show_errors()
 
     def _selected(self) -> tuple[str, bool] | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import QObject, QSettings, Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from desktop.session import reopening_settings
 
@@ -18,6 +18,8 @@ class LibraryDialogs(QObject):
     def __init__(self, window):
         super().__init__(window)
         self.window = window
+        self.forget_box: QMessageBox | None = None  # the question open now, if any
+        self._asked: set[str] = set()  # folders asked about in this run (kept: not again)
 
     # -- folders ---------------------------------------------------------------------
     def choose_folder(self) -> None:
@@ -40,6 +42,36 @@ class LibraryDialogs(QObject):
 
         if self.window.library is not None:
             FoldersDialog(self.window.library, self.add_folder, self.window).exec()
+
+    def ask_forget(self, held) -> None:
+        """Most of a folder's photos went at once while it is on its drive (core GoneHeld):
+        forgotten only if the user says so. Not modal: the window goes on meanwhile."""
+        w = self.window
+        if held.folder in self._asked or w.library is None:
+            return
+        self._asked.add(held.folder)
+        lib = w.library
+        box = QMessageBox(QMessageBox.Icon.Question, "Photos gone from a folder",
+                          f"{held.line()}.", parent=w)
+        box.setInformativeText(
+            "If they were deleted, Snapseek forgets them, with what it knew of them. If the "
+            "folder was only emptied for a while (a sync, a backup being restored), keep them.")
+        box.forget_button = box.addButton("Forget Them", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(box.addButton("Keep Them", QMessageBox.ButtonRole.RejectRole))
+        box.setWindowModality(Qt.WindowModality.NonModal)
+
+        def answered() -> None:
+            if box.clickedButton() is box.forget_button:
+                self._asked.discard(held.folder)  # emptied again later: asked again
+                w.tasks.run(lambda: lib.forget_missing(held.folder), None, w.show_error,
+                            changes=True)
+            if self.forget_box is box:
+                self.forget_box = None
+            box.deleteLater()
+
+        box.finished.connect(answered)
+        self.forget_box = box
+        box.show()
 
     # -- settings --------------------------------------------------------------------
     def show_settings(self) -> None:

@@ -54,7 +54,7 @@ class PreviewPane(QWidget):
 
         def load():
             source = path
-            if result.kind == "video":  # the moment that matched, else the first
+            if result.kind == "video" or result.away:  # the moment that matched; a drive away
                 source = lib.thumbnail(result.media_id, result.frame) if lib else None
             from desktop.viewer import load_picture
 
@@ -120,6 +120,9 @@ def describe(result, details: dict, why: dict | None = None) -> str:
 
     path = result.path
     lines = [f"<b>{escape(Path(path).name)}</b>"]
+    away = getattr(result, "away", None)
+    if away:  # its drive is away: what is known of it is shown, from the catalog
+        lines.append(f"<span style='color:#b26a00'>⚠ {escape(away)}</span>")
     size = f"{details.get('width')}×{details.get('height')}" if details.get("width") else ""
     when = ""
     if details.get("taken_at"):

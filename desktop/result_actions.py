@@ -21,10 +21,21 @@ class ResultActions(QObject):
     def open_current(self) -> None:
         self.open_result(self.window.current_row())
 
+    def away(self, results) -> bool:
+        """Whether one of these results is on a drive that is away; if so the status bar says
+        so in one line, and nothing is handed to another program."""
+        result = next((r for r in results if r.away), None)
+        if result is not None:
+            name = result.path.rsplit("/", 1)[-1]
+            self.window.statusBar().showMessage(
+                f"{name} is {result.away}: it opens when its drive is back.", 10000)
+        return result is not None
+
     def open_result(self, row: int | None) -> None:
         if row is not None:
             result = self.window.model.result(row)
-            handoff.open_media(result.path, result.at_s if result.kind == "video" else None)
+            if not self.away([result]):
+                handoff.open_media(result.path, result.at_s if result.kind == "video" else None)
 
     def selected_paths(self) -> list[str]:
         """The selected results' files, in grid order (the current one when none is)."""
@@ -34,7 +45,8 @@ class ResultActions(QObject):
     def reveal(self) -> None:
         """Show the selected files in the file manager, selected there too."""
         paths = self.selected_paths()
-        if paths:
+        model = self.window.model
+        if paths and not self.away([model.result(r) for r in self.window.selected_rows()]):
             self.window.tasks.run(lambda: handoff.show_in_file_manager(paths),
                                   handoff.open_folders, self.window.show_error)
 
@@ -45,7 +57,7 @@ class ResultActions(QObject):
 
     def copy_image(self) -> None:
         row = self.window.current_row()
-        if row is None:
+        if row is None or self.away([self.window.model.result(row)]):
             return
         path = self.window.model.result(row).path
         self.window.tasks.run(lambda: QImage(path), QGuiApplication.clipboard().setImage)

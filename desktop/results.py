@@ -164,7 +164,8 @@ class ResultsModel(QAbstractListModel):
             return r.path.rsplit("/", 1)[-1]
         if role == Qt.ItemDataRole.ToolTipRole:
             moment = f"\nat {format_seconds(r.at_s)}" if r.at_s is not None else ""
-            return f"{r.path}{moment}\nscore {r.score:.3f}"
+            away = f"\n{r.away}" if r.away else ""
+            return f"{r.path}{moment}{away}\nscore {r.score:.3f}"
         if role == MediaIdRole:
             return r.media_id
         if role == PathRole:
@@ -297,6 +298,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
             target.moveCenter(cell.center())
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(target, image)
+        if result.away:  # its drive is away: the thumbnail, dimmed, and why
+            painter.fillRect(cell, QColor(0, 0, 0, 120))
+            self._away_note(painter, cell, result.away)
         if result.kind == "video":
             text = "▶ " + (f"{format_seconds(result.at_s)} of " if result.at_s else "") \
                 + format_seconds(result.duration_s)
@@ -313,6 +317,17 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setPen(QPen(option.palette.highlight().color(), 3))
             painter.drawRect(cell.adjusted(1, 1, -1, -1))
         painter.restore()
+
+    @staticmethod
+    def _away_note(painter: QPainter, cell: QRect, text: str) -> None:
+        """"on USB, not connected" across the middle of the cell, on as many lines as the
+        cell's width needs."""
+        box = cell.adjusted(8, 0, -8, 0)
+        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+        bounds = painter.fontMetrics().boundingRect(box, flags, text).adjusted(-6, -3, 6, 3)
+        painter.fillRect(bounds, QColor(30, 30, 34, 220))
+        painter.setPen(QColor(255, 214, 120))
+        painter.drawText(box, flags, text)
 
     @staticmethod
     def _badge(painter: QPainter, cell: QRect, text: str, colour: QColor, side) -> None:

@@ -114,17 +114,22 @@ class Session(QObject):
 
         def summary():
             status = lib.status()
-            return status["media_count"], status["error_count"], lib.recent(count)
+            return (status["media_count"], status["error_count"], lib.recent(count),
+                    status["away"])
 
         w.tasks.run(summary, self.show_idle)
         w.filters.refresh()
 
     def show_idle(self, payload) -> None:
-        count, errors, recent = payload
+        """(photos, unreadable, newest, drives away): the status line, and the newest."""
+        count, errors, recent = payload[:3]
+        away = payload[3] if len(payload) > 3 else []
         w = self.window
         w.state_label.setText(
             (f"Up to date · {count} photos" if count else "No photos yet")
-            + (f" · {errors} could not be read" if errors else ""))
+            + (f" · {errors} could not be read" if errors else "")
+            + "".join(f" · {a['drive']} {a['why']} ({a['photos']} photos kept, searchable)"
+                      for a in away))
         if recent and w.searching.nothing_asked():  # a search or a filter-only view stays
             w.stack.setCurrentWidget(w.results_page)
             if not w.model.shows(recent):  # nothing new: the place in the grid stays

@@ -86,7 +86,7 @@ class Viewer(QWidget):
         wanted = self._wanted
 
         def load():
-            if result.kind == "video":  # the moment that matched
+            if result.kind == "video" or result.away:  # the moment that matched; a drive away
                 source = self._thumbnail_for(result.media_id, result.frame)
                 return load_picture(source) if source else QImage()
             return load_picture(result.path)
@@ -178,12 +178,26 @@ class Viewer(QWidget):
         else:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(self.target_rect(), self.image)
-        if result is not None:
-            name = result.path.rsplit("/", 1)[-1]
-            text = f"{name}  ·  {self.row + 1} of {len(self.results)}"
-            if result.kind == "video":
-                text += f"  ·  ▶ Enter plays from {format_seconds(result.at_s or 0)}"
-            painter.setPen(QColor(230, 230, 235))
-            painter.drawText(self.rect().adjusted(12, 8, -12, -8),
-                             Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft, text)
+        if result is not None:  # on a dark strip: readable over a light picture too
+            area = self.rect().adjusted(12, 8, -12, -8)
+            flags = Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft
+            caption = self.caption()
+            painter.fillRect(painter.fontMetrics().boundingRect(area, flags, caption)
+                             .adjusted(-6, -3, 6, 3), QColor(18, 18, 20, 200))
+            painter.setPen(QColor(255, 214, 120) if result.away else QColor(230, 230, 235))
+            painter.drawText(area, flags, caption)
         painter.end()
+
+    def caption(self) -> str:
+        """The line under the picture: its name, where it is in the results, and a video's
+        moment or, for a photo whose drive is away, why only its thumbnail shows."""
+        result = self.current()
+        if result is None:
+            return ""
+        name = result.path.rsplit("/", 1)[-1]
+        text = f"{name}  ·  {self.row + 1} of {len(self.results)}"
+        if result.away:
+            return text + f"  ·  {result.away}: the thumbnail until its drive is back"
+        if result.kind == "video":
+            text += f"  ·  ▶ Enter plays from {format_seconds(result.at_s or 0)}"
+        return text

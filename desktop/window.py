@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         self.query_input = QueryInput(self)
         self.result_actions = ResultActions(self)
         self.dialogs = LibraryDialogs(self)
+        self.bridge.held.connect(self.dialogs.ask_forget)
         self._build_menus()
         self.grid.customContextMenuRequested.connect(self.result_actions.show_context_menu)
         self.matches_label.linkActivated.connect(lambda _: self.searching.show_all())
