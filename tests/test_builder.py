@@ -166,6 +166,7 @@ def test_the_trained_model_built_without_torch_ranks_as_torch_does(tmp_path, vit
     with torch.inference_mode():
         want_i = model.encode_image(torch.stack([preprocess(p) for p in pictures])).numpy()
         want_t = model.encode_text(tokenizer(queries)).numpy()
+    want_i /= np.linalg.norm(want_i, axis=1, keepdims=True)  # as the library keeps them
     got_i, got_t = light.encode_images(pictures), light.encode_text(queries)
     for q in range(len(queries)):
         want = np.argsort(-(want_t[q] @ want_i.T))[:5]

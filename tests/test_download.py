@@ -1,170 +1,179 @@
-"""Exported towers downloaded from their pinned URLs: verified, resumed after a cut, retried
-once after a checksum mismatch, and never used half-written; offline, one clear line."""
+"""A model downloaded as a person's first run downloads it: from a server in the hub's layout
+reached through HF_ENDPOINT, into Snapseek's cache folder, resumed after a cut, recorded and
+checked at every later open, said in one line when it cannot be had; then built and used
+without torch."""
 
 from __future__ import annotations
 
 import socket
+import threading
+from pathlib import Path
 
 import pytest
 
 from core.types import ModelUnavailable, State
 
-
-@pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    from exported import publish_tiny
-
-    return publish_tiny(tmp_path_factory.mktemp("published"))
+WEIGHTS = "open_clip_model.safetensors"
 
 
 @pytest.fixture
-def server(published):
-    from exported import Server
+def hub(tmp_path, vit_model_spec, monkeypatch):
+    """(server, spec): the trained ViT model published as hf-hub:test/vit on a local hub."""
+    from localhub import Server, hub_model
 
-    s = Server(published[1])
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def pinned(published, server, monkeypatch):
-    from exported import pinned_at
-
-    from core.model import offered as models
-
-    entry = pinned_at(published[0], published[1], server.url)
-    monkeypatch.setitem(models.EXPORTS, published[0], entry)
-    return entry
+    hub_model(tmp_path / "hub", "test/vit", Path(vit_model_spec[len("local-dir:"):]))
+    server = Server(tmp_path / "hub")
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.setattr("core.model.download.RETRY_S", 0.01)
+    yield server, "hf-hub:test/vit"
+    server.close()
 
 
-def test_the_export_downloads_verified_and_answers_without_its_weights(pinned, tmp_path):
-    from core.model.download import fetch, installed, sha256_of
-    from core.model.embedder import Embedder
-    from core.model.exported import LightEmbedder
+def fetch(spec: str, events=None) -> Path:
+    from core.model.light import model_folder
+    from core.model.offered import ModelSpec
 
-    events = []
-    cache = tmp_path / "runtime"
-    fetch(pinned, cache, events.append)
-    assert installed(pinned, cache)
-    assert all(sha256_of(cache / f.name) == f.sha256 for f in pinned.files)
-    assert not list(cache.glob("*.part"))
-    assert all(e.state == State.DOWNLOADING and e.total == pinned.total_bytes for e in events)
-    assert [e.done for e in events] == sorted(e.done for e in events)
-    assert events[-1].done == pinned.total_bytes and events[-1].rate > 0
-    assert events[-1].eta_s == 0 and events[-1].model == pinned.spec
-    # the model's own folder is gone: only the export can answer
-    emb = Embedder.load(pinned.spec, device="cpu", runtime_cache=cache)
-    assert isinstance(emb, LightEmbedder)
-    assert emb.encode_text(["a photo of a dog"]).shape == (1, emb.dim)
-    assert not emb.full_loaded
+    return model_folder(ModelSpec.parse(spec), True, events.append if events is not None
+                        else None)
 
 
-def test_a_library_downloads_its_models_export_at_first_use(pinned, tmp_path):
-    from helpers import make_photo
+def test_a_hub_model_is_downloaded_built_and_searched_without_torch(hub, tmp_path):
+    from helpers import draw_photo
 
     from core.library import Library
+    from core.model.download import models_folder
     from core.types import Query
 
-    make_photo(tmp_path / "Pictures" / "a.jpg")
+    for i, (c, s) in enumerate([("red", "circle"), ("blue", "square"), ("green", "triangle")]):
+        (tmp_path / "Pictures").mkdir(exist_ok=True)
+        draw_photo(c, s, (200, 150), seed=i).save(tmp_path / "Pictures" / f"{c}_{s}.jpg")
     seen = []
-    with Library(tmp_path / "home", model=pinned.spec) as lib:
+    with Library(tmp_path / "home", model=hub[1]) as lib:
         lib.subscribe(seen.append)
         lib.add_folder(tmp_path / "Pictures")
         lib.update()
-        assert [r.path for r in lib.search(Query.text("red", k=3))][0].endswith("a.jpg")
-        assert not lib.embedder.full_loaded
-    assert any(getattr(e, "state", None) == State.DOWNLOADING for e in seen)
+        top = lib.search(Query.text("a blue square", k=3))
+        assert top[0].path.endswith("blue_square.jpg")
+        assert not lib.embedder.full_loaded  # built from the weights, no torch model
+    downloading = [e for e in seen if getattr(e, "state", None) == State.DOWNLOADING]
+    assert downloading and downloading[-1].done == downloading[-1].total > 0
     assert any(getattr(e, "text", "").startswith("Downloading model") for e in seen)
+    folder = models_folder() / "test--vit"
+    assert (folder / WEIGHTS).is_file() and not list(folder.glob("*.part"))
+    assert folder.is_relative_to(tmp_path / "cache" / "snapseek")
+    assert not (tmp_path / "user" / ".cache" / "huggingface").exists()
+    # only what the builder needs was asked for
+    assert {name for name, _ in hub[0].requests} == {"open_clip_config.json", WEIGHTS}
 
 
-def test_a_file_that_fails_its_checksum_is_removed_and_fetched_once_more(pinned, server,
-                                                                          tmp_path):
-    from core.model.download import fetch, installed
+def test_the_first_download_records_each_file_with_the_commit(hub):
+    import json
 
-    big = max(pinned.files, key=lambda f: f.size)
-    server.corrupt[big.name] = 1
-    said = []
-    fetch(pinned, tmp_path, on_notice=said.append)
-    assert installed(pinned, tmp_path)
-    assert [r for r in server.requests if r[0] == big.name] == [(big.name, None)] * 2
-    assert len(said) == 1 and "does not match its checksum" in said[0]
+    from core.model.download import RECORD, sha256_of
+    from localhub import COMMIT
 
-    server.corrupt[big.name] = 2  # twice: the download fails, nothing half-made is left
-    fresh = tmp_path / "again"
-    with pytest.raises(ModelUnavailable) as failed:
-        fetch(pinned, fresh)
-    assert "does not match its checksum" in str(failed.value)
-    assert "\n" not in str(failed.value)
-    assert not (fresh / big.name).exists() and not list(fresh.glob("*.part"))
-    assert not (fresh / pinned.manifest.name).exists()
-    assert not installed(pinned, fresh)
+    folder = fetch(hub[1])
+    record = json.loads((folder / RECORD).read_text())
+    assert record["repo"] == "test/vit" and record["commit"] == COMMIT
+    for name in ("open_clip_config.json", WEIGHTS):
+        entry = record["files"][name]
+        assert entry["size"] == (folder / name).stat().st_size
+        assert entry["sha256"] == sha256_of(folder / name)
 
 
-def test_a_cut_connection_resumes_where_it_stopped(pinned, server, tmp_path):
-    from core.model.download import fetch, installed
-
-    big = max(pinned.files, key=lambda f: f.size)
-    server.cut[big.name] = big.size // 2
-    fetch(pinned, tmp_path)
-    assert installed(pinned, tmp_path)
-    asked = [r[1] for r in server.requests if r[0] == big.name]
-    assert asked == [None, f"bytes={big.size // 2}-"]
-
-    # a later run resumes what an earlier one left (its process ended mid-file)
-    later = tmp_path / "later"
-    later.mkdir()
-    (later / f"{big.name}.part").write_bytes((tmp_path / big.name).read_bytes()[:1000])
-    server.requests.clear()
-    fetch(pinned, later)
-    assert installed(pinned, later)
-    assert [r[1] for r in server.requests if r[0] == big.name] == ["bytes=1000-"]
+def test_a_file_changed_after_its_download_is_said_and_never_used(hub):
+    folder = fetch(hub[1])
+    data = bytearray((folder / WEIGHTS).read_bytes())
+    data[-1] ^= 0xFF  # the same size, another byte: only its sha256 tells
+    (folder / WEIGHTS).write_bytes(bytes(data))
+    with pytest.raises(ModelUnavailable) as said:
+        fetch(hub[1])
+    line = str(said.value)
+    assert "changed since it was downloaded" in line and "sha256" in line and "\n" not in line
 
 
-def test_offline_says_so_in_one_line(published, tmp_path, monkeypatch):
-    from exported import pinned_at
+def test_a_cut_connection_resumes_where_it_stopped(hub):
+    server, spec = hub
+    size = (server.folder / "test/vit" / WEIGHTS).stat().st_size
+    server.cut[WEIGHTS] = size // 2
+    events = []
+    folder = fetch(spec, events)
+    assert (folder / WEIGHTS).stat().st_size == size
+    assert [r for _, r in server.requests if _ == WEIGHTS] == [None, f"bytes={size // 2}-"]
+    assert [e.done for e in events] == sorted(e.done for e in events)
 
-    from core.model import offered as models
-    from core.model.download import fetch, fetch_pinned
 
+def test_a_part_left_by_an_earlier_run_is_resumed_and_never_used_as_the_file(hub):
+    from core.model.download import repo_folder
+
+    server, spec = hub
+    source = server.folder / "test/vit" / WEIGHTS
+    folder = repo_folder("test/vit")
+    folder.mkdir(parents=True)
+    (folder / f"{WEIGHTS}.part").write_bytes(source.read_bytes()[:1000])
+    from core.model.light import open_or_build
+
+    assert not (folder / WEIGHTS).exists()
+    fetch(spec)
+    assert [r for n, r in server.requests if n == WEIGHTS] == ["bytes=1000-"]
+    assert (folder / WEIGHTS).read_bytes() == source.read_bytes()
+    assert open_or_build  # the builder reads only the whole file
+
+
+def test_a_server_error_while_reconnecting_is_tried_again(hub):
+    server, spec = hub
+    size = (server.folder / "test/vit" / WEIGHTS).stat().st_size
+    server.cut[WEIGHTS] = size // 3
+    server.down = 1  # the reconnection after the cut meets a 503 first
+    folder = fetch(spec)
+    assert (folder / WEIGHTS).stat().st_size == size
+
+
+def test_two_downloads_at_once_fetch_each_file_once(hub):
+    server, spec = hub
+    errors = []
+
+    def one():
+        try:
+            fetch(spec)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    assert [n for n, _ in server.requests].count(WEIGHTS) == 1
+
+
+def test_offline_says_so_in_one_line(hub, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelUnavailable) as said:
+        fetch(hub[1])
+    assert "HF_HUB_OFFLINE" in str(said.value) and "\n" not in str(said.value)
+    assert not hub[0].requests
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    entry = pinned_at(published[0], published[1], f"http://127.0.0.1:{port}/exports")
-    with pytest.raises(ModelUnavailable) as failed:
-        fetch(entry, tmp_path)
-    line = str(failed.value)
-    assert "\n" not in line and line.startswith(f"Could not download model {entry.spec}")
-    assert "Connect to the internet" in line
-    assert not (tmp_path / entry.manifest.name).exists()
-    monkeypatch.setitem(models.EXPORTS, entry.spec, entry)
-    assert fetch_pinned(entry.spec, tmp_path) is False  # the caller loads the model itself
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    with pytest.raises(ModelUnavailable) as said:
+        fetch(hub[1])
+    line = str(said.value)
+    assert line.startswith("Could not download model hf-hub:test/vit from 127.0.0.1")
+    assert "Connect to the internet" in line and "\n" not in line
 
 
-def test_a_connection_reset_mid_file_resumes_and_a_failed_download_leaves_the_model_to_load(
-        pinned, server, tmp_path, monkeypatch):
-    """A TLS error or reset while the body arrives (an OSError, not an HTTP one) resumes from
-    what arrived; a download that cannot write its files says so in the log and returns False,
-    so the caller loads the model itself instead of failing."""
-    import ssl
+def test_downloads_off_and_not_here_says_so(hub):
+    from core.model.light import model_folder
+    from core.model.offered import ModelSpec
 
-    from core.model import download
-
-    big = max(pinned.files, key=lambda f: f.size)
-    real_get, calls = download._get, []
-
-    def flaky(spec, f, part, have, meter, timeout):
-        calls.append((f.name, have))
-        if f.name == big.name and len([c for c in calls if c[0] == big.name]) == 1:
-            with open(part, "wb") as out:  # half the file arrived, then the session broke
-                out.write((server.folder / f.name).read_bytes()[: f.size // 2])
-            raise ssl.SSLError("decryption failed or bad record mac")
-        return real_get(spec, f, part, have, meter, timeout)
-
-    monkeypatch.setattr(download, "_get", flaky)
-    download.fetch(pinned, tmp_path / "a")
-    assert download.installed(pinned, tmp_path / "a")
-    assert [c for c in calls if c[0] == big.name] == [(big.name, 0), (big.name, big.size // 2)]
-
-    blocked = tmp_path / "blocked"
-    blocked.write_text("a file where the folder should be")  # mkdir fails: an OSError
-    assert download.fetch_pinned(pinned.spec, blocked) is False
+    with pytest.raises(ModelUnavailable, match="downloads are off"):
+        model_folder(ModelSpec.parse(hub[1]), False)
+    assert not hub[0].requests

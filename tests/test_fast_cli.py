@@ -120,19 +120,30 @@ def test_the_light_text_vectors_equal_torch(hf_model, tmp_path, monkeypatch):
         assert light.model is not None and light.full_loaded  # the rest: the full model
 
 
-def test_other_weights_under_the_same_name_are_not_trusted(hf_model, tmp_path):
+def test_other_weights_under_the_same_name_are_not_trusted(hf_model, tmp_path, monkeypatch):
+    """Towers made from other weights are never used: the towers are built again from the
+    weights the model has now."""
+    from core.model import builder
     from core.model.embedder import Embedder
     from core.model.exported import LightEmbedder, manifest_path
 
-    Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)
+    first = Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)
     manifest = next(tmp_path.glob("text-*.json"))
     data = json.loads(manifest.read_text())
     assert data["embed"] and "embeds" in data["inputs"]  # the token table apart, memory-mapped
+    real = data["fingerprint"]
     data["fingerprint"] = "0" * 16  # as if the weights file had been replaced
     manifest.write_text(json.dumps(data))
+    builds = []
+    monkeypatch.setattr(builder, "build", lambda *a, **k: builds.append(a) or real_build(*a, **k))
     again = Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)
-    assert not isinstance(again, LightEmbedder)
+    assert isinstance(again, LightEmbedder) and len(builds) == 1
     assert manifest_path(tmp_path, again.spec) == manifest
+    assert json.loads(manifest.read_text())["fingerprint"] == real
+    assert np.allclose(again.encode_text(["a dog"]), first.encode_text(["a dog"]), atol=1e-5)
+
+
+real_build = __import__("core.model.builder", fromlist=["build"]).build
 
 
 def test_snapseek_runtime_torch_never_takes_the_light_path(hf_model, tmp_path, monkeypatch):
@@ -176,9 +187,12 @@ def test_light_image_vectors_equal_the_full_embedders(hf_model, tmp_path):
     assert np.array_equal(light.encode_images(ready), got)
 
 
-def test_a_first_run_lets_the_torch_model_go_once_its_towers_are_exported(hf_model, tmp_path):
-    """A first run loads the model whole to export it; idle, the library answers from the
-    exported towers and the torch model is freed (a first session must not keep ~1.8 GB)."""
+def test_a_first_run_lets_the_torch_model_go_once_its_towers_are_exported(trained_model,
+                                                                          tmp_path):
+    """A model the builder does not cover (a ResNet image tower) loads whole on a first run to
+    export it; idle, the library answers from the exported towers and the torch model is freed
+    (a first session must not keep ~1.8 GB)."""
+    hf_model = trained_model
     import gc
     import weakref
 
@@ -224,14 +238,14 @@ def a_light_library(base: Path, spec: str) -> list[str]:
 
 
 def test_a_library_whose_tower_fell_back_lets_the_torch_model_go_again_when_idle(
-        hf_model, tmp_path):
+        trained_model, tmp_path):
     """A damaged tower made the full model answer (and export the towers again): idle, the
     library lets it go as after a first run, instead of holding it until the app restarts."""
     from core.library import Library
     from core.model.exported import LightEmbedder
     from core.types import Query
 
-    before = a_light_library(tmp_path, hf_model)
+    before = a_light_library(tmp_path, trained_model)
     runtime = tmp_path / "home" / "runtime"
     xml = runtime / json.loads(next(runtime.glob("text-*.json")).read_text())["xml"]
     xml.write_text(xml.read_text()[:300])  # cut short
@@ -245,7 +259,7 @@ def test_a_library_whose_tower_fell_back_lets_the_torch_model_go_again_when_idle
         assert not light.full_loaded
 
 
-def test_a_tower_that_will_not_compile_keeps_the_full_model_answering(hf_model, tmp_path,
+def test_a_tower_that_will_not_compile_keeps_the_full_model_answering(trained_model, tmp_path,
                                                                       monkeypatch):
     """A whole tower this OpenVINO cannot compile is not exported again: the full model answers
     and stays, rather than being let go when idle and loaded again at the next search."""
@@ -254,7 +268,7 @@ def test_a_tower_that_will_not_compile_keeps_the_full_model_answering(hf_model, 
     from core.library import Library
     from core.types import Query
 
-    before = a_light_library(tmp_path, hf_model)
+    before = a_light_library(tmp_path, trained_model)
     manifest = next((tmp_path / "home" / "runtime").glob("text-*.json"))
     text_xml = json.loads(manifest.read_text())["xml"]
     compile_model = openvino.Core.compile_model
@@ -273,20 +287,18 @@ def test_a_tower_that_will_not_compile_keeps_the_full_model_answering(hf_model, 
         assert lib.lighten() is False and lib.embedder is emb
 
 
-def test_a_model_folder_with_clips_tokenizer_searches_without_torch_from_the_second_search(
+def test_a_model_folder_with_clips_tokenizer_searches_without_torch_from_the_first_search(
         tmp_path, random_model):
-    """A local-dir: model with CLIP's BPE: its towers are exported into the home once (here by
-    the first search of a home made before they were), and later searches answer from them."""
+    """A local-dir: model with CLIP's BPE, in a home made before its towers were: the first
+    search builds them from the weights, and no search imports torch."""
     import shutil
 
     pictures = three_pictures(tmp_path / "Pictures")
     home = tmp_path / "home"
     got, _ = run_cli(home, "index", str(pictures), "--model", random_model, "--no-faces")
-    assert got["code"] == 0
-    shutil.rmtree(home / "runtime")  # as a home indexed before the text tower was exported
-    first, out = run_cli(home, "search", "red circle", "-k", "3", "--json")
-    assert "torch" in first["mods"] and len(json.loads(out)) == 3
-    for args in (["red circle"], ["--image", str(pictures / "red-circle.jpg")]):
+    assert got["code"] == 0 and got["mods"] == []
+    shutil.rmtree(home / "runtime")  # as a home indexed before the towers were made
+    for args in (["red circle"], ["red circle"], ["--image", str(pictures / "red-circle.jpg")]):
         again, out = run_cli(home, "search", *args, "-k", "3", "--json")
         assert again["mods"] == [], (args, again)
         assert json.loads(out)[0]["path"].endswith("red-circle.jpg") or args[0] != "--image"
@@ -304,10 +316,40 @@ def torch_fp32(hf_model: str, monkeypatch):
 
 
 @pytest.mark.parametrize("tower", ["text", "image"])
+def test_a_damaged_built_tower_is_built_again_without_torch(hf_model, tmp_path, monkeypatch,
+                                                            caplog, tower):
+    """A tower the builder made whose files no longer read (cut short by a full disk, changed
+    by another program) never fails a search, and needs no torch: it is built again at once."""
+    from helpers import draw_photo
+
+    from core.model import runtime
+    from core.model.embedder import Embedder
+    from core.model.exported import LightEmbedder
+
+    def ask(emb):
+        return (emb.encode_text(["a photo of a dog"]) if tower == "text"
+                else emb.encode_images([draw_photo()]))
+
+    want = ask(torch_fp32(hf_model, monkeypatch))
+    close = 0.999 if runtime.cpu_has_bf16() else 0.9999
+    light = Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)  # builds
+    assert isinstance(light, LightEmbedder)
+    manifest = json.loads(next(tmp_path.glob("text-*.json")).read_text())
+    xml = tmp_path / manifest["xml" if tower == "text" else "image_xml"]
+    xml.write_text(xml.read_text()[:300])  # cut short
+    assert float((ask(light) * want).sum()) > close
+    assert not light.full_loaded and f"the {tower} tower was damaged" in caplog.text
+    assert "<" in xml.read_text()[-20:]  # whole again
+    again = Embedder.load(hf_model, device="cpu", runtime_cache=tmp_path)
+    assert float((ask(again) * want).sum()) > close and not again.full_loaded
+
+
+@pytest.mark.parametrize("tower", ["text", "image"])
 def test_a_damaged_export_answers_from_the_full_model_and_is_made_again(
-        hf_model, tmp_path, monkeypatch, caplog, tower):
-    """A tower whose files no longer read (cut short by a full disk, changed by another
-    program) never fails a search: the full model answers, and the towers are exported again."""
+        trained_model, tmp_path, monkeypatch, caplog, tower):
+    """A tower exported from torch (a family the builder does not cover) whose files no longer
+    read never fails a search: the full model answers, and the towers are exported again."""
+    hf_model = trained_model
     from helpers import draw_photo
 
     from core.model import runtime

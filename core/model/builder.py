@@ -18,7 +18,7 @@ from pathlib import Path
 from core.files import atomic_path
 from core.model import exported, graphs, runtime
 from core.model.family import Architecture, NotCovered, read
-from core.model.offered import file_fingerprint, model_id, offered, runtime_key
+from core.model.offered import ModelSpec, file_fingerprint, model_id, offered, runtime_key
 from core.model.tokens import TokenizerError, save_clip_tokenizer, save_hf_tokenizer
 from core.model.weightsfile import WeightsError, WeightsFile
 from core.thirdparty import openvino
@@ -81,6 +81,7 @@ def build(spec: str, folder: Path, cache: Path, threads: int | None = None,
     """Build the towers of the model in `folder` into `cache`; the manifest's path. Raises
     NotCovered (a family the builder does not make), or ModelUnavailable in one line."""
     started = time.monotonic()
+    spec = ModelSpec.parse(spec).text
     try:
         arch, w, _ = architecture(folder)
         mid = model_id(spec, file_fingerprint(w.path), _dim(arch, w))

@@ -100,8 +100,9 @@ def check(folder: Path, spec: str) -> None:
 
 
 # -- fetching ----------------------------------------------------------------------------------
-class _Meter:
-    """Bytes done of all the files, the speed of this session and the time left."""
+class Meter:
+    """Bytes done of all the files of one download (their sizes become known as each
+    starts), the speed of this session and the time left."""
 
     def __init__(self, spec: str, on_progress: Callable | None):
         self.spec, self.on_progress = spec, on_progress
@@ -158,10 +159,11 @@ def _open(url: str, start: int, timeout: float):
 
 
 def fetch(repo: str, names: tuple[str, ...], folder: Path, spec: str,
-          on_progress: Callable | None = None, optional: tuple[str, ...] = (),
+          meter: Meter | None = None, optional: tuple[str, ...] = (),
           revision: str = "main", timeout: float = TIMEOUT_S) -> Path:
     """The files of `repo` in `folder`, downloaded where missing; `optional` ones may be
-    absent from the repository. Raises ModelUnavailable with one line when it cannot."""
+    absent from the repository; `meter` counts one download's bytes across calls. Raises
+    ModelUnavailable with one line when it cannot."""
     folder.mkdir(parents=True, exist_ok=True)
     with folder_lock(folder):  # one process at a time; the next finds the files there
         record = _record(folder)
@@ -173,7 +175,7 @@ def fetch(repo: str, names: tuple[str, ...], folder: Path, spec: str,
             raise ModelUnavailable(f"Model {spec} is not on this computer and HF_HUB_OFFLINE "
                                    f"is set, so it is not downloaded ({repo}: "
                                    f"{', '.join(want)}).")
-        meter = _Meter(spec, on_progress)
+        meter = meter or Meter(spec, None)
         revision = record.get("commit") or revision
         for name in want:
             got = _fetch_file(repo, revision, name, folder, meter, spec, timeout,
@@ -187,7 +189,7 @@ def fetch(repo: str, names: tuple[str, ...], folder: Path, spec: str,
     return folder
 
 
-def _fetch_file(repo: str, revision: str, name: str, folder: Path, meter: _Meter, spec: str,
+def _fetch_file(repo: str, revision: str, name: str, folder: Path, meter: Meter, spec: str,
                 timeout: float, optional: bool) -> dict | None:
     """One file into place; its record entry (size, sha256, mtime, commit), None for an
     optional file the repository does not have."""
@@ -253,7 +255,7 @@ def _fetch_file(repo: str, revision: str, name: str, folder: Path, meter: _Meter
             "commit": commit}
 
 
-def _copy(response, part: Path, have: int, meter: _Meter, name: str) -> int:
+def _copy(response, part: Path, have: int, meter: Meter, name: str) -> int:
     with open(part, "r+b" if have else "wb") as out:
         out.seek(have)
         out.truncate()

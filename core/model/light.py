@@ -54,15 +54,16 @@ def model_folder(spec: ModelSpec, allow_download: bool, on_progress: Callable | 
                                "--model local-dir:PATH.")
     if on_status and not have:
         on_status(f"Downloading model {spec.text} from {download.endpoint()} (first use only)…")
-    download.fetch(repo, download.WEIGHTS[:1], folder, spec.text, on_progress)
+    meter = download.Meter(spec.text, on_progress)
+    download.fetch(repo, download.WEIGHTS[:1], folder, spec.text, meter)
     config = json.loads((folder / download.WEIGHTS[0]).read_text(encoding="utf-8"))
     text_cfg = (config.get("model_cfg") or {}).get("text_cfg") or {}
     tokenizer_repo = (text_cfg.get("hf_tokenizer_name") or "").strip("/")
     if tokenizer_repo and tokenizer_repo != repo:  # its tokenizer is published apart
-        download.fetch(tokenizer_repo, download.TOKENIZER[:1], folder, spec.text, on_progress,
+        download.fetch(tokenizer_repo, download.TOKENIZER[:1], folder, spec.text, meter,
                        optional=download.TOKENIZER[1:])
     tokens = download.TOKENIZER if tokenizer_repo == repo else ()
-    download.fetch(repo, download.WEIGHTS[1:] + tokens[:1], folder, spec.text, on_progress,
+    download.fetch(repo, download.WEIGHTS[1:] + tokens[:1], folder, spec.text, meter,
                    optional=tokens[1:])
     return folder
 

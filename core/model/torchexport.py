@@ -240,7 +240,8 @@ def export_light(emb, threads: int | None = None) -> Path | None:
             ref = torch.nn.functional.normalize(
                 emb.model.encode_text(torch.from_numpy(want)).float(), dim=-1).numpy()
         for precision in (["bf16"] if cpu_has_bf16() else []) + ["f32"]:
-            tower = compile_text(xml, light, precision, threads, table, inputs)
+            tower = compile_text(xml, light, precision, threads,
+                                 np.load(table, mmap_mode="r") if table else None, inputs)
             worst = float((tower(TEXT_PROBES) * ref).sum(1).min())
             if worst >= MIN_COSINE:
                 manifest = {"version": VERSION, "spec": emb.spec, "model_id": emb.model_id,
