@@ -56,7 +56,7 @@ test-long: $(STAMP) lint test-models
 # Runtime (RapidOCR's networks run on OpenVINO, core/text/ocr.py). app-gpu
 # keeps torch and builds from the set-up's venv.
 APP_VENV := build/venv-slim
-NOT_IN_APP := onnxruntime|torch|torchvision|torchaudio|triton|nvidia-.*|cuda-.*|open.clip.torch|timm|transformers|safetensors|sympy|mpmath|networkx|scipy|scikit.image|matplotlib|opencv-python|pytest.*|ruff|import.linter
+NOT_IN_APP := onnxruntime|torch|torchvision|torchaudio|triton|nvidia-.*|cuda-.*|open.clip.torch|timm|transformers|safetensors|sympy|mpmath|networkx|scipy|scikit.image|matplotlib|opencv-python|imageio|imageio.ffmpeg|pytest.*|ruff|import.linter
 $(APP_VENV)/.installed-stamp: $(STAMP) Makefile
 	$(PY) -m pip install -q 'pyinstaller>=6'
 	rm -rf $(APP_VENV) && $(PYTHON) -m venv $(APP_VENV)

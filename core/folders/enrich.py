@@ -56,7 +56,12 @@ class Enricher(Protocol):
 def decode(path: str, long_side: int = DECODE_LONG_SIDE) -> np.ndarray:
     """An upright RGB array about `long_side` px on its long side, decoded once (JPEG draft:
     1/2, 1/4 or 1/8 scale, never the full picture when less will do)."""
-    image = open_image(path, min_side=long_side * 3 // 4).image
+    return scaled(open_image(path, min_side=long_side * 3 // 4).image, long_side)
+
+
+def scaled(image: Image.Image, long_side: int) -> np.ndarray:
+    """An RGB array of the picture, made about `long_side` px on its long side when it is
+    larger by more than a quarter."""
     if max(image.size) > long_side * 5 // 4:
         f = long_side / max(image.size)
         image = image.resize((max(1, round(image.width * f)), max(1, round(image.height * f))),
@@ -73,6 +78,9 @@ class EnrichPass:
         self.thumbs = Path(thumbs)
         self.enrichers = {e.name: e for e in enrichers}
         self.versions = {e.name: int(e.version) for e in enrichers}
+        # the size each looks at (faces: small ones are found at 2000 px); a photo is decoded
+        # once, at the largest, and made smaller for the others
+        self.sizes = {e.name: int(getattr(e, "long_side", DECODE_LONG_SIDE)) for e in enrichers}
         self.after_batch = after_batch
         self.batch_size = batch_size
 
@@ -125,15 +133,18 @@ class EnrichPass:
             notify(Progress(STATE, found=total, done=total, failed=failed, total=total))
         return done, failed, stopped
 
-    def _pictures(self, item: EnrichItem) -> list[np.ndarray]:
+    def _pictures(self, item: EnrichItem) -> dict[int, list[np.ndarray]]:
+        """The photo (or a video's moments) at each size the enrichers look at."""
+        sizes = set(self.sizes.values())
         if item.kind != "video":
-            return [decode(item.path)]
+            image = open_image(item.path, min_side=max(sizes) * 3 // 4).image
+            return {size: [scaled(image, size)] for size in sizes}
         out = []
         for frame in range(item.frames):  # a video's moments, from the first pass's thumbnails
             path = thumb_path(self.thumbs, item.media_id, frame)
             with Image.open(path) as im:
                 out.append(np.asarray(im.convert("RGB")))
-        return out
+        return dict.fromkeys(sizes, out)
 
     def _one(self, item: EnrichItem, decoded: Future) -> bool:
         """Enrich one photo; True when it was read. An unreadable one is recorded with its
@@ -152,7 +163,8 @@ class EnrichPass:
             # those that work elsewhere begin first, then the others run here meanwhile
             names.sort(key=lambda n: not hasattr(self.enrichers[n], "start"))
             begun = {n: [self._begin(n, picture, item, frame)
-                         for frame, picture in enumerate(pictures)] for n in names}
+                         for frame, picture in enumerate(pictures[self.sizes[n]])]
+                     for n in names}
             for name in names:
                 rows, notes = [], []
                 for answer in begun[name]:
