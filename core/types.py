@@ -134,6 +134,86 @@ class SearchResult:
         return out
 
 
+# -- who a query asks for: an expression over who is in the photo ------------------------------
+@dataclass(frozen=True)
+class Person:
+    """This person is in the photo (a name, any case, or a person's id)."""
+
+    name: str
+
+    def names(self, wanted: bool = False) -> tuple[str, ...]:
+        """Every name it speaks of, in order; with `wanted`, those asked to be there."""
+        return (self.name,)
+
+
+@dataclass(frozen=True)
+class Alone:
+    """These people are in the photo and no one else, recognised or not (a face too small or
+    blurred to tell who it is still counts as someone)."""
+
+    people: tuple[str, ...]
+
+    def names(self, wanted: bool = False) -> tuple[str, ...]:
+        return self.people
+
+
+@dataclass(frozen=True)
+class Not:
+    """What its part says is not so of the photo."""
+
+    part: Who
+
+    def names(self, wanted: bool = False) -> tuple[str, ...]:
+        return () if wanted else self.part.names()
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """Every part holds."""
+
+    parts: tuple[Who, ...]
+
+    def names(self, wanted: bool = False) -> tuple[str, ...]:
+        return _names(self.parts, wanted)
+
+    @classmethod
+    def of(cls, parts) -> Who | None:
+        """The parts (None ones left out) joined, those joined the same way taken apart:
+        None for none, the part itself for one."""
+        return _joined(cls, parts)
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """At least one part holds."""
+
+    parts: tuple[Who, ...]
+
+    def names(self, wanted: bool = False) -> tuple[str, ...]:
+        return _names(self.parts, wanted)
+
+    @classmethod
+    def of(cls, parts) -> Who | None:
+        return _joined(cls, parts)
+
+
+Who = Person | Alone | Not | AllOf | AnyOf
+
+
+def _names(parts, wanted: bool) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(n for p in parts for n in p.names(wanted)))
+
+
+def _joined(kind, parts) -> Who | None:
+    flat: list = []
+    for part in parts:
+        if isinstance(part, kind):
+            flat += [p for p in part.parts if p not in flat]
+        elif part is not None and part not in flat:
+            flat.append(part)
+    return None if not flat else flat[0] if len(flat) == 1 else kind(tuple(flat))
+
+
 @dataclass
 class Query:
     """What the user asked for: text and images, each with a weight (negative excludes)."""
@@ -159,6 +239,7 @@ class Query:
     persons_any: list[str] = field(default_factory=list)
     persons_not: list[str] = field(default_factory=list)
     persons_only: list[str] = field(default_factory=list)
+    who: Who | None = None  # who the typed text asks for (core.query.who reads it)
     place: str | None = None  # a city, region or country the photo was taken in
 
     @classmethod
@@ -176,7 +257,8 @@ class Query:
     def asked_people(self) -> list[str]:
         """Every name the query asks about, whatever the way, each once."""
         return list(dict.fromkeys([*self.persons, *self.persons_any, *self.persons_not,
-                                   *self.persons_only]))
+                                   *self.persons_only,
+                                   *(self.who.names() if self.who is not None else ())]))
 
     def is_empty(self) -> bool:
         return not (self.texts or self.images or self.media or self.good)

@@ -11,10 +11,6 @@ from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QToolButton, QWidget
 
 from core.types import Query
 
-# how a person read from the text is shown, by the way they are asked for
-PERSON_CHIPS = {"all": "with {}", "any": "or {}", "none": "without {}", "only": "only {}"}
-
-
 class Chip(QToolButton):
     """A query term or filter beside the text box; click ✕ to remove it."""
 
@@ -158,28 +154,28 @@ class SearchBar(QWidget):
         return [n for n in self.known_people if n.casefold() not in self.dismissed_people]
 
     def _sync_people_chips(self) -> None:
-        """A chip for each person named in the text, saying how they are asked for ("with
-        Anna", "or Ben", "without Ben", "only Anna"); removing one reads the name as words."""
-        from core.query.who import read_people
+        """A chip for each part of who the text asks for, as the query reads it ("with Anna",
+        "without Ben", "with (Anna and Ben) or Carl", "only Anna or only Ben"); removing one
+        reads its names as words."""
+        from core.query.who import chips
 
-        _, asked = read_people(self.edit.text(), self._people_names()) if self.known_people \
-            else ("", None)
-        labels = {n: PERSON_CHIPS[asked.role(n)].format(n) for n in asked.names()} \
-            if asked else {}
-        for name in [n for n, chip in self.person_chips.items() if chip.label != labels.get(n)]:
-            drop_widget(self.person_chips.pop(name))
-        for name, label in labels.items():
-            if name not in self.person_chips:
+        wanted = dict(chips(self._reading(1).who)) if self.known_people else {}
+        for label in [lb for lb in self.person_chips if lb not in wanted]:
+            drop_widget(self.person_chips.pop(label))
+        for label, names in wanted.items():
+            if label not in self.person_chips:
                 chip = Chip(label, "person")
                 chip.label = label
-                chip.setToolTip(f'Read from "{name}". Click to search the word "{name}" '
-                                "instead.")
-                chip.clicked.connect(lambda _=False, n=name: self.dismiss_person(n))
-                self.person_chips[name] = chip
+                said = ", ".join(f'"{n}"' for n in names)
+                chip.setToolTip(f"Read from {said}. Click to search the "
+                                f"word{'s' if len(names) > 1 else ''} {said} instead.")
+                chip.clicked.connect(lambda _=False, n=names: self.dismiss_people(n))
+                self.person_chips[label] = chip
                 self._chip_row.addWidget(chip)
 
-    def dismiss_person(self, name: str) -> None:
-        self.dismissed_people.add(name.casefold())
+    def dismiss_people(self, names) -> None:
+        """Read these names as words from now on (until the bar is cleared)."""
+        self.dismissed_people.update(n.casefold() for n in names)
         self._sync_people_chips()
         self.changed.emit()
 
@@ -288,7 +284,8 @@ class SearchBar(QWidget):
         self._sync_date_chip()
         self.changed.emit()
 
-    def query(self, k: int) -> Query:
+    def _reading(self, k: int) -> Query:
+        """The text as the core reads it: the one reading both the query and the chips use."""
         from core.search.scoring import parse_query
 
         q, _ = parse_query(self.edit.text().strip(), k=k,
@@ -296,6 +293,10 @@ class SearchBar(QWidget):
                            places=self.known_places if "place" not in self.filters else None,
                            people=self._people_names(),
                            ignore_places=frozenset(self.dismissed_places))
+        return q
+
+    def query(self, k: int) -> Query:
+        q = self._reading(k)
         q.images += [(p, w) for _, p, w in self.chips]
         q.media += [(media_id, 1.0) for _, media_id in self.similar]
         value = lambda name: self.filters.get(name, (None, ""))[0]  # noqa: E731

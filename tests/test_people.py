@@ -202,7 +202,7 @@ def test_person_search_and_names_in_the_query(people_lib):
     from core.search.scoring import parse_query
 
     query, _ = parse_query("Grace and Eileen at the beach", people=lib.person_names())
-    assert sorted(query.persons) == ["Eileen", "Grace"] and query.texts == [("at the beach", 1.0)]
+    assert query.who.names() == ("Grace", "Eileen") and query.texts == [("at the beach", 1.0)]
     assert [r.path for r in lib.search(query)] == [str(pair)]
 
 

@@ -20,7 +20,9 @@ from test_people import both, eileen_and_grace, write_people
 from core.library import Library
 from core.query.filters import SOMEONE_SCORE, PeopleRule
 from core.search.scoring import parse_query
-from core.types import Query
+from core.types import AllOf, Alone, AnyOf, Not, Person, Query
+
+EILEEN, GRACE = Person("Eileen"), Person("Grace")
 
 
 def eileen_with_a_blurred_grace(folder: Path) -> Path:
@@ -98,7 +100,11 @@ def test_each_people_filter_says_in_sql_what_it_checks_in_python(people_home, ra
     rules = [PeopleRule(all=("Eileen", "Grace")), PeopleRule(any=("eileen", "Grace")),
              PeopleRule(all=("Eileen",), none=("Grace",)), PeopleRule(only=("Eileen",)),
              PeopleRule(only=("Grace", "Eileen")), PeopleRule(none=("Eileen", "Grace")),
-             PeopleRule(any=("Grace",), only=("Eileen",))]
+             PeopleRule(any=("Grace",), only=("Eileen",)),
+             # typed: "(Eileen and Grace) or only Grace", "Eileen or Grace, not Eileen alone"
+             PeopleRule(who=AnyOf((AllOf((EILEEN, GRACE)), Alone(("Grace",))))),
+             PeopleRule(who=AllOf((AnyOf((EILEEN, GRACE)), Not(Alone(("Eileen",)))))),
+             PeopleRule(all=("Grace",), who=Not(EILEEN))]
     with Library(home, model=random_model) as lib:
         ids = lib.catalog.ids_passing(_everything(), 1000)
         seen = lib.catalog.faces_seen(ids)
@@ -123,10 +129,13 @@ def test_typed_queries_read_the_ways_people_are_asked_for(people_home, random_mo
             return query
 
         query = typed("Eileen and Grace at the beach in 2019")
-        assert (query.persons, query.texts) == (["Eileen", "Grace"], [("at the beach", 1.0)])
+        assert (query.who, query.texts) == (AllOf((EILEEN, GRACE)), [("at the beach", 1.0)])
         assert query.after is not None and paths(lib.search(query)) == {together}
-        assert typed("Eileen or Grace").persons_any == ["Eileen", "Grace"]
-        assert paths(lib.search(typed("eileen without grace"))) == photos["eileen"] | {someone}
+        assert typed("Eileen or Grace").who == AnyOf((EILEEN, GRACE))
+        assert paths(lib.search(typed("eileen without Grace"))) == photos["eileen"] | {someone}
+        # "grace" in lower case is the word: Eileen, and the words "without grace"
+        assert (typed("eileen without grace").who, typed("eileen without grace").texts) == \
+            (EILEEN, [("without grace", 1.0)])
         assert paths(lib.search(typed("Eileen but not Grace"))) == photos["eileen"] | {someone}
         assert paths(lib.search(typed("only Eileen"))) == photos["eileen"]
         assert paths(lib.search(typed("just Grace and Eileen"))) == {together}

@@ -117,14 +117,18 @@ def test_only_places_the_library_has_become_chips():
     assert find_place("photos of us at the beach", known) is None
 
 
-def test_negative_terms_never_become_place_or_person_filters():
+def test_negative_terms_never_filter_to_a_place_or_a_person():
     from core.search.scoring import parse_query
+    from core.types import Not, Person
 
     known = known_names([locate(38.7223, -9.1393)])
     query, _ = parse_query("dog - Lisbon", places=known, people=["Anna"])
     assert query.place is None and query.texts == [("dog", 1.0), ("Lisbon", -1.0)]
+    # a person taken away is a photo without them (the look of the word "Anna" is nothing)
     query, _ = parse_query("beach - Anna", places=known, people=["Anna"])
-    assert query.persons == [] and query.texts == [("beach", 1.0), ("Anna", -1.0)]
+    assert query.who == Not(Person("Anna")) and query.texts == [("beach", 1.0)]
+    query, _ = parse_query("beach - Anna in the snow", places=known, people=["Anna"])
+    assert query.who is None and query.texts == [("beach", 1.0), ("Anna in the snow", -1.0)]
     query, _ = parse_query("Anna at the beach in Lisbon", places=known, people=["Anna"])
-    assert (query.persons, query.place, query.texts) == (["Anna"], "Lisbon",
-                                                         [("at the beach", 1.0)])
+    assert (query.who, query.place, query.texts) == (Person("Anna"), "Lisbon",
+                                                     [("at the beach", 1.0)])

@@ -115,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only-person", action="append", default=[], metavar="NAME",
                    help="only photos with this person and no one else, recognised or not "
                         "(repeatable: these people alone)")
+    p.add_argument("--no-people", action="store_true",
+                   help='read names in the text as words, not as people ("Rose garden")')
     p.add_argument("--json", action="store_true", help="print JSON results")
 
     p = sub.add_parser("status", parents=[common], help="folders, counts, model and index health")

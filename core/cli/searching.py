@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from core.cli.common import ProgressBar, _open
+from core.query.who import chips
 from core.search.scoring import parse_query
 from core.types import SnapseekError
 from core.words import format_seconds
@@ -33,7 +34,7 @@ def cmd_search(args) -> int:
         # names of people and places the library knows, typed in the query, become filters
         # ("Anna at the beach in Portugal"): parse_query is the one place that reads them
         query, when = parse_query(args.query, k=k, dates=not args.no_dates,
-                                  people=lib.person_names(),
+                                  people=() if args.no_people else lib.person_names(),
                                   places=None if args.place else lib.place_names())
         query.images += images
         lib.subscribe(ProgressBar(sys.stderr.isatty()))  # a first search may download the model
@@ -55,6 +56,10 @@ def cmd_search(args) -> int:
                       "words)", file=sys.stderr)
             if query.place and not args.place:
                 print(f"(in {query.place}: from your photos' places)", file=sys.stderr)
+            if query.who is not None:
+                said = ", ".join(label for label, _ in chips(query.who))
+                print(f"({said}: people from the text; --no-people reads names as words)",
+                      file=sys.stderr)
         results = lib.search(query)
     if args.json:
         print(json.dumps([r.to_json() for r in results]))

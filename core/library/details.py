@@ -14,6 +14,7 @@ from core.media.thumbnails import THUMB_SIZE, save_thumbnail, thumb_path
 from core.model.offered import spec_of
 from core.paths import spellings
 from core.query.filters import PeopleRule
+from core.query.who import chips as people_chips
 from core.search.scoring import split_names
 from core.types import Away, Query, SearchResult, SnapseekError
 
@@ -76,6 +77,7 @@ class PhotoDetails:
         chips += [f"any person: {p}" for p in query.persons_any]
         chips += [f"not person: {p}" for p in query.persons_not]
         chips += [f"only person: {p}" for p in query.persons_only]
+        chips += [f"people: {label}" for label, _ in people_chips(query.who)]
         for name, on in (("kind", query.kinds), ("camera", query.camera),
                          ("folder", query.folder)):
             if on:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from core.media.localtime import local_stamp
 from core.media.places import COUNTRY_ALIASES
 from core.paths import normalise
-from core.types import Query
+from core.types import AllOf, Alone, AnyOf, Not, Person, Query, Who
 from core.words import fold
 
 
@@ -103,59 +103,93 @@ _SOMEONE_ELSE = ("NOT EXISTS (SELECT 1 FROM faces f LEFT JOIN people p ON p.id=f
 
 @dataclass(frozen=True)
 class PeopleRule:
-    """Who a photo must hold (`all`), one of whom it must hold (`any`), whom it must not
-    (`none`), and who alone it holds (`only`: all of them and no one else, recognised or
-    not). Each part's SQL (`where`) beside its Python check (`match`), which say the same."""
+    """Who a photo must hold: the people given one by one (all of `all`, one of `any`, none of
+    `none`, `only` these and no one else, recognised or not) and what the typed text asks
+    (`who`, an expression read by core.query.who), all of it at once. Each kind of part's SQL
+    (`_where`) sits beside its Python check (`_holds`), which say the same."""
 
     all: tuple[str, ...] = ()
     any: tuple[str, ...] = ()
     none: tuple[str, ...] = ()
     only: tuple[str, ...] = ()
+    who: Who | None = None
 
     @classmethod
     def of(cls, query: Query) -> PeopleRule:
         return cls(*(tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
                      for names in (query.persons, query.persons_any, query.persons_not,
-                                   query.persons_only)))
+                                   query.persons_only)), query.who)
+
+    def expression(self) -> Who | None:
+        """All of it as one expression (None: no one is asked about)."""
+        def people(names) -> list[Who]:
+            return [Person(n) for n in names]
+
+        return AllOf.of([*people(self.all), AnyOf.of(people(self.any)),
+                         Not(AnyOf.of(people(self.none))) if self.none else None,
+                         Alone(self.only) if self.only else None, self.who])
 
     def __bool__(self) -> bool:
-        return bool(self.all or self.any or self.none or self.only)
+        return self.expression() is not None
+
+    def wanted(self) -> tuple[str, ...]:
+        """The people asked to be in the photo, in the order asked."""
+        who = self.expression()
+        return who.names(wanted=True) if who is not None else ()
 
     def where(self) -> tuple[list[str], list]:
         """SQL conditions over `media`, and their parameters."""
-        clauses, params = [], []
-        for name in (*self.all, *self.only):
-            clauses.append(_HAS.format("IN"))
-            params.append(name)
-        if self.any:
-            clauses.append(_HAS.format("IN"))
-            params.append("\0".join(self.any))
-        if self.none:
-            clauses.append(_HAS.format("NOT IN"))
-            params.append("\0".join(self.none))
-        if self.only:
-            clauses.append(_SOMEONE_ELSE)
-            params += [SOMEONE_SCORE, "\0".join(self.only)]
-        return clauses, params
+        who = self.expression()
+        if who is None:
+            return [], []
+        sql, params = _where(who)
+        return [sql], params
 
     def match(self, faces: list[FaceSeen]) -> bool:
         """Whether a photo with these faces passes."""
-        def held(wanted) -> bool:
-            return any(person_in(f.name, f.person_id, wanted) for f in faces)
-
-        return (all(held([w]) for w in (*self.all, *self.only))
-                and (not self.any or held(self.any))
-                and not (self.none and held(self.none))
-                and not (self.only and any(f.someone and not person_in(f.name, f.person_id,
-                                                                       self.only)
-                                           for f in faces)))
+        who = self.expression()
+        return who is None or _holds(who, faces)
 
     def matched(self, faces: list[FaceSeen]) -> tuple[str, ...]:
         """The people asked for (to be there) who are in a photo with these faces, in the
         order asked: their names, or ids when they have none."""
-        return tuple(dict.fromkeys(f.name or str(f.person_id)
-                                   for wanted in (*self.all, *self.any, *self.only)
+        return tuple(dict.fromkeys(f.name or str(f.person_id) for wanted in self.wanted()
                                    for f in faces if person_in(f.name, f.person_id, [wanted])))
+
+
+def _where(who: Who) -> tuple[str, list]:
+    """An expression as an SQL condition over `media` (see _holds)."""
+    if isinstance(who, Person):
+        return _HAS.format("IN"), [who.name]
+    if isinstance(who, AnyOf) and all(isinstance(p, Person) for p in who.parts):
+        return _HAS.format("IN"), ["\0".join(p.name for p in who.parts)]  # one look-up
+    if isinstance(who, Alone):
+        clauses = [_HAS.format("IN")] * len(who.people) + [_SOMEONE_ELSE]
+        return (f"({' AND '.join(clauses)})",
+                [*who.people, SOMEONE_SCORE, "\0".join(who.people)])
+    if isinstance(who, Not):
+        sql, params = _where(who.part)
+        return f"NOT ({sql})", params
+    parts = [_where(p) for p in who.parts]
+    joiner = " AND " if isinstance(who, AllOf) else " OR "
+    return (f"({joiner.join(f'({sql})' for sql, _ in parts)})",
+            [value for _, params in parts for value in params])
+
+
+def _holds(who: Who, faces: list[FaceSeen]) -> bool:
+    """Whether an expression holds of a photo with these faces (see _where)."""
+    def held(wanted) -> bool:
+        return any(person_in(f.name, f.person_id, wanted) for f in faces)
+
+    if isinstance(who, Person):
+        return held([who.name])
+    if isinstance(who, Alone):
+        return all(held([n]) for n in who.people) and not any(
+            f.someone and not person_in(f.name, f.person_id, who.people) for f in faces)
+    if isinstance(who, Not):
+        return not _holds(who.part, faces)
+    results = (_holds(p, faces) for p in who.parts)
+    return all(results) if isinstance(who, AllOf) else any(results)
 
 
 # -- places -------------------------------------------------------------------------------------

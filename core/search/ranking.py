@@ -115,7 +115,7 @@ class Ranker:
         are in it."""
         results = self._search(query)
         rule = PeopleRule.of(query)
-        if not (rule.all or rule.any or rule.only) or not results:
+        if not rule.wanted() or not results:
             return results
         seen = self.catalog.faces_seen([r.media_id for r in results])
         return [replace(r, people=rule.matched(seen.get(r.media_id, []))) for r in results]

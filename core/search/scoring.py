@@ -13,7 +13,7 @@ from core.query.dates import DateRange, find_date
 from core.query.who import read_people
 from core.types import FRAME_SHIFT as _FRAME_SHIFT
 from core.types import MEDIA_MASK as _MEDIA_MASK
-from core.types import Query
+from core.types import AllOf, Not, Query
 from core.words import fold
 
 
@@ -55,8 +55,9 @@ def parse_query(text: str, k: int | None = 20, dates: bool = True, today: dt.dat
                 ignore_places: frozenset[str] = frozenset()) -> tuple[Query, DateRange | None]:
     """The query a user typed: a date phrase becomes a filter, terms may be weighted or
     negative ("2:dog + ./beach.jpg - people"), and a term that is a file is an image. Names of
-    `people` typed in it become person filters ("Anna and Ben at the beach", "Anna or Ben",
-    "Anna without Ben", "only Anna": see core.query.who)."""
+    `people` typed in it become who the query asks for (query.who: "(Anna and Ben) or Carl",
+    "only Anna", "Anna without Ben", see core.query.who); a negative term that is people alone
+    ("beach - Ben") is without them."""
     when = None
     if dates and text:
         text, when = find_date(text, today, ignore_dates)
@@ -66,23 +67,28 @@ def parse_query(text: str, k: int | None = 20, dates: bool = True, today: dt.dat
         from core.media.places import find_place
 
         known = {n: v for n, v in places.items() if n not in {fold(p) for p in ignore_places}}
+    asked = []
     for term, weight in parse_terms(text) if text else []:
         if _looks_like_path(term):
             query.images.append((Path(term).expanduser(), weight))
             continue
-        if weight > 0:  # "dog - Lisbon" excludes Lisbon's look; it never filters to it
-            if people:
-                term, asked = read_people(term, people)
-                for mine, theirs in ((query.persons, asked.all), (query.persons_any, asked.any),
-                                     (query.persons_not, asked.none),
-                                     (query.persons_only, asked.only)):
-                    mine += [n for n in theirs if n not in mine]
-            if known and query.place is None:  # a place the library has ("beach in Portugal")
-                match = find_place(term, known)
-                if match is not None:
-                    query.place, term = match.name, match.rest
+        if people:
+            rest, who = read_people(term, people)
+            if who is not None and weight > 0:
+                term = rest
+                asked.append(who)
+            elif who is not None and not rest.strip():
+                term = ""
+                asked.append(Not(who))
+        if weight > 0 and known and query.place is None:
+            # a place the library has ("beach in Portugal"); "dog - Lisbon" excludes Lisbon's
+            # look, it never filters to it
+            match = find_place(term, known)
+            if match is not None:
+                query.place, term = match.name, match.rest
         if term.strip():
             query.texts.append((term.strip(), weight))
+    query.who = AllOf.of(asked)
     if when is not None:
         query.after, query.before = when.bounds()
     return query, when

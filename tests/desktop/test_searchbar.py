@@ -9,40 +9,81 @@ from PySide6.QtCore import Qt
 pytestmark = pytest.mark.usefixtures("qapp")
 
 
-def test_people_named_in_the_text_become_chips(qtbot):
+def people_bar(qtbot, names=("Anna", "Ben", "Carl", "Sandy", "Will")):
     from desktop.searchbar import SearchBar
 
     bar = SearchBar()
     qtbot.addWidget(bar)
-    bar.set_known_people(["Anna", "Tom", "Anna Maria"])
+    bar.set_known_people(list(names))
+    return bar
+
+
+def labels(bar) -> list[str]:
+    return sorted(bar.person_chips)
+
+
+def test_people_named_in_the_text_become_chips(qtbot):
+    bar = people_bar(qtbot, ["Anna", "Tom", "Anna Maria"])
     qtbot.keyClicks(bar.edit, "Anna and Tom at the beach")
-    assert sorted(bar.person_chips) == ["Anna", "Tom"]
-    query = bar.query(10)
-    assert sorted(query.persons) == ["Anna", "Tom"] and query.texts == [("at the beach", 1.0)]
-    qtbot.mouseClick(bar.person_chips["Tom"], Qt.MouseButton.LeftButton)
-    assert list(bar.person_chips) == ["Anna"] and bar.query(10).persons == ["Anna"]
+    assert labels(bar) == ["with Anna", "with Tom"]
+    assert bar.query(10).texts == [("at the beach", 1.0)]
+    qtbot.mouseClick(bar.person_chips["with Tom"], Qt.MouseButton.LeftButton)
+    assert labels(bar) == ["with Anna"] and bar.query(10).texts == [("and Tom at the beach", 1.0)]
     bar.clear()
     assert bar.person_chips == {}
 
 
 def test_chips_say_how_each_person_is_asked_for(qtbot):
-    from desktop.searchbar import SearchBar
-
-    bar = SearchBar()
-    qtbot.addWidget(bar)
-    bar.set_known_people(["Anna", "Tom", "Ben"])
+    bar = people_bar(qtbot, ["Anna", "Tom", "Ben"])
     qtbot.keyClicks(bar.edit, "Anna or Tom")
-    assert {n: c.label for n, c in bar.person_chips.items()} == {"Anna": "or Anna",
-                                                                 "Tom": "or Tom"}
+    assert labels(bar) == ["with Anna or Tom"]
     qtbot.keyClicks(bar.edit, " without Ben")
-    assert bar.person_chips["Ben"].label == "without Ben"
-    query = bar.query(10)
-    assert (query.persons_any, query.persons_not, query.texts) == (["Anna", "Tom"], ["Ben"], [])
+    assert labels(bar) == ["with Anna or Tom", "without Ben"] and bar.query(10).texts == []
     bar.edit.setText("only Anna at the beach")
-    assert {n: c.label for n, c in bar.person_chips.items()} == {"Anna": "only Anna"}
-    assert bar.query(10).persons_only == ["Anna"]
-    qtbot.mouseClick(bar.person_chips["Anna"], Qt.MouseButton.LeftButton)
-    assert bar.person_chips == {} and bar.query(10).persons_only == []
+    assert labels(bar) == ["only Anna"]
+    qtbot.mouseClick(bar.person_chips["only Anna"], Qt.MouseButton.LeftButton)
+    assert bar.person_chips == {} and bar.query(10).texts == [("only Anna at the beach", 1.0)]
+
+
+# typed → the chips, which say what the query asks ("Anna - Ben": without Ben, as the
+# query reads it, where the chips read "with Ben" and the query only took the word away)
+@pytest.mark.parametrize("text, chips", [
+    ("Anna and Ben or Carl", ["with (Anna and Ben) or Carl"]),
+    ("only Anna or Ben", ["only Anna or only Ben"]),
+    ("Anna with Ben only", ["only Anna and Ben"]),
+    ("Anna, not Ben, and Carl", ["with Anna", "with Carl", "without Ben"]),
+    ("sandy beach", []),
+    ("Anna will smile", ["with Anna"]),
+    ("Sandy and Will at the beach", ["with Sandy", "with Will"]),
+    ("Anna - Ben", ["with Anna", "without Ben"]),
+    ("Anna, Ben & Carl", ["with Anna", "with Ben", "with Carl"]),
+    ("Anna but not Ben", ["with Anna", "without Ben"]),
+    ("just Anna and Ben", ["only Anna and Ben"]),
+    ("Anna alone", ["only Anna"]),
+])
+def test_the_chips_show_the_reading_the_query_uses(qtbot, text, chips):
+    from core.query.filters import FaceSeen, PeopleRule
+
+    bar = people_bar(qtbot)
+    qtbot.keyClicks(bar.edit, text)
+    assert labels(bar) == sorted(chips)
+    # the query asks what the chips say: Anna and Carl pass "Anna, not Ben, and Carl", Anna
+    # and Ben do not pass "Anna - Ben"
+    rule = PeopleRule.of(bar.query(10))
+    pair = {"Anna, not Ben, and Carl": ("Anna", "Carl"), "Anna - Ben": ("Anna", "Ben")}
+    if text in pair:
+        faces = [FaceSeen(n, name, 1.0) for n, name in enumerate(pair[text], 1)]
+        assert rule.match(faces) == (text != "Anna - Ben")
+        assert bar.query(10).texts == []
+
+
+def test_a_chip_removed_reads_its_names_as_words_in_the_query_too(qtbot):
+    bar = people_bar(qtbot)
+    qtbot.keyClicks(bar.edit, "Anna and Ben or Carl at the lake")
+    qtbot.mouseClick(bar.person_chips["with (Anna and Ben) or Carl"], Qt.MouseButton.LeftButton)
+    query = bar.query(10)
+    assert bar.person_chips == {} and query.who is None
+    assert query.texts == [("Anna and Ben or Carl at the lake", 1.0)]
 
 
 def test_a_place_is_read_only_when_the_library_has_it(qtbot):
