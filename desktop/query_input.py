@@ -10,11 +10,14 @@ import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QObject
+from PySide6.QtCore import QMimeData, QObject, Qt
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog
 
 from desktop.searchbar import has_media
+
+PASTED = "Pasted image"  # what a pasted picture's chip says: its file's name means nothing
+THUMBNAIL_SIZE = 20  # pixels: a chip's small picture of what was pasted
 
 
 def query_file_filter() -> str:
@@ -123,10 +126,21 @@ class QueryInput(QObject):
         if mime.hasImage():
             image = QImage(mime.imageData())  # a copy: the clipboard may change meanwhile
             if not image.isNull():
-                self.window.tasks.run(lambda: self.pasted.save(image),
-                                      self.window.search.add_image, self.window.show_error)
+                self.window.tasks.run(lambda: self._keep(image), self._add_pasted,
+                                      self.window.show_error)
                 return True
         return False
+
+    def _keep(self, image: QImage) -> tuple[Path, QImage]:
+        """Off the GUI thread: the picture saved as a file, and the chip's thumbnail of it."""
+        size = THUMBNAIL_SIZE
+        return self.pasted.save(image), image.scaled(
+            size, size, Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation)
+
+    def _add_pasted(self, kept: tuple[Path, QImage]) -> None:
+        path, thumbnail = kept
+        self.window.search.add_image(path, label=PASTED, thumbnail=thumbnail)
 
     def choose_image(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self.window, "Search by image", str(Path.home()),

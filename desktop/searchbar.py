@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QMimeData, Qt, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QIcon, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QToolButton, QWidget
 
 from core.types import Query
@@ -83,9 +83,17 @@ class SearchBar(QWidget):
         return super().eventFilter(obj, event)
 
     # -- image chips ---------------------------------------------------------
-    def add_image(self, path: Path, negative: bool = False) -> None:
-        chip = Chip(path.name if len(path.name) < 24 else path.name[:21] + "…",
-                    "negative" if negative else "image")
+    def add_image(self, path: Path, negative: bool = False, label: str | None = None,
+                  thumbnail: QImage | None = None) -> None:
+        """A picture to search by (or away from), named as a person reads it: its file name,
+        or `label` ("Pasted image") beside a small `thumbnail` of it."""
+        name = label or (path.name if len(path.name) < 24 else path.name[:21] + "…")
+        chip = Chip(name, "negative" if negative else "image")
+        chip.picture = (label, thumbnail)  # kept when the chip is flipped
+        if thumbnail is not None and not thumbnail.isNull():
+            chip.setIcon(QIcon(QPixmap.fromImage(thumbnail)))
+            chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        chip.setToolTip(("A pasted picture" if label else str(path)) + ". Click to remove")
         chip.clicked.connect(lambda: self.remove_chip(chip))
         chip.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         flip = QAction("Exclude (−)" if not negative else "Include (+)", chip)
@@ -113,7 +121,7 @@ class SearchBar(QWidget):
         for c, path, w in self.chips:
             if c is chip:
                 self.remove_chip(chip, notify=False)
-                self.add_image(path, negative=w > 0)
+                self.add_image(path, w > 0, *chip.picture)
                 return
 
     def remove_chip(self, chip: Chip, notify: bool = True) -> None:
