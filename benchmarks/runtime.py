@@ -116,7 +116,7 @@ def bench_runtime(arch: tuple[str, str], batch: int = 16, threads: int = 2, roun
         except Exception as exc:  # noqa: BLE001 - e.g. the `onnx` package missing
             skipped["ONNX Runtime fp32"] = f"{type(exc).__name__}: {str(exc)[:160]}"
         t = time.perf_counter()
-        ir = runtime.export(visual, size, tmp / "tower.xml")
+        ir = torchexport.export(visual, size, tmp / "tower.xml")
         export_s = time.perf_counter() - t
         for precision, label in (("f32", "OpenVINO fp32"), ("bf16", "OpenVINO bf16")):
             if precision == "bf16" and not runtime.cpu_has_bf16():

@@ -1,6 +1,8 @@
-"""`make app-check`: the frozen slim bundle, run as a user runs it, on a library with a tiny model
-whose towers were exported by this checkout (the bundle has no torch to export them itself).
-The command line searches; the app starts offscreen on the library and keeps running.
+"""`make app-check`: the frozen slim bundle (no torch), run as a person meets it: an empty HOME, no
+towers made beforehand, and a local server in the hub's layout reached through HF_ENDPOINT. The
+frozen command line downloads the tests' trained ViT model (a family the builder covers), builds
+its towers, indexes pictures and finds the right one first, as `hf-hub:` and as `local-dir:`;
+then the frozen app, offscreen, does the same for a library of its own; then the second pass.
 
     python app_check.py DIST_FOLDER"""
 
@@ -14,10 +16,24 @@ import tempfile
 import time
 from pathlib import Path
 
-from helpers import ROOT, draw_photo, make_photo, make_random_model, make_video
+from helpers import ROOT, draw_photo, make_video
 from PIL import Image
 
-COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"]
+KINDS = [("red", "circle"), ("blue", "square"), ("green", "triangle"), ("yellow", "stripe"),
+         ("purple", "circle"), ("orange", "square")]
+
+
+def pictures(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (c, s) in enumerate(KINDS):
+        draw_photo(c, s, (240, 180), seed=300 + i).save(folder / f"{c}_{s}.jpg")
+    return folder
+
+
+def right_first(cli: Path, home: Path, env: dict) -> None:
+    for c, s in KINDS[:4]:
+        found = frozen(cli, home, env, "search", f"a {c} {s}", "--json", "-k", "3")
+        assert found and found[0]["path"].endswith(f"{c}_{s}.jpg"), (c, s, found)
 
 
 def frozen(cli: Path, home: Path, env: dict, *args: str, timeout: float = 300):
@@ -56,6 +72,35 @@ def second_pass(cli: Path, home: Path, folder: Path, env: dict) -> None:
     print(f"frozen second pass: the sign read, Sydney placed, {len(people)} people, the video's moments")
 
 
+def app_builds_and_indexes(app: Path, cli: Path, tmp: Path, env: dict) -> None:
+    """The frozen app, offscreen, opens a library whose folder is not indexed and whose model
+    it has never built: it downloads nothing more (the cache has the files), builds the towers,
+    indexes, and the right picture comes first."""
+    from core.library import Library
+
+    home = tmp / "home-app"
+    with Library(home, model="hf-hub:test/vit") as lib:  # a folder added, nothing indexed
+        lib.add_folder(pictures(tmp / "AppPictures"))
+    window = subprocess.Popen([str(app), "--home", str(home), "--model", "hf-hub:test/vit"],
+                              env={**env, "QT_QPA_PLATFORM": "offscreen"},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            assert window.poll() is None, window.stdout.read().decode()[-3000:]
+            status = frozen(cli, home, env, "status", "--json")
+            if status["indexed_count"] == len(KINDS):
+                break
+            time.sleep(2)
+        assert status["indexed_count"] == len(KINDS), status
+        assert list((home / "runtime").glob("text-*.json")), "the app built no towers"
+        right_first(cli, home, env)
+        print("frozen app: built the towers offscreen, indexed, and the right one comes first")
+    finally:
+        window.terminate()
+        window.wait(30)
+
+
 def main() -> int:
     dist = Path(sys.argv[1]).resolve()
     cli, app = dist / "snapseek", dist / "snapseek-desktop"
@@ -68,38 +113,35 @@ def main() -> int:
     assert not heavy, f"the slim bundle holds {heavy}"
     size = sum(p.stat().st_size for p in dist.rglob("*") if p.is_file() and not p.is_symlink())
     print(f"bundle: {size / 1e6:.0f} MB in {dist}")
+    sys.path.append(str(ROOT / "tests"))
+    from localhub import Server, hub_model
+    from vit_model import vit_model
+
+    trained = Path(vit_model()[len("local-dir:"):])
     with tempfile.TemporaryDirectory(prefix="snapseek-app-check-") as tmp:
         tmp = Path(tmp)
-        model = make_random_model(tmp / "model")
-        for i in range(12):
-            make_photo(tmp / "Pictures" / f"p{i:02d}.jpg", COLOURS[i % 6], seed=i)
-        env = {**os.environ, "HOME": str(tmp / "user"), "XDG_CACHE_HOME": str(tmp / "cache"),
-               "XDG_CONFIG_HOME": str(tmp / "config"), "HF_HUB_OFFLINE": "1",
-               "PYTHONPATH": str(ROOT)}
-        home = tmp / "home"
-        # this checkout (with torch) indexes and exports both towers into the home
-        subprocess.run([sys.executable, "-m", "core.cli", "--home", str(home), "--model", model,
-                        "index", "--no-faces", str(tmp / "Pictures")], env=env, check=True)
-        env.pop("PYTHONPATH")
-        started = time.monotonic()
-        found = subprocess.run([str(cli), "--home", str(home), "search", "a red circle",
-                                "--json", "-k", "5"], env=env, capture_output=True, text=True,
-                               timeout=300)
-        assert found.returncode == 0, found.stderr
-        results = json.loads(found.stdout)
-        assert len(results) == 5, results
-        print(f"frozen search: {len(results)} results in {time.monotonic() - started:.1f} s")
-        second_pass(cli, home, tmp / "More", env)
-        window = subprocess.Popen([str(app), "--home", str(home)],
-                                  env={**env, "QT_QPA_PLATFORM": "offscreen"},
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        hub_model(tmp / "hub", "test/vit", trained)
+        server = Server(tmp / "hub")
+        env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "PYTHONPATH")}
+        env.update(HOME=str(tmp / "user"), XDG_CACHE_HOME=str(tmp / "cache"),
+                   XDG_CONFIG_HOME=str(tmp / "config"), XDG_DATA_HOME=str(tmp / "data"),
+                   HF_ENDPOINT=server.url)
         try:
-            time.sleep(15)  # a smoke check of a separate program: it must still be running
-            assert window.poll() is None, window.stdout.read().decode()[-3000:]
-            print("frozen app: started offscreen on the library and kept running")
+            folder = pictures(tmp / "Pictures")
+            for spec, home in ((f"local-dir:{trained}", tmp / "home-local"),
+                               ("hf-hub:test/vit", tmp / "home-hub")):
+                started = time.monotonic()
+                frozen(cli, home, env, "--model", spec, "index", "--no-faces", str(folder))
+                assert list((home / "runtime").glob("text-*.json")), "no towers were built"
+                right_first(cli, home, env)
+                print(f"frozen command line, {spec.split(':')[0]}: downloaded where needed, "
+                      f"built, indexed and found, {time.monotonic() - started:.0f} s")
+            assert (tmp / "cache" / "snapseek" / "models" / "test--vit").is_dir()
+            assert not (tmp / "user" / ".cache" / "huggingface").exists()
+            app_builds_and_indexes(app, cli, tmp, env)
+            second_pass(cli, tmp / "home-hub", tmp / "More", env)
         finally:
-            window.terminate()
-            window.wait(30)
+            server.close()
     return 0
 
 

@@ -232,3 +232,23 @@ def test_without_torch_an_uncovered_model_says_it_needs_the_full_installation(
     monkeypatch.setattr(light, "torch_installed", lambda: False)
     with pytest.raises(ModelUnavailable, match="needs the full installation"):
         light.open_or_build(trained_model, tmp_path / "runtime", 2, lambda: None)
+
+
+def test_an_idle_library_lets_the_image_tower_go_and_compiles_it_again(tmp_path, vit_model_spec):
+    from helpers import draw_photo
+
+    from core.library import Library
+    from core.types import Query
+
+    (tmp_path / "Pictures").mkdir()
+    for i, (c, s) in enumerate([("red", "circle"), ("blue", "square"), ("green", "triangle")]):
+        draw_photo(c, s, (200, 150), seed=i).save(tmp_path / "Pictures" / f"{c}_{s}.jpg")
+    with Library(tmp_path / "home", model=vit_model_spec) as lib:
+        lib.add_folder(tmp_path / "Pictures")
+        lib.update()
+        emb = lib.embedder
+        assert emb._image is not None  # indexing compiled it
+        assert lib.lighten() is False  # nothing to swap: already light...
+        assert emb._image is None and lib.embedder is emb  # ...but the image tower rests
+        found = lib.search(Query(images=[(tmp_path / "Pictures" / "blue_square.jpg", 1.0)], k=1))
+        assert found[0].path.endswith("blue_square.jpg") and not emb.full_loaded

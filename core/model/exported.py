@@ -130,6 +130,17 @@ class LightEmbedder:
         m = self._manifest
         return self._full is None and bool(m.get("image_xml")) and self._cache is not None
 
+    def rest(self) -> None:
+        """Let the compiled image tower go (an idle app does not index; the next batch compiles
+        it again, from OpenVINO's compiled-model cache): its weights are half the memory."""
+        with self._full_lock:
+            released, self._image = self._image is not None, None
+        if released:
+            import gc
+
+            gc.collect()
+            give_back_memory()
+
     def prepare(self, image) -> np.ndarray:
         """See Embedder.prepare: the same array, without torch when the exported tower serves."""
         if not self._light_images():
@@ -146,7 +157,8 @@ class LightEmbedder:
         with self._full_lock:
             if self._image is None:
                 self._image = self._compiled("image", self._image_tower)
-        return self._image(prepared(self, images))
+            tower = self._image  # (rest() may let it go meanwhile; this call keeps it)
+        return tower(prepared(self, images))
 
     def _image_tower(self, cached: bool = True):
         return runtime.compile_tower(self._cache / self._manifest["image_xml"],
