@@ -58,6 +58,8 @@ class ModelHolder:
 
         with self._load_lock:
             emb = self._embedder
+            if isinstance(emb, LightEmbedder) and not emb.full_loaded:
+                emb.rest()  # idle: the image tower (the larger) is compiled again when needed
             # (a light one that had to load the full model for a tower that fell back lets it
             # go too, once the towers are exported afresh; one that could not be: not again)
             if emb is None or (isinstance(emb, LightEmbedder)
