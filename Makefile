@@ -10,7 +10,7 @@ TORCH_PIN := torch==2.14.1 torchvision==0.29.1
 # has 6.12.0 is moved off it by the next set-up.
 QT_PIN := 'PySide6-Essentials>=6.8,!=6.12.0'
 
-.PHONY: setup run test test-long test-models lint app app-gpu app-check clean bench bench-quick
+.PHONY: setup run test test-long test-oldest test-models lint app app-gpu app-check clean bench bench-quick
 
 setup: $(STAMP)
 
@@ -50,6 +50,36 @@ test-long: TEST_LIMIT = 180m
 test-long: $(STAMP) lint test-models
 	$(PYTEST) --durations=30
 
+# The oldest Python pyproject.toml claims (requires-python), in a venv of its own: everything
+# but torch and what stands on it (torch's wheels for it are not on this machine; from the
+# registry, a CUDA build of several GB), and the tests that need neither: the core's files,
+# catalog, places, pure functions, metadata, faces, text in photos and the structure.
+OLDEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python3.10) \
+	$(shell command -v python3.10 2>/dev/null))
+OLDEST_VENV := .venv-oldest
+OLDEST_STAMP := $(OLDEST_VENV)/.installed-stamp
+NOT_ON_OLDEST := torch open_clip_torch transformers
+OLDEST_TESTS := tests/test_files.py tests/test_store.py tests/test_places.py \
+	tests/test_pure.py tests/test_metadata.py tests/test_faces.py tests/test_ocr.py \
+	tests/test_structure.py
+
+$(OLDEST_STAMP): pyproject.toml Makefile
+	@test -n "$(OLDEST_PYTHON)" || { echo "make test-oldest: no Python 3.10 found (OLDEST_PYTHON=...)"; exit 1; }
+	rm -rf $(OLDEST_VENV) && $(OLDEST_PYTHON) -m venv $(OLDEST_VENV)
+	mkdir -p build
+	$(PYTHON) -c 'import re, tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+		print("\n".join(r for r in p["dependencies"] + p["optional-dependencies"]["dev"] \
+		if re.split(r"[<>=!~ ;\[]", r)[0] not in "$(NOT_ON_OLDEST)".split()))' \
+		> build/oldest-requirements.txt
+	$(OLDEST_VENV)/bin/python -m pip install -q --upgrade pip
+	$(OLDEST_VENV)/bin/python -m pip install -q -r build/oldest-requirements.txt
+	$(OLDEST_VENV)/bin/python -m pip install -q --no-deps -e .
+	touch $@
+
+test-oldest: $(OLDEST_STAMP)
+	QT_QPA_PLATFORM=offscreen timeout --kill-after=60 20m $(OLDEST_VENV)/bin/python -m pytest -q \
+		-m "not slow" $(OLDEST_TESTS)
+
 # the slim bundle (no torch: models answer from their exported towers), built in a venv of its
 # own: the set-up's exact versions without what only exporting, the tests or a GPU need, and
 # OpenCV without its Qt and X libraries (RapidOCR needs only its image functions), and no ONNX
@@ -82,7 +112,7 @@ app-check: app
 	cd tests && ../$(PY) app_check.py ../dist/snapseek
 
 clean:
-	rm -rf $(VENV) build dist dist-gpu
+	rm -rf $(VENV) $(OLDEST_VENV) build dist dist-gpu
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run

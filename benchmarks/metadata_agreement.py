@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -70,6 +71,8 @@ def _date(value, subsec=None, offset=None) -> tuple[dt.datetime, bool] | None:
         iso = iso[:19] + "." + str(subsec).strip()[:6].ljust(6, "0") + iso[19:]
     if offset and iso[-6] not in "+-" and not iso.endswith("Z"):
         iso += str(offset).strip()
+    # six digits of a second: fromisoformat takes only three or six before Python 3.11
+    iso = re.sub(r"\.(\d{1,6})\d*", lambda m: "." + m.group(1).ljust(6, "0"), iso, count=1)
     try:
         when = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
     except ValueError:

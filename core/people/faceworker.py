@@ -15,6 +15,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout  # (not the builtin before 3.11)
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
@@ -69,7 +70,7 @@ def start() -> None:
     except BrokenProcessPool:
         _drop(pool)
         raise
-    except TimeoutError:
+    except FutureTimeout:
         kill()
         raise RuntimeError(f"the face models did not load within {START_TIMEOUT_S:.0f} s") \
             from None
@@ -144,7 +145,7 @@ class FaceEnricherApart(FaceEnricher):
                 except CancelledError:  # its child was let go before it began: once more
                     future, end_child = submit(image, media.frame, self.thumbs is not None)
                     found = future.result(PICTURE_TIMEOUT_S)
-            except TimeoutError:  # dlib hung on this picture: it fails, the pass goes on
+            except FutureTimeout:  # dlib hung on this picture: it fails, the pass goes on
                 end_child()
                 found = ([], f"finding faces took more than {PICTURE_TIMEOUT_S:.0f} s")
             return self._keep(found, media)
