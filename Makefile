@@ -52,14 +52,14 @@ test-long: $(STAMP) lint test-models
 
 # The oldest Python pyproject.toml claims (requires-python), in a venv of its own: everything
 # but torch and what stands on it (torch's wheels for it are not on this machine; from the
-# registry, a CUDA build of several GB), and the tests that need neither: the core's files,
-# catalog, places, pure functions, metadata, faces, text in photos and the structure.
+# registry, a CUDA build of several GB), and the tests that need neither: the core's children,
+# files, catalog, places, pure functions, metadata, faces, text in photos and the structure.
 OLDEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python3.10) \
 	$(shell command -v python3.10 2>/dev/null))
 OLDEST_VENV := .venv-oldest
 OLDEST_STAMP := $(OLDEST_VENV)/.installed-stamp
 NOT_ON_OLDEST := torch open_clip_torch transformers
-OLDEST_TESTS := tests/test_files.py tests/test_store.py tests/test_places.py \
+OLDEST_TESTS := tests/test_children.py tests/test_files.py tests/test_store.py tests/test_places.py \
 	tests/test_pure.py tests/test_metadata.py tests/test_faces.py tests/test_ocr.py \
 	tests/test_structure.py
 

@@ -29,8 +29,7 @@ started = time.perf_counter()
 got = open_image(sys.argv[1], 448)
 hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
 from core.media import imaging
-if imaging._child_pool is not None:  # reaped: its peak counts in RUSAGE_CHILDREN
-    imaging._child_pool.shutdown(wait=True)
+imaging._child.stop(wait=True)  # reaped: its peak counts in RUSAGE_CHILDREN
 print(json.dumps({"seconds": round(time.perf_counter() - started, 1),
                   "peak_mb": int(hwm.split()[1]) // 1024,
                   "child_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024,

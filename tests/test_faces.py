@@ -5,10 +5,6 @@ bad cases (blur, a face cut by the edge, dozens of faces, a rotated photo)."""
 from __future__ import annotations
 
 import io
-import os
-import tempfile
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -190,46 +186,6 @@ def test_faces_found_in_the_child_are_those_found_here(models, tmp_path):
             assert np.allclose(a.embedding, b.embedding, atol=1e-5)
     assert sorted(p.name for p in tmp_path.rglob("7-face*")) == \
         [f"7-face0-{f.idx}.jpg" for f in here if f.sortable]
-
-
-def hang(image, frame, crops):  # a picture dlib never finishes (run in the faces child)
-    Path(tempfile.gettempdir(), f"snapseek-hung-{os.getppid()}").touch()  # begun
-    time.sleep(3600)
-
-
-def test_a_picture_the_child_never_finishes_fails_alone(models, tmp_path, monkeypatch):
-    """A child stuck on one picture is ended after the picture's time limit: that picture
-    fails with the reason, the next one gets a fresh child (the pass, and the app's exit, waited
-    for ever before)."""
-    from core.folders.enrich import MediaRef
-    from core.people import faceworker
-
-    picture = np.asarray(astronaut())
-    apart = faceworker.FaceEnricherApart(tmp_path)
-    apart.load()
-    try:
-        monkeypatch.setattr(faceworker, "PICTURE_TIMEOUT_S", 3.0)
-        monkeypatch.setattr(faceworker, "_child_find", hang)
-        stuck = faceworker._pool
-        children = list(stuck._processes.values())
-        begun = Path(tempfile.gettempdir(), f"snapseek-hung-{os.getpid()}")
-        begun.unlink(missing_ok=True)
-        wait = apart.start(picture, MediaRef(1, "stuck.png", "photo"))
-        deadline = time.monotonic() + 120
-        while not begun.exists() and time.monotonic() < deadline:  # the child is on it
-            time.sleep(0.05)
-        begun.unlink()
-        faceworker._drop(stuck)  # another pass let the child go meanwhile (its end: wait=False)
-        faces_found, note = wait()
-        assert faces_found == [] and "more than 3 s" in note
-        for child in children:  # ended, not left behind
-            child.join(10)
-            assert not child.is_alive()
-        monkeypatch.undo()
-        again, _ = apart.start(picture, MediaRef(2, "astronaut.png", "photo"))()
-        assert again and faceworker._pool is not stuck
-    finally:
-        apart.close()
 
 
 def test_a_blank_frame_is_not_looked_at(models, monkeypatch):

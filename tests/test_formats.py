@@ -512,23 +512,11 @@ def test_a_decoder_that_dies_is_one_line_and_the_next_picture_decodes(tmp_path, 
 def test_a_picture_asked_as_another_thread_drops_the_child_is_tried_again(tmp_path, monkeypatch):
     """Thread A takes the pool just as thread B, whose picture crashed it, shuts it down: A's
     picture is decoded by the next child, not recorded as corrupt."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     from core.media import imaging
 
     monkeypatch.setattr(imaging, "BIG_PIXELS", 1_000_000)
     path = tmp_path / "big.tif"
     Image.new("RGB", (2_000, 1_500), (20, 120, 60)).save(path)
-    gone = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    gone.shutdown()
-    real, handed = imaging._child_pool_now, []
-
-    def pool_now():
-        if not handed:
-            handed.append(gone)
-            return gone
-        return real()
-
-    monkeypatch.setattr(imaging, "_child_pool_now", pool_now)
+    pool, _ = imaging._child._current()
+    pool.shutdown()  # B's end of the child, just after A took it
     assert open_image(path, 300).image.size == (400, 300)

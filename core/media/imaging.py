@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import warnings
 from dataclasses import dataclass, field
 
 from PIL import Image, UnidentifiedImageError
 
+from core.children import WarmChild
 from core.files import HASH_CHUNK, head_tail_hash
 from core.media.errors import FILE_ERRORS, ImageError, file_error, reason
 from core.media.metadata import read_photo
@@ -249,8 +249,7 @@ class _DecodeApart(Exception):
 
 
 _IN_CHILD = False  # True in the decoding child: it decodes whatever it is given
-_child_pool = None
-_child_lock = threading.Lock()
+_child = WarmChild()
 
 
 def _child_decode(path: str, min_side: int) -> tuple:
@@ -269,29 +268,6 @@ def _child_decode(path: str, min_side: int) -> tuple:
     return out
 
 
-def _child_pool_now():
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    global _child_pool
-    with _child_lock:
-        if _child_pool is None:
-            _child_pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        return _child_pool
-
-
-def _drop_child_pool(pool, kill: bool = False) -> None:
-    global _child_pool
-    with _child_lock:
-        if _child_pool is pool:
-            _child_pool = None
-    if kill:  # hung: its process is stopped, not waited for
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.kill()
-    pool.shutdown(wait=False, cancel_futures=True)
-
-
 def _decode_in_child(path, min_side: int, attempts: int = 3) -> Decoded:
     """open_image in a child process, started by `spawn` so that it holds nothing of the app
     (and works in a frozen app). One picture at a time (two huge ones at once would need twice
@@ -301,21 +277,16 @@ def _decode_in_child(path, min_side: int, attempts: int = 3) -> Decoded:
     from concurrent.futures.process import BrokenProcessPool
 
     for attempt in range(attempts):
-        pool = _child_pool_now()
         try:
-            try:
-                future = pool.submit(_child_decode, os.fspath(path), min_side)
-            except RuntimeError as exc:  # another thread dropped this pool meanwhile
-                raise BrokenProcessPool(str(exc)) from exc
+            future, end_child = _child.submit(_child_decode, os.fspath(path), min_side)
             got = future.result(CHILD_TIMEOUT_S)
             break
-        except BrokenProcessPool as exc:
-            _drop_child_pool(pool)
+        except BrokenProcessPool as exc:  # (the next submit starts a fresh child)
             if attempt == attempts - 1:
                 raise ImageError("the decoder crashed on this file (corrupt or unsupported)"
                                  ) from exc
         except FutureTimeout as exc:
-            _drop_child_pool(pool, kill=True)
+            end_child()  # hung: its process is stopped, not waited for
             raise ImageError(f"decoding took longer than {CHILD_TIMEOUT_S} s (stopped)") from exc
         except Exception as exc:  # e.g. what it read could not be sent back: still one line
             raise ImageError(f"corrupt image ({type(exc).__name__}: {reason(exc)})") from exc

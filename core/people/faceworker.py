@@ -10,31 +10,20 @@ picture that crashes dlib) fails that picture only: the next one gets a fresh ch
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import threading
 from collections.abc import Callable
-from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout  # (not the builtin before 3.11)
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
+from core.children import WarmChild
 from core.people.faces import Face, FaceEnricher, FaceModels, find_faces
 
-_pool: ProcessPoolExecutor | None = None
-_lock = threading.Lock()
+_child = WarmChild()
 # a picture dlib has not finished by then is given up (a hung decoder must not stop the pass)
 PICTURE_TIMEOUT_S = 120.0
 START_TIMEOUT_S = 120.0  # loading the models: about a second on a quiet machine
-
-
-def _child_init() -> None:
-    """The child goes with its parent, even one killed outright: left behind, it would hold
-    the parent's output open (and its models' memory) for nobody."""
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=lambda: (parent.join(), os._exit(0)), daemon=True).start()
 
 
 def _child_ready() -> None:
@@ -45,83 +34,31 @@ def _child_find(image: np.ndarray, frame: int, crops: bool) -> tuple[list[Face],
     return find_faces(image, frame=frame, crops=crops)
 
 
-def _pool_now() -> ProcessPoolExecutor:
-    global _pool
-    with _lock:
-        if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=1, initializer=_child_init,
-                                        mp_context=multiprocessing.get_context("spawn"))
-        return _pool
-
-
-def _drop(pool: ProcessPoolExecutor) -> None:
-    global _pool
-    with _lock:
-        if _pool is pool:
-            _pool = None
-    pool.shutdown(wait=False, cancel_futures=True)
-
-
 def start() -> None:
     """The child, with its models loaded: raises what loading them raised (FaceModelsMissing)."""
-    pool = _pool_now()
+    future, end_child = _child.submit(_child_ready)
     try:
-        pool.submit(_child_ready).result(START_TIMEOUT_S)
+        future.result(START_TIMEOUT_S)
     except BrokenProcessPool:
-        _drop(pool)
+        end_child()
         raise
     except FutureTimeout:
-        kill()
+        end_child()
         raise RuntimeError(f"the face models did not load within {START_TIMEOUT_S:.0f} s") \
             from None
-
-
-def _children(pool: ProcessPoolExecutor) -> list:
-    return list((getattr(pool, "_processes", None) or {}).values())
-
-
-def kill(pool: ProcessPoolExecutor | None = None, children: list | None = None) -> None:
-    """A child stuck on a picture is ended, so that the pass goes on (and the app can quit:
-    the pool's own exit hook would wait for it for ever); the next picture starts another.
-    `pool` and its `children`: those that ran the picture, as they were when it was handed
-    over (another thread may have let that pool go meanwhile, which forgets its processes);
-    the current pool when not given."""
-    global _pool
-    with _lock:
-        if pool is None:
-            pool = _pool
-        if _pool is pool:
-            _pool = None
-    if pool is not None:
-        for process in children if children is not None else _children(pool):
-            process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def submit(image: np.ndarray, frame: int = 0, crops: bool = True
            ) -> tuple[Future, Callable[[], None]]:
     """find_faces(image) in the child: the future of find_faces's result, and the call that
-    ends the child running it (should it never finish)."""
-    pool = _pool_now()
-    try:
-        future = pool.submit(_child_find, image, frame, crops)
-    except (BrokenProcessPool, RuntimeError):  # died, or dropped by another thread meanwhile
-        _drop(pool)
-        pool = _pool_now()
-        future = pool.submit(_child_find, image, frame, crops)
-    future.add_done_callback(lambda f: not f.cancelled()
-                             and isinstance(f.exception(), BrokenProcessPool) and _drop(pool))
-    children = _children(pool)
-    return future, lambda: kill(pool, children)
+    ends the child running it (should it never finish: the pass goes on, and the app can quit;
+    the next picture starts another)."""
+    return _child.submit(_child_find, image, frame, crops)
 
 
 def stop() -> None:
     """Let the child go (its models' memory with it); the next picture starts another."""
-    global _pool
-    with _lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
+    _child.stop(wait=True)
 
 
 class FaceEnricherApart(FaceEnricher):
