@@ -252,3 +252,23 @@ def test_an_idle_library_lets_the_image_tower_go_and_compiles_it_again(tmp_path,
         assert emb._image is None and lib.embedder is emb  # ...but the image tower rests
         found = lib.search(Query(images=[(tmp_path / "Pictures" / "blue_square.jpg", 1.0)], k=1))
         assert found[0].path.endswith("blue_square.jpg") and not emb.full_loaded
+
+
+@pytest.mark.parametrize("failure", [OSError(24, "Too many open files"), MemoryError(),
+                                     RuntimeError("std::bad_alloc: out of memory")],
+                         ids=["open-files", "memory", "runtime-memory"])
+def test_running_out_of_something_is_not_taken_for_damage(tmp_path, random_model_folder,
+                                                          monkeypatch, failure):
+    """A tower that cannot be read for want of memory or file handles is left as it is: its
+    files are whole, and the next start uses them."""
+    from core.thirdparty import openvino  # its telemetry kept out before it is imported
+
+    light = built(random_model_folder, tmp_path / "runtime")
+    manifest = next((tmp_path / "runtime").glob("text-*.json"))
+
+    def read_model(self, *a, **k):
+        raise failure
+
+    monkeypatch.setattr(openvino().Core, "read_model", read_model)
+    assert light._damaged("text") is False and light._damaged("image") is False
+    assert manifest.exists()
