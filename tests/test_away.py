@@ -26,7 +26,9 @@ from mounts import (
     umount,
 )
 
+from core.folders import drives
 from core.store import Catalog
+from core.types import SnapseekError
 
 COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"]
 
@@ -203,6 +205,13 @@ def test_a_share_that_does_not_answer_is_away_in_seconds(tmp_path, library, monk
             started = time.monotonic()
             assert len(library.status()["away"]) == 2  # asked again: not waited for again
             assert time.monotonic() - started < 5
+            with pytest.raises(SnapseekError, match="not answering"):  # said, not waited for
+                drives.within(lambda: library.add_folder(inner / "more"), 30, "add")
+            # a thumbnail lost from the home is not made again from a drive that is away
+            media_id = library.catalog.media_id_of(str(nas / "trip" / "00.jpg"))
+            for thumb in library.thumbs.rglob(f"{media_id}.jpg"):
+                thumb.unlink()
+            assert drives.within(lambda: library.thumbnail(media_id), 5, "thumbnail") is None
 
 
 def test_watch_started_while_the_drive_is_away_keeps_it_and_takes_it_back(

@@ -216,8 +216,8 @@ class PhotoDetails:
         if frame:
             return self.thumbnail(media_id)
         row = self.catalog.media_by_id(media_id)
-        if row is None:
-            return None
+        if row is None or self.catalog.folder_away(row.folder_id):
+            return None  # forgotten, or on a drive that is away (it may not answer)
         try:
             if is_video(row.path):
                 from core.media.video import open_video

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
+from core.folders import drives
 from core.folders.pipeline import IndexingPipeline
 from core.folders.presence import Presence
 from core.folders.scanner import ScanChanges, Scanner
@@ -29,8 +30,14 @@ class FolderWork:
     # -- folders -------------------------------------------------------------
     def add_folder(self, path: str | Path) -> Folder:
         with self.writing():
-            real = normalise(path)
-            if not os.path.isdir(real):
+            try:  # a share whose server is gone would hold the caller for ever
+                real, is_folder = drives.within(
+                    lambda: (normalise(path), os.path.isdir(normalise(path))),
+                    Presence.ASK_WITHIN_S, str(path))
+            except drives.NotAnswering as exc:
+                raise SnapseekError(f"{path} is not answering (a network share whose server "
+                                    "is gone?); add it when it answers.") from exc
+            if not is_folder:
                 raise SnapseekError(f"{path} is not a folder.")
             folders = self.catalog.folders()
             for folder in folders:

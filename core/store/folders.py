@@ -93,6 +93,11 @@ class Folders(Connections):
             w.execute("UPDATE folders SET drive=?, drive_name=?, drive_mount=?, away=NULL "
                       "WHERE id=?", [drive, name, mount, folder_id])
 
+    def folder_away(self, folder_id: int) -> str | None:
+        """Why a folder's drive is away, or None while it is here."""
+        row = self.db.execute("SELECT away FROM folders WHERE id=?", [folder_id]).fetchone()
+        return row[0] if row else None
+
     def set_folder_away(self, folder_id: int, why: str) -> None:
         with self.write() as w:
             w.execute("UPDATE folders SET away=? WHERE id=?", [why, folder_id])
