@@ -55,6 +55,7 @@ class ModelHolder:
         import gc
 
         from core.model.exported import LightEmbedder, open_light
+        from core.model.light import rebuild
 
         with self._load_lock:
             emb = self._embedder
@@ -70,7 +71,7 @@ class ModelHolder:
                 return False
             self._heavy = weakref.ref(emb)  # tried once per loaded model (kept weakly)
             light = open_light(emb.spec, emb.runtime_cache, self.threads,
-                               lambda: self.load_embedder(light=False))
+                               lambda: self.load_embedder(light=False), rebuild)
             # (the manifest, not an attribute: a missing one would load the full model again)
             if light is None or light.model_id != emb.model_id \
                     or not light._manifest.get("image_xml"):
@@ -157,8 +158,7 @@ class ModelHolder:
         stored = self._library_model()
         if stored[0] and stored[0] != self._seen_model[0]:
             log.info("the library's model is %s now (switched in another process)", stored[0])
-            self._unload()
-            self.model_spec = stored[0]
+            self._unload(stored[0])
             self.switch_target = self.catalog.get_meta("switching_to") or None
         self._seen_model = stored
 
@@ -174,13 +174,16 @@ class ModelHolder:
     def _model_ids_of(self, spec: str) -> list[str]:
         return [m for m in self.catalog.model_ids() if spec_of(m) == spec]
 
-    def _unload(self) -> None:
-        """Forget the loaded model and index (another model is to answer)."""
+    def _unload(self, spec: str | None = None) -> None:
+        """Forget the loaded model and index (another model is to answer): `spec`, made the
+        model under the same locks, so that no search loads the old one in between."""
         self.wait_for_index()
         with self._switch_lock.write(), self._load_lock:
             self._embedder = None
             self.vectors.unload()
             self.ranker.forget()
+            if spec is not None:
+                self.model_spec = spec
 
     def switch_model(self, spec: str) -> dict | None:
         """Make `spec` this library's model without downtime: its vectors are made in the
@@ -197,13 +200,11 @@ class ModelHolder:
                 self.switch_target, self._switch = None, None
             if not stored or stored == spec or not self._model_ids_of(stored):
                 if spec != self.model_spec:
-                    self._unload()
-                    self.model_spec = spec
+                    self._unload(spec)
                 return None
             if self.model_spec != stored:
                 self._switch_for(spec)  # keeps the target's model when it is loaded already
-                self._unload()
-                self.model_spec = stored
+                self._unload(stored)
             self.catalog.set_meta("switching_to", spec)
             self.switch_target = spec
             self._switch_for(spec)
