@@ -59,7 +59,7 @@ def main(argv=None) -> int:
         batch = np.random.default_rng(0).standard_normal((16, 3, size, size)).astype(np.float32)
         img = {k: [] for k in towers}
         txt = {k: [] for k in towers}
-        for k, (image, text) in towers.items():  # warm
+        for image, text in towers.values():  # warm
             image(batch)
             text(["dog"])
         for _ in range(7):

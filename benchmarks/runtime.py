@@ -72,7 +72,7 @@ def bench_runtime(arch: tuple[str, str], batch: int = 16, threads: int = 2, roun
     import open_clip
     import torch
 
-    from core.model import runtime
+    from core.model import runtime, torchexport
 
     name = arch[0]
     torch.set_num_threads(threads)

@@ -32,8 +32,10 @@ def manifest_path(cache: Path, spec: str) -> Path:
     return cache / f"text-{hashlib.blake2b(spec.encode(), digest_size=10).hexdigest()}.json"
 
 
-def open_light(spec: str, cache: Path, threads: int | None, full_loader):
-    """A LightEmbedder from the manifest of this model, or None (then the full model loads)."""
+def open_light(spec: str, cache: Path, threads: int | None, full_loader, rebuild=None):
+    """A LightEmbedder from the manifest of this model, or None (then the full model loads).
+    `rebuild(spec, folder, cache, threads)`: builds towers the builder made again, from the
+    weights in `folder`, when their files no longer read (core/model/light.py gives it)."""
     try:
         text = ModelSpec.parse(spec).text
         m = json.loads(manifest_path(cache, text).read_text(encoding="utf-8"))
@@ -54,7 +56,8 @@ def open_light(spec: str, cache: Path, threads: int | None, full_loader):
     except Exception as exc:  # noqa: BLE001 - the full model answers instead
         log.info("no light text tower (%s: %s)", type(exc).__name__, exc)
         return None
-    return LightEmbedder(m, text_tower_of(m, cache, threads), full_loader, cache, threads)
+    return LightEmbedder(m, text_tower_of(m, cache, threads), full_loader, cache, threads,
+                         rebuild)
 
 
 def token_table(m: dict, cache: Path):
@@ -92,8 +95,9 @@ class LightEmbedder:
     attribute (encode_images, model, preprocess...) loads the full Embedder on first use."""
 
     def __init__(self, manifest: dict, tower, full_loader, cache: Path | None = None,
-                 threads: int | None = None):
+                 threads: int | None = None, rebuild=None):
         self._manifest, self._cache, self._threads = manifest, cache, threads
+        self._rebuild = rebuild
         self._image = None
         self.spec, self.model_id = manifest["spec"], manifest["model_id"]
         self.dim, self.image_size = int(manifest["dim"]), int(manifest["image_size"])
@@ -186,7 +190,7 @@ class LightEmbedder:
             return built
         said = "; ".join({one_line(first): None, one_line(second): None})  # each error once
         damaged = self._cache is not None and self._damaged(tower)
-        if damaged and self._manifest.get("built") and self._build_again():
+        if damaged and self._manifest.get("built") and self._rebuild and self._build_again():
             log.warning("the %s tower was damaged (%s): built again from the weights", tower,
                         said)
             return (self._make_tower if tower == "text" else self._image_tower)(True)
@@ -214,13 +218,11 @@ class LightEmbedder:
     def _build_again(self) -> bool:
         """Both towers built afresh from the weights the manifest names; this object's
         manifest is the new one. False where that fails (the full model answers then)."""
-        from core.model.builder import build
-
         try:
             self._forget("text")
             self._forget("image")
-            path = build(self.spec, Path(self._manifest["weights"]).parent, self._cache,
-                         self._threads, check=False)
+            path = self._rebuild(self.spec, Path(self._manifest["weights"]).parent, self._cache,
+                                 self._threads)
             self._manifest = json.loads(path.read_text(encoding="utf-8"))
             self._make_tower = text_tower_of(self._manifest, self._cache, self._threads)
         except Exception as exc:  # noqa: BLE001 - the full model answers

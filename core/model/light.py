@@ -75,7 +75,7 @@ def open_or_build(spec: str, cache: Path, threads: int | None, full_loader,
     where the builder does not cover the model (torch's export is the way left)."""
     from core.model.exported import open_light
 
-    found = open_light(spec, cache, threads, full_loader)
+    found = open_light(spec, cache, threads, full_loader, rebuild)
     if found is not None:
         return found
     parsed = ModelSpec.parse(spec)
@@ -94,7 +94,15 @@ def open_or_build(spec: str, cache: Path, threads: int | None, full_loader,
                 f"this app builds its towers only for the families it covers, and {exc}."
             ) from exc
         return None
-    return open_light(spec, cache, threads, full_loader)
+    return open_light(spec, cache, threads, full_loader, rebuild)
+
+
+def rebuild(spec: str, folder: Path, cache: Path, threads: int | None) -> Path:
+    """Towers the builder made, built again from the same weights (their files no longer
+    read); the manifest's path."""
+    from core.model.builder import build
+
+    return build(spec, folder, cache, threads, check=False)
 
 
 def torch_installed() -> bool:
