@@ -175,7 +175,8 @@ class SettingsDialog(QDialog):
         self.models.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.models.verticalHeader().hide()
         for row, m in enumerate(MODELS):
-            name = m.name + (" — default" if m.spec == DEFAULT_MODEL else "")
+            name = m.name + (" — default" if m.spec == DEFAULT_MODEL else "") + (
+                " (needs the full installation)" if m.needs_full_installation else "")
             cells = [name, m.licence if m.open else f"{m.licence} (not open)", m.languages,
                      f"{m.size_mb} MB", quality_text(m),
                      f"{m.photos_per_s} photos/s" if m.photos_per_s else "not measured"]
@@ -217,7 +218,8 @@ class SettingsDialog(QDialog):
             f"<small>Speed: photos indexed per second on a 2-core CPU. Quality as published "
             f"(see docs/PERFORMANCE.md). The default indexes at ≥ {MIN_PHOTOS_PER_S:g} photos/s "
             "with an open licence. NAME:TAG and hf-hub: models are downloaded from "
-            "huggingface.co once; a model folder works offline.</small>")
+            "huggingface.co once and their towers built here; a model folder works offline. "
+            "A model marked as needing the full installation is made with torch.</small>")
         note.setWordWrap(True)
         form.addRow("", note)
         form.addRow("Device", self.device)

@@ -70,7 +70,7 @@ class StatusArea(QObject):
             self.say(f"Looking for faces and text: {p.done + p.failed:,} of {p.total:,} photos "
                      "(all are searchable already)")
             self._progress(p.done + p.failed, p.total, 0 < p.done + p.failed < p.total)
-        elif p.state == State.DOWNLOADING:  # a model's exported towers, once
+        elif p.state == State.DOWNLOADING:  # a model's files, once
             left = f" · about {p.eta_s / 60:.0f} min left" if p.eta_s and p.eta_s > 90 else ""
             self.say(f"Downloading {p.model}: {p.done / 1e6:,.0f} of {p.total / 1e6:,.0f} MB · "
                      f"{p.rate / 1e6:.1f} MB/s{left}")

@@ -84,6 +84,8 @@ def open_or_build(spec: str, cache: Path, threads: int | None, full_loader,
         return None
     from core.model.builder import build
 
+    if on_status:
+        on_status(f"Building the towers of {parsed.text} from its weights…")
     try:
         build(parsed.text, folder, cache, threads)
     except NotCovered as exc:
