@@ -72,7 +72,7 @@ class FaceGrid(QListWidget):
         self.hide_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.hide_action.triggered.connect(self.hide_requested)
         self.addAction(self.hide_action)
-        self._unsorted = False
+        self._rejectable, self._hideable = True, True
         self.itemSelectionChanged.connect(self._enable)
         self._enable()
 
@@ -92,12 +92,13 @@ class FaceGrid(QListWidget):
         some = bool(self.selectedItems())
         for action in (self.name_action, self.move_action):
             action.setEnabled(some)
-        self.reject_action.setEnabled(some and not self._unsorted)
-        self.hide_action.setEnabled(not self._unsorted)
+        self.reject_action.setEnabled(some and self._rejectable)
+        self.hide_action.setEnabled(self._hideable)
 
-    def set_unsorted(self, unsorted: bool) -> None:
-        """Whether the faces shown are in no one (nobody to reject them from or to hide)."""
-        self._unsorted = unsorted
+    def set_kind(self, rejectable: bool, hideable: bool) -> None:
+        """Whether the faces shown are someone's to reject (not those in no one, nor those a
+        name from the files gives), and whether there is someone to hide."""
+        self._rejectable, self._hideable = rejectable, hideable
         self._enable()
 
     def selected_faces(self) -> list[int]:

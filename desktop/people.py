@@ -3,8 +3,10 @@
 Double-click (or Return) on a person searches their photos; a click on the selected person, or
 F2, renames them in place; dragging a person onto another merges the two. People seen in only
 two photos follow as suggestions ("Seen in 2 photos"): naming one makes them a person. The
-faces sorting left in no one come last, as one group ("In no one"). The faces of the selected
-person or group fill a grid below (face_grid.py) where many are reviewed at once: named, moved
+names the photos' files give (other programs' face regions) follow too, each asked once:
+Confirm Name makes it a person, renaming it confirms it as someone else, Ignore Name says no.
+The faces sorting left in no one come last, as one group ("In no one"). The faces of the
+selected item fill a grid below (face_grid.py) where many are reviewed at once: named, moved
 to someone else, or rejected, each in one change. Everything that reads or writes the library
 runs on a worker (TaskRunner), never on the GUI thread.
 """
@@ -12,7 +14,7 @@ runs on a worker (TaskRunner), never on the GUI thread.
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -21,7 +23,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QListWidget,
-    QListWidgetItem,
     QPushButton,
     QSplitter,
     QStyledItemDelegate,
@@ -32,24 +33,24 @@ from PySide6.QtWidgets import (
 
 from core.types import SnapseekError
 from desktop.face_grid import FaceGrid, FaceRole
+from desktop.people_items import (
+    UNSORTED,
+    FileNameRole,
+    HiddenRole,
+    NameRole,
+    SuggestedRole,
+    file_name_item,
+    person_item,
+    unsorted_item,
+)
 from desktop.people_pickers import PersonPicker, PersonRole, ask_name, faces_count
 from desktop.tasks import TaskRunner
 
-__all__ = ["UNSORTED", "FaceRole", "NameRole", "PeopleDialog", "PersonRole", "SuggestedRole"]
+__all__ = ["UNSORTED", "FaceRole", "FileNameRole", "NameRole", "PeopleDialog", "PersonRole",
+           "SuggestedRole"]
 
 ICON = 112
-NameRole = Qt.ItemDataRole.UserRole + 3
-SuggestedRole = Qt.ItemDataRole.UserRole + 4
-HiddenRole = Qt.ItemDataRole.UserRole + 5
 FACES_SHOWN = 500  # a grid of this many crops still loads in a moment
-UNSORTED = 0  # the PersonRole of the faces in no one (no person has id 0)
-
-
-def _label(person, suggested: bool = False) -> str:
-    photos = f"{person.photos} photo{'s' if person.photos != 1 else ''}"
-    if suggested:
-        return f"{person.name or 'Unnamed'}?\nSeen in {photos}"
-    return f"{person.name or 'Unnamed'}{' (hidden)' if person.hidden else ''}\n{photos}"
 
 
 class NameEditor(QStyledItemDelegate):
@@ -63,7 +64,9 @@ class NameEditor(QStyledItemDelegate):
         editor.selectAll()
 
     def setModelData(self, editor, model, index) -> None:  # noqa: N802 - Qt API
-        if editor.text().strip() != (index.data(NameRole) or ""):
+        # a name from the files is confirmed as typed, its own spelling too
+        if editor.text().strip() != (index.data(NameRole) or "") or (
+                index.data(FileNameRole) and editor.text().strip()):
             self.renamed.emit(index.data(PersonRole), editor.text().strip())
 
 
@@ -120,6 +123,11 @@ class PeopleDialog(QDialog):
         self.faces.reject_requested.connect(self.reject_faces)
         self.faces.hide_requested.connect(self.toggle_hidden)
         self.faces_title = QLabel("")
+        self.confirm_action = QAction("Confirm Name", self)
+        self.confirm_action.setToolTip("The name your photos' files give is right: make it "
+                                       "a person")
+        self.confirm_action.triggered.connect(self.confirm_name)
+        self.confirm_action.setEnabled(False)
         self.show_hidden = QCheckBox("Show hidden people")
         self.show_hidden.toggled.connect(lambda _: self.refresh())
         self.recluster_button = QPushButton("Sort Faces Again")
@@ -130,7 +138,7 @@ class PeopleDialog(QDialog):
         row.addWidget(self.recluster_button)
         tools = QHBoxLayout()
         tools.addWidget(self.faces_title, 1)
-        for action in (self.faces.name_action, self.faces.move_action,
+        for action in (self.confirm_action, self.faces.name_action, self.faces.move_action,
                        self.faces.reject_action, self.faces.hide_action):
             button = QToolButton()
             button.setDefaultAction(action)
@@ -147,11 +155,13 @@ class PeopleDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(split, 1)
-        layout.addWidget(QLabel("<small>Double-click a person to see their photos; click the "
-                                "selected one or press F2 to name them; drag one person onto "
-                                "another when they are the same. Select faces with Shift/Ctrl-"
-                                "click or Ctrl+A, then name, move or reject them all at once. "
-                                "The faces in no one come last.</small>"))
+        help_text = QLabel("<small>Double-click a person to see their photos; click the "
+                           "selected one or press F2 to name them; drag one person onto another "
+                           "when they are the same. Select faces with Shift/Ctrl-click or Ctrl+A, "
+                           "then name, move or reject them all at once. The names your files "
+                           "give and the faces in no one come last.</small>")
+        help_text.setWordWrap(True)
+        layout.addWidget(help_text)
         self.refresh()
 
     # -- reading -------------------------------------------------------------
@@ -163,74 +173,51 @@ class PeopleDialog(QDialog):
             crop = lib.face_crop(faces[0]) if faces else None
             return QImage(str(crop)) if crop else QImage()
 
+        def crop_of(faces) -> QImage:
+            crop = lib.face_crop(faces[0]) if faces else None
+            return QImage(str(crop)) if crop else QImage()
+
         def load():
             people, suggested = lib.people(hidden), lib.suggestions()
-            unsorted = lib.person_faces(None, 1)
-            return ([(p, icon(p)) for p in people], [(p, icon(p)) for p in suggested],
+            named = lib.file_suggestions(hidden)
+            # QImages here; the items (and their pixmaps) are made on the GUI thread
+            return ([(False, p, icon(p)) for p in people]
+                    + [(True, p, icon(p)) for p in suggested]
+                    + [(None, n, crop_of(lib.person_faces(n.person_id, 1))) for n in named],
+                    (len(people), len(suggested), len(named)),
                     lib.photos_with_people([p.id for p in people]),
-                    (lib.unsorted_count(), lib.face_crop(unsorted[0]) if unsorted else None))
+                    (lib.unsorted_count(), crop_of(lib.person_faces(None, 1))))
 
         self.tasks.run(load, self._show_people, self._error)
 
     def _show_people(self, answer) -> None:
-        people, suggested, total, (unsorted, crop) = answer
+        rows, (people, suggested, named), total, (unsorted, crop) = answer
+        items = [file_name_item(row, image) if kind is None else person_item(row, image, kind)
+                 for kind, row, image in rows]
+        if unsorted:
+            items.append(unsorted_item(unsorted, crop))
         current = self.current_person()
         # rebuilt quietly: the faces of the person kept current load once, below
         self.people.blockSignals(True)
         self.people.clear()
-        for person, image, is_suggested in ([(p, i, False) for p, i in people]
-                                             + [(p, i, True) for p, i in suggested]):
-            item = QListWidgetItem(_label(person, is_suggested))
-            item.setData(PersonRole, person.id)
-            item.setData(NameRole, person.name or "")
-            item.setData(SuggestedRole, is_suggested)
-            item.setData(HiddenRole, person.hidden)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
-            if is_suggested:
-                font = item.font()
-                font.setItalic(True)
-                item.setFont(font)
-                item.setToolTip("Seen in too few photos to be sure: name them to make them a "
-                                "person, or drag them onto the person they are.")
-            if not image.isNull():
-                item.setIcon(QIcon(QPixmap.fromImage(image)))
+        for item in items:
             self.people.addItem(item)
-            if person.id == current:
+            if item.data(PersonRole) == current:
                 self.people.setCurrentItem(item)
-        if unsorted:
-            self._add_unsorted(unsorted, crop, current)
         self.people.blockSignals(False)
         self._show_faces(self.people.currentItem())
-        who = "person" if len(people) == 1 else "people"
-        text = (f"{len(people)} {who} in {total} photo{'s' if total != 1 else ''}" if people
+        who = "person" if people == 1 else "people"
+        text = (f"{people} {who} in {total} photo{'s' if total != 1 else ''}" if people
                 else "No people yet: faces are found after the photos are indexed.")
         if suggested:
-            text += f" · {len(suggested)} more seen in only two photos"
+            text += f" · {suggested} more seen in only two photos"
+        if named:
+            text += f" · {named} name{'s' if named != 1 else ''} from your files to confirm"
         if unsorted:
             text += f" · {faces_count(unsorted)} in no one"
-        if suggested or unsorted:
+        if suggested or named or unsorted:
             text += ", at the end"
         self.summary.setText(text)
-
-    def _add_unsorted(self, count: int, crop, current) -> None:
-        """The faces in no one, as one group after the people: reviewed, named or moved to
-        someone like a person's, never renamed, merged or hidden."""
-        item = QListWidgetItem(f"In no one\n{faces_count(count)}")
-        item.setData(PersonRole, UNSORTED)
-        item.setData(NameRole, "")
-        item.setData(SuggestedRole, False)
-        item.setData(HiddenRole, False)
-        item.setToolTip("Faces sorting put in no one: select some and name them, or move "
-                        "them to the person they are.")
-        font = item.font()
-        font.setItalic(True)
-        item.setFont(font)
-        image = QImage(str(crop)) if crop else QImage()
-        if not image.isNull():
-            item.setIcon(QIcon(QPixmap.fromImage(image)))
-        self.people.addItem(item)
-        if current == UNSORTED:
-            self.people.setCurrentItem(item)
 
     def current_person(self) -> int | None:
         item = self.people.currentItem()
@@ -240,18 +227,23 @@ class PeopleDialog(QDialog):
         if self._faces_job is not None:
             self._faces_job.cancel()  # another person's faces would come too late
         if item is None:
+            self.confirm_action.setEnabled(False)
             self.faces.clear()
             self.faces_title.setText("Select a person to review their faces.")
             return
         person_id, lib = item.data(PersonRole), self.library
-        hidden = bool(item.data(HiddenRole))
-        self.faces.hide_action.setText("Show Person" if hidden else "Hide Person")
-        self.faces.set_unsorted(person_id == UNSORTED)
+        hidden, file_name = bool(item.data(HiddenRole)), bool(item.data(FileNameRole))
+        self.faces.hide_action.setText(("Use Name" if hidden else "Ignore Name") if file_name
+                                       else "Show Person" if hidden else "Hide Person")
+        self.faces.set_kind(rejectable=person_id != UNSORTED and not file_name,
+                            hideable=person_id != UNSORTED)
+        self.confirm_action.setEnabled(file_name and not hidden)
 
         def load():
-            if person_id == UNSORTED:
+            if person_id == UNSORTED or file_name:
                 return None, [(face, QImage(str(path)) if (path := lib.face_crop(face))
-                               else QImage()) for face in lib.person_faces(None, FACES_SHOWN)]
+                               else QImage()) for face in lib.person_faces(
+                                   None if person_id == UNSORTED else person_id, FACES_SHOWN)]
             try:
                 person = lib.person(person_id)
             except SnapseekError:  # gone in a change made since the list was read
@@ -261,9 +253,13 @@ class PeopleDialog(QDialog):
 
         def show(answer) -> None:
             person, faces = answer
-            if self.current_person() != person_id or (person is None and person_id != UNSORTED):
+            if self.current_person() != person_id or (person is None and person_id != UNSORTED
+                                                      and not file_name):
                 return
-            if person is None:
+            if file_name:
+                self.faces_title.setText(f"Faces your files call {item.data(NameRole)} "
+                                         f"({len(faces)}):")
+            elif person is None:
                 self.faces_title.setText(f"Faces in no one ({len(faces)}"
                                          f"{', the first shown' if len(faces) >= FACES_SHOWN else ''}):")
             else:
@@ -299,7 +295,15 @@ class PeopleDialog(QDialog):
 
     # -- changes -------------------------------------------------------------
     def _choose(self, item) -> None:
-        self.person_chosen.emit(item.data(PersonRole))
+        if item.data(PersonRole) != UNSORTED and not item.data(FileNameRole):
+            self.person_chosen.emit(item.data(PersonRole))
+
+    def confirm_name(self) -> None:
+        """The name the files give, selected, is right as they spell it."""
+        item = self.people.currentItem()
+        if item is not None and item.data(FileNameRole):
+            person_id = item.data(PersonRole)
+            self._change(lambda: self.library.confirm_file_name(person_id))
 
     def rename(self, person_id: int, name: str) -> None:
         self._change(lambda: self.library.name_person(person_id, name))

@@ -1,5 +1,6 @@
-"""`snapseek people`: the people found in the photos, the suggestions, their faces, and the
-corrections (name, merge, move a face, "not this person", hide, sort again)."""
+"""`snapseek people`: the people found in the photos, the suggestions (people seen in two
+photos, and the names the photos' files give), their faces, and the corrections (name, merge,
+move a face, "not this person", hide, sort again)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ _VALUES = {"list": 0, "suggestions": 0, "faces": 1, "name": 2, "merge": 2, "move
 def _ids(args) -> list[int | None]:
     values = args.values
     wanted = _VALUES[args.action]
-    if len(values) != wanted and not (args.action == "name" and len(values) > 2):
+    # "name ID" alone confirms a name from the files as they spell it
+    if len(values) != wanted and not (args.action == "name" and values):
         raise SnapseekError(f"`snapseek people {args.action}` takes {wanted} "
                             "values (see `snapseek people --help`).")
     count = 1 if args.action == "name" else wanted
@@ -39,8 +41,7 @@ def cmd_people(args) -> int:
     ids = _ids(args)
     with _open(args) as lib:
         if args.action == "name":
-            lib.name_person(ids[0], " ".join(args.values[1:]))
-            print(f"Person {ids[0]} is now {' '.join(args.values[1:]).strip() or 'unnamed'}.")
+            _name(lib, ids[0], " ".join(args.values[1:]).strip())
         elif args.action == "merge":
             lib.merge_people(ids[0], ids[1])
             print(f"Person {ids[1]} merged into person {ids[0]}.")
@@ -66,23 +67,49 @@ def cmd_people(args) -> int:
     return 0
 
 
+def _name(lib, person_id: int, name: str) -> None:
+    if not name:  # a name from the files, as they spell it
+        person = lib.confirm_file_name(person_id)
+        name = lib.person(person).name
+    else:
+        person = lib.name_person(person_id, name)
+    if person == person_id:
+        print(f"Person {person_id} is now {name or 'unnamed'}.")
+    else:
+        print(f"Person {person_id} joined person {person}, {name}.")
+
+
 def _print_people(args, lib) -> None:
     suggesting = args.action == "suggestions"
     rows = lib.suggestions() if suggesting else lib.people(hidden=args.hidden)
     people = [{"id": p.id, "name": p.name, "count": p.photos, "hidden": p.hidden,
                "paths": [r.path for r in lib.person_photos(p.id)]} for p in rows]
+    named = []
+    if suggesting:
+        for p in people:
+            p["file_name"] = None
+        named = [{"id": n.person_id, "name": None, "count": n.photos, "hidden": n.hidden,
+                  "paths": [r.path for r in lib.person_photos(n.person_id)],
+                  "file_name": n.name} for n in lib.file_suggestions(args.hidden)]
     if args.json:
-        print(json.dumps(people, ensure_ascii=False))
+        print(json.dumps(people + named, ensure_ascii=False))
         return
     for p in people:
         hidden = "  (hidden)" if p["hidden"] else ""
         seen = f"seen in {p['count']} photos" if suggesting else f"{p['count']} photos"
         print(f"{p['id']:5d}  {p['name'] or '(unnamed)'}  {seen}{hidden}")
+    for n in named:
+        hidden = "  (said no to)" if n["hidden"] else ""
+        print(f"{n['id']:5d}  {n['file_name']}?  named in the files of {n['count']} "
+              f"photo{'s' if n['count'] != 1 else ''}{hidden}")
     if suggesting:
         if people:
             print("Name one to make them a person: snapseek people name ID NAME",
                   file=sys.stderr)
-        else:
+        if named:
+            print("Confirm a name from the files: snapseek people name ID (or ID NAME: "
+                  "another name); say no: snapseek people hide ID", file=sys.stderr)
+        if not people and not named:
             print("No suggestions.", file=sys.stderr)
         return
     if not people:
@@ -91,6 +118,10 @@ def _print_people(args, lib) -> None:
     if waiting:
         print(f"{waiting} more seen in fewer photos: snapseek people suggestions",
               file=sys.stderr)
+    from_files = len(lib.file_suggestions())
+    if from_files:
+        print(f"{from_files} name{'s' if from_files != 1 else ''} from the photos' files to "
+              "confirm: snapseek people suggestions", file=sys.stderr)
     unsorted = lib.unsorted_count()
     if unsorted:
         print(f"{unsorted} face{'s' if unsorted != 1 else ''} in no one: "

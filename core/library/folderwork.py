@@ -263,6 +263,7 @@ class FolderWork:
     def _enrichers(self) -> list:
         from core.people.faces import FaceModelsMissing
         from core.people.faceworker import FaceEnricherApart
+        from core.people.names import NamesEnricher
         from core.text.ocr import TextEnricher
 
         enrichers = []
@@ -273,7 +274,7 @@ class FolderWork:
                 enricher.load()
             except (FaceModelsMissing, RuntimeError, OSError) as exc:
                 raise SnapseekError(f"Faces cannot be found: {exc}") from exc
-            enrichers.append(enricher)
+            enrichers += [enricher, NamesEnricher()]  # names the files give faces, with them
         if self.text_enabled:
             reader = TextEnricher()
             try:
@@ -284,10 +285,12 @@ class FolderWork:
         return enrichers
 
     def _enricher_versions(self) -> dict[str, int]:
+        from core.people import names
         from core.people.faces import ENRICHER, VERSION
         from core.text.ocr import TextReader
 
-        return {**({ENRICHER: VERSION} if self.faces_enabled else {}),
+        return {**({ENRICHER: VERSION, names.ENRICHER: names.VERSION} if self.faces_enabled
+                   else {}),
                 **({"text": TextReader.VERSION} if self.text_enabled else {})}
 
     def enrich_pending(self) -> int:

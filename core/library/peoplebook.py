@@ -1,6 +1,6 @@
 """People in the library: listing them and their photos and faces, naming, hiding, merging,
-"not this person" and moving faces (one or many at once), and sorting faces into people
-again."""
+"not this person" and moving faces (one or many at once), sorting faces into people again, and
+the names the photos' files give, confirmed once per name."""
 
 from __future__ import annotations
 
@@ -26,12 +26,24 @@ class PeopleBook:
 
         return self.catalog.suggestions(MIN_PHOTOS)
 
+    def file_suggestions(self, hidden: bool = False) -> list:
+        """The names the photos' files give (XMP face regions) not confirmed yet, most photos
+        first (catalog.FileNameRow; `hidden`: those said no to, too). Each stands for a person
+        with no name: `name_person` with it confirms the name, `hide_person` says no."""
+        return self.catalog.file_suggestions(hidden)
+
     def person_photos(self, person_id: int, k: int = 1000) -> list[SearchResult]:
-        """A person's photos, newest first."""
+        """A person's photos, newest first (a name from the files not confirmed yet: the
+        photos whose files give it)."""
+        if self.catalog.file_name_of(person_id) is not None:
+            return self.ranker.results(self.catalog.file_name_media(person_id, k))
         return self.ranker.results(self.catalog.person_media(person_id, k))
 
     def person_faces(self, person_id: int | None, k: int = 200) -> list:
-        """A person's faces (catalog.FaceRow), best first; None: unsorted faces."""
+        """A person's faces (catalog.FaceRow), best first; None: unsorted faces; a name from
+        the files not confirmed yet: the faces found where the files give it."""
+        if person_id is not None and self.catalog.file_name_of(person_id) is not None:
+            return [self.catalog.face(f) for f in self.catalog.file_name_faces(person_id, k)]
         return self.catalog.person_faces(person_id, k)
 
     def unsorted_count(self) -> int:
@@ -64,11 +76,26 @@ class PeopleBook:
             raise SnapseekError(f"There is no person {person_id} (see `snapseek people`).")
         return person
 
-    def name_person(self, person_id: int, name: str) -> None:
-        """Name a person (an empty name clears it); their faces are confirmed as theirs."""
+    def name_person(self, person_id: int, name: str) -> int:
+        """Name a person (an empty name clears it); their faces are confirmed as theirs. A
+        name from the files is confirmed so, as `name` (its faces join the person of that name
+        when there is one). Returns the person."""
         with self.writing():
             self._person(person_id)
+            if self.catalog.file_name_of(person_id) is not None:
+                if not name.strip():
+                    raise SnapseekError("A name is needed to confirm a name from the files.")
+                return self.catalog.confirm_file_name(person_id, name)
             self.catalog.rename_person(person_id, name.strip() or None)
+            return person_id
+
+    def confirm_file_name(self, person_id: int) -> int:
+        """The name the files give is right, as they spell it. Returns its person."""
+        name = self.catalog.file_name_of(person_id)
+        if name is None:
+            self._person(person_id)
+            raise SnapseekError(f"Person {person_id} is no name from the files to confirm.")
+        return self.name_person(person_id, name)
 
     def hide_person(self, person_id: int, hidden: bool = True) -> None:
         with self.writing():
@@ -80,8 +107,16 @@ class PeopleBook:
         if keep == gone:
             raise SnapseekError("A person cannot be merged with themselves.")
         with self.writing():
-            self._person(keep)
-            self._person(gone)
+            people = {p: self._person(p) for p in (keep, gone)}
+            named = {p: self.catalog.file_name_of(p) for p in (keep, gone)}
+            if named[gone] is not None or named[keep] is not None:
+                # a name from the files said to be someone: confirmed as theirs
+                suggestion = gone if named[gone] is not None else keep
+                other = keep if suggestion == gone else gone
+                self.catalog.confirm_file_name(
+                    suggestion, people[other].name or named[other] or named[suggestion],
+                    into=other)
+                return
             self.catalog.merge_people(keep, gone)
 
     def _face(self, face_id: int):

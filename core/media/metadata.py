@@ -273,14 +273,24 @@ def _gps_from_xmp(xmp: dict) -> dict:
 def _xmp(im) -> dict[str, list[str]]:
     """The XMP packet's properties we read, as "prefix:Name" → values (one for a simple
     property, several for a list; the x-default entry first for language alternatives)."""
-    data = im.info.get("xmp")
+    data = xmp_packet(im)
+    return parse_xmp(data) if data else {}
+
+
+def xmp_packet(im) -> bytes | None:
+    """The XMP packet of an image Pillow opened (JPEG, WebP, HEIF; PNG's iTXt; TIFF's
+    XMLPacket tag), or None; one larger than MAX_XMP is None too."""
+    data = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
     if data is None and hasattr(im, "tag_v2"):  # TIFF's XMLPacket tag
-        data = im.tag_v2.get(700)
+        try:
+            data = im.tag_v2.get(700)
+        except Exception:  # a broken IFD
+            data = None
     if isinstance(data, str):
         data = data.encode("utf-8")
     if not data or not isinstance(data, (bytes, bytearray)) or len(data) > MAX_XMP:
-        return {}
-    return parse_xmp(bytes(data))
+        return None
+    return bytes(data)
 
 
 def parse_xmp(data: bytes) -> dict[str, list[str]]:

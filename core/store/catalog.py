@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from core.store.corrections import Corrections
 from core.store.enrich import Enrichment
 from core.store.folders import Folders
 from core.store.media import Media
+from core.store.names import FileNames
 from core.store.people import People
 from core.store.text import Text
 from core.store.vectors import Vectors
 
 
-class Catalog(Folders, Media, Vectors, Enrichment, People, Text):
+class Catalog(Folders, Media, Vectors, Enrichment, People, Corrections, FileNames, Text):
     """The one catalog callers use: each part of it (folders, media, vectors, the second pass,
-    people, text) is a room of its own over the same connections (store.db)."""
+    people, the user's corrections, the names in the files, text) is a room of its own over
+    the same connections (store.db)."""

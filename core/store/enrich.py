@@ -85,6 +85,6 @@ class Enrichment(Connections):
                     [media_id, name, version, content_hash, note, time.time()])
         return True
 
-    # each enricher's rows are written by one method of the catalog (People, Text)
-    _ENRICH_WRITERS = {"faces": "_write_faces", "text": "_write_text"}
+    # each enricher's rows are written by one method of the catalog (People, FileNames, Text)
+    _ENRICH_WRITERS = {"faces": "_write_faces", "names": "_write_names", "text": "_write_text"}
 

@@ -1,4 +1,5 @@
-"""People: the faces the second pass finds, the people they make, and the user's corrections."""
+"""People: the faces the second pass finds and the people they make (the user's corrections are
+corrections.py's; the names the photos' files give, names.py's)."""
 
 from __future__ import annotations
 
@@ -32,16 +33,17 @@ class FaceRow:
 
 
 class People(Connections):
-    """Faces and people; every correction the user makes is kept as a constraint."""
+    """Faces and the people they are sorted into."""
 
-    @staticmethod
-    def _write_faces(w: sqlite_utils.Database, media_id: int, faces: list) -> None:
+    def _write_faces(self, w: sqlite_utils.Database, media_id: int, faces: list) -> None:
         """Replace a photo's faces. A face found again at the same place (boxes overlapping by
-        half) keeps its id, person and the user's corrections."""
+        half) keeps its id, person and the user's corrections. The names the photo's files
+        give then name the faces found (names.py), whose own faces are not found ones."""
         old = w.execute("SELECT id, frame, box_left, box_top, box_right, box_bottom FROM faces "
-                        "WHERE media_id=?", [media_id]).fetchall()
+                        "WHERE media_id=? AND region_id IS NULL", [media_id]).fetchall()
         kept: set[int] = set()
-        w.execute("UPDATE faces SET idx=-id WHERE media_id=?", [media_id])  # free the idx slots
+        w.execute("UPDATE faces SET idx=-id WHERE media_id=? AND region_id IS NULL",
+                  [media_id])  # free the idx slots
         for face in faces:
             match = max(((_iou(face.box, o[2:]), o[0]) for o in old
                          if o[1] == face.frame and o[0] not in kept), default=(0.0, None))
@@ -62,6 +64,7 @@ class People(Connections):
         for o in old:
             if o[0] not in kept:
                 w.execute("DELETE FROM faces WHERE id=?", [o[0]])
+        self._link_regions(w, media_id)
 
     def face_vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(face ids, media ids, person ids (0: none), float32 matrix) of every sortable face
@@ -77,32 +80,6 @@ class People(Connections):
         matrix = np.frombuffer(b"".join(r[3] for r in rows), "<f4").reshape(len(rows), -1)
         return ids, media, people, matrix
 
-    def face_constraints(self) -> dict[int, int]:
-        """The faces the user confirmed: face → the person it must be in."""
-        return dict(self._rows("SELECT face_id, person_id FROM face_constraints WHERE must=1"))
-
-    def faces_apart(self) -> dict[int, set[tuple[int, int]]]:
-        """"Not this person", said of faces: face → the (rejection, side) pairs it is on. No
-        face is one person with a face on the other side of one of its rejections."""
-        out: dict[int, set[tuple[int, int]]] = {}
-        for apart_id, face_id, side in self._rows(
-                "SELECT apart_id, face_id, side FROM faces_apart"):
-            out.setdefault(face_id, set()).add((apart_id, side))
-        return out
-
-    def face_pictures(self) -> dict[int, tuple[int, int]]:
-        """face → its picture (photo, and moment of a video) for every sortable face: a
-        person holds one face a picture."""
-        return {r[0]: (r[1], r[2]) for r in self._rows(
-            "SELECT id, media_id, frame FROM faces WHERE sortable=1 AND embedding IS NOT NULL")}
-
-    def held_without_vectors(self) -> list[tuple[int, tuple[int, int]]]:
-        """(person, picture) for the faces in a person that clustering does not see (too
-        small to sort): the pictures those people are in already."""
-        return [(r[0], (r[1], r[2])) for r in self._rows(
-            "SELECT DISTINCT person_id, media_id, frame FROM faces WHERE person_id IS NOT NULL "
-            "AND (sortable=0 OR embedding IS NULL)")]
-
     def set_face_people(self, assign: dict[int, int | None], new_groups: list[list[int]]) -> list[int]:
         """Move faces to people (None: unsorted) and make a new person of each group, in one
         transaction; people left with no face and nothing the user said about them go.
@@ -117,15 +94,9 @@ class People(Connections):
                 made.append(person_id)
                 for face_id in group:
                     w.execute("UPDATE faces SET person_id=? WHERE id=?", [person_id, face_id])
-            self._drop_empty(w)
+            drop_empty(w)
         return made
 
-    @staticmethod
-    def _drop_empty(w: sqlite_utils.Database) -> None:
-        """People left with no face and nothing the user said about them go."""
-        w.execute("DELETE FROM people WHERE name IS NULL AND hidden=0 AND NOT EXISTS "
-                  "(SELECT 1 FROM faces f WHERE f.person_id=people.id) AND NOT EXISTS "
-                  "(SELECT 1 FROM face_constraints c WHERE c.person_id=people.id AND c.must=1)")
 
     def people(self, hidden: bool = False, min_photos: int = 1) -> list[PersonRow]:
         """People with their photo and face counts, most photos first: those named, hidden
@@ -142,7 +113,8 @@ class People(Connections):
 
     def _people(self, where: str, params: list) -> list[PersonRow]:
         rows = self._rows(
-            "SELECT p.id, p.name, p.hidden, COUNT(DISTINCT f.media_id), COUNT(f.id) FROM people p "
+            "SELECT p.id, p.name, p.hidden, COUNT(DISTINCT f.media_id), "
+            "SUM(f.region_id IS NULL) FROM people p "
             "JOIN faces f ON f.person_id=p.id JOIN media m ON m.id=f.media_id AND m.status='ok' "
             f"{where} ORDER BY COUNT(DISTINCT f.media_id) DESC, p.id", params)
         return [PersonRow(r[0], r[1], bool(r[2]), r[3], r[4]) for r in rows]
@@ -152,7 +124,7 @@ class People(Connections):
         if row is None:
             return None
         photos, faces = self.db.execute(
-            "SELECT COUNT(DISTINCT f.media_id), COUNT(f.id) FROM faces f JOIN media m "
+            "SELECT COUNT(DISTINCT f.media_id), COUNT(f.id) - COUNT(f.region_id) FROM faces f JOIN media m "
             "ON m.id=f.media_id AND m.status='ok' WHERE f.person_id=?", [person_id]).fetchone()
         return PersonRow(row[0], row[1], bool(row[2]), photos, faces)
 
@@ -165,8 +137,10 @@ class People(Connections):
             [person_id, limit])]
 
     def person_faces(self, person_id: int | None, limit: int = 200) -> list[FaceRow]:
-        """A person's faces (None: the unsorted ones that could be sorted), best first."""
-        where = "f.person_id=?" if person_id is not None else "f.person_id IS NULL AND f.sortable=1"
+        """A person's faces found in the photos (None: the unsorted ones that could be sorted),
+        best first."""
+        where = ("f.person_id=? AND f.region_id IS NULL" if person_id is not None
+                 else "f.person_id IS NULL AND f.sortable=1")
         return [FaceRow(*r) for r in self._rows(
             "SELECT f.id, f.media_id, f.frame, f.idx, f.quality, f.person_id FROM faces f "
             f"JOIN media m ON m.id=f.media_id AND m.status='ok' WHERE {where} "
@@ -183,152 +157,7 @@ class People(Connections):
         """The faces found in one photo (or video), with their people."""
         return [FaceRow(*r) for r in self._rows(
             "SELECT id, media_id, frame, idx, quality, person_id FROM faces WHERE media_id=? "
-            "ORDER BY frame, idx", [media_id])]
-
-    def rename_person(self, person_id: int, name: str | None) -> None:
-        """Name a person: their faces now are theirs for good (must-link), whatever a
-        re-clustering finds later."""
-        with self.write() as w:
-            w.execute("UPDATE people SET name=? WHERE id=?", [name, person_id])
-            self._confirm(w, person_id)
-
-    def hide_person(self, person_id: int, hidden: bool = True) -> None:
-        with self.write() as w:
-            w.execute("UPDATE people SET hidden=? WHERE id=?", [int(hidden), person_id])
-            self._confirm(w, person_id)
-
-    @staticmethod
-    def _confirm(w: sqlite_utils.Database, person_id: int) -> None:
-        w.execute("INSERT OR REPLACE INTO face_constraints(face_id, person_id, must) "
-                  "SELECT id, person_id, 1 FROM faces WHERE person_id=?", [person_id])
-
-    def merge_people(self, keep: int, gone: int) -> None:
-        """Two people are one: `gone`'s faces and corrections move to `keep`, all confirmed. In
-        a photo where both have a face, `gone`'s leaves (one person, one face a photo)."""
-        with self.write() as w:
-            name = w.execute("SELECT COALESCE(a.name, b.name), MIN(a.hidden, b.hidden) FROM "
-                             "people a, people b WHERE a.id=? AND b.id=?", [keep, gone]).fetchone()
-            twice = [r[0] for r in w.execute(
-                "SELECT a.id FROM faces a JOIN faces b ON b.media_id=a.media_id AND "
-                "b.frame=a.frame AND b.person_id=? WHERE a.person_id=?", [keep, gone]).fetchall()]
-            self._leave(w, twice)
-            w.execute("UPDATE faces SET person_id=? WHERE person_id=?", [keep, gone])
-            w.execute("UPDATE OR REPLACE face_constraints SET person_id=? WHERE person_id=?",
-                      [keep, gone])
-            w.execute("UPDATE people SET name=?, hidden=? WHERE id=?", [name[0], name[1], keep])
-            w.execute("DELETE FROM people WHERE id=?", [gone])
-            self._confirm(w, keep)
-
-    def face_not_person(self, face_id: int) -> int | None:
-        """"Not this person": the face leaves its person for good and becomes unsorted; it is
-        kept apart from the faces that person holds, whatever becomes of the person. Returns
-        the person it left."""
-        return self.faces_not_person([face_id]).get(face_id)
-
-    def faces_not_person(self, face_ids: list[int]) -> dict[int, int]:
-        """"Not this person" for several faces in one transaction. Returns the person each
-        face left (faces that were in no one are not in it)."""
-        with self.write() as w:
-            left = self._people_of(w, face_ids)
-            for person_id in set(left.values()):
-                faces = [f for f, p in left.items() if p == person_id]
-                self._keep_apart(w, faces, person_id)
-                self._leave(w, faces)
-        return left
-
-    @staticmethod
-    def _people_of(w: sqlite_utils.Database, face_ids: list[int]) -> dict[int, int]:
-        """face → its person, for those of these faces in someone."""
-        out = {}
-        for face_id in face_ids:
-            row = w.execute("SELECT person_id FROM faces WHERE id=?", [face_id]).fetchone()
-            if row is not None and row[0] is not None:
-                out[face_id] = row[0]
-        return out
-
-    @staticmethod
-    def _keep_apart(w: sqlite_utils.Database, faces: list[int], person_id: int) -> None:
-        """These faces are not `person_id`: kept apart from every other face it holds now."""
-        others = [r[0] for r in w.execute("SELECT id FROM faces WHERE person_id=?",
-                                          [person_id]).fetchall() if r[0] not in set(faces)]
-        if not faces or not others:
-            return
-        apart_id = w.execute("SELECT COALESCE(MAX(apart_id), 0) + 1 FROM faces_apart").fetchone()[0]
-        w.conn.executemany(
-            "INSERT OR IGNORE INTO faces_apart(apart_id, face_id, side) VALUES(?, ?, ?)",
-            [(apart_id, f, 0) for f in faces] + [(apart_id, f, 1) for f in others])
-
-    @staticmethod
-    def _leave(w: sqlite_utils.Database, faces: list[int]) -> None:
-        """These faces are in no one now, and no longer confirmed where they were."""
-        for face_id in faces:
-            w.execute("DELETE FROM face_constraints WHERE face_id=? AND person_id="
-                      "(SELECT person_id FROM faces WHERE id=?)", [face_id, face_id])
-            w.execute("UPDATE faces SET person_id=NULL WHERE id=?", [face_id])
-
-    def move_face(self, face_id: int, person_id: int) -> int | None:
-        """A face is this person's, for good (must-link), and not the one it was in (kept
-        apart from its faces). Returns the person it left."""
-        return self.move_faces([face_id], person_id).get(face_id)
-
-    def move_faces(self, face_ids: list[int], person_id: int) -> dict[int, int | None]:
-        """`move_face` for several faces in one transaction; returns the person each left."""
-        with self.write() as w:
-            left = self._move(w, face_ids, person_id)
-            self._drop_empty(w)
-        return left
-
-    def move_faces_to_name(self, face_ids: list[int], name: str) -> int:
-        """These faces are the person called `name` (any case; the one with most faces when
-        several are): moved there, the person made when no one has that name yet, in one
-        transaction. Returns that person."""
-        with self.write() as w:
-            named = [r[0] for r in w.execute(
-                "SELECT p.id, p.name FROM people p LEFT JOIN faces f ON f.person_id=p.id "
-                "WHERE p.name IS NOT NULL GROUP BY p.id ORDER BY COUNT(f.id) DESC, p.id")
-                .fetchall() if person_named(r[1], name)]
-            person_id = named[0] if named else w.execute(
-                "INSERT INTO people(name, created_at) VALUES(?, ?)",
-                [name.strip(), time.time()]).lastrowid
-            self._move(w, face_ids, person_id)
-            self._drop_empty(w)
-        return person_id
-
-    def _move(self, w: sqlite_utils.Database, face_ids: list[int], person_id: int
-              ) -> dict[int, int | None]:
-        """The faces are `person_id`'s (confirmed), kept apart from the people they leave; a
-        face of the person's in the same photo as one of them leaves it (one face a photo)."""
-        was = self._people_of(w, face_ids)
-        moving = set(face_ids)
-        marks = ",".join("?" * len(face_ids))
-        self._leave(w, [r[0] for r in w.execute(
-            f"SELECT a.id FROM faces a JOIN faces b ON b.media_id=a.media_id AND b.frame=a.frame "
-            f"AND b.id IN ({marks}) WHERE a.person_id=? AND a.id NOT IN ({marks})",
-            [*face_ids, person_id, *face_ids]).fetchall()])
-        for old in set(was.values()) - {person_id}:
-            faces = [f for f, p in was.items() if p == old]
-            self._keep_apart(w, faces, old)
-            self._leave(w, faces)
-        for face_id in moving:
-            w.execute("UPDATE faces SET person_id=? WHERE id=?", [person_id, face_id])
-            w.execute("INSERT OR REPLACE INTO face_constraints(face_id, person_id, must) "
-                      "VALUES(?, ?, 1)", [face_id, person_id])
-        return {face_id: was.get(face_id) for face_id in face_ids}
-
-    def faces_in_one_photo(self, face_ids: list[int]) -> list[tuple[int, int]]:
-        """Pairs of these faces that are in one photo (and moment): never one person."""
-        seen: dict[tuple[int, int], int] = {}
-        pairs = []
-        for face_id in face_ids:
-            row = self.db.execute("SELECT media_id, frame FROM faces WHERE id=?",
-                                  [face_id]).fetchone()
-            if row is None:
-                continue
-            if tuple(row) in seen:
-                pairs.append((seen[tuple(row)], face_id))
-            else:
-                seen[tuple(row)] = face_id
-        return pairs
+            "AND region_id IS NULL ORDER BY frame, idx", [media_id])]
 
     def photos_with_people(self, person_ids: list[int]) -> int:
         """How many photos hold at least one of these people (a group photo once)."""
@@ -377,6 +206,15 @@ class People(Connections):
             "SELECT DISTINCT p.name FROM faces f JOIN people p ON p.id = f.person_id "
             "WHERE f.media_id=? AND p.name IS NOT NULL AND p.hidden=0 ORDER BY p.name",
             [media_id])]
+
+
+def drop_empty(w: sqlite_utils.Database) -> None:
+    """People left with no face and nothing the user said about them go (a name the files
+    give, waiting to be confirmed, is something said)."""
+    w.execute("DELETE FROM people WHERE name IS NULL AND hidden=0 AND NOT EXISTS "
+              "(SELECT 1 FROM faces f WHERE f.person_id=people.id) AND NOT EXISTS "
+              "(SELECT 1 FROM face_constraints c WHERE c.person_id=people.id AND c.must=1) "
+              "AND NOT EXISTS (SELECT 1 FROM file_names n WHERE n.person_id=people.id)")
 
 
 def _iou(a, b) -> float:
