@@ -16,6 +16,7 @@ from pathlib import Path
 
 OWN = ("core", "snapseek", "desktop")  # loggers whose warnings are Snapseek's own lines
 FORMAT = "%(levelname)s %(name)s: %(message)s"
+LOG_BYTES = 2_000_000  # the log's size when it rotates (one old log is kept beside it)
 
 
 def log_file() -> Path:
@@ -23,6 +24,19 @@ def log_file() -> Path:
     from core.thirdparty import cache_folder
 
     return Path(cache_folder()) / "snapseek.log"
+
+
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The log file, rotated at LOG_BYTES; once C's descriptor 2 writes to it, descriptor 2
+    follows each rotation to the new file (else C's lines would go to the old file, and after
+    the next rotation to a deleted one)."""
+
+    native = False
+
+    def doRollover(self) -> None:  # noqa: N802 - logging's name
+        super().doRollover()
+        if self.native:
+            _point_native_stderr(self.baseFilename)
 
 
 class _Own(logging.Filter):
@@ -43,8 +57,8 @@ def route(verbose: bool) -> None:
     try:
         path = log_file()
         path.parent.mkdir(parents=True, exist_ok=True)
-        to_file = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=1,
-                                                       encoding="utf-8", errors="replace")
+        to_file = _LogFile(path, maxBytes=LOG_BYTES, backupCount=1, encoding="utf-8",
+                           errors="replace")
     except OSError:  # a read-only cache: the terminal alone (-v shows everything there)
         to_file = None
     if to_file is not None:
@@ -52,10 +66,10 @@ def route(verbose: bool) -> None:
         root.addHandler(to_file)
     logging.captureWarnings(True)  # warnings.warn -> logger "py.warnings"
     if to_file is not None and not verbose:  # with -v, C's lines stay on the terminal
-        _native_stderr_to(path, terminal)
+        to_file.native = _native_stderr_to(path, terminal)
 
 
-def _native_stderr_to(path: Path, terminal: logging.StreamHandler) -> None:
+def _native_stderr_to(path: Path, terminal: logging.StreamHandler) -> bool:
     """Point file descriptor 2, where C code writes, at the end of the log file; Python's own
     sys.stderr keeps the terminal (a copy of the old descriptor 2). No thread reads a pipe in
     between: a library flooding stderr while it holds the interpreter lock cannot block on a
@@ -63,13 +77,27 @@ def _native_stderr_to(path: Path, terminal: logging.StreamHandler) -> None:
     try:
         sys.stderr.flush()
         kept = os.dup(2)
-        native = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     except (OSError, ValueError):  # no descriptor 2 (a GUI launcher): nothing to point
-        return
+        return False
+    if not _point_native_stderr(path):
+        os.close(kept)
+        return False
     tty = os.fdopen(kept, "w", buffering=1, encoding=getattr(sys.stderr, "encoding", None)
                     or "utf-8", errors="surrogateescape")
     sys.stderr = tty
     terminal.setStream(tty)
-    os.dup2(native, 2)
-    os.close(native)
     faulthandler.enable(file=tty)  # a crash's Python traceback still reaches the terminal
+    return True
+
+
+def _point_native_stderr(path: str | Path) -> bool:
+    """Descriptor 2 writes at the end of the file `path` from now on."""
+    try:
+        native = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    except OSError:
+        return False
+    try:
+        os.dup2(native, 2)
+    finally:
+        os.close(native)
+    return True

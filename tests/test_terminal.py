@@ -67,3 +67,21 @@ def test_python_warnings_of_other_libraries_go_to_the_log(tmp_path):
     loud = subprocess.run([sys.executable, "-c", code, "-v"], env=env, capture_output=True,
                           text=True, timeout=60)
     assert "FutureWarning" in loud.stderr
+
+
+def test_what_c_writes_follows_the_log_across_rotations(tmp_path):
+    """The log rotates at its size limit: what C libraries write to the process's stderr goes
+    on into the log after two rotations (it went to the old file, then to a deleted one)."""
+    code = ("import logging, os; from core import terminal; terminal.LOG_BYTES = 4000; "
+            "terminal.route(False); log = logging.getLogger('torch')\n"
+            "for i in range(3):\n"
+            "    os.write(2, b'from C before rotation %d\\n' % i)\n"
+            "    for _ in range(60): log.info('x' * 60)\n"
+            "os.write(2, b'from C after the rotations\\n')\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    folder = tmp_path / "cache" / "snapseek"
+    assert (folder / "snapseek.log.1").exists()  # it did rotate
+    assert "from C after the rotations" in (folder / "snapseek.log").read_text()
