@@ -22,10 +22,12 @@ WEIGHTS = "centerface.onnx"
 STRIDE = 32  # the input's sides are multiples of this
 NMS_OVERLAP = 0.3  # two boxes overlapping more (over their union) are one face
 THRESHOLD = 0.5  # a face scores this much or more
-HINT = 0.1  # ...and where something scores this much at the first look, small faces may be
-FIRST_LOOK = 800  # px on the long side: faces from about 100 px wide in a 12 MP photo
-SECOND_LOOK = 2000  # ...where it pays: from about 40 px
-SMALL = 40  # px at the first look: a face this narrow calls for the second look
+FIRST_LOOK = 640  # px on the long side: faces from about 120 px wide in a 12 MP photo
+SECOND_LOOK = 2000  # ...and where it pays, from about 40 px: where the first look saw
+SMALL = 19  # a face (or a hint of one, scoring HINT) narrower than this, in px at that look
+HINT = 0.1  # (faces 40-56 px wide in 12 MP score 0.1-0.11 at 640 px. Measured with
+# benchmarks/facedetect.py: 16 of its 42 photos, groups, crowds, tilted heads, faces cut by the
+# frame and one photo without a face, are looked at twice; none of benchmarks/enrichset.py's 12)
 
 
 class DetectorMissing(RuntimeError):
