@@ -179,3 +179,34 @@ def test_a_library_whose_faces_hog_found_gets_the_new_faces_and_keeps_its_names(
         assert len(lib.catalog.media_faces(crowd_id)) == 6
         assert lib.enrich()[:2] == (0, 0)
 
+
+def test_info_json_lists_each_face_with_its_box_score_and_person(tmp_path, random_model):
+    """`snapseek info --json`: each face the library holds for the photo, its box (fractions of
+    the upright picture: x1, y1, x2, y2), its score and its person (name, id) or none."""
+    import json
+
+    from helpers import run_cli
+    from test_people import write_people
+
+    folder = tmp_path / "Pictures"
+    write_people(folder)
+    two = folder / "two.jpg"
+    truth = photo_of(two, "coffee", [{"name": "grace_hopper", "width": 420},
+                                     {"name": "astronaut", "width": 160}])
+    home = tmp_path / "home"
+    run_cli("index", str(folder), home=home, model=random_model)
+    people = json.loads(run_cli("people", "--json", home=home).stdout)
+    grace = next(p for p in people if any("grace_" in path for path in p["paths"]))
+    eileen = next(p for p in people if p is not grace)
+    run_cli("people", "name", str(grace["id"]), "Grace", "Hopper", home=home)
+    info = json.loads(run_cli("info", str(two), str(folder / "eileen_a_0.jpg"),
+                              str(folder / "nobody_red.jpg"), "--json", home=home).stdout)
+    faces_two = sorted(info[0]["faces"], key=lambda f: f["box"][0])
+    assert [sorted(f) for f in faces_two] == [["box", "frame", "person", "recognisable",
+                                                "score"]] * 2
+    for face, box in zip(faces_two, truth, strict=True):
+        assert iou(face["box"], box) >= 0.3 and 0.5 <= face["score"] <= 1.0
+    assert [(f["person"], f["recognisable"]) for f in faces_two] == \
+        [("Grace Hopper", True), (None, False)]  # the small one: someone, not told apart
+    assert [f["person"] for f in info[1]["faces"]] == [eileen["id"]]  # not named: its id
+    assert info[2]["faces"] == []

@@ -36,12 +36,17 @@ class PhotoDetails:
         return None
 
     def about(self, path: str) -> dict:
-        """What the library knows of a file beyond its own metadata: text read, people."""
+        """What the library knows of a file beyond its own metadata: text read, people, and
+        each face: its box (fractions of the upright picture: x1, y1, x2, y2), the detector's
+        score, its person (name, or id when unnamed; None), whether it can be told apart."""
         media_id = self.media_id_of(path)
         if media_id is None:
-            return {"text": [], "people": []}
+            return {"text": [], "people": [], "faces": []}
         return {"text": self.catalog.photo_text(media_id),
-                "people": self.catalog.people_in(media_id)}
+                "people": self.catalog.people_in(media_id),
+                "faces": [{"box": [round(v, 4) for v in f.box], "score": f.score,
+                           "person": f.name or f.person_id, "recognisable": f.sortable,
+                           "frame": f.frame} for f in self.catalog.face_boxes(media_id)]}
 
     def why(self, media_id: int, query: Query) -> dict:
         """Which typed words a photo holds, and where (text in the picture, name, place,

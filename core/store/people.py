@@ -32,6 +32,18 @@ class FaceRow:
     person_id: int | None
 
 
+@dataclass(frozen=True)
+class FaceBox:
+    """A face where it is in its picture, and whose it is."""
+
+    frame: int  # a video's moment; 0 for a photo
+    box: tuple[float, float, float, float]  # left, top, right, bottom: fractions, upright
+    score: float | None  # the detector's (None: found before scores were kept)
+    sortable: bool  # large and sharp enough to be told apart
+    person_id: int | None
+    name: str | None  # its person's
+
+
 class People(Connections):
     """Faces and the people they are sorted into."""
 
@@ -206,6 +218,13 @@ class People(Connections):
             "SELECT DISTINCT p.name FROM faces f JOIN people p ON p.id = f.person_id "
             "WHERE f.media_id=? AND p.name IS NOT NULL AND p.hidden=0 ORDER BY p.name",
             [media_id])]
+
+    def face_boxes(self, media_id: int) -> list[FaceBox]:
+        """The faces found in one photo (or video), in order, where they are and whose."""
+        return [FaceBox(r[0], tuple(r[1:5]), r[5], bool(r[6]), r[7], r[8]) for r in self._rows(
+            "SELECT f.frame, f.box_left, f.box_top, f.box_right, f.box_bottom, f.score, "
+            "f.sortable, f.person_id, p.name FROM faces f LEFT JOIN people p ON p.id=f.person_id "
+            "WHERE f.media_id=? ORDER BY f.frame, f.idx", [media_id])]
 
 
 def drop_empty(w: sqlite_utils.Database) -> None:
