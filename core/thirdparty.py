@@ -69,6 +69,14 @@ def openvino():
     return ov
 
 
+def openvino_ops():
+    """OpenVINO's graph API (its opset 13), for the towers built from the weights."""
+    openvino()
+    import openvino.opset13 as ops
+
+    return ops
+
+
 def onnxruntime():
     """The ONNX Runtime module, its telemetry off before its environment is first made."""
     telemetry_off()

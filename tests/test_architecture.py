@@ -98,16 +98,33 @@ def test_a_library_with_exported_towers_never_imports_torch(tmp_path, random_mod
     assert got["found"].endswith("sign.jpg") and "PLATFORM" in " ".join(got["text"]).upper()
 
 
-def test_without_torch_a_model_that_needs_it_is_one_line(tmp_path, random_model):
-    """The slim app (no torch, no open_clip) on a model whose towers were never exported."""
+WITHOUT_TORCH = ("import sys; sys.modules['torch'] = None; sys.modules['open_clip'] = None; "
+                 "from core.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+def test_without_torch_a_model_of_a_covered_family_is_built_and_indexes(tmp_path, random_model):
+    """The slim app (no torch, no open_clip) on a model whose towers were never made: it builds
+    them from the weights file."""
     from helpers import make_photo
 
     make_photo(tmp_path / "Pictures" / "red.jpg", "red")
-    code = ("import sys; sys.modules['torch'] = None; sys.modules['open_clip'] = None; "
-            "from core.cli import main; sys.exit(main(sys.argv[1:]))")
-    proc = subprocess.run([sys.executable, "-c", code, "--home", str(tmp_path / "home"),
-                           "--model", random_model, "index", str(tmp_path / "Pictures")],
+    proc = subprocess.run([sys.executable, "-c", WITHOUT_TORCH, "--home", str(tmp_path / "home"),
+                           "--model", random_model, "index", "--no-faces",
+                           str(tmp_path / "Pictures")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "embedded 1" in proc.stdout
+
+
+def test_without_torch_a_model_that_needs_it_is_one_line(tmp_path, trained_model):
+    """The slim app on a model of a family the builder does not cover (a ResNet image tower)."""
+    from helpers import make_photo
+
+    make_photo(tmp_path / "Pictures" / "red.jpg", "red")
+    proc = subprocess.run([sys.executable, "-c", WITHOUT_TORCH, "--home", str(tmp_path / "home"),
+                           "--model", trained_model, "index", str(tmp_path / "Pictures")],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 1, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "needs torch and open_clip" in lines[0], proc.stderr
+    assert len(lines) == 1 and "needs the full installation" in lines[0], proc.stderr
+    assert "its image tower is a ResNet" in lines[0]

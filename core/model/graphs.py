@@ -8,21 +8,14 @@ import numpy as np
 
 from core.model.family import Encoder, Text, Vision
 from core.model.weightsfile import WeightsFile
-from core.thirdparty import openvino
-
-
-def _ops():
-    openvino()  # its telemetry kept out first (core/thirdparty.py)
-    import openvino.opset13 as ops
-
-    return ops
+from core.thirdparty import openvino, openvino_ops
 
 
 class Graph:
     """Constants from one weights file, and the ops both towers are made of."""
 
     def __init__(self, weights: WeightsFile):
-        self.w, self.ops = weights, _ops()
+        self.w, self.ops = weights, openvino_ops()
 
     def const(self, value) -> object:
         return self.ops.constant(np.ascontiguousarray(value, np.float32))
@@ -184,9 +177,6 @@ def text_tower(weights: WeightsFile, t: Text):
 
 
 def _model(ops, out, inputs, name: str):
-    from openvino import Model
-
     for param in inputs:  # fed by name: "pixels", "tokens", "embeds"
         param.output(0).get_tensor().set_names({param.get_friendly_name()})
-    result = ops.result(out)
-    return Model([result], inputs, name)
+    return openvino().Model([ops.result(out)], inputs, name)

@@ -110,4 +110,7 @@ def rebuild(spec: str, folder: Path, cache: Path, threads: int | None) -> Path:
 def torch_installed() -> bool:
     import importlib.util
 
-    return all(importlib.util.find_spec(m) is not None for m in ("torch", "open_clip"))
+    try:
+        return all(importlib.util.find_spec(m) is not None for m in ("torch", "open_clip"))
+    except ValueError:  # a module put out of reach on purpose (sys.modules[name] = None)
+        return False
