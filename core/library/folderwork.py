@@ -311,6 +311,8 @@ class FolderWork:
         from core.people.clustering import FaceClustering
 
         with self.writing():
+            if not self.enrich_pending():  # its models start only for a photo to look at
+                return 0, 0, False
             work = EnrichPass(self.catalog, self.thumbs, self._enrichers(),
                               after_batch=FaceClustering(self.catalog).update)
             return work.run(should_stop or (lambda: False), on_progress or self.emit, limit)
