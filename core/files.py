@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
+import time
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -105,6 +107,32 @@ def atomic_path(dest: str | os.PathLike, fsync: bool = True, companions: tuple[s
         raise
     if fsync:
         fsync_dir(dest.parent)
+
+
+# atomic_path's temporary names: `<name>.<8 random characters>.tmp`, or with a companion's
+# suffix after it (`<stem>.<random>.tmp.xml`)
+_TEMPORARY = re.compile(r"\.[a-z0-9_]{8}\.tmp(\.[A-Za-z0-9]+)?$")
+
+
+def remove_leftovers(folder: str | os.PathLike, older_than: float) -> int:
+    """Remove from `folder` (not below it) the temporary files of atomic_path that are older
+    than `older_than` seconds: a writer killed mid-write leaves its own. The caller knows that
+    no other process writes there now. Returns how many went."""
+    gone = 0
+    before = time.time() - older_than
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:  # no such folder (yet), or unreadable: nothing to tidy
+        return 0
+    for entry in entries:
+        try:
+            if _TEMPORARY.search(entry.name) and entry.is_file(follow_symlinks=False) \
+                    and entry.stat(follow_symlinks=False).st_mtime < before:
+                os.unlink(entry.path)
+                gone += 1
+        except OSError:  # gone meanwhile, or not ours to remove
+            continue
+    return gone
 
 
 def commit_file(written: str | os.PathLike, dest: str | os.PathLike, fsync: bool = True

@@ -11,10 +11,15 @@ from pathlib import Path
 
 import platformdirs
 
+from core.files import remove_leftovers
+
 log = logging.getLogger(__name__)
 
 # How long a second writer waits for the first before it says the library is busy.
 BUSY_WAIT_S = 5.0
+# A temporary file this old, in a home no process is writing, was left by a writer killed
+# mid-write. (Only ever by age too: a writer in this very process may have just begun one.)
+LEFTOVER_AGE_S = 60.0
 
 
 def default_home() -> Path:
@@ -119,6 +124,26 @@ class HomeLock:
                 fd, self._fd, self._depth = self._fd, None, 0
                 _unlock(fd)
                 os.close(fd)
+
+
+def remove_leftovers_of(lock: HomeLock, folders: list[Path]) -> int:
+    """Remove the temporary files writers killed mid-write left in a home's `folders` (a
+    half-written index, a thumbnail; the forked index writer finishes its own after its parent
+    is killed): only while no process holds the home's writer lock, this one included (every
+    writer of those files holds it, a forked index writer until it ends), and only those older
+    than LEFTOVER_AGE_S. Returns how many went."""
+    try:
+        if lock.held or not lock.acquire(0):
+            return 0
+    except OSError:  # a home this process cannot write: it leaves nothing there either
+        return 0
+    try:
+        gone = sum(remove_leftovers(folder, LEFTOVER_AGE_S) for folder in folders)
+    finally:
+        lock.release()
+    if gone:
+        log.info("removed %d temporary files left by an interrupted write", gone)
+    return gone
 
 
 if os.name == "nt":  # pragma: no cover - Windows

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.home import BUSY_WAIT_S, HomeLock, default_home, make_private_home
+from core.home import BUSY_WAIT_S, HomeLock, default_home, make_private_home, remove_leftovers_of
 from core.library.details import PhotoDetails
 from core.library.folderwork import FolderWork
 from core.library.modelholder import ModelHolder
@@ -48,6 +48,7 @@ class Library(ModelHolder, FolderWork, PhotoDetails, PeopleBook):
         self.thumbs = Path(thumbs_dir).expanduser() if thumbs_dir else self.home / "thumbs"
         if thumbs_dir:  # a thumbnail folder of the user's choosing is as private as the home
             make_private_home(self.thumbs)  # (the same rule: a folder of other things is left)
+        remove_leftovers_of(self._home_lock, [self.home, self.thumbs])
         stored = self.catalog.get_meta("model")
         self.model_spec = ModelSpec.parse(model).text if model else (stored or DEFAULT_MODEL)
         self.device = device
