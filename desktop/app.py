@@ -72,12 +72,16 @@ def main(argv: list[str] | None = None) -> int:
     # app ends once it is closed, not when the last window goes
     app.setQuitOnLastWindowClosed(False)
     window.session.closed.connect(app.quit)
+    woken_by = shell.quit_on_signals(window)  # a logout closes the library as Quit does (kept
+    # until the app ends)
     if not (args.hidden and tray):
         window.show()
     window.start()
     code = app.exec()
     window.session.shut_down()  # the event loop ended some other way: the library still closes
     window.session.wait_closed()
+    instance.close()  # its socket goes from the temporary folder
+    del woken_by
     return code
 
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -208,3 +209,118 @@ def test_quit_ends_the_app_with_its_library_closed(tmp_path, random_model):
                            random_model], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["quit", "returned", "library", "closed"], proc.stdout
+
+
+LAUNCH_AT_ONCE = """
+import os, sys, time
+from pathlib import Path
+from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtNetwork import QLocalServer
+from desktop import shell
+
+class AtOnce(QLocalServer):  # both launches reach listen() before either listens
+    def listen(self, name):
+        meet = Path(sys.argv[2])
+        (meet / str(os.getpid())).touch()
+        deadline = time.monotonic() + 3
+        while len(list(meet.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return super().listen(name)
+
+shell.QLocalServer = AtOnce
+app = QCoreApplication([])
+instance = shell.SingleInstance(sys.argv[1])
+print("listening" if instance.listening else "not listening", flush=True)
+instance.raise_requested.connect(lambda: print("raised", flush=True))
+QTimer.singleShot(int(sys.argv[3]), app.quit)
+app.exec()
+instance.close()
+"""
+
+
+def _temporary_files_of(name: str) -> list[str]:
+    from PySide6.QtCore import QDir
+
+    return sorted(p.name for p in Path(QDir.tempPath()).glob(name + "*"))
+
+
+def test_two_launches_at_once_make_one_app_and_keep_its_socket(tmp_path):
+    """Both launches look for a running app before either listens: one becomes the app, the
+    other does not take its place (both listened before, the second in place of the first's
+    socket), and the app still hears later launches."""
+    from desktop.shell import ask_running_instance, instance_name
+
+    name = instance_name(tmp_path / "home")
+    meet = tmp_path / "meet"
+    meet.mkdir()
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    launches = [subprocess.Popen([sys.executable, "-c", LAUNCH_AT_ONCE, name, str(meet), "8000"],
+                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True) for _ in range(2)]
+    try:
+        said = [launch.stdout.readline().strip() for launch in launches]
+        assert sorted(said) == ["listening", "not listening"], said
+        assert ask_running_instance(name)
+        outs = [launch.communicate(timeout=30)[0] for launch in launches]
+        assert "raised" in outs[said.index("listening")], outs  # the app heard it
+    finally:
+        for launch in launches:
+            launch.kill()
+            launch.wait()
+    assert [launch.returncode for launch in launches] == [0, 0]
+    assert _temporary_files_of(name) == []  # its socket and lock went with it
+
+
+CLOSED_WHEN_WATCHING = """
+import sys
+from PySide6.QtCore import QTimer
+import core.library
+import desktop.window
+
+real_close = core.library.Library.close
+def close(self):
+    real_close(self)
+    print("library closed", flush=True)
+core.library.Library.close = close
+
+real_start = desktop.window.MainWindow.start
+def start(self):
+    real_start(self)
+    def say_when_watching():
+        if self.library is not None and self.library.background is not None:
+            timer.stop()
+            print("watching", flush=True)
+    timer = QTimer(self, interval=100)
+    timer.timeout.connect(say_when_watching)
+    timer.start()
+desktop.window.MainWindow.start = start
+
+from desktop.app import main
+sys.exit(main(["--home", sys.argv[1], "--model", sys.argv[2]]))
+"""
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT"])
+def test_a_logout_closes_the_library_as_quit_does(tmp_path, random_model, how):
+    """SIGTERM (what a logout sends), or Ctrl+C in the terminal that started it, ends the app
+    as Quit does: the library closes, and the app's socket goes from the temporary folder
+    (SIGTERM killed it outright, leaving both)."""
+    import signal
+
+    from desktop.shell import instance_name
+
+    home = tmp_path / "home"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    app = subprocess.Popen([sys.executable, "-c", CLOSED_WHEN_WATCHING, str(home), random_model],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert app.stdout.readline().strip() == "watching", app.stderr.read()
+        assert _temporary_files_of(instance_name(home))  # listening
+        app.send_signal(getattr(signal, how))
+        out, err = app.communicate(timeout=60)
+    finally:
+        app.kill()
+        app.wait()
+    assert app.returncode == 0, err
+    assert out.split() == ["library", "closed"], out
+    assert _temporary_files_of(instance_name(home)) == []
