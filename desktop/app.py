@@ -59,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     name = shell.instance_name(args.home)
     instance = None if shell.ask_running_instance(name) else shell.SingleInstance(name)
     if instance is None or not instance.listening:  # another launch was first: it stays
-        if instance is not None:
-            shell.ask_running_instance(name)
+        if instance is not None and not shell.raise_running_instance(name):
+            print("Snapseek already has this library open.")
+            return 0
         print("Snapseek already has this library open: its window was raised.")
         return 0
     sys.excepthook = _excepthook

@@ -324,3 +324,36 @@ def test_a_logout_closes_the_library_as_quit_does(tmp_path, random_model, how):
     assert app.returncode == 0, err
     assert out.split() == ["library", "closed"], out
     assert _temporary_files_of(instance_name(home)) == []
+
+
+def test_a_launch_that_loses_by_an_instant_still_raises_the_app(qtbot, tmp_path):
+    """The app took the library an instant before this launch and is not listening yet: the
+    launch waits for it and asks it to show itself (it gave up at once before, saying the
+    window was raised when it was not)."""
+    from PySide6.QtNetwork import QLocalServer
+
+    from desktop.shell import InstanceLock, instance_name
+
+    home = tmp_path / "home"
+    name = instance_name(home)
+    lock = InstanceLock(name)
+    assert lock.acquire()
+    server = QLocalServer()
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    launch = subprocess.Popen([sys.executable, "-m", "desktop.app", "--home", str(home)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)  # the launch has looked for the app by now
+        assert server.listen(name)
+        qtbot.waitUntil(server.hasPendingConnections, timeout=30_000)
+        asked = server.nextPendingConnection()
+        qtbot.waitUntil(lambda: asked.bytesAvailable() > 0, timeout=10_000)
+        assert bytes(asked.readAll()).strip() == b"raise"
+        out, err = launch.communicate(timeout=60)
+        assert launch.returncode == 0, err
+        assert "already has this library open" in out
+    finally:
+        launch.kill()
+        launch.wait()
+        server.close()
+        lock.release()
