@@ -210,3 +210,30 @@ def test_info_json_lists_each_face_with_its_box_score_and_person(tmp_path, rando
         [("Grace Hopper", True), (None, False)]  # the small one: someone, not told apart
     assert [f["person"] for f in info[1]["faces"]] == [eileen["id"]]  # not named: its id
     assert info[2]["faces"] == []
+
+
+def test_the_pass_decodes_a_photo_once_at_the_size_each_enricher_looks_at(tmp_path, monkeypatch):
+    """Faces look at 2000 px (small faces), text at 1280 px as before: one decode of the
+    12 MP photo for both."""
+    from core.folders import enrich
+    from core.store import EnrichItem
+
+    path = tmp_path / "photo.jpg"
+    photo_of(path, "coffee", [{"name": "grace_hopper", "width": 400}])
+    decoded = []
+    real = enrich.open_image
+    monkeypatch.setattr(enrich, "open_image", lambda *a, **k: decoded.append(a) or real(*a, **k))
+
+    class Text:
+        name, version = "text", 1
+
+    class Faces:
+        name, version, long_side = "faces", faces.VERSION, faces.LONG_SIDE
+
+    work = enrich.EnrichPass(None, tmp_path, [Text(), Faces()])
+    pictures = work._pictures(EnrichItem(1, str(path), "photo", "x", 1, frozenset()))
+    assert len(decoded) == 1
+    assert [p.shape for p in pictures[work.sizes["faces"]]] == [(1500, 2000, 3)]
+    assert [p.shape for p in pictures[work.sizes["text"]]] == [(960, 1280, 3)]
+    before = decode(str(path)).astype(int)  # what text saw before: about the same pixels
+    assert np.abs(pictures[work.sizes["text"]][0].astype(int) - before).mean() < 1.0
