@@ -4,6 +4,10 @@ alone, on the picture the second pass decoded before, about 1280 px on its long 
 2000 px one it decodes for faces now: both decoded beforehand, so decoding is not counted).
 
     PYTHONPATH=. .venv/bin/python -m benchmarks.facedetect [--keep DIR] [--only NAME,...]
+    PYTHONPATH=. .venv/bin/python -m benchmarks.facedetect --ordinary [ROUNDS]
+
+`--ordinary`: the time of the detector before and of the chosen one on the 12 ordinary photos
+of benchmarks/enrichset.py (most without a face, a few with one or two), in turns.
 
 A face counts as found when a box overlaps it by 0.3 or more of their union (one box, one face);
 the detectors draw their boxes differently (HOG from the brows to the lip, CenterFace from the
@@ -11,6 +15,7 @@ forehead to the chin), and 0.3 takes both."""
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -145,7 +150,35 @@ DETECTORS: dict[str, Callable[[], Callable]] = {
 }
 
 
+def ordinary(rounds: int) -> None:
+    """HOG at 1280 px against the faces pass's detector on benchmarks/enrichset.py's photos."""
+    from benchmarks.enrichset import make_photos
+
+    with tempfile.TemporaryDirectory(prefix="snapseek-ordinary-") as tmp:
+        make_photos(Path(tmp), 12)
+        paths = sorted(Path(tmp).glob("*.jpg"))
+        small = [decode(str(p)) for p in paths]
+        large = [decode(str(p), LONG_SIDE) for p in paths]
+        before, after = hog(0), the_pass()
+        before(small[0], large[0]), after(small[0], large[0])  # warm
+        for r in range(rounds):
+            times = []
+            for detect in (before, after):
+                looks = after.net.second_looks
+                t = time.perf_counter()
+                found = sum(len(detect(a, b)) for a, b in zip(small, large, strict=True))
+                times.append((time.perf_counter() - t) / len(paths) * 1000)
+                print(f"round {r + 1}: {'HOG at 1280 px' if detect is before else 'the pass'}: "
+                      f"{times[-1]:.0f} ms/photo, {found} faces, looked at twice "
+                      f"{after.net.second_looks - looks}")
+            print(f"  the pass / HOG: {times[1] / times[0]:.2f} (load average "
+                  f"{os.getloadavg()[0]:.1f})")
+
+
 def main(argv: list[str]) -> None:
+    if "--ordinary" in argv:
+        at = argv.index("--ordinary") + 1
+        return ordinary(int(argv[at]) if at < len(argv) else 3)
     keep = Path(argv[argv.index("--keep") + 1]) if "--keep" in argv else None
     only = argv[argv.index("--only") + 1].split(",") if "--only" in argv else None
     with tempfile.TemporaryDirectory(prefix="snapseek-faceset-") as tmp:
