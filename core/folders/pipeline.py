@@ -16,7 +16,13 @@ import numpy as np
 
 from core.media.imaging import ImageError, is_video, open_image
 from core.media.metadata import file_time
-from core.media.thumbnails import decode_size, remove_thumbnails, save_thumbnail, thumb_path
+from core.media.thumbnails import (
+    decode_sides,
+    decode_size,
+    remove_thumbnails,
+    save_thumbnail,
+    thumb_path,
+)
 from core.search.index import VectorIndex
 from core.store import Catalog
 from core.types import Progress, State, label_of
@@ -81,7 +87,7 @@ class IndexingPipeline:
                 video = open_video(path, decode_size(self.embedder.image_size))
                 images, meta = video.images, video.meta
             else:
-                decoded = open_image(path, decode_size(self.embedder.image_size))
+                decoded = open_image(path, *decode_sides(self.embedder.image_size))
                 images, meta = [decoded.image], decoded.meta
         except ImageError as exc:
             return _Decoded(media_id, path, error=str(exc))

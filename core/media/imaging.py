@@ -161,8 +161,10 @@ def content_hash(path: str | os.PathLike, size: int | None = None) -> str:
     return head_tail_hash(path, HASH_CHUNK, size)
 
 
-def open_image(path: str | os.PathLike, min_side: int) -> Decoded:
-    """Decode a photo to an upright RGB image no smaller than `min_side` where the file allows.
+def open_image(path: str | os.PathLike, min_side: int, long_side: int = 0) -> Decoded:
+    """Decode a photo to an upright RGB image no smaller than `min_side` on its short side and
+    `long_side` on its long one where the file allows (indexing: the model's input on the
+    short side, the thumbnail's on the long side, so a 12 MP JPEG decodes at 1/8 scale).
 
     Order matters: open → size check → draft (JPEG decodes at 1/2, 1/4, 1/8 scale; HEIF from
     an embedded thumbnail) → full decode → resize → RGB → upright. A file that does not decode
@@ -184,11 +186,11 @@ def open_image(path: str | os.PathLike, min_side: int) -> Decoded:
                         raise ImageError(needed) from exc
                     raise
             try:
-                return _decode(im, min_side, path)
+                return _decode(im, min_side, path, long_side)
             finally:
                 im.close()
     except _DecodeApart:
-        return _decode_in_child(path, min_side)
+        return _decode_in_child(path, min_side, long_side)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -203,7 +205,7 @@ def open_image(path: str | os.PathLike, min_side: int) -> Decoded:
         raise ImageError(f"corrupt image ({type(exc).__name__}: {reason(exc)})") from exc
 
 
-def _decode(im: Image.Image, min_side: int, path) -> Decoded:
+def _decode(im: Image.Image, min_side: int, path, long_side: int = 0) -> Decoded:
     source = im
     w, h = im.size
     if w <= 0 or h <= 0:
@@ -214,7 +216,8 @@ def _decode(im: Image.Image, min_side: int, path) -> Decoded:
         im.seek(0)  # animations, multi-page TIFFs, MPO: the first picture
     # JPEG decodes at 1/2, 1/4 or 1/8 scale and HEIF from an embedded thumbnail, never below
     # the requested size on either side; other formats ignore it
-    im.draft("RGB", (min_side, min_side))
+    long_side = max(long_side, min_side)
+    im.draft("RGB", (long_side, min_side) if w >= h else (min_side, long_side))
     if im.size[0] * im.size[1] > BIG_PIXELS and not _IN_CHILD:
         raise _DecodeApart
     note = None
@@ -230,8 +233,8 @@ def _decode(im: Image.Image, min_side: int, path) -> Decoded:
     # shrink first where Pillow can (not 16-bit, and palettes would shrink by nearest pixel):
     # colour conversions then cost little
     if im.mode not in ("1", "P", "PA") and not im.mode.startswith("I;"):
-        im = shrink(im, min_side)
-    im = shrink(to_rgb(im), min_side)
+        im = shrink(im, min_side, long_side)
+    im = shrink(to_rgb(im), min_side, long_side)
     if orientation in UPRIGHT:
         im = im.transpose(UPRIGHT[orientation])
     if orientation in (5, 6, 7, 8):
@@ -252,13 +255,13 @@ _IN_CHILD = False  # True in the decoding child: it decodes whatever it is given
 _child = WarmChild()
 
 
-def _child_decode(path: str, min_side: int) -> tuple:
+def _child_decode(path: str, min_side: int, long_side: int = 0) -> tuple:
     """In the decoding child: open_image, and what it took handed back to the system (the child
     stays for the next huge picture)."""
     global _IN_CHILD
     _IN_CHILD = True
     try:
-        got = open_image(path, min_side)
+        got = open_image(path, min_side, long_side)
         out = ("ok", got.image.mode, got.image.size, got.image.tobytes(), got.width,
                got.height, got.meta)
     except ImageError as exc:
@@ -268,7 +271,7 @@ def _child_decode(path: str, min_side: int) -> tuple:
     return out
 
 
-def _decode_in_child(path, min_side: int, attempts: int = 3) -> Decoded:
+def _decode_in_child(path, min_side: int, long_side: int = 0, attempts: int = 3) -> Decoded:
     """open_image in a child process, started by `spawn` so that it holds nothing of the app
     (and works in a frozen app). One picture at a time (two huge ones at once would need twice
     the memory). A child that dies takes down the pictures waiting behind it too: each is tried
@@ -278,7 +281,8 @@ def _decode_in_child(path, min_side: int, attempts: int = 3) -> Decoded:
 
     for attempt in range(attempts):
         try:
-            future, end_child = _child.submit(_child_decode, os.fspath(path), min_side)
+            future, end_child = _child.submit(_child_decode, os.fspath(path), min_side,
+                                              long_side)
             got = future.result(CHILD_TIMEOUT_S)
             break
         except BrokenProcessPool as exc:  # (the next submit starts a fresh child)

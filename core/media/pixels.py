@@ -28,11 +28,11 @@ def blank(pixels: np.ndarray) -> bool:
     return high - low < BLANK_RANGE
 
 
-def shrink(im: Image.Image, min_side: int) -> Image.Image:
-    short = min(im.size)
-    if short <= min_side:
+def shrink(im: Image.Image, min_side: int, long_side: int = 0) -> Image.Image:
+    """Smaller, never below `min_side` on the short side nor `long_side` on the long one."""
+    f = max(min_side / min(im.size), long_side / max(im.size))
+    if f >= 1:
         return im
-    f = min_side / short
     return im.resize((max(1, round(im.width * f)), max(1, round(im.height * f))),
                      Image.Resampling.BICUBIC, reducing_gap=2.0)
 

@@ -9,15 +9,23 @@ from PIL import Image
 from core.files import atomic_path
 
 # Sharp on a HiDPI grid whatever the model's input size (32 px for the test model, 256 for
-# many real ones): photos are decoded at max(model input, THUMB_SIZE) on the short side, and
-# the thumbnail is THUMB_SIZE on its long side.
+# many real ones): the thumbnail is THUMB_SIZE on its long side. Photos are decoded at the
+# model's input on the short side and THUMB_SIZE on the long side (decode_sides); a video's
+# moments at max(model input, THUMB_SIZE) on the short side.
 THUMB_SIZE = 384
 JPEG_QUALITY = 85
 
 
 def decode_size(model_input: int) -> int:
-    """The short side to decode a photo at so that one decode serves model and thumbnail."""
+    """The short side to decode a video's moment at so that it serves model and thumbnail."""
     return max(int(model_input), THUMB_SIZE)
+
+
+def decode_sides(model_input: int) -> tuple[int, int]:
+    """(short, long): the least a photo is decoded at so that one decode serves the model (its
+    input on the short side) and the thumbnail (THUMB_SIZE on the long side); a 12 MP JPEG
+    then decodes at 1/8 scale, where the short side alone asked for 1/4."""
+    return int(model_input), max(int(model_input), THUMB_SIZE)
 
 
 def thumb_path(thumbs: Path, media_id: int, frame: int = 0) -> Path:
