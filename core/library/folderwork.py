@@ -286,10 +286,12 @@ class FolderWork:
 
     def _enricher_versions(self) -> dict[str, int]:
         from core.people import names
-        from core.people.faces import ENRICHER, VERSION
+        from core.people.faces import ENRICHER, FaceEnricher
         from core.text.ocr import TextReader
 
-        return {**({ENRICHER: VERSION, names.ENRICHER: names.VERSION} if self.faces_enabled
+        # each enricher's own version, the one the pass records (a new one runs again)
+        return {**({ENRICHER: FaceEnricher.version, names.ENRICHER: names.VERSION}
+                   if self.faces_enabled
                    else {}),
                 **({"text": TextReader.VERSION} if self.text_enabled else {})}
 
