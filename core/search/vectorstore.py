@@ -31,6 +31,7 @@ class VectorStore:
         self.home, self.catalog, self._embedder, self.emit = home, catalog, embedder, emit
         self._lock, self._may_save = lock, may_save
         self._index: VectorIndex | None = None
+        self._model_id: str | None = None  # the model whose vectors these are (None: unloaded)
         self._exact: ExactSearch | None = None
         self._rebuild_thread: threading.Thread | None = None
         self._rebuild_failed: str | None = None  # exact search until the library is reopened
@@ -58,6 +59,7 @@ class VectorStore:
                     continue  # a search started a rebuild meanwhile: wait for it, never a second
                 if self._index is None:
                     emb = self._embedder()
+                    self._model_id = emb.model_id
                     with self._may_save() as save:
                         self._index, self.state = VectorIndex.open(
                             self.path(emb.model_id), emb.model_id, emb.dim, self.catalog, save)
@@ -72,6 +74,7 @@ class VectorStore:
             if self._index is not None:
                 return self._index
             emb = self._embedder()
+            self._model_id = emb.model_id
             if self._rebuild_thread is None and self._rebuild_failed is None:
                 if self.catalog.vector_count(emb.model_id) == 0:
                     return self.index()  # nothing to rebuild: a new, empty index
@@ -137,11 +140,16 @@ class VectorStore:
                                       "Search stays exact (slower) until Snapseek restarts."))
             return
         with self._lock:
-            if self._index is None:  # (a model switch may have put another index there)
+            # only into the place it was built for: a model switch may have put another index
+            # there, and the model it was built for may have been let go meanwhile (an unload
+            # waits for rebuilds before it takes the lock: a search can start one in between)
+            current = self._index is None and index.model_id == self._model_id
+            if current:
                 self._index, self.state = index, f"rebuilt: {why}"
             self._exact = None
             self._rebuild_thread = None
-        self.emit(Notice(Level.INFO, "Search index rebuilt"))
+        if current:
+            self.emit(Notice(Level.INFO, "Search index rebuilt"))
 
     def wait(self) -> None:
         """Block until a rebuild in progress has finished and been saved."""
@@ -153,8 +161,9 @@ class VectorStore:
         """Another model's index answers from now on (a model switch's flip; the caller holds
         the lock)."""
         self._index, self._exact, self.state = index, None, "loaded"
+        self._model_id = index.model_id
 
     def unload(self) -> None:
         """Forget the index and any stand-in (the caller holds the lock, after wait())."""
-        self._index = self._exact = None
+        self._index = self._exact = self._model_id = None
         self.state = "not loaded"
