@@ -89,3 +89,25 @@ def test_a_rebuild_begun_as_the_model_changes_never_answers_for_the_new_model(
     finally:
         release.set()
         reader.close()
+
+
+def test_a_search_in_the_moment_the_model_changes_loads_the_new_model(
+        tmp_path, random_model, model_b, monkeypatch):
+    """Another thread's search loads the model just after the reader let the old one go: it
+    must load the library's new model (it loaded the old one, and every search after that
+    failed with "model changed while answering; try again" until the app restarted)."""
+    reader, _, expected = switched_elsewhere(tmp_path, random_model, model_b, monkeypatch)
+    real_unload, loaded = reader._unload, []
+
+    def unload_then_a_search_loads(*args, **kwargs):
+        real_unload(*args, **kwargs)
+        if not loaded:  # another thread's search, in the moment after
+            loaded.append(reader.embedder.spec)
+
+    monkeypatch.setattr(reader, "_unload", unload_then_a_search_loads)
+    try:
+        for _ in range(3):
+            assert answers(reader) == expected
+        assert loaded == [model_b]
+    finally:
+        reader.close()
