@@ -63,3 +63,37 @@ def test_indexing_keeps_its_vectors_and_sharp_thumbnails_from_fewer_pixels(
         # the path before: decoded at 1/4 scale, shrunk to the thumbnail's 384 px short side
         before = emb.encode_images([open_image(photo, decode_size(emb.image_size)).image])
         assert float(vectors[0] @ before[0]) >= 0.9999
+
+
+def test_the_image_tower_takes_calls_side_by_side_with_the_same_vectors(exported_runtime):
+    """Compiled for throughput: a stream per core, each with its own infer request (profiled:
+    one stream on both cores waited at every layer whenever a decode thread took one of them).
+    A batch split across the requests, and calls from several threads at once, give the
+    vectors that one image at a time gives."""
+    import json
+    import threading
+
+    from core.model.runtime import compile_tower
+
+    manifest = json.loads(next(exported_runtime.glob("text-*.json")).read_text())
+    tower = compile_tower(exported_runtime / manifest["image_xml"], "f32", threads=2)
+    assert tower.requests == 2
+    size = int(manifest["image_size"])
+    rng = np.random.default_rng(3)
+    batches = [rng.standard_normal((n, 3, size, size)).astype(np.float32) for n in (1, 5, 8, 3)]
+    one_by_one = [np.concatenate([tower(b[i:i + 1]) for i in range(len(b))]) for b in batches]
+    together: list = [[] for _ in batches]
+
+    def run(i):
+        for _ in range(5):
+            together[i].append(tower(batches[i]))
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(batches))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for want, got in zip(one_by_one, together, strict=True):
+        assert len(got) == 5
+        for vectors in got:
+            np.testing.assert_allclose(vectors, want, atol=1e-5)
