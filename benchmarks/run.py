@@ -492,6 +492,10 @@ def markdown(report: dict) -> str:
                       f"file {g['file_gib']} GiB, RSS growth {g['peak_rss_growth_gib']} GiB, "
                       f"recall@20 {g['recall_at_20']}, p50 {g['p50_ms']} ms (target ≤ 5), "
                       f"{g['speedup_vs_exact']}× exact.", ""]
+    if "searchable" in r:
+        from .searchable import markdown as searchable_markdown
+
+        lines += searchable_markdown(r["searchable"])
     if "reconcile" in r:
         x = r["reconcile"]
         lines += ["## 4. Start-up reconcile of unchanged files", "",
@@ -609,8 +613,8 @@ def models_section() -> list[str]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, a few minutes")
-    parser.add_argument("--only", nargs="*", help="sections: indexing gui text_query ann "
-                        "reconcile models enrich runtime scale")
+    parser.add_argument("--only", nargs="*", help="sections: indexing searchable gui "
+                        "text_query ann reconcile models enrich runtime scale")
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/PERFORMANCE.md")
     parser.add_argument("--arch", metavar="NAME:TAG", help="measure sections 1, 2 and 5 with "
                         f"another model architecture (default {':'.join(DEFAULT_ARCH)})")
@@ -624,8 +628,8 @@ def main(argv=None) -> int:
                                           doc))
         return 0
     q = args.quick
-    sections = args.only or ["indexing", "gui", "scroll", "text_query", "ann", "reconcile",
-                             "models", "enrich", "runtime", "scale"]
+    sections = args.only or ["indexing", "searchable", "gui", "scroll", "text_query", "ann",
+                             "reconcile", "models", "enrich", "runtime", "scale"]
     results = {}
     with tempfile.TemporaryDirectory(prefix="snapseek-bench-") as tmp:
         work = Path(tmp)
@@ -635,6 +639,10 @@ def main(argv=None) -> int:
             started = time.perf_counter()
             if name == "indexing":
                 results[name] = bench_indexing(work, spec, 12 if q else 48)
+            elif name == "searchable":
+                from .searchable import bench_searchable
+
+                results[name] = bench_searchable(work, spec, 12 if q else 48)
             elif name == "gui":
                 if not (work / "photos").exists():
                     bench_indexing(work, spec, 12 if q else 48)
