@@ -502,6 +502,10 @@ def markdown(report: dict) -> str:
                   f"{x['files']:,} files: **{x['seconds']} s** (target ≤ 10 s at 100k), "
                   f"{x['images_opened']} images opened; re-hashing them all instead takes "
                   f"{x['baseline_rehash_all_s']} s ({x['ratio']}×).", ""]
+    if "nothing_new" in r:
+        from .nothing_new import markdown as nothing_new_markdown
+
+        lines += nothing_new_markdown(r["nothing_new"])
     if "gui" in r:
         x = r["gui"]
         lines += ["## 5. GUI event loop while indexing at full speed", "",
@@ -614,7 +618,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, a few minutes")
     parser.add_argument("--only", nargs="*", help="sections: indexing searchable gui "
-                        "text_query ann reconcile models enrich runtime scale")
+                        "text_query ann reconcile nothing_new models enrich runtime scale")
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/PERFORMANCE.md")
     parser.add_argument("--arch", metavar="NAME:TAG", help="measure sections 1, 2 and 5 with "
                         f"another model architecture (default {':'.join(DEFAULT_ARCH)})")
@@ -629,7 +633,8 @@ def main(argv=None) -> int:
         return 0
     q = args.quick
     sections = args.only or ["indexing", "searchable", "gui", "scroll", "text_query", "ann",
-                             "reconcile", "models", "enrich", "runtime", "scale"]
+                             "reconcile", "nothing_new", "models", "enrich", "runtime",
+                             "scale"]
     results = {}
     with tempfile.TemporaryDirectory(prefix="snapseek-bench-") as tmp:
         work = Path(tmp)
@@ -659,6 +664,10 @@ def main(argv=None) -> int:
                                           None if q else 1_000_000)
             elif name == "reconcile":
                 results[name] = bench_reconcile(work, 10_000 if q else 100_000)
+            elif name == "nothing_new":
+                from .nothing_new import bench_nothing_new
+
+                results[name] = bench_nothing_new(work, spec, 2_000 if q else 10_000)
             elif name == "models":
                 results[name] = bench_models(work, q, args.candidates)
             elif name == "enrich":

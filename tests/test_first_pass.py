@@ -97,3 +97,37 @@ def test_the_image_tower_takes_calls_side_by_side_with_the_same_vectors(exported
         assert len(got) == 5
         for vectors in got:
             np.testing.assert_allclose(vectors, want, atol=1e-5)
+
+
+def test_a_walk_hands_over_every_item_in_order_and_what_it_read_before_failing():
+    """The scan's walk hands its items over in lists (one at a time, a run that finds nothing
+    new spent 0.1 s of its 10,000 photos on the hand-over): each in order, and those read
+    before the drive failed are still handed over before the failure."""
+    import pytest
+
+    from core.folders.drives import answering
+
+    def walk():
+        yield from range(1000)
+        raise OSError(5, "Input/output error")
+
+    got = []
+    with pytest.raises(OSError):
+        for item in answering(walk(), 5.0, "card"):
+            got.append(item)
+    assert got == list(range(1000))
+
+
+def test_a_slow_walk_is_not_taken_for_a_drive_that_stopped_answering():
+    """Items that come slowly (a share far away) are handed over as they come, not held for
+    a list to fill: the wait between two never reaches the limit."""
+    import time
+
+    from core.folders.drives import answering
+
+    def walk():
+        for i in range(4):
+            time.sleep(0.4)
+            yield i
+
+    assert list(answering(walk(), 1.0, "share")) == [0, 1, 2, 3]

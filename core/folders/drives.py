@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -296,26 +297,45 @@ def within(call: Callable[[], T], seconds: float, about: str) -> T:
     return box["value"]  # type: ignore[return-value]
 
 
+# the walk's items are handed over in lists of up to this many, or sooner when HAND_EVERY_S
+# passed since the last list: one item at a time, the two threads took turns at the
+# interpreter lock for each (10,000 unchanged photos: 0.20 s instead of 0.09 for the walk)
+HAND_AT_MOST = 256
+HAND_EVERY_S = 0.05
+
+
 def answering(items: Iterator[T], quiet_s: float, about: str) -> Iterator[T]:
     """The items of an iterator that reads a drive (a walk), made on a thread of its own;
     NotAnswering when none comes for `quiet_s` seconds. A long walk is never cut short; one
     that stops hearing from its drive is."""
-    handed: queue.Queue = queue.Queue(maxsize=1024)
+    handed: queue.Queue = queue.Queue(maxsize=16)
     stop = threading.Event()
 
+    def hand(kind: str, value) -> bool:
+        while not stop.is_set():
+            try:
+                handed.put((kind, value), timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def make() -> None:
+        batch: list = []
         try:
+            last = time.monotonic()
             for item in items:
-                while not stop.is_set():
-                    try:
-                        handed.put(("item", item), timeout=0.5)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
+                batch.append(item)
+                if len(batch) >= HAND_AT_MOST or time.monotonic() - last >= HAND_EVERY_S:
+                    if not hand("items", batch):
+                        return
+                    batch, last = [], time.monotonic()
+            if batch and not hand("items", batch):
+                return
             handed.put(("end", None))
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            if batch:
+                hand("items", batch)  # what was read before the error still counts
             handed.put(("error", exc))
 
     threading.Thread(target=make, name="snapseek-walk", daemon=True).start()
@@ -330,6 +350,6 @@ def answering(items: Iterator[T], quiet_s: float, about: str) -> Iterator[T]:
                 return
             if kind == "error":
                 raise value
-            yield value
+            yield from value
     finally:
         stop.set()
