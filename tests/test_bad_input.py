@@ -177,10 +177,10 @@ def test_file_vanishing_between_scan_and_decode(tmp_path, random_model, monkeypa
         make_photo(folder / f"p{i}.jpg", "red", seed=i)
     real = pipeline.open_image
 
-    def vanish_first(path, size):
+    def vanish_first(path, *args, **kwargs):
         if path.endswith("p0.jpg"):
             os.unlink(path)
-        return real(path, size)
+        return real(path, *args, **kwargs)
 
     monkeypatch.setattr(pipeline, "open_image", vanish_first)
     with Library(tmp_path / "home", model=random_model) as lib:
