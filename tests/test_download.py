@@ -104,6 +104,8 @@ def test_a_cut_connection_resumes_where_it_stopped(hub):
     assert (folder / WEIGHTS).stat().st_size == size
     assert [r for _, r in server.requests if _ == WEIGHTS] == [None, f"bytes={size // 2}-"]
     assert [e.done for e in events] == sorted(e.done for e in events)
+    config = (server.folder / "test/vit" / "open_clip_config.json").stat().st_size
+    assert events[-1].done == events[-1].total == size + config  # the resumed file counted once
 
 
 def test_a_part_left_by_an_earlier_run_is_resumed_and_never_used_as_the_file(hub):

@@ -107,7 +107,16 @@ class Meter:
     def __init__(self, spec: str, on_progress: Callable | None):
         self.spec, self.on_progress = spec, on_progress
         self.total = self.done = self._session = 0
+        self._sizes: dict[str, int] = {}
         self._start, self._last = time.monotonic(), 0.0
+
+    def expect(self, name: str, size: int, have: int) -> None:
+        """A file's size, once known (its first answer): counted once, with what an earlier
+        try left of it counted as done."""
+        if name not in self._sizes:
+            self._sizes[name] = size
+            self.total += size
+            self.add(have, name, resumed=True)
 
     def add(self, n: int, name: str, resumed: bool = False) -> None:
         self.done += n
@@ -231,9 +240,7 @@ def _fetch_file(repo: str, revision: str, name: str, folder: Path, meter: Meter,
             total = response.headers.get("Content-Range", "").rpartition("/")[2]
             size = int(total) if total.isdigit() else have + int(
                 response.headers.get("Content-Length") or 0)
-            if meter.total == 0 or size > meter.total - meter.done:
-                meter.total += size - have
-            meter.add(0, name)
+            meter.expect(name, size, have)
             try:
                 have = _copy(response, part, have, meter, name)
             except (http.client.HTTPException, OSError) as exc:  # a cut mid-file
