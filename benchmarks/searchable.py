@@ -72,9 +72,10 @@ class TowerAlone:
     the app's own call; the faster of the two counts."""
 
     def __init__(self, home: Path, embedder, n: int):
-        import openvino as ov
-
         from core.model.exported import manifest_path, usable
+        from core.thirdparty import openvino
+
+        ov = openvino()  # its telemetry kept out (core/thirdparty.py)
 
         manifest = json.loads(manifest_path(home / "runtime", embedder.spec).read_text())
         config = {"INFERENCE_PRECISION_HINT": usable(manifest["image_precision"]),
