@@ -24,7 +24,7 @@ import os, sys, time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
-from desktop.window import MainWindow
+from desktop.window.main import MainWindow
 shown = time.perf_counter()
 window = MainWindow(home=sys.argv[1], model=sys.argv[2])
 window.show()

@@ -61,7 +61,7 @@ def app_idle(spec: str, home: Path, photos: Path) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from core.library import Library
-    from desktop.window import MainWindow
+    from desktop.window.main import MainWindow
 
     app = QApplication([])
     lib = Library(home, model=spec)

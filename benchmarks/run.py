@@ -144,7 +144,7 @@ def bench_scroll(work: Path, spec: str, rows: int = 10_000) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from core.library import Library
-    from desktop.window import MainWindow
+    from desktop.window.main import MainWindow
 
     app = QApplication.instance() or QApplication([])
     lib = Library(work / "home-gui", model=spec)

@@ -1,0 +1,1 @@
+"""The desktop app (PySide6) over the core: the window, and its rooms by subject."""

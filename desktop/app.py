@@ -28,9 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
-    from desktop import shell
     from desktop.resources import icon_path
-    from desktop.window import MainWindow
+    from desktop.shell import entries
+    from desktop.shell.instance import (SingleInstance, ask_running_instance, instance_name,
+                                        quit_on_signals, raise_running_instance)
+    from desktop.window.main import MainWindow
 
     parser = argparse.ArgumentParser(prog="snapseek-desktop")
     parser.add_argument("--home", help="library home (default: $SNAPSEEK_HOME or user data)")
@@ -41,25 +43,25 @@ def main(argv: list[str] | None = None) -> int:
                         help="add Snapseek to the desktop's application menu, then exit")
     args = parser.parse_args(argv)
     if args.install_desktop_entry:
-        for path in shell.install_desktop_entry():
+        for path in entries.install_desktop_entry():
             print(f"wrote {path}")
         return 0
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Snapseek")
     app.setOrganizationName("Snapseek")
-    app.setDesktopFileName(shell.APP_ID)
+    app.setDesktopFileName(entries.APP_ID)
     from PySide6.QtCore import QSettings
 
-    from desktop.theme import apply_theme, follow_system
+    from desktop.shell.theme import apply_theme, follow_system
 
     theme = lambda: str(QSettings().value("theme", "system"))  # noqa: E731
     apply_theme(app, theme())  # light or dark, as the desktop (or Settings) says
     follow_system(app, theme)
     app.setWindowIcon(QIcon(str(icon_path("snapseek.png"))))
-    name = shell.instance_name(args.home)
-    instance = None if shell.ask_running_instance(name) else shell.SingleInstance(name)
+    name = instance_name(args.home)
+    instance = None if ask_running_instance(name) else SingleInstance(name)
     if instance is None or not instance.listening:  # another launch was first: it stays
-        if instance is not None and not shell.raise_running_instance(name):
+        if instance is not None and not raise_running_instance(name):
             print("Snapseek already has this library open.")
             return 0
         print("Snapseek already has this library open: its window was raised.")
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     # app ends once it is closed, not when the last window goes
     app.setQuitOnLastWindowClosed(False)
     window.session.closed.connect(app.quit)
-    woken_by = shell.quit_on_signals(window)  # a logout closes the library as Quit does (kept
+    woken_by = quit_on_signals(window)  # a logout closes the library as Quit does (kept
     # until the app ends)
     if not (args.hidden and tray):
         window.show()

@@ -354,7 +354,7 @@ def test_a_catalog_from_schema_2_gains_the_new_columns(tmp_path):
 
 def test_the_preview_shows_local_time_with_its_offset():
     pytest.importorskip("PySide6")
-    from desktop.preview import describe
+    from desktop.photo.preview import describe
 
     result = SimpleNamespace(path="/p/a.jpg", kind="photo", at_s=None, score=0.5)
     utc = dt.datetime(2021, 7, 14, 22, 30, tzinfo=dt.timezone.utc).timestamp()

@@ -9,13 +9,13 @@ from driving import close_window
 @pytest.fixture(autouse=True)
 def pasted_pictures_in_tmp(tmp_path, monkeypatch):
     """Pictures pasted in a test go to its own folder, not the user's cache."""
-    monkeypatch.setattr("desktop.query_input.pasted_root", lambda: tmp_path / "pasted")
+    monkeypatch.setattr("desktop.search.query_input.pasted_root", lambda: tmp_path / "pasted")
 
 
 @pytest.fixture
 def window(qtbot, ranked_photos):
     from core.library import Library
-    from desktop.window import MainWindow
+    from desktop.window.main import MainWindow
 
     home, photos, truth = ranked_photos
     lib = Library(home)

@@ -22,7 +22,7 @@ def main(out: str) -> int:
     from test_people import write_people
 
     from core.library import Library
-    from desktop.people import PeopleDialog
+    from desktop.people.view import PeopleDialog
 
     app = QApplication([])
     work = Path(tempfile.mkdtemp(prefix="snapseek-people-"))

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def main() -> int:
     from window_state import publish, shown
 
-    import desktop.window as window_module
+    import desktop.window.main as window_module
     from desktop.app import main as app_main
 
     state_path = os.environ["SNAPSEEK_OBSERVE"]

@@ -100,7 +100,7 @@ def test_marking_results_reranks_at_once(qtbot, window):
 
 
 def test_duplicates_view_groups_by_similarity_and_deletes_nothing(qtbot, window):
-    from desktop.duplicates import DuplicatesDialog
+    from desktop.search.duplicates import DuplicatesDialog
 
     before = sorted(p for p in window.truth)
     dialog = DuplicatesDialog(window.library, window.thumbnail_for, window, threshold=1.0)
@@ -114,7 +114,7 @@ def test_duplicates_view_groups_by_similarity_and_deletes_nothing(qtbot, window)
     assert all(r.score >= 0.9 - 1e-5 for g in groups for r in g)
     # a group holds pictures of one kind, and each cell knows its group for the tint
     assert all(len({window.truth[r.path] for r in g}) == 1 for g in groups[:3])
-    from desktop.results import GroupLabelRole, GroupRole
+    from desktop.search.results import GroupLabelRole, GroupRole
 
     assert dialog.model.data(dialog.model.index(0), GroupRole) == 0
     first_of_second = len(groups[0])
@@ -131,8 +131,8 @@ def test_a_video_shows_its_length_and_moment(qtbot, tmp_path, random_model):
     from helpers import make_photo, make_video
 
     from core.library import Library
-    from desktop.preview import describe
-    from desktop.window import MainWindow
+    from desktop.photo.preview import describe
+    from desktop.window.main import MainWindow
 
     folder = tmp_path / "Pictures"
     make_video(folder / "clip.mp4", [("red", "circle", 3), ("blue", "square", 3)])

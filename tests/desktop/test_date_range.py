@@ -14,7 +14,7 @@ def test_a_picked_range_covers_whole_days_as_words_and_the_cli_do():
 
     from core.cli.parser import parse_day
     from core.query.dates import find_date
-    from desktop.dialogs import DateRangeDialog
+    from desktop.search.daterange import DateRangeDialog
 
     dialog = DateRangeDialog()
     dialog.start.setDate(QDate(2021, 7, 16))  # picked in either order

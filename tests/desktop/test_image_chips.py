@@ -16,7 +16,7 @@ class Host(QWidget):
     """What the query input needs of the window: the search bar, the task runner, errors."""
 
     def __init__(self):
-        from desktop.searchbar import SearchBar
+        from desktop.search.searchbar import SearchBar
         from desktop.tasks import TaskRunner
 
         super().__init__()
@@ -30,7 +30,7 @@ class Host(QWidget):
 
 @pytest.fixture
 def host(qtbot, tmp_path):
-    from desktop.query_input import PastedPictures, QueryInput
+    from desktop.search.query_input import PastedPictures, QueryInput
 
     window = Host()
     qtbot.addWidget(window)

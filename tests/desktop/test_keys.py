@@ -199,7 +199,7 @@ def test_a_filter_only_view_stays_when_indexing_goes_idle(qtbot, window):
 def test_search_by_image_file_offers_every_indexed_format():
     from PySide6.QtCore import QDir
 
-    from desktop.query_input import query_file_filter
+    from desktop.search.query_input import query_file_filter
 
     def shown(name_filter: str, name: str) -> bool:  # as the file dialog reads a filter
         patterns = name_filter[name_filter.index("(") + 1:name_filter.rindex(")")].split()

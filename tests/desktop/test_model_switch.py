@@ -39,7 +39,7 @@ def library_of_a(tmp_path, model_a, n, monkeypatch):
 def test_settings_switches_the_model_in_the_background_and_search_goes_on(
         qtbot, tmp_path, random_model, monkeypatch):
     from core.library import Library
-    from desktop.window import MainWindow
+    from desktop.window.main import MainWindow
 
     monkeypatch.setattr("core.library.switch.CHUNK", 8)
     home, model_b, a_id = library_of_a(tmp_path, random_model, 32, monkeypatch)
@@ -104,7 +104,7 @@ def test_a_search_typed_while_the_switch_flips_shows_results(qtbot, tmp_path, ra
     """The flip itself held open: a search typed then waits for it (never an error, never a
     mix of the two models) and answers with the new model."""
     from core.library import Library
-    from desktop.window import MainWindow
+    from desktop.window.main import MainWindow
 
     home, model_b, _ = library_of_a(tmp_path, random_model, 12, monkeypatch)
     lib = Library(home)

@@ -53,7 +53,7 @@ def selected(dialog) -> list[int]:
 
 def test_the_table_shows_every_model_with_licence_languages_quality_speed(qtbot, settings):
     from core.model.offered import DEFAULT_MODEL, MODELS
-    from desktop.dialogs import MODEL_COLUMNS, SettingsDialog
+    from desktop.dialogs.settings import MODEL_COLUMNS, SettingsDialog
 
     dialog = SettingsDialog()
     qtbot.addWidget(dialog)
@@ -79,7 +79,7 @@ def test_a_research_licence_is_shown_and_asked_once(qtbot, settings, asked):
     from PySide6.QtWidgets import QMessageBox
 
     from core.model.offered import DEFAULT_MODEL
-    from desktop.dialogs import SettingsDialog
+    from desktop.dialogs.settings import SettingsDialog
 
     dialog = SettingsDialog()
     qtbot.addWidget(dialog)
@@ -104,7 +104,7 @@ def test_a_research_licence_is_shown_and_asked_once(qtbot, settings, asked):
 
 
 def test_a_licence_typed_by_hand_is_asked_too(qtbot, settings, asked):
-    from desktop.dialogs import SettingsDialog
+    from desktop.dialogs.settings import SettingsDialog
 
     dialog = SettingsDialog()
     qtbot.addWidget(dialog)
@@ -117,7 +117,7 @@ def test_a_licence_typed_by_hand_is_asked_too(qtbot, settings, asked):
 def test_ok_without_a_new_model_keeps_the_library_on_its_own(qtbot, settings, asked):
     """A library made with MobileCLIP (an older default) stays on it when Settings is only
     opened and closed: no model is stored, and its licence is not asked about."""
-    from desktop.dialogs import SettingsDialog
+    from desktop.dialogs.settings import SettingsDialog
 
     dialog = SettingsDialog(current_model=MOBILECLIP)
     qtbot.addWidget(dialog)

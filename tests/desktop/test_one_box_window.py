@@ -15,7 +15,7 @@ def travel_window(qtbot, tmp_path, trained_model):
     from test_one_box import sign_photo, travel_photos
 
     from core.library import Library
-    from desktop.window import MainWindow
+    from desktop.window.main import MainWindow
 
     folder = tmp_path / "Pictures"
     travel_photos(folder, others=12, colours=("yellow", "purple"))

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 from PySide6.QtGui import QColor, QImage
 
-from desktop.query_input import pasted_root as cache_root
+from desktop.search.query_input import pasted_root as cache_root
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("qapp")
 @pytest.fixture(autouse=True)
 def the_real_cache_folder(monkeypatch):
     """Where the app keeps them (the other tests keep theirs in a temporary folder)."""
-    monkeypatch.setattr("desktop.query_input.pasted_root", cache_root)
+    monkeypatch.setattr("desktop.search.query_input.pasted_root", cache_root)
 
 
 def _picture() -> QImage:
@@ -28,7 +28,7 @@ def _picture() -> QImage:
 
 
 def test_pasted_pictures_go_to_a_folder_of_this_app_in_the_cache(tmp_path, monkeypatch):
-    from desktop.query_input import PastedPictures
+    from desktop.search.query_input import PastedPictures
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     pasted = PastedPictures()
@@ -45,7 +45,7 @@ def test_pasted_pictures_go_to_a_folder_of_this_app_in_the_cache(tmp_path, monke
 OTHER_APP = textwrap.dedent("""
     import sys
     from PySide6.QtGui import QColor, QGuiApplication, QImage
-    from desktop.query_input import PastedPictures
+    from desktop.search.query_input import PastedPictures
     app = QGuiApplication([])
     image = QImage(8, 8, QImage.Format.Format_RGB32)
     image.fill(QColor("red"))
@@ -65,7 +65,7 @@ def test_a_start_removes_the_folders_of_apps_that_are_gone_and_keeps_running_one
     import os
     from pathlib import Path
 
-    from desktop.query_input import PastedPictures
+    from desktop.search.query_input import PastedPictures
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")

@@ -20,7 +20,7 @@ def row_named(view, start: str) -> int:
 
 def test_names_from_the_files_are_confirmed_or_ignored_in_the_view(qtbot, named_in_files,  # noqa: F811
                                                                    tmp_path):
-    from desktop.people import FileNameRole, PeopleDialog
+    from desktop.people.view import FileNameRole, PeopleDialog
 
     lib = named_in_files[0]
     view = PeopleDialog(lib)

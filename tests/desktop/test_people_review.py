@@ -14,7 +14,7 @@ pytestmark = pytest.mark.usefixtures("qapp")
 
 
 def open_view(qtbot, lib, people: int):
-    from desktop.people import PeopleDialog
+    from desktop.people.view import PeopleDialog
 
     view = PeopleDialog(lib)
     qtbot.addWidget(view)
@@ -43,7 +43,7 @@ def grace_twice(tmp_path, random_model, exported_runtime):
 
 
 def choose(qtbot, view, row: int, faces: int) -> int:
-    from desktop.people import PersonRole
+    from desktop.people.view import PersonRole
 
     view.people.setCurrentRow(row)
     person = view.people.item(row).data(PersonRole)
@@ -66,7 +66,7 @@ def ctrl_click(qtbot, grid, rows) -> None:
 
 
 def test_several_faces_moved_then_the_rest_rejected_in_one_action_each(qtbot, library):
-    from desktop.people_pickers import PersonPicker
+    from desktop.people.pickers import PersonPicker
 
     view = open_view(qtbot, library, 2)
     first = choose(qtbot, view, 0, 4)
@@ -145,7 +145,7 @@ def test_selected_faces_named_make_a_person_and_hide_shows_again(qtbot, library)
 
 
 def test_a_suggestion_is_listed_and_naming_it_makes_a_person(qtbot, grace_twice):
-    from desktop.people import SuggestedRole
+    from desktop.people.view import SuggestedRole
 
     lib = grace_twice
     view = open_view(qtbot, lib, 2)
@@ -166,7 +166,7 @@ def test_a_suggestion_is_listed_and_naming_it_makes_a_person(qtbot, grace_twice)
 
 
 def test_faces_in_no_one_are_one_group_reviewed_and_named_at_once(qtbot, library, tmp_path):
-    from desktop.people import UNSORTED, PersonRole
+    from desktop.people.view import UNSORTED, PersonRole
 
     first = library.people()[0].id
     library.name_person(first, "Eileen")

@@ -29,7 +29,7 @@ def people_library(tmp_path, random_model, exported_runtime):
 
 @pytest.fixture
 def dialog(qtbot, people_library):
-    from desktop.people import PeopleDialog
+    from desktop.people.view import PeopleDialog
 
     view = PeopleDialog(people_library)
     qtbot.addWidget(view)
@@ -44,7 +44,7 @@ def items(view):
 
 
 def test_one_face_and_count_per_person(dialog):
-    from desktop.people import NameRole, PersonRole
+    from desktop.people.view import NameRole, PersonRole
 
     for item in items(dialog):
         assert not item.icon().isNull()  # the face crop
@@ -101,8 +101,8 @@ def test_not_this_person_from_a_face(qtbot, dialog):
 
 def test_ctrl_p_opens_people_and_double_click_lists_their_photos(qtbot, people_library,
                                                                   monkeypatch):
-    from desktop.people import PeopleDialog
-    from desktop.window import MainWindow
+    from desktop.people.view import PeopleDialog
+    from desktop.window.main import MainWindow
 
     assert any(row[2] == "dialogs.show_people" and row[3] == "Ctrl+P" for row in MainWindow.ACTIONS)
     win = MainWindow(library=people_library)

@@ -42,7 +42,7 @@ import sys
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from core.types import SearchResult
-from desktop.results import ResultsModel
+from desktop.search.results import ResultsModel
 
 app = QApplication([])
 model = ResultsModel(lambda media_id, frame: None)
@@ -74,7 +74,7 @@ def test_none_from_data_does_not_cost_a_reference_to_none():
 
 def test_painting_the_grid_asks_qt_for_at_most_one_value_per_cell(qtbot):
     """The delegate reads one cell value per paint, never None for a row that exists."""
-    from desktop.results import ResultsModel, thumbnail_grid
+    from desktop.search.results import ResultsModel, thumbnail_grid
 
     calls = {"none": 0, "values": 0}
 
@@ -111,7 +111,7 @@ def busy_window(qtbot, tmp_path, trained_model):
     from ranking_model import CLASSES
 
     from core.library import Library
-    from desktop.window import MainWindow
+    from desktop.window.main import MainWindow
 
     photos = tmp_path / "Pictures"
     for i, (colour, shape) in enumerate(CLASSES):

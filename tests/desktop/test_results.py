@@ -11,7 +11,7 @@ pytestmark = pytest.mark.usefixtures("qapp")
 
 
 def test_a_thumbnail_that_fails_to_load_becomes_an_error_tile(qtbot):
-    from desktop.results import CellRole, ResultsModel, ThumbnailRole
+    from desktop.search.results import CellRole, ResultsModel, ThumbnailRole
 
     def broken(media_id, frame):
         raise OSError("thumbnail folder unreadable")
@@ -82,7 +82,7 @@ def gated(tmp_path):
 
     from PIL import Image
 
-    from desktop.results import ResultsModel
+    from desktop.search.results import ResultsModel
 
     thumb = tmp_path / "thumb.png"
     Image.new("RGB", (8, 8), "red").save(thumb)
@@ -105,7 +105,7 @@ def test_a_fast_scroll_loads_what_is_on_screen_not_everything_it_passed(qtbot, g
     """Scrolling past 5,000 cells must not queue 5,000 loads: the cells painted last (on
     screen now) load first, the ones scrolled past long ago are dropped and asked again only
     if painted again."""
-    from desktop.results import CellRole, ResultsModel
+    from desktop.search.results import CellRole, ResultsModel
 
     model, gate, loaded = gated
     for row in range(5_000):  # the view paints every cell once on its way down
@@ -129,7 +129,7 @@ def test_a_fast_scroll_loads_what_is_on_screen_not_everything_it_passed(qtbot, g
 
 def test_thumbnails_kept_in_memory_are_bounded(qtbot, gated):
     """A day of scrolling through 200,000 photos keeps the recent thumbnails, not all."""
-    from desktop.results import CellRole, ResultsModel
+    from desktop.search.results import CellRole, ResultsModel
 
     model, gate, loaded = gated
     gate.set()

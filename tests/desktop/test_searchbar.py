@@ -10,7 +10,7 @@ pytestmark = pytest.mark.usefixtures("qapp")
 
 
 def people_bar(qtbot, names=("Anna", "Ben", "Carl", "Sandy", "Will")):
-    from desktop.searchbar import SearchBar
+    from desktop.search.searchbar import SearchBar
 
     bar = SearchBar()
     qtbot.addWidget(bar)
@@ -88,7 +88,7 @@ def test_a_chip_removed_reads_its_names_as_words_in_the_query_too(qtbot):
 
 def test_a_place_is_read_only_when_the_library_has_it(qtbot):
     from core.media.places import Place, known_names
-    from desktop.searchbar import SearchBar
+    from desktop.search.searchbar import SearchBar
 
     bar = SearchBar()
     qtbot.addWidget(bar)
@@ -107,7 +107,7 @@ def test_the_second_pass_shows_in_the_status_bar(qtbot, tmp_path, random_model):
     from core.folders.enrich import STATE
     from core.library import Library
     from core.types import Progress
-    from desktop.window import MainWindow
+    from desktop.window.main import MainWindow
 
     win = MainWindow(library=Library(tmp_path / "home", model=random_model))
     qtbot.addWidget(win)
@@ -119,7 +119,7 @@ def test_the_second_pass_shows_in_the_status_bar(qtbot, tmp_path, random_model):
 def test_light_and_dark_palettes(qapp):
     from PySide6.QtGui import QPalette
 
-    from desktop.theme import apply_theme
+    from desktop.shell.theme import apply_theme
 
     window = QPalette.ColorRole.Window
     try:
@@ -131,7 +131,7 @@ def test_light_and_dark_palettes(qapp):
 
 
 def test_a_person_from_the_people_view_is_a_chip_that_keeps_the_view(qtbot):
-    from desktop.searchbar import SearchBar
+    from desktop.search.searchbar import SearchBar
 
     bar = SearchBar()
     qtbot.addWidget(bar)

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.usefixtures("qapp")
 
 
 def test_a_second_launch_asks_the_first_to_show_itself(qtbot, tmp_path):
-    from desktop.shell import SingleInstance, ask_running_instance, instance_name
+    from desktop.shell.instance import SingleInstance, ask_running_instance, instance_name
 
     name = instance_name(tmp_path / "home")
     assert not ask_running_instance(name, timeout_ms=200)  # nobody has it open yet
@@ -31,7 +31,7 @@ def test_the_second_app_exits_and_the_first_keeps_running(tmp_path, random_model
     cmd = [sys.executable, "-m", "desktop.app", "--home", home, "--model", random_model]
     first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        from desktop.shell import ask_running_instance, instance_name
+        from desktop.shell.instance import ask_running_instance, instance_name
 
         deadline = time.monotonic() + 60
         while not ask_running_instance(instance_name(home)) and time.monotonic() < deadline:
@@ -64,7 +64,7 @@ def test_install_desktop_entry_writes_the_menu_entry_and_icon(tmp_path, monkeypa
 
 
 def test_start_at_login_is_an_autostart_entry_that_starts_hidden(tmp_path, monkeypatch):
-    from desktop.shell import autostart_enabled, autostart_path, set_autostart
+    from desktop.shell.entries import autostart_enabled, autostart_path, set_autostart
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     assert not autostart_enabled()
@@ -82,7 +82,7 @@ def test_with_a_tray_closing_the_window_keeps_watching(qtbot, tmp_path, random_m
     from PySide6.QtWidgets import QSystemTrayIcon
 
     from core.library import Library
-    from desktop.window import MainWindow
+    from desktop.window.main import MainWindow
 
     monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
     monkeypatch.setattr(QSystemTrayIcon, "showMessage", lambda *a, **k: None)
@@ -111,7 +111,7 @@ def test_with_a_tray_closing_the_window_keeps_watching(qtbot, tmp_path, random_m
 
 def test_a_second_instance_never_takes_a_running_ones_socket(qtbot, tmp_path):
     """Two launches at once: the later one must not remove the first one's socket."""
-    from desktop.shell import SingleInstance, ask_running_instance, instance_name
+    from desktop.shell.instance import SingleInstance, ask_running_instance, instance_name
 
     name = instance_name(tmp_path / "home")
     first = SingleInstance(name)
@@ -130,7 +130,7 @@ def test_a_socket_left_by_a_crash_is_taken_over(qtbot, tmp_path):
 
     from PySide6.QtCore import QDir
 
-    from desktop.shell import SingleInstance, ask_running_instance, instance_name
+    from desktop.shell.instance import SingleInstance, ask_running_instance, instance_name
 
     name = instance_name(tmp_path / "home")
     stale = socket.socket(socket.AF_UNIX)
@@ -150,7 +150,7 @@ def test_quit_returns_at_once_and_the_library_closes_in_the_background(
     import threading
 
     from core.library import Library
-    from desktop.window import MainWindow
+    from desktop.window.main import MainWindow
 
     lib = Library(tmp_path / "home", model=random_model)
     gate, closes, real_close = threading.Event(), [], lib.close
@@ -177,7 +177,7 @@ QUIT_AFTER_START = """
 import sys
 from PySide6.QtCore import QTimer
 import core.library
-import desktop.window
+import desktop.window.main
 
 real_close = core.library.Library.close
 def close(self):
@@ -185,7 +185,7 @@ def close(self):
     print("library closed", flush=True)
 core.library.Library.close = close
 
-real_start = desktop.window.MainWindow.start
+real_start = desktop.window.main.MainWindow.start
 def start(self):
     real_start(self)
     def quit_when_watching():
@@ -196,7 +196,7 @@ def start(self):
     timer = QTimer(self, interval=100)
     timer.timeout.connect(quit_when_watching)
     timer.start()
-desktop.window.MainWindow.start = start
+desktop.window.main.MainWindow.start = start
 
 from desktop.app import main
 sys.exit(main(["--home", sys.argv[1], "--model", sys.argv[2]]))
@@ -216,7 +216,7 @@ import os, sys, time
 from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtNetwork import QLocalServer
-from desktop import shell
+from desktop.shell import instance as shell
 
 class AtOnce(QLocalServer):  # both launches reach listen() before either listens
     def listen(self, name):
@@ -248,7 +248,7 @@ def test_two_launches_at_once_make_one_app_and_keep_its_socket(tmp_path):
     """Both launches look for a running app before either listens: one becomes the app, the
     other does not take its place (both listened before, the second in place of the first's
     socket), and the app still hears later launches."""
-    from desktop.shell import ask_running_instance, instance_name
+    from desktop.shell.instance import ask_running_instance, instance_name
 
     name = instance_name(tmp_path / "home")
     meet = tmp_path / "meet"
@@ -275,7 +275,7 @@ CLOSED_WHEN_WATCHING = """
 import sys
 from PySide6.QtCore import QTimer
 import core.library
-import desktop.window
+import desktop.window.main
 
 real_close = core.library.Library.close
 def close(self):
@@ -283,7 +283,7 @@ def close(self):
     print("library closed", flush=True)
 core.library.Library.close = close
 
-real_start = desktop.window.MainWindow.start
+real_start = desktop.window.main.MainWindow.start
 def start(self):
     real_start(self)
     def say_when_watching():
@@ -293,7 +293,7 @@ def start(self):
     timer = QTimer(self, interval=100)
     timer.timeout.connect(say_when_watching)
     timer.start()
-desktop.window.MainWindow.start = start
+desktop.window.main.MainWindow.start = start
 
 from desktop.app import main
 sys.exit(main(["--home", sys.argv[1], "--model", sys.argv[2]]))
@@ -307,7 +307,7 @@ def test_a_logout_closes_the_library_as_quit_does(tmp_path, random_model, how):
     (SIGTERM killed it outright, leaving both)."""
     import signal
 
-    from desktop.shell import instance_name
+    from desktop.shell.instance import instance_name
 
     home = tmp_path / "home"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
@@ -332,7 +332,7 @@ def test_a_launch_that_loses_by_an_instant_still_raises_the_app(qtbot, tmp_path)
     window was raised when it was not)."""
     from PySide6.QtNetwork import QLocalServer
 
-    from desktop.shell import InstanceLock, instance_name
+    from desktop.shell.instance import InstanceLock, instance_name
 
     home = tmp_path / "home"
     name = instance_name(home)

@@ -163,7 +163,7 @@ def test_keyboard_shortcuts_are_in_the_menus(window):
 
 def test_welcome_page_on_first_run(qtbot, tmp_path, random_model):
     from core.library import Library
-    from desktop.window import MainWindow
+    from desktop.window.main import MainWindow
 
     win = MainWindow(library=Library(tmp_path / "empty", model=random_model))
     qtbot.addWidget(win)
@@ -176,7 +176,7 @@ def test_welcome_page_on_first_run(qtbot, tmp_path, random_model):
 def test_window_appears_before_torch_is_imported(tmp_path):
     code = (
         "import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]);"
-        "from desktop.window import MainWindow; w = MainWindow(home=sys.argv[1]); w.show();"
+        "from desktop.window.main import MainWindow; w = MainWindow(home=sys.argv[1]); w.show();"
         "app.processEvents(); print('torch' in sys.modules)"
     )
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "home")], check=False,
@@ -214,7 +214,7 @@ def test_preview_pane_shows_photo_metadata_and_score(qtbot, window):
 
 def test_missing_model_weights_become_a_visible_message(qtbot, tmp_path, photo_dir):
     from core.library import Library
-    from desktop.window import MainWindow
+    from desktop.window.main import MainWindow
 
     lib = Library(tmp_path / "home", model="ViT-B-32-256:datacomp_s34b_b86k",
                   allow_download=False)
@@ -230,7 +230,7 @@ def test_missing_model_weights_become_a_visible_message(qtbot, tmp_path, photo_d
 
 def test_folders_dialog_shows_counts_and_pauses(qtbot, tmp_path, photo_dir, random_model):
     from core.library import Library
-    from desktop.dialogs import FoldersDialog
+    from desktop.dialogs.folders import FoldersDialog
 
     lib = Library(tmp_path / "home", model=random_model)
     lib.add_folder(photo_dir)
@@ -252,7 +252,7 @@ def test_folders_dialog_shows_counts_and_pauses(qtbot, tmp_path, photo_dir, rand
 def test_settings_persist(qtbot):
     from PySide6.QtCore import QSettings
 
-    from desktop.dialogs import SettingsDialog
+    from desktop.dialogs.settings import SettingsDialog
 
     dialog = SettingsDialog()
     qtbot.addWidget(dialog)

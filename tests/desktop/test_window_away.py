@@ -56,7 +56,7 @@ def indexed(tmp_path, random_model, exported_runtime):
 
 def open_window(qtbot, home: Path):
     from core.library import Library
-    from desktop.window import MainWindow
+    from desktop.window.main import MainWindow
 
     lib = Library(home)
     lib.faces_enabled = lib.text_enabled = False
@@ -88,7 +88,7 @@ def test_an_unplugged_drive_stays_in_the_grid_as_away_and_comes_back_as_it_was(
             qtbot.waitUntil(lambda: "USB not connected" in win.state_label.text(),
                             timeout=30_000)
             assert "12 photos" in win.state_label.text()
-            from desktop.dialogs import FoldersDialog
+            from desktop.dialogs.folders import FoldersDialog
 
             folders = FoldersDialog(lib, lib.add_folder)  # Folders…: the drive is named
             qtbot.addWidget(folders)

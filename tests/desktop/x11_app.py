@@ -21,7 +21,7 @@ def main() -> int:
 
     import desktop.handoff as handoff
     from core.library import Library
-    from desktop.window import MainWindow
+    from desktop.window.main import MainWindow
 
     opened: list[str] = []
     handoff.open_media = lambda path, at_s=None: opened.append(path)

@@ -1,5 +1,5 @@
 """What can be done with the results in the grid: open them elsewhere, show them in the file
-manager, copy their paths or pictures, and the right-click menu that offers these."""
+manager, copy their paths or pictures (the window's right-click menu offers these)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QGuiApplication, QImage
 
 from desktop import handoff
-from desktop.actions import context_menu
 
 
 class ResultActions(QObject):
-    """For the window's current or selected results; it provides `model`, `grid`, `tasks`,
-    `show_error`, `named_actions`, `current_row()` and `selected_rows()`."""
+    """For the window's current or selected results; it provides `model`, `tasks`,
+    `show_error`, `statusBar()`, `current_row()` and `selected_rows()`."""
 
     def __init__(self, window):
         super().__init__(window)
@@ -61,12 +60,3 @@ class ResultActions(QObject):
             return
         path = self.window.model.result(row).path
         self.window.tasks.run(lambda: QImage(path), QGuiApplication.clipboard().setImage)
-
-    def show_context_menu(self, pos) -> None:
-        grid = self.window.grid
-        idx = grid.indexAt(pos)
-        if not idx.isValid():
-            return
-        grid.setCurrentIndex(idx)
-        context_menu(self.window, self.window.named_actions).exec(
-            grid.viewport().mapToGlobal(pos))

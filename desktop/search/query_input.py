@@ -14,7 +14,7 @@ from PySide6.QtCore import QMimeData, QObject, Qt
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog
 
-from desktop.searchbar import has_media
+from desktop.search.searchbar import has_media
 
 PASTED = "Pasted image"  # what a pasted picture's chip says: its file's name means nothing
 THUMBNAIL_SIZE = 20  # pixels: a chip's small picture of what was pasted

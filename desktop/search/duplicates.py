@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QSlider, QVBoxLayout
 
-from desktop.results import ResultsModel, thumbnail_grid
+from desktop.search.results import ResultsModel, thumbnail_grid
 from desktop.tasks import TaskRunner
 
 

@@ -87,7 +87,7 @@ class FiltersMenu(QObject):
         clear.triggered.connect(lambda: [bar.set_filter(n, None, "") for n in list(bar.filters)])
 
     def choose_date_range(self) -> None:
-        from desktop.dialogs import DateRangeDialog
+        from desktop.search.daterange import DateRangeDialog
 
         dialog = DateRangeDialog(self.window)
         if dialog.exec():

@@ -56,7 +56,7 @@ class PreviewPane(QWidget):
             source = path
             if result.kind == "video" or result.away:  # the moment that matched; a drive away
                 source = lib.thumbnail(result.media_id, result.frame) if lib else None
-            from desktop.viewer import load_picture
+            from desktop.photo.viewer import load_picture
 
             # upright (EXIF orientation), as the heatmap's grid is
             image = load_picture(str(source), 600) if source else QImage()

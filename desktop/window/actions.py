@@ -82,12 +82,18 @@ def _caller(window, method: str):
     return lambda *_: find(window)()
 
 
-def context_menu(window: QMainWindow, named: dict[str, QAction]) -> QMenu:
-    """The right-click menu on a result, from the window's named actions."""
+def show_context_menu(window: QMainWindow, pos) -> None:
+    """The right-click menu on the result at `pos` in the window's grid, from its named
+    actions (`window.named_actions`)."""
+    grid = window.grid
+    idx = grid.indexAt(pos)
+    if not idx.isValid():
+        return
+    grid.setCurrentIndex(idx)
     menu = QMenu(window)
     for name in CONTEXT:
         if name is None:
             menu.addSeparator()
         else:
-            menu.addAction(named[name])
-    return menu
+            menu.addAction(window.named_actions[name])
+    menu.exec(grid.viewport().mapToGlobal(pos))

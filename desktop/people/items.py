@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QListWidgetItem
 
-from desktop.people_pickers import PersonRole, faces_count
+from desktop.people.pickers import PersonRole, faces_count
 
 NameRole = Qt.ItemDataRole.UserRole + 3
 SuggestedRole = Qt.ItemDataRole.UserRole + 4

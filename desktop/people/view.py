@@ -32,8 +32,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.types import SnapseekError
-from desktop.face_grid import FaceGrid, FaceRole
-from desktop.people_items import (
+from desktop.people.face_grid import FaceGrid, FaceRole
+from desktop.people.items import (
     UNSORTED,
     FileNameRole,
     HiddenRole,
@@ -43,7 +43,7 @@ from desktop.people_items import (
     person_item,
     unsorted_item,
 )
-from desktop.people_pickers import PersonPicker, PersonRole, ask_name, faces_count
+from desktop.people.pickers import PersonPicker, PersonRole, ask_name, faces_count
 from desktop.tasks import TaskRunner
 
 __all__ = ["UNSORTED", "FaceRole", "FileNameRole", "NameRole", "PeopleDialog", "PersonRole",

@@ -22,21 +22,21 @@ from PySide6.QtWidgets import (
 )
 
 from core.types import Notice, Progress
-from desktop.actions import ACTIONS, build_menus
-from desktop.bridge import CoreBridge
-from desktop.filters import FiltersMenu
-from desktop.library_dialogs import LibraryDialogs
-from desktop.preview import PreviewPane
-from desktop.query_input import QueryInput
+from desktop.window.actions import ACTIONS, build_menus, show_context_menu
+from desktop.window.bridge import CoreBridge
+from desktop.search.filters import FiltersMenu
+from desktop.window.library_dialogs import LibraryDialogs
+from desktop.photo.preview import PreviewPane
+from desktop.search.query_input import QueryInput
 from desktop.resources import icon_path
-from desktop.result_actions import ResultActions
-from desktop.results import ResultRole, ResultsModel, thumbnail_grid
-from desktop.searchbar import SearchBar
-from desktop.searching import SearchController
-from desktop.session import Session
-from desktop.status import StatusArea
+from desktop.search.result_actions import ResultActions
+from desktop.search.results import ResultRole, ResultsModel, thumbnail_grid
+from desktop.search.searchbar import SearchBar
+from desktop.search.searching import SearchController
+from desktop.window.session import Session
+from desktop.window.status import StatusArea
 from desktop.tasks import TaskRunner
-from desktop.viewer import Viewer
+from desktop.photo.viewer import Viewer
 
 
 class MainWindow(QMainWindow):
@@ -46,7 +46,7 @@ class MainWindow(QMainWindow):
     (drop, paste, pick), `result_actions` (open, reveal, copy), `dialogs` (folders, settings,
     people, duplicates) and `session` (the library opened and closed)."""
 
-    ACTIONS = ACTIONS  # every action once: menu, name, method, keys, scope (desktop/actions.py)
+    ACTIONS = ACTIONS  # every action once: menu, name, method, keys, scope (desktop/window/actions.py)
 
     def __init__(self, home: str | None = None, model: str | None = None, library=None):
         super().__init__()
@@ -60,7 +60,7 @@ class MainWindow(QMainWindow):
         self.bridge = CoreBridge(self)
         self.bridge.progress.connect(self.on_progress)
         self.bridge.notice.connect(self.on_notice)
-        self.tray = None  # a desktop.shell.Tray once enable_tray() found a system tray
+        self.tray = None  # a desktop.shell.tray.Tray once enable_tray() found a system tray
         self._quitting = False
         self._build()
         self.session = Session(self, home, model)
@@ -71,7 +71,7 @@ class MainWindow(QMainWindow):
         self.dialogs = LibraryDialogs(self)
         self.bridge.held.connect(self.dialogs.ask_forget)
         self._build_menus()
-        self.grid.customContextMenuRequested.connect(self.result_actions.show_context_menu)
+        self.grid.customContextMenuRequested.connect(lambda pos: show_context_menu(self, pos))
         self.matches_label.linkActivated.connect(lambda _: self.searching.show_all())
         self.search.paste_media.connect(self.query_input.paste)
         self.search.down.connect(self.grid.setFocus)
@@ -174,7 +174,7 @@ class MainWindow(QMainWindow):
         self.bad_action = self.named_actions["Fewer Like These"]
         self.preview_action = self.named_actions["Preview Pane"]
         self.preview_action.setCheckable(True)
-        from desktop.shell import autostart_enabled
+        from desktop.shell.entries import autostart_enabled
 
         self.autostart_action = self.named_actions["Start at Login"]
         self.autostart_action.setCheckable(True)
@@ -302,13 +302,13 @@ class MainWindow(QMainWindow):
     # -- living on the desktop -----------------------------------------------------
     def toggle_autostart(self) -> None:
         """Start at login, in the tray (an XDG autostart entry)."""
-        from desktop.shell import set_autostart
+        from desktop.shell.entries import set_autostart
 
         set_autostart(self.autostart_action.isChecked())
 
     def enable_tray(self) -> bool:
         """With a system tray, closing the window hides it and watching goes on."""
-        from desktop.shell import Tray
+        from desktop.shell.tray import Tray
 
         if self.tray is None and QSystemTrayIcon.isSystemTrayAvailable():
             self.tray = Tray(self)

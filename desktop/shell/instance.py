@@ -1,25 +1,19 @@
-"""Living on the desktop: one instance per library, a tray icon that keeps watching with the
-window closed, the app's menu entry and start at login (freedesktop .desktop files)."""
+"""One app per library: a later launch on the same library raises the running app's window;
+and a logout or a signal quits as Quit does."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import sys
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction, QIcon
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
-from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from desktop.resources import icon_path
-
-APP_ID = "snapseek"
+from desktop.shell.entries import APP_ID
 
 
-# -- one instance per library ------------------------------------------------------------
+# -- one app per library ------------------------------------------------------------
 def instance_name(home: str | os.PathLike | None) -> str:
     """The local socket name of the app that has this library open (per user and library)."""
     from core.library import default_home
@@ -175,95 +169,3 @@ def quit_on_signals(window, signals: tuple[str, ...] = ("SIGTERM", "SIGINT", "SI
 
     notifier.activated.connect(woken)
     return reader, writer, notifier
-
-
-# -- the tray ------------------------------------------------------------------------------
-class Tray(QObject):
-    """The tray icon: Show, Pause indexing, Quit. With it, closing the window keeps watching."""
-
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
-        self.icon = QSystemTrayIcon(QIcon(str(icon_path("snapseek.png"))), self)
-        self.icon.setToolTip("Snapseek")
-        self.menu = QMenu()
-        self.show_action = QAction("Show Snapseek", self.menu)
-        self.show_action.triggered.connect(window.bring_to_front)
-        self.pause_action = QAction("Pause Indexing", self.menu, checkable=True)
-        self.pause_action.toggled.connect(window.pause_button.setChecked)
-        window.pause_button.toggled.connect(self._paused_changed)
-        self.quit_action = QAction("Quit", self.menu)
-        self.quit_action.triggered.connect(window.quit)
-        for action in (self.show_action, self.pause_action, window.autostart_action):
-            self.menu.addAction(action)
-        self.menu.addSeparator()
-        self.menu.addAction(self.quit_action)
-        self.icon.setContextMenu(self.menu)
-        self.icon.activated.connect(self._activated)
-        self.icon.show()
-
-    def _paused_changed(self, paused: bool) -> None:
-        self.pause_action.blockSignals(True)
-        self.pause_action.setChecked(paused)
-        self.pause_action.blockSignals(False)
-
-    def _activated(self, reason) -> None:
-        if reason in (QSystemTrayIcon.ActivationReason.Trigger,
-                      QSystemTrayIcon.ActivationReason.DoubleClick):
-            self.window.bring_to_front()
-
-
-# -- freedesktop entries -------------------------------------------------------------------
-def _xdg(var: str, fallback: str) -> Path:
-    return Path(os.environ.get(var) or Path.home() / fallback)
-
-
-def launcher() -> str:
-    """The command that starts this app, as installed (or frozen)."""
-    if getattr(sys, "frozen", False):
-        return sys.executable
-    found = shutil.which("snapseek-desktop")
-    if found:
-        return found
-    sibling = Path(sys.executable).with_name("snapseek-desktop")
-    return str(sibling) if sibling.exists() else "snapseek-desktop"
-
-
-def desktop_entry(extra: str = "") -> str:
-    """The app's .desktop file, with the launcher's full path (works from a venv too)."""
-    text = icon_path("snapseek.desktop").read_text(encoding="utf-8")
-    exe = launcher()
-    quoted = f'"{exe}"' if " " in exe else exe
-    lines = [f"Exec={quoted}{extra}" if line.startswith("Exec=") else line
-             for line in text.splitlines()]
-    return "\n".join(lines) + "\n"
-
-
-def install_desktop_entry() -> list[Path]:
-    """The menu entry and icon under the user's XDG data folder; returns what was written."""
-    data = _xdg("XDG_DATA_HOME", ".local/share")
-    entry = data / "applications" / f"{APP_ID}.desktop"
-    icon = data / "icons" / "hicolor" / "256x256" / "apps" / f"{APP_ID}.png"
-    for folder in (entry.parent, icon.parent):
-        folder.mkdir(parents=True, exist_ok=True)
-    entry.write_text(desktop_entry(), encoding="utf-8")
-    shutil.copyfile(icon_path("snapseek.png"), icon)
-    return [entry, icon]
-
-
-def autostart_path() -> Path:
-    return _xdg("XDG_CONFIG_HOME", ".config") / "autostart" / f"{APP_ID}.desktop"
-
-
-def set_autostart(enabled: bool) -> None:
-    """Start at login, hidden in the tray (an XDG autostart entry), or not."""
-    path = autostart_path()
-    if enabled:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(desktop_entry(" --hidden"), encoding="utf-8")
-    else:
-        path.unlink(missing_ok=True)
-
-
-def autostart_enabled() -> bool:
-    return autostart_path().exists()

@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings, Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from desktop.session import reopening_settings
+from desktop.window.session import reopening_settings
 
 
 class LibraryDialogs(QObject):
@@ -38,7 +38,7 @@ class LibraryDialogs(QObject):
                     changes=True)
 
     def show_folders(self) -> None:
-        from desktop.dialogs import FoldersDialog
+        from desktop.dialogs.folders import FoldersDialog
 
         if self.window.library is not None:
             FoldersDialog(self.window.library, self.add_folder, self.window).exec()
@@ -75,7 +75,7 @@ class LibraryDialogs(QObject):
 
     # -- settings --------------------------------------------------------------------
     def show_settings(self) -> None:
-        from desktop.dialogs import SettingsDialog
+        from desktop.dialogs.settings import SettingsDialog
 
         w = self.window
         lib = w.library
@@ -95,7 +95,7 @@ class LibraryDialogs(QObject):
 
     # -- looking at the library ------------------------------------------------------
     def show_duplicates(self) -> None:
-        from desktop.duplicates import DuplicatesDialog
+        from desktop.search.duplicates import DuplicatesDialog
 
         w = self.window
         if w.library is not None:
@@ -103,7 +103,7 @@ class LibraryDialogs(QObject):
 
     def show_people(self) -> None:
         """The People view; double-clicking a person lists their photos, newest first."""
-        from desktop.people import PeopleDialog
+        from desktop.people.view import PeopleDialog
 
         w = self.window
         if w.library is None:

@@ -1,0 +1,1 @@
+"""The library's own dialogs: its watched folders, and settings with the models offered."""
