@@ -13,6 +13,8 @@ from core.store.vectors import Vectors
 
 
 class Catalog(Folders, Media, Vectors, Enrichment, People, Corrections, FileNames, Text):
-    """The one catalog callers use: each part of it (folders, media, vectors, the second pass,
-    people, the user's corrections, the names in the files, text) is a room of its own over
-    the same connections (store.db)."""
+    """The one catalog callers use: a facade of table groups (folders, media, vectors, the
+    second pass, people, the user's corrections, the names in the files, text) over one
+    database. The groups share only the connections and the writer's lock (db.Connections);
+    none keeps or reads a field of another. One calls across: storing a photo's faces
+    (People) links its file regions to them again in the same transaction (FileNames)."""
