@@ -20,8 +20,10 @@ def cmd_status(args) -> int:
         return 0
     print(f"Library  {status['home']}")
     print(f"Model    {status['model']}")
+    waiting = (f"; {status['waiting_for_drive']} wait for their drive to be indexed"
+               if status["waiting_for_drive"] else "")
     print(f"Photos   {status['media_count']} ({status['indexed_count']} indexed, "
-          f"{status['error_count']} could not be read)")
+          f"{status['error_count']} could not be read{waiting})")
     print(f"Index    {status['index']}")
     for a in status["away"]:
         print(f"Away     {a['drive']} ({a['why']}): its {a['photos']} photos are kept, and "

@@ -170,6 +170,10 @@ class PhotoDetails:
         model_id = self._embedder.model_id if self._embedder else (model_ids[0] if model_ids else None)
         header = self.catalog.index_header(model_id) if model_id else None
         indexed = self.catalog.vector_count(model_id) if model_id else 0
+        # photos whose drive is away and that lack the model's vector (a switch flipped
+        # without them): they get it when their drive is back
+        waiting = self.catalog.lacking_vectors(model_id or "", [
+            f.id for f in self.catalog.folder_drives() if f.path in away])
         if header is None:
             health = "missing (rebuilt on next search)" if indexed else "empty"
         else:
@@ -184,6 +188,7 @@ class PhotoDetails:
             "switching_to": self.switch_target,
             "media_count": self.catalog.media_count(),
             "indexed_count": indexed,
+            "waiting_for_drive": waiting,
             "error_count": self.catalog.error_count(),
             "index": health,
             "folders": [

@@ -71,11 +71,14 @@ class ModelSwitch:
                                              emb.dim, lib.catalog, save=True)
 
     def progress(self) -> tuple[int, int]:
-        """(photos with the target's vectors, photos to have them), without loading it."""
+        """(photos with the target's vectors, photos to have them), without loading it. The
+        photos of a folder whose drive is away are not counted: the switch flips without them,
+        and they get the target's vectors when their drive is back."""
         lib = self.library
         ids = [m for m in lib.catalog.model_ids() if spec_of(m) == self.target]
         done = max((lib.catalog.vector_count(m) for m in ids), default=0)
-        pending = len(lib.catalog.pending(ids[0])) if ids else lib.catalog.media_count()
+        # no vector of the target yet: every photo pending, as no model id is ""
+        pending = len(lib.catalog.pending(ids[0] if ids else ""))
         return done, done + pending
 
     def run(self, should_stop: Callable[[], bool] | None = None,

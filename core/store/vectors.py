@@ -229,6 +229,17 @@ class Vectors(Connections):
                 w.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", [key, value])
         return True
 
+    def lacking_vectors(self, model_id: str, folder_ids: Iterable[int]) -> int:
+        """How many photos of these folders (those that could be read) have no vector of this
+        model: a switch's new model, for a folder whose drive was away."""
+        ids = list(folder_ids)
+        if not ids:
+            return 0
+        return self.db.execute(
+            f"SELECT COUNT(*) FROM media m WHERE m.folder_id IN ({','.join('?' * len(ids))}) "
+            "AND m.status!='error' AND NOT EXISTS (SELECT 1 FROM embeddings e "
+            "WHERE e.media_id=m.id AND e.model_id=?)", [*ids, model_id]).fetchone()[0]
+
     def drop_model(self, model_id: str) -> int:
         """Delete a model's vectors and index header; returns how many vectors went."""
         with self.write() as w:
