@@ -214,6 +214,35 @@ def test_a_share_that_does_not_answer_is_away_in_seconds(tmp_path, library, monk
             assert drives.within(lambda: library.thumbnail(media_id), 5, "thumbnail") is None
 
 
+def test_a_photo_asked_for_on_a_share_that_does_not_answer_is_said_in_seconds(
+        tmp_path, library, monkeypatch):
+    """A path a person gives is read (its links resolved) with the scans' time limit: a
+    photo the catalog holds as given is found all the same, another is said in one line."""
+    need_mounts()
+    from core.folders.presence import Presence
+
+    monkeypatch.setattr(Presence, "ASK_WITHIN_S", 1.0)
+    nas = tmp_path / "nas"
+    photo = nas / "trip" / "00.jpg"
+    with mounted(nas):
+        mount_tmpfs(nas)
+        fill(nas, 2)
+        library.add_folder(nas)
+        library.update()
+        media_id = library.media_id_of(str(photo))
+        umount(nas)
+        with not_answering(nas):
+            started = time.monotonic()
+            asked = drives.within(lambda: library.media_id_of(str(photo)), 10, "asked")
+            assert asked == media_id  # the catalog's own spelling: no need to ask the share
+            for _ in range(2):  # and again, while the first look still waits
+                with pytest.raises(SnapseekError, match="not answering") as told:
+                    drives.within(lambda: library.media_id_of(str(nas / "trip" / "99.jpg")),
+                                  10, "asked")
+                assert "\n" not in str(told.value)
+            assert time.monotonic() - started < 8
+
+
 def test_watch_started_while_the_drive_is_away_keeps_it_and_takes_it_back(
         tmp_path, home, random_model):
     need_mounts()

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from core.paths import inside
+from core.paths import inside, spellings
 
 T = TypeVar("T")
 
@@ -295,6 +295,16 @@ def within(call: Callable[[], T], seconds: float, about: str) -> T:
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
     return box["value"]  # type: ignore[return-value]
+
+
+def spellings_within(path: str, seconds: float) -> tuple[list[str], bool]:
+    """The ways the catalog may have stored a path a person gives (core.paths.spellings: its
+    links resolved, which reads the drive), read with a time limit: (spellings, True); on a
+    drive that does not answer, the path as given alone and False."""
+    try:
+        return within(lambda: spellings(path), seconds, f"{path} (spellings)"), True
+    except NotAnswering:
+        return [os.path.abspath(os.path.expanduser(os.fspath(path)))], False
 
 
 # the walk's items are handed over in lists of up to this many, or sooner when HAND_EVERY_S

@@ -12,7 +12,6 @@ from PIL import Image
 from core.media.imaging import ImageError, is_video, open_image
 from core.media.thumbnails import THUMB_SIZE, save_thumbnail, thumb_path
 from core.model.offered import spec_of
-from core.paths import spellings
 from core.query.filters import PeopleRule
 from core.query.who import chips as people_chips
 from core.search.scoring import split_names
@@ -28,11 +27,20 @@ class PhotoDetails:
         return self.catalog.photo_text(media_id)
 
     def media_id_of(self, path: str) -> int | None:
-        """The media id of a file given as a person gives it (links and all), or None."""
-        for spelling in spellings(path):
+        """The media id of a file given as a person gives it (links and all), or None. Its
+        links are read with the scans' time limit: on a share that does not answer, a path
+        the catalog does not hold as given is said in one line (SnapseekError)."""
+        from core.folders.drives import spellings_within
+        from core.folders.presence import Presence
+
+        found, answered = spellings_within(path, Presence.ASK_WITHIN_S)
+        for spelling in found:
             media_id = self.catalog.media_id_of(spelling)
             if media_id is not None:
                 return media_id
+        if not answered:
+            raise SnapseekError(f"{path} is not answering (a network share whose server is "
+                                "gone?); ask again when it answers.")
         return None
 
     def about(self, path: str) -> dict:
