@@ -1,8 +1,9 @@
 """Child processes that end with their parent: the one way the core starts one.
 
-A child kept warm (the decoder for huge pictures, the faces finder) that outlives its parent
-holds its memory, and multiprocessing's resource tracker with it, for nobody: a parent killed
-outright (SIGKILL, out of memory) runs none of its exit hooks. So each child ends itself:
+A child kept warm (the decoder for huge pictures, the faces finder), or the forked index
+writer (`fork`), that outlives its parent holds its memory, and multiprocessing's resource
+tracker or the library's writer lock with it, for nobody: a parent killed outright (SIGKILL,
+out of memory) runs none of its exit hooks. So each child ends itself:
 
 - On Linux the kernel does it. The child asks for SIGKILL at its parent's death
   (PR_SET_PDEATHSIG) before anything else it does. The kernel counts the *thread* that started
@@ -23,6 +24,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -63,6 +65,29 @@ def end_with_parent(parent_pid: int) -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="snapseek-parent-watch", daemon=True).start()
+
+
+def fork() -> int:
+    """os.fork() for a child that does one job and leaves (the index writer): it ends when
+    this process ends, however it ends. Returns as os.fork does. On Linux the kernel counts
+    the thread that forked as the child's parent: that thread must outlive the child (the
+    caller that waits for it does); elsewhere a thread of the child's watches its parent."""
+    parent, prctl = os.getpid(), _prctl()  # found before: the child loads nothing
+    pid = os.fork()
+    if pid != 0:
+        return pid
+    if prctl is not None and prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+        if os.getppid() != parent:  # the parent died before the request was made
+            os._exit(1)
+        return 0
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="snapseek-parent-watch", daemon=True).start()
+    return 0
 
 
 def _child_start(parent_pid: int, initializer: Callable | None, initargs: tuple) -> None:

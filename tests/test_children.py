@@ -214,3 +214,66 @@ def test_a_picture_the_faces_child_never_finishes_fails_alone(tmp_path, monkeypa
         assert again and faceworker._child.pids != stuck
     finally:
         apart.close()
+
+
+# -- the forked index writer ---------------------------------------------------------------
+WRITE_THE_INDEX = """
+import os, sys, time
+import hnswlib
+import numpy as np
+from core.library import Library
+from core.search import index
+
+index.FORK_MIN_BYTES = 0  # this small index is written by a forked child too
+parent, write = os.getpid(), hnswlib.Index.save_index
+
+
+def slow(self, path):  # the child writes, then takes its time, as a large index does
+    write(self, path)
+    if os.getpid() != parent:
+        print(os.getpid(), flush=True)
+        time.sleep(120)
+
+
+hnswlib.Index.save_index = slow
+lib = Library(sys.argv[1])
+with lib.writing():
+    vectors = index.VectorIndex(lib.home / "index-test.hnsw", "test", 8)
+    vectors.add(np.arange(1, 101), np.random.default_rng(0).random((100, 8), np.float32))
+    vectors.save(lib.catalog)
+"""
+
+
+@linux_only
+def test_the_index_writer_ends_with_its_parent(tmp_path):
+    """A program killed while its forked child writes the index file: the child goes with it
+    (it finished its file before, holding the library's writer lock meanwhile), and the
+    half-done temporary file goes when the library is next opened."""
+    from core.library import Library
+
+    home = tmp_path / "home"
+    script = tmp_path / "write_the_index.py"
+    script.write_text(WRITE_THE_INDEX)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    parent = subprocess.Popen([sys.executable, str(script), str(home)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    writer: dict[int, str] = {}
+    try:
+        pid = int(parent.stdout.readline() or parent.stderr.read())
+        writer = {pid: _cmdline(pid)}
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(30)
+        assert _left_after(writer, seconds=10) == {}
+    finally:
+        parent.kill()
+        parent.wait()
+        for pid in _left_after(writer, seconds=0):
+            os.kill(pid, signal.SIGKILL)
+        parent.stdout.close()
+        parent.stderr.close()
+    left = list(home.glob("index-test.hnsw.*.tmp"))
+    assert left  # the write never finished
+    for path in left:
+        os.utime(path, (time.time() - 3600, time.time() - 3600))  # killed long ago
+    Library(home).close()
+    assert list(home.glob("*.tmp")) == []

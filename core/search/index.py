@@ -15,6 +15,7 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
+from core.children import fork
 from core.files import atomic_path, sampled_hash
 from core.rwlock import RWLock
 from core.search.scoring import exact_top
@@ -68,7 +69,7 @@ def write_apart(index: hnswlib.Index, path: str, nbytes: int) -> Callable[[], No
     pid = -1
     if FORK_WRITES and nbytes >= FORK_MIN_BYTES:
         try:
-            pid = os.fork()
+            pid = fork()  # it ends with this process, however this one ends
         except OSError:  # no process to be had (memory, limits): written here, as elsewhere
             log.info("could not fork to write the index; writing it in this process",
                      exc_info=True)
