@@ -128,10 +128,10 @@ class HomeLock:
 
 def remove_leftovers_of(lock: HomeLock, folders: list[Path]) -> int:
     """Remove the temporary files writers killed mid-write left in a home's `folders` (a
-    half-written index, a thumbnail; the forked index writer finishes its own after its parent
-    is killed): only while no process holds the home's writer lock, this one included (every
-    writer of those files holds it, a forked index writer until it ends), and only those older
-    than LEFTOVER_AGE_S. Returns how many went."""
+    half-written index, a thumbnail; the forked index writer is killed with its parent):
+    only while no process holds the home's writer lock, this one included (every writer of
+    those files holds it, a forked index writer until it ends), and only those older than
+    LEFTOVER_AGE_S. Returns how many went."""
     try:
         if lock.held or not lock.acquire(0):
             return 0

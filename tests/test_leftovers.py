@@ -15,8 +15,8 @@ AN_HOUR_AGO = time.time() - 3600
 
 
 def leftovers(home):
-    """What a killed writer leaves: the index's temporary file (written by a forked child that
-    finishes after its parent is killed) and a thumbnail's, named as core/files.py names them."""
+    """What a killed writer leaves: the index's temporary file (written by a forked child,
+    killed with its parent) and a thumbnail's, named as core/files.py names them."""
     (home / "thumbs").mkdir(parents=True, exist_ok=True)
     index = home / "index-0123456789abcdef.hnsw.k3j_h1g0.tmp"
     thumb = home / "thumbs" / "12.jpg.x9y8z7w6.tmp"
