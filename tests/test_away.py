@@ -240,7 +240,11 @@ def test_a_photo_asked_for_on_a_share_that_does_not_answer_is_said_in_seconds(
                     drives.within(lambda: library.media_id_of(str(nas / "trip" / "99.jpg")),
                                   10, "asked")
                 assert "\n" not in str(told.value)
-            assert time.monotonic() - started < 8
+            # the folder itself is paused, and forgotten, without waiting for it
+            drives.within(lambda: library.set_folder_paused(str(nas), True), 10, "pause")
+            assert [f.paused for f in library.folders()] == [True]
+            assert drives.within(lambda: library.remove_folder(nas), 10, "remove") == 2
+            assert time.monotonic() - started < 12
 
 
 def test_watch_started_while_the_drive_is_away_keeps_it_and_takes_it_back(

@@ -14,7 +14,7 @@ from core.folders.pipeline import IndexingPipeline
 from core.folders.presence import Presence
 from core.folders.scanner import ScanChanges, Scanner
 from core.media.thumbnails import remove_thumbnails
-from core.paths import inside, normalise, spellings
+from core.paths import inside, normalise
 from core.types import Folder, IndexReport, Level, Notice, Progress, SnapseekError, State
 
 
@@ -53,12 +53,23 @@ class FolderWork:
                 self.background.queue.add(real, now=True)
             return next(f for f in self.catalog.folders() if f.path == real)
 
+    def _folder_named(self, path: str | Path) -> tuple[int, str]:
+        """(id, stored path) of the watched folder a person names, links and all. Its links
+        are read with the scans' time limit: a share that does not answer is named by the
+        path as given, and said in one line when that is not the catalog's."""
+        found, answered = drives.spellings_within(path, Presence.ASK_WITHIN_S)
+        for spelling in found:
+            folder_id = self.catalog.folder_id(spelling)
+            if folder_id is not None:
+                return folder_id, spelling
+        if not answered:
+            raise SnapseekError(f"{path} is not answering (a network share whose server is "
+                                "gone?); ask again when it answers.")
+        raise SnapseekError(f"{path} is not a folder of this library.")
+
     def remove_folder(self, path: str | Path) -> int:
         with self.writing():
-            real = normalise(path)
-            folder_id = self.catalog.folder_id(real)
-            if folder_id is None:
-                raise SnapseekError(f"{path} is not a folder of this library.")
+            folder_id, real = self._folder_named(path)
             if self.background is not None:
                 self.background.unwatch(real)
             ids = self.catalog.remove_folder(folder_id)
@@ -75,13 +86,10 @@ class FolderWork:
     # -- lifetime ------------------------------------------------------------
     def set_folder_paused(self, path: str, paused: bool) -> None:
         with self.writing():
-            folder_id = next((f for f in map(self.catalog.folder_id, spellings(path))
-                              if f is not None), None)
-            if folder_id is None:
-                raise SnapseekError(f"{path} is not a folder of this library.")
+            folder_id, real = self._folder_named(path)
             self.catalog.set_folder_paused(folder_id, paused)
             if self.background is not None and not paused:
-                self.background.queue.add(normalise(path), now=True)
+                self.background.queue.add(real, now=True)
 
     # -- indexing ------------------------------------------------------------
     @staticmethod
@@ -167,10 +175,7 @@ class FolderWork:
         (a scan kept them: most of the folder's photos went at once). Now when nothing
         watches; else the watcher's next reconcile, asked for now."""
         with self.writing():
-            folder_id = next((f for f in map(self.catalog.folder_id, spellings(path))
-                              if f is not None), None)
-            if folder_id is None:
-                raise SnapseekError(f"{path} is not a folder of this library.")
+            folder_id, _ = self._folder_named(path)
             self._forget_missing.add(folder_id)
             if self.background is not None:
                 self.background.reconcile()
