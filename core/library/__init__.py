@@ -30,7 +30,21 @@ log = logging.getLogger(__name__)
 Listener = Callable[[Event], None]
 
 
-class Library(ModelHolder, FolderWork, PhotoDetails, PeopleBook):
+class _Part:
+    """A method of one of the library's parts, named on the facade too: `lib.name_person(...)`
+    is `lib.people_book.name_person(...)`."""
+
+    def __init__(self, part: str):
+        self.part = part
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, library, owner=None):
+        return self if library is None else getattr(getattr(library, self.part), self.name)
+
+
+class Library(ModelHolder, FolderWork, PhotoDetails):
     """One library home: a catalog, the model's vectors and their index, and background work."""
 
     def __init__(self, home: str | Path | None = None, model: str | None = None,
@@ -61,6 +75,7 @@ class Library(ModelHolder, FolderWork, PhotoDetails, PeopleBook):
                                    self._load_lock, self._may_save)
         self.ranker = Ranker(self.catalog, lambda: self.embedder, self._searcher,
                              self.check_model)
+        self.people_book = PeopleBook(self.catalog, self.ranker, self.thumbs, self.writing)
         self._listeners: list[Listener] = []
         self._pipeline = None  # the indexing in flight (FolderWork.running)
         self._paused = False
@@ -79,6 +94,30 @@ class Library(ModelHolder, FolderWork, PhotoDetails, PeopleBook):
         self.switch_target = self.catalog.get_meta("switching_to") or None
         self._switch = None
         self._switch_lock = RWLock()
+
+    # -- people (core/library/peoplebook.py), named on the facade ----------------------------
+    people = _Part("people_book")
+    suggestions = _Part("people_book")
+    file_suggestions = _Part("people_book")
+    person_photos = _Part("people_book")
+    person_faces = _Part("people_book")
+    unsorted_count = _Part("people_book")
+    faces_in = _Part("people_book")
+    face_crop = _Part("people_book")
+    face_paths = _Part("people_book")
+    person = _Part("people_book")
+    name_person = _Part("people_book")
+    confirm_file_name = _Part("people_book")
+    hide_person = _Part("people_book")
+    merge_people = _Part("people_book")
+    not_this_person = _Part("people_book")
+    move_face = _Part("people_book")
+    move_faces = _Part("people_book")
+    name_faces = _Part("people_book")
+    reject_faces = _Part("people_book")
+    photos_with_people = _Part("people_book")
+    recluster = _Part("people_book")
+    person_names = _Part("people_book")
 
     # -- events --------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:

@@ -4,13 +4,27 @@ the names the photos' files give, confirmed once per name."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
+from core.search.ranking import Ranker
+from core.store import Catalog
 from core.types import SearchResult, SnapseekError
 
 
 class PeopleBook:
-    """Library's part that answers about people (core/people/clustering.py sorts faces into them)."""
+    """The library's part that answers about people (core/people/clustering.py sorts faces into
+    them). It holds what it is given and nothing else: the catalog, the ranker (photos as
+    results), the thumbnail folder (face crops) and the library's writer lock, taken for every
+    change."""
+
+    def __init__(self, catalog: Catalog, ranker: Ranker, thumbs: Path,
+                 writing: Callable[[], AbstractContextManager]):
+        self.catalog = catalog
+        self.ranker = ranker
+        self.thumbs = thumbs
+        self.writing = writing
 
     def people(self, hidden: bool = False) -> list:
         """People (catalog.PersonRow: id, name, hidden, photos, faces), most photos first:
@@ -193,9 +207,6 @@ class PeopleBook:
 
         with self.writing():
             return FaceClustering(self.catalog).recluster()
-
-    def check_persons(self, names) -> None:
-        self.ranker.check_persons(names)
 
     def person_names(self) -> list[str]:
         """The names given to people, for reading them out of a typed query."""
