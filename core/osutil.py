@@ -45,3 +45,43 @@ def native_bf16() -> bool | None:
     except OSError:
         return None
     return bool({"avx512_bf16", "amx_bf16"} & set(flags.split()))
+
+
+MADV_DONTNEED = 4  # Linux
+
+
+@functools.cache
+def _madvise():
+    import ctypes
+
+    try:
+        madvise = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):  # no madvise (Windows)
+        return None
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    return madvise
+
+
+def drop_mapped_pages(folders) -> int:
+    """Let go of the resident pages of this process's read-only file mappings under `folders`;
+    the bytes they spanned. What the kernel does to such pages whenever memory runs short: the
+    mapping stays, and a page read again comes back from the file. For OpenVINO, which keeps a
+    tower's file mapped after it has made its own copy of the weights (Linux; elsewhere, 0)."""
+    madvise = _madvise()
+    roots = tuple(os.path.join(os.path.realpath(f), "") for f in folders if f)
+    if madvise is None or not roots:
+        return 0
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
+            lines = f.readlines()
+    except OSError:  # not Linux
+        return 0
+    dropped = 0
+    for line in lines:
+        parts = line.split(maxsplit=5)
+        if len(parts) < 6 or "w" in parts[1] or not parts[5].rstrip("\n").startswith(roots):
+            continue  # a written page is no longer the file's: never dropped
+        start, end = (int(x, 16) for x in parts[0].split("-"))
+        if madvise(start, end - start, MADV_DONTNEED) == 0:
+            dropped += end - start
+    return dropped

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from core.osutil import native_bf16
+from core.osutil import drop_mapped_pages, native_bf16
 from core.thirdparty import openvino
 
 log = logging.getLogger(__name__)
@@ -45,13 +46,16 @@ class OpenVinoTower:
     the others at every layer, where one stream on every thread did whenever the decode
     threads took one of its cores."""
 
-    def __init__(self, compiled, precision: str):
+    def __init__(self, compiled, precision: str, files: tuple[Path, ...] = ()):
         self._compiled = compiled
         self.precision = precision
         self.requests = max(1, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
         self._free: queue.SimpleQueue = queue.SimpleQueue()
-        for _ in range(self.requests):
-            self._free.put(compiled.create_infer_request())
+        made = [compiled.create_infer_request() for _ in range(self.requests)]
+        for request in made:
+            self._free.put(request)
+        # each stream reads the weights at its request's first run: the files settle after
+        self._files, self._unrun = files, {id(r) for r in made}
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(batch, dtype=np.float32)
@@ -61,16 +65,19 @@ class OpenVinoTower:
                 requests.append(self._free.get_nowait())
             except queue.Empty:
                 break
+        parts = np.array_split(batch, len(requests)) if len(requests) > 1 else [batch]
+        fresh = {id(r) for r in requests[:len(parts)]} & self._unrun
         started = []
         try:
-            parts = np.array_split(batch, len(requests)) if len(requests) > 1 else [batch]
-            for request, part in zip(requests, parts, strict=True):
-                request.start_async(np.ascontiguousarray(part))
-                started.append(request)
-            outs = []
-            for request in started:
-                request.wait()
-                outs.append(np.array(request.get_output_tensor(0).data, dtype=np.float32))
+            with settling(self._files if fresh else ()):
+                for request, part in zip(requests, parts, strict=True):
+                    request.start_async(np.ascontiguousarray(part))
+                    started.append(request)
+                outs = []
+                for request in started:
+                    request.wait()
+                    outs.append(np.array(request.get_output_tensor(0).data, dtype=np.float32))
+            self._unrun -= fresh
         finally:
             for request in started:  # never handed back while it runs
                 request.wait()
@@ -78,6 +85,36 @@ class OpenVinoTower:
                 self._free.put(request)
         out = np.concatenate(outs) if len(outs) > 1 else outs[0]
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+SETTLE_EVERY_S = 0.05
+
+
+@contextmanager
+def settling(files: tuple):
+    """While OpenVINO reads a tower's weights (compiling it, or at a stream's first run, when
+    it lays them out for its kernels), the pages of the tower's files go as it goes, and once
+    more at the end. OpenVINO keeps the files mapped after it has made its own copy of the
+    weights, and without this both are resident: a tower's weights twice (docs/PERFORMANCE.md,
+    "First run"). A page dropped is read again from the file (from the page cache: no disk
+    read) if it is needed again; the copy is what OpenVINO computes with."""
+    if not files:
+        yield
+        return
+    done = threading.Event()
+
+    def drop():
+        while not done.wait(SETTLE_EVERY_S):
+            drop_mapped_pages(files)
+
+    dropper = threading.Thread(target=drop, name="settle", daemon=True)
+    dropper.start()
+    try:
+        yield
+    finally:
+        done.set()
+        dropper.join()
+        drop_mapped_pages(files)
 
 
 def compile_tower(path: Path, precision: str, threads: int | None,
@@ -91,7 +128,10 @@ def compile_tower(path: Path, precision: str, threads: int | None,
         config["INFERENCE_NUM_THREADS"] = int(threads)
     if compiled_cache is not None:
         config["CACHE_DIR"] = str(compiled_cache)
-    return OpenVinoTower(ov.Core().compile_model(str(path), "CPU", config), precision)
+    files = (path.parent, compiled_cache)
+    with settling(files):
+        compiled = ov.Core().compile_model(str(path), "CPU", config)
+    return OpenVinoTower(compiled, precision, files)
 
 
 def agreement(tower, reference, probes: np.ndarray) -> float:
@@ -115,18 +155,27 @@ class TextTower:
     fp32) never becomes resident."""
 
     def __init__(self, compiled, tokenizer, precision: str, table=None,
-                 inputs: tuple[str, ...] = ("tokens",)):
+                 inputs: tuple[str, ...] = ("tokens",), files: tuple[Path, ...] = ()):
         self._compiled, self.tokenizer, self.precision = compiled, tokenizer, precision
         self._table, self._inputs = table, inputs
         self._lock = threading.Lock()
+        self._unsettled = files
 
     def __call__(self, texts: list[str]) -> np.ndarray:
+        """One text at a time: OpenVINO's CPU plugin lays the weights out anew for a batch of
+        several (a second copy of them, 330 MB for SigLIP 2's text tower), and a query is one
+        text; a batch of texts costs the same time either way."""
         tokens = self.tokenizer(texts)
-        feed = {"tokens": tokens}
-        if self._table is not None:
-            feed["embeds"] = np.ascontiguousarray(self._table[tokens], dtype=np.float32)
-        with self._lock:
-            out = np.asarray(self._compiled([feed[k] for k in self._inputs])[0], np.float32)
+        rows = []
+        with self._lock, settling(self._unsettled):
+            for one in tokens:
+                feed = {"tokens": one[None]}
+                if self._table is not None:
+                    feed["embeds"] = np.ascontiguousarray(self._table[one[None]], np.float32)
+                rows.append(np.asarray(self._compiled([feed[k] for k in self._inputs])[0],
+                                       np.float32))
+            self._unsettled = ()  # (a first run reads the weights: settled as it goes)
+        out = np.concatenate(rows) if rows else np.empty((0, 0), np.float32)
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
@@ -150,5 +199,7 @@ def compile_text(path: Path, tokenizer, precision: str,
         config["INFERENCE_NUM_THREADS"] = int(threads)
     if compiled_cache is not None:
         config["CACHE_DIR"] = str(compiled_cache)
-    return TextTower(ov.Core().compile_model(str(path), "CPU", config), tokenizer, precision,
-                     table, tuple(inputs))
+    files = (path.parent, compiled_cache)
+    with settling(files):
+        compiled = ov.Core().compile_model(str(path), "CPU", config)
+    return TextTower(compiled, tokenizer, precision, table, tuple(inputs), files)
