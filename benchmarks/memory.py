@@ -69,7 +69,7 @@ def app_idle(spec: str, home: Path, photos: Path) -> dict:
     window = MainWindow(library=lib)
     window.show()
     window.start()
-    deadline, quiet_since = time.monotonic() + 900, None
+    deadline, quiet_since, searched = time.monotonic() + 900, None, False
     while time.monotonic() < deadline:
         app.processEvents()
         time.sleep(0.05)
@@ -81,10 +81,16 @@ def app_idle(spec: str, home: Path, photos: Path) -> dict:
                 and type(lib.embedder).__name__ == "LightEmbedder")
         quiet_since = (quiet_since or time.monotonic()) if idle else None
         if quiet_since and time.monotonic() - quiet_since > 5:
-            break
+            if searched:
+                break
+            # a person searches: the text tower is compiled and stays (the image tower rests)
+            window.search.edit.setText("a dog on the beach")
+            window.search.edit.returnPressed.emit()
+            searched, quiet_since = True, None
     else:
         raise SystemExit("the app did not become idle in 15 minutes")
     out = {"rss_mb": round(rss_mb()), "photos": lib.status()["indexed_count"],
+           "text_tower": getattr(lib.embedder, "_tower", None) is not None,
            "torch_imported": "torch" in sys.modules,
            "image_runtime": getattr(lib.embedder, "image_runtime", "torch"),
            "embedder": type(lib.embedder).__name__}
@@ -93,11 +99,13 @@ def app_idle(spec: str, home: Path, photos: Path) -> dict:
 
 
 def measure_app(arch: str) -> dict:
-    from .data import photo_like_jpeg, random_weight_model
+    from .data import photo_like_jpeg
+    from .first_run import publish_random
 
-    name, tag = arch.split(":", 1)
+    sys.path[:0] = [str(ROOT / "tests")]  # (its tokenizer: one the light path reads, as real)
     with tempfile.TemporaryDirectory(prefix="snapseek-memory-") as tmp:
-        spec = random_weight_model(name, tag, Path(tmp) / name)
+        publish_random(arch, Path(tmp) / "hub", "bench/model")
+        spec = f"local-dir:{Path(tmp) / 'hub' / 'bench' / 'model'}"
         photos = Path(tmp) / "Pictures"
         photos.mkdir()
         for i in range(24):
