@@ -135,13 +135,15 @@ def main(argv=None) -> int:
         arch = argv[1] if len(argv) > 1 else DEFAULT_MODEL
         print(json.dumps({arch: measure_app(arch)}, indent=2))
         return 0
-    from .data import random_weight_model
+    from .first_run import publish_random
 
+    sys.path[:0] = [str(ROOT / "tests")]  # (a tokenizer the light path reads, as real)
     results = {}
     with tempfile.TemporaryDirectory(prefix="snapseek-memory-") as tmp:
         for arch in argv or CANDIDATES:
-            name, tag = arch.split(":", 1)
-            spec = random_weight_model(name, tag, Path(tmp) / name)
+            name = arch.split(":", 1)[0]
+            publish_random(arch, Path(tmp) / "hub", f"bench/{name}")
+            spec = f"local-dir:{Path(tmp) / 'hub' / 'bench' / name}"
             work = Path(tmp) / f"work-{name}"
             work.mkdir()
             runs = []

@@ -55,7 +55,7 @@ class OfferedModel:
     xm3600_recall: dict[str, float] = field(default_factory=dict)
     xm3600_source: str | None = None
     indexing_runs: tuple[float, ...] = ()  # photos/s here, three runs (see SPEED_COMMAND)
-    rss_mb: int | None = None  # resident memory with a library open and the model loaded, here
+    rss_mb: int | None = None  # resident, both towers answering (benchmarks.memory), here
     speed_note: str = ""  # when and how indexing_runs were measured
     licence_first_sentence: str | None = None  # shown before a non-open licence is accepted
     hub_repo: str | None = None  # where its weights file, config and tokenizer are published
@@ -108,14 +108,14 @@ MODELS: tuple[OfferedModel, ...] = (
         "https://huggingface.co/timm/ViT-B-32-SigLIP2-256", "multilingual", 1507,
         47.2, SIGLIP2_TABLE,
         {"English": 73.15, "German": 84.44, "Japanese": 55.31}, IMMICH_TABLE,
-        indexing_runs=(23.72, 23.56, 23.99), rss_mb=1970, speed_note=DEFAULT_RUN,
+        indexing_runs=(23.72, 23.56, 23.99), rss_mb=869, speed_note=DEFAULT_RUN,
         hub_repo="timm/ViT-B-32-SigLIP2-256", family="siglip"),
     OfferedModel(
         "ViT-B-16-SigLIP2:webli", "SigLIP 2 B/16 (224 px)", "Apache-2.0",
         "https://huggingface.co/timm/ViT-B-16-SigLIP2", "multilingual", 1501,
         52.1, SIGLIP2_TABLE,
         {"English": 75.19, "German": 86.44, "Japanese": 58.1}, IMMICH_TABLE,
-        rss_mb=1961,
+        rss_mb=874,
         speed_note=("not measured on a quiet machine; on the busy one it indexed at about half "
                     "ViT-B-32-256's speed (median 2.0 vs 4.08 photos/s, image tower alone 2.53 "
                     "vs 6.27 img/s, in one `" + SPEED_COMMAND + "` run), so below the bar"),
@@ -123,7 +123,7 @@ MODELS: tuple[OfferedModel, ...] = (
     OfferedModel(
         "ViT-B-32-256:datacomp_s34b_b86k", "CLIP B/32 DataComp (256 px)", "MIT",
         "https://huggingface.co/laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K", "English", 605,
-        39.93, OPEN_CLIP_CSV, indexing_runs=(23.03, 26.91, 25.02), rss_mb=1673,
+        39.93, OPEN_CLIP_CSV, indexing_runs=(23.03, 26.91, 25.02), rss_mb=688,
         speed_note=QUIET_BENCH,
         hub_repo="laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K", family="clip"),
     OfferedModel(
@@ -131,7 +131,7 @@ MODELS: tuple[OfferedModel, ...] = (
         "https://huggingface.co/laion/CLIP-ViT-B-32-laion2B-s34B-b79K", "English", 605,
         39.34, OPEN_CLIP_CSV,
         {"English": 68.78, "German": 36.6}, IMMICH_TABLE,
-        indexing_runs=(27.04, 27.48, 27.68), rss_mb=1672, speed_note=QUIET_BENCH,
+        indexing_runs=(27.04, 27.48, 27.68), rss_mb=686, speed_note=QUIET_BENCH,
         hub_repo="laion/CLIP-ViT-B-32-laion2B-s34B-b79K", family="clip"),
     OfferedModel(
         "MobileCLIP2-S2:dfndr2b", "MobileCLIP2-S2", "Apple-AMLR", AMLR_URL, "English", 397,
