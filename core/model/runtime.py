@@ -164,7 +164,7 @@ class TextTower:
     def __call__(self, texts: list[str]) -> np.ndarray:
         """One text at a time: OpenVINO's CPU plugin lays the weights out anew for a batch of
         several (a second copy of them, 330 MB for SigLIP 2's text tower), and a query is one
-        text; a batch of texts costs the same time either way."""
+        text (8 texts together took 594 ms instead of 754 here, a query 93-95 ms either way)."""
         tokens = self.tokenizer(texts)
         rows = []
         with self._lock, settling(self._unsettled):
