@@ -70,14 +70,14 @@ def test_a_rebuild_begun_as_the_model_changes_never_answers_for_the_new_model(
         real_rebuild(self, catalog, **kw)
 
     monkeypatch.setattr(VectorIndex, "rebuild", slow_rebuild)
-    real_wait, slipped_in = reader.wait_for_index, []
+    real_wait, slipped_in = reader.vectors.wait, []
 
     def wait_then_a_search_slips_in():
         real_wait()
         if not slipped_in:  # another thread's search, in the moment between
             slipped_in.append(reader.vectors.searcher())
 
-    monkeypatch.setattr(reader, "wait_for_index", wait_then_a_search_slips_in)
+    monkeypatch.setattr(reader.vectors, "wait", wait_then_a_search_slips_in)
     try:
         assert answers(reader) == expected  # the new model, exactly while the rebuild runs
         assert slipped_in  # (the old model's rebuild began in that moment)
@@ -97,14 +97,14 @@ def test_a_search_in_the_moment_the_model_changes_loads_the_new_model(
     must load the library's new model (it loaded the old one, and every search after that
     failed with "model changed while answering; try again" until the app restarted)."""
     reader, _, expected = switched_elsewhere(tmp_path, random_model, model_b, monkeypatch)
-    real_unload, loaded = reader._unload, []
+    real_unload, loaded = reader.model_holder._unload, []
 
     def unload_then_a_search_loads(*args, **kwargs):
         real_unload(*args, **kwargs)
         if not loaded:  # another thread's search, in the moment after
             loaded.append(reader.embedder.spec)
 
-    monkeypatch.setattr(reader, "_unload", unload_then_a_search_loads)
+    monkeypatch.setattr(reader.model_holder, "_unload", unload_then_a_search_loads)
     try:
         for _ in range(3):
             assert answers(reader) == expected

@@ -15,10 +15,9 @@ import numpy as np
 from core.home import BUSY_WAIT_S, HomeLock, default_home, make_private_home, remove_leftovers_of
 from core.library.details import PhotoDetails
 from core.library.folderwork import FolderWork
+from core.library.inflight import InFlight
 from core.library.modelholder import ModelHolder
 from core.library.peoplebook import PeopleBook
-from core.model.offered import DEFAULT_MODEL, ModelSpec
-from core.rwlock import RWLock
 from core.search.ranking import Ranker
 from core.search.vectorstore import VectorStore
 from core.store import Catalog
@@ -31,8 +30,9 @@ Listener = Callable[[Event], None]
 
 
 class _Part:
-    """A method of one of the library's parts, named on the facade too: `lib.name_person(...)`
-    is `lib.people_book.name_person(...)`."""
+    """A method or field of one of the library's parts, named on the facade too:
+    `lib.name_person(...)` is `lib.people_book.name_person(...)`, and `lib.faces_enabled =
+    False` sets the part's own (a method replaced so is replaced where the part calls it)."""
 
     def __init__(self, part: str):
         self.part = part
@@ -43,8 +43,11 @@ class _Part:
     def __get__(self, library, owner=None):
         return self if library is None else getattr(getattr(library, self.part), self.name)
 
+    def __set__(self, library, value) -> None:
+        setattr(getattr(library, self.part), self.name, value)
 
-class Library(ModelHolder, FolderWork, PhotoDetails):
+
+class Library(FolderWork, PhotoDetails):
     """One library home: a catalog, the model's vectors and their index, and background work."""
 
     def __init__(self, home: str | Path | None = None, model: str | None = None,
@@ -63,37 +66,48 @@ class Library(ModelHolder, FolderWork, PhotoDetails):
         if thumbs_dir:  # a thumbnail folder of the user's choosing is as private as the home
             make_private_home(self.thumbs)  # (the same rule: a folder of other things is left)
         remove_leftovers_of(self._home_lock, [self.home, self.thumbs])
-        stored = self.catalog.get_meta("model")
-        self.model_spec = ModelSpec.parse(model).text if model else (stored or DEFAULT_MODEL)
-        self.device = device
-        self.threads = threads
-        self.allow_download = allow_download
-        self._embedder = None  # the model, loaded when first asked for (ModelHolder.embedder)
-        self._heavy = None  # weakref to a whole model lighten() could not let go
-        self._load_lock = threading.RLock()  # the model and the index load under one lock
-        self.vectors = VectorStore(self.home, self.catalog, lambda: self.embedder, self.emit,
-                                   self._load_lock, self._may_save)
-        self.ranker = Ranker(self.catalog, lambda: self.embedder, self._searcher,
-                             self.check_model)
-        self.people_book = PeopleBook(self.catalog, self.ranker, self.thumbs, self.writing)
         self._listeners: list[Listener] = []
-        self._pipeline = None  # the indexing in flight (FolderWork.running)
-        self._paused = False
+        self.in_flight = InFlight()  # the pipeline running now: pause, resume, cancel
+        self.model_holder = ModelHolder(
+            self.catalog, self.home, model, device, threads, allow_download, emit=self.emit,
+            writing=self.writing, thumbs=self.thumbs, running=self.in_flight.running,
+            wait_index=self.wait_for_index, drop_index=self._vectors_gone,
+            take_index=self._vectors_from)
+        models = self.model_holder
+        self.vectors = VectorStore(self.home, self.catalog, lambda: models.embedder, self.emit,
+                                   models.load_lock, self._may_save)
+        self.ranker = Ranker(self.catalog, lambda: models.embedder, self._searcher,
+                             models.check_model)
+        self.people_book = PeopleBook(self.catalog, self.ranker, self.thumbs, self.writing)
         self.young: list[int] = []
         self.background = None  # a BackgroundIndexer while watching
         self._faces_child = False  # the second pass started the faces child (end_children)
         self._forget_missing: set[int] = set()  # folders whose gone photos may go (FolderWork)
-        # switching models (core/library/switch.py): the model asked for, the switch's target (kept in
-        # the catalog's meta), its loaded model, and the lock that lets the flip wait for
-        # searches in flight
-        self._model_asked = self.model_spec if model else None
-        # opened without naming a model: it answers with the library's model, whichever that
-        # is when it answers (a switch may flip in another process while it is open)
-        self._follows = model is None
-        self._seen_model = self._library_model()  # (model, model id) as the catalog says
-        self.switch_target = self.catalog.get_meta("switching_to") or None
-        self._switch = None
-        self._switch_lock = RWLock()
+
+    # -- the model (core/library/modelholder.py), named on the facade --------------------
+    embedder = _Part("model_holder")
+    model_spec = _Part("model_holder")
+    switch_target = _Part("model_holder")
+    model_loaded = _Part("model_holder")
+    load_embedder = _Part("model_holder")
+    load_model = _Part("model_holder")
+    lighten = _Part("model_holder")
+    remember_model = _Part("model_holder")
+    check_model = _Part("model_holder")
+    switch_model = _Part("model_holder")
+    begin_switch = _Part("model_holder")
+    switch_plan = _Part("model_holder")
+    run_switch = _Part("model_holder")
+    drop_models = _Part("model_holder")
+    flipping = _Part("model_holder")
+    activate = _Part("model_holder")
+
+    # -- the indexing in flight (core/library/inflight.py) -------------------------------
+    running = _Part("in_flight")
+    pause = _Part("in_flight")
+    resume = _Part("in_flight")
+    paused = _Part("in_flight")
+    cancel = _Part("in_flight")
 
     # -- people (core/library/peoplebook.py), named on the facade ----------------------------
     people = _Part("people_book")
@@ -193,6 +207,16 @@ class Library(ModelHolder, FolderWork, PhotoDetails):
         """Block until a rebuild in progress has finished and been saved."""
         self.vectors.wait()
 
+    def _vectors_gone(self) -> None:
+        """The model was let go: so are its index and what the ranker kept of its vectors."""
+        self.vectors.unload()
+        self.ranker.forget()
+
+    def _vectors_from(self, index) -> None:
+        """A switch flipped: its index answers from now on (the model part's activate)."""
+        self.vectors.activate(index)
+        self.ranker.forget()
+
     # -- search (core/search/ranking.py) ---------------------------------------------------
     def query_vector(self, query: Query) -> np.ndarray:
         return self.ranker.query_vector(query)
@@ -200,7 +224,7 @@ class Library(ModelHolder, FolderWork, PhotoDetails):
     def search(self, query: Query) -> list[SearchResult]:
         if self.is_empty():  # nothing to find: no model is loaded (or downloaded) for it
             return []
-        return self._answer(lambda: self.ranker.search(query))
+        return self.model_holder.answer(lambda: self.ranker.search(query))
 
     def is_empty(self) -> bool:
         """No photo or video catalogued yet (said without the model)."""

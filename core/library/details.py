@@ -102,7 +102,7 @@ class PhotoDetails:
     def explain(self, path_or_id, query: Query, across: int = 6) -> dict:
         """Why a photo matches: {"score", "words", "chips", "grid"}; grid is where in the
         picture the query matched (occlusion, core/search/explain.py), rows top first."""
-        return self._answer(lambda: self._explain(path_or_id, query, across))
+        return self.model_holder.answer(lambda: self._explain(path_or_id, query, across))
 
     def _explain(self, path_or_id, query: Query, across: int) -> dict:
         from core.search.explain import occlusion_map
@@ -163,7 +163,7 @@ class PhotoDetails:
 
     def duplicates(self, threshold: float = 0.95, neighbours: int = 8) -> list[list[SearchResult]]:
         """Groups of near-duplicate photos, largest first (Ranker.duplicates)."""
-        return self._answer(lambda: self.ranker.duplicates(threshold, neighbours))
+        return self.model_holder.answer(lambda: self.ranker.duplicates(threshold, neighbours))
 
     def similar(self, media_id: int, k: int = 20) -> list[SearchResult]:
         return self.search(Query(media=[(media_id, 1.0)], k=k))
@@ -175,7 +175,7 @@ class PhotoDetails:
         away = self.away()
         stored = self.catalog.get_meta("model")
         model_ids = [h for h in self._model_ids() if spec_of(h) == self.model_spec]
-        model_id = self._embedder.model_id if self._embedder else (model_ids[0] if model_ids else None)
+        model_id = self.model_holder.loaded_model_id or (model_ids[0] if model_ids else None)
         header = self.catalog.index_header(model_id) if model_id else None
         indexed = self.catalog.vector_count(model_id) if model_id else 0
         # photos whose drive is away and that lack the model's vector (a switch flipped

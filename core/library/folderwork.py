@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 
 from core.folders import drives
@@ -195,41 +194,6 @@ class FolderWork:
             if self.switch_target and not cancelled:
                 self.run_switch(on_progress=on_progress)
             return IndexReport(changes.report, embedded, failed, time.monotonic() - started, cancelled)
-
-    @contextmanager
-    def running(self, pipeline: IndexingPipeline):
-        """The indexing in flight, for pause, resume and cancel from other threads (a pause
-        asked before it started holds it at once)."""
-        self._pipeline = pipeline
-        if self._paused:
-            pipeline.pause()
-        try:
-            yield pipeline
-        finally:
-            self._pipeline = None
-
-    def pause(self) -> None:
-        """Pause indexing (the batch in flight finishes first)."""
-        self._paused = True
-        pipeline = self._pipeline  # read once: the indexing thread sets it to None when done
-        if pipeline is not None:
-            pipeline.pause()
-
-    def resume(self) -> None:
-        self._paused = False
-        pipeline = self._pipeline
-        if pipeline is not None:
-            pipeline.resume()
-
-    @property
-    def paused(self) -> bool:
-        return self._paused
-
-    def cancel(self) -> None:
-        """Stop the indexing in progress after its current batch."""
-        pipeline = self._pipeline
-        if pipeline is not None:
-            pipeline.cancel()
 
     # -- watching ------------------------------------------------------------
     def start_watching(self, settle: float = 1.0, reconcile_every: float | None = None,

@@ -5,14 +5,18 @@ even when a switch flips in another process while they are given."""
 from __future__ import annotations
 
 import logging
+import threading
 import weakref
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import TypeVar
 
 from core.model.embedder import Embedder, check_device
-from core.model.offered import ModelSpec, dim_of, display_name, spec_of
+from core.model.offered import DEFAULT_MODEL, ModelSpec, dim_of, display_name, spec_of
 from core.osutil import give_back_memory
+from core.rwlock import RWLock
+from core.search.vectorstore import index_file
 from core.types import Level, ModelMismatch, Notice, Progress
 
 log = logging.getLogger(__name__)
@@ -20,12 +24,45 @@ T = TypeVar("T")
 
 
 class ModelHolder:
-    """Library's part that owns the model and its switch (core/library/switch.py does the work)."""
+    """The library's part that owns the model: which one (its spec, and a switch's target),
+    the loaded one and the lock it loads under, the torch model lighten() let go, and the
+    switch to another model (core/library/switch.py does the work).
+
+    The vectors and the ranker ask it for the model; it tells them, through the callables it
+    is given, when the model changes: `wait_index` (a rebuild in progress finishes first),
+    `drop_index` (the index and what was kept of the old model's vectors go) and
+    `take_index(index)` (a switch's index answers from now on). A switch embeds with the
+    thumbnail folder `thumbs`, its pipeline held by `running` (pause and cancel reach it)."""
+
+    def __init__(self, catalog, home: Path, model: str | None, device: str,
+                 threads: int | None, allow_download: bool, *, emit: Callable,
+                 writing: Callable[[], AbstractContextManager], thumbs: Path,
+                 running: Callable, wait_index: Callable[[], None],
+                 drop_index: Callable[[], None], take_index: Callable[[object], None]):
+        self.catalog, self.home, self.emit, self.writing = catalog, home, emit, writing
+        self.device, self.threads, self.allow_download = device, threads, allow_download
+        self._thumbs, self._running = thumbs, running
+        self._wait_index, self._drop_index, self._take_index = wait_index, drop_index, take_index
+        stored = catalog.get_meta("model")
+        self.model_spec = ModelSpec.parse(model).text if model else (stored or DEFAULT_MODEL)
+        self._embedder: Embedder | None = None  # loaded when first asked for (embedder)
+        self._heavy = None  # weakref to a whole model lighten() could not let go
+        self.load_lock = threading.RLock()  # the model and the index load under one lock
+        # switching models: the model asked for, the switch's target (kept in the catalog's
+        # meta), the switch, and the lock that lets the flip wait for answers in flight
+        self._model_asked = self.model_spec if model else None
+        # opened without naming a model: it answers with the library's model, whichever that
+        # is when it answers (a switch may flip in another process while it is open)
+        self._follows = model is None
+        self._seen_model = self._library_model()  # (model, model id) as the catalog says
+        self.switch_target = catalog.get_meta("switching_to") or None
+        self._switch = None
+        self._switch_lock = RWLock()
 
     # -- model and index -----------------------------------------------------
     @property
     def embedder(self) -> Embedder:
-        with self._load_lock:
+        with self.load_lock:
             if self._embedder is None:
                 self._embedder = self.load_embedder()
             return self._embedder
@@ -57,7 +94,7 @@ class ModelHolder:
         from core.model.exported import LightEmbedder, open_light
         from core.model.light import rebuild
 
-        with self._load_lock:
+        with self.load_lock:
             emb = self._embedder
             if isinstance(emb, LightEmbedder) and not emb.full_loaded:
                 emb.rest()  # idle: the image tower (the larger) is compiled again when needed
@@ -87,6 +124,16 @@ class ModelHolder:
     @property
     def model_loaded(self) -> bool:
         return self._embedder is not None
+
+    @property
+    def loaded_model_id(self) -> str | None:
+        """The loaded model's id (None: no model loaded; nothing is loaded to say it)."""
+        emb = self._embedder
+        return emb.model_id if emb is not None else None
+
+    def index_path(self, model_id: str) -> Path:
+        """The index file of a model's vectors in the home."""
+        return index_file(self.home, model_id)
 
     def remember_model(self) -> None:
         """Make the loaded model this library's model (after it loaded successfully)."""
@@ -119,7 +166,7 @@ class ModelHolder:
                     f"every photo with {emb.spec} instead: `snapseek index --model {emb.spec}`.)")
 
     # -- answers by one model ------------------------------------------------------------
-    def _answer(self, ask: Callable[[], T]) -> T:
+    def answer(self, ask: Callable[[], T]) -> T:
         """ask() answered by one model from start to end. In this process a switch flips
         between answers, never within one (the read lock). A switch that flips in another
         process is seen in the catalog: an answer begun with the old model is asked again,
@@ -168,7 +215,7 @@ class ModelHolder:
 
         if self._switch is None or self._switch.target != target:
             keep = self._embedder if self._embedder and self._embedder.spec == target else None
-            self._switch = ModelSwitch(self, target, keep)
+            self._switch = ModelSwitch(self, target, keep, self._thumbs, self._running)
         return self._switch
 
     def _model_ids_of(self, spec: str) -> list[str]:
@@ -177,11 +224,10 @@ class ModelHolder:
     def _unload(self, spec: str | None = None) -> None:
         """Forget the loaded model and index (another model is to answer): `spec`, made the
         model under the same locks, so that no search loads the old one in between."""
-        self.wait_for_index()
-        with self._switch_lock.write(), self._load_lock:
+        self._wait_index()
+        with self._switch_lock.write(), self.load_lock:
             self._embedder = None
-            self.vectors.unload()
-            self.ranker.forget()
+            self._drop_index()
             if spec is not None:
                 self.model_spec = spec
 
@@ -229,7 +275,7 @@ class ModelHolder:
         old model's vectors (count x dim x 4 bytes) and index file, deleted at the switch."""
         old_bytes = 0
         for model_id in self._model_ids_of(self.model_spec):
-            path = self._index_path(model_id)
+            path = self.index_path(model_id)
             old_bytes += (len(self.catalog.vector_ids(model_id)) * dim_of(model_id) * 4
                           + (path.stat().st_size if path.exists() else 0))
         done, total = self._switch_for(self.switch_target).progress()
@@ -254,7 +300,7 @@ class ModelHolder:
         with self.writing():
             for model_id in model_ids:
                 freed += self.catalog.drop_model(model_id) * dim_of(model_id) * 4
-                path = self._index_path(model_id)
+                path = self.index_path(model_id)
                 if path.exists():
                     freed += path.stat().st_size
                     path.unlink()
@@ -263,13 +309,12 @@ class ModelHolder:
     @contextmanager
     def flipping(self):
         """Held while a switch makes its model the library's: no answer is in flight."""
-        with self._switch_lock.write(), self._load_lock:
+        with self._switch_lock.write(), self.load_lock:
             yield
 
     def activate(self, embedder: Embedder, index) -> None:
         """The switch's flip (inside flipping()): this model and index answer from now on."""
         self._embedder, self.model_spec = embedder, embedder.spec
         self._seen_model = (embedder.spec, embedder.model_id)
-        self.vectors.activate(index)
-        self.ranker.forget()
+        self._take_index(index)
         self.switch_target, self._switch = None, None

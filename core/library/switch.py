@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
 
 from core.folders.pipeline import IndexingPipeline
 from core.model.offered import display_name, spec_of
@@ -51,47 +53,54 @@ class _Unsaved:
 
 
 class ModelSwitch:
-    """Re-embeds a library with `target` while its own model keeps answering; see run()."""
+    """Re-embeds a library with `target` while its own model keeps answering; see run().
 
-    def __init__(self, library, target: str, embedder=None):
-        self.library = library
+    It works through the public side of the library's model part (`models`: loading, the
+    index files, the flip, dropping the old vectors), writes thumbnails into `thumbs`, and
+    holds its pipeline with `running`, so that pausing or cancelling indexing reaches it."""
+
+    def __init__(self, models, target: str, embedder, thumbs: Path,
+                 running: Callable[[IndexingPipeline], AbstractContextManager]):
+        self.models = models
         self.target = target
+        self.thumbs = thumbs
+        self.running = running
         self.embedder = embedder if embedder is not None and embedder.spec == target else None
         self.index: VectorIndex | None = None
 
     def _load(self) -> None:
-        lib = self.library
+        models = self.models
         if self.embedder is None:
             # on the faster runtime, as indexing is (core/model/runtime.py): the same vectors as the
             # photos the new model will index later, and a re-embedding that takes less long
-            self.embedder = lib.load_embedder(self.target)
+            self.embedder = models.load_embedder(self.target)
         if self.index is None:
             emb = self.embedder
-            self.index, _ = VectorIndex.open(lib.vectors.path(emb.model_id), emb.model_id,
-                                             emb.dim, lib.catalog, save=True)
+            self.index, _ = VectorIndex.open(models.index_path(emb.model_id), emb.model_id,
+                                             emb.dim, models.catalog, save=True)
 
     def progress(self) -> tuple[int, int]:
         """(photos with the target's vectors, photos to have them), without loading it. The
         photos of a folder whose drive is away are not counted: the switch flips without them,
         and they get the target's vectors when their drive is back."""
-        lib = self.library
-        ids = [m for m in lib.catalog.model_ids() if spec_of(m) == self.target]
-        done = max((lib.catalog.vector_count(m) for m in ids), default=0)
+        models = self.models
+        ids = [m for m in models.catalog.model_ids() if spec_of(m) == self.target]
+        done = max((models.catalog.vector_count(m) for m in ids), default=0)
         # no vector of the target yet: every photo pending, as no model id is ""
-        pending = len(lib.catalog.pending(ids[0] if ids else ""))
+        pending = len(models.catalog.pending(ids[0] if ids else ""))
         return done, done + pending
 
     def run(self, should_stop: Callable[[], bool] | None = None,
             on_progress: Callable[[Progress], None] | None = None) -> bool:
         """Embed what lacks the target's vectors, a chunk at a time, until done or asked to
         stop; then make the target the library's model. Returns True once it is."""
-        lib = self.library
+        models = self.models
         should_stop = should_stop or (lambda: False)
-        notify = on_progress or lib.emit
-        with lib.writing():
+        notify = on_progress or models.emit
+        with models.writing():
             self._load()
             lower_priority()  # background work: searches and the desktop come first
-            emb, catalog = self.embedder, lib.catalog
+            emb, catalog = self.embedder, models.catalog
             name = display_name(self.target)
             while True:
                 items = catalog.pending(emb.model_id, limit=CHUNK)
@@ -114,8 +123,8 @@ class ModelSwitch:
                                         if p.rate > 0 else None,
                                         current=p.current, model=name))
 
-                pipeline = IndexingPipeline(catalog, emb, _Unsaved(self.index), lib.thumbs)
-                with lib.running(pipeline):
+                pipeline = IndexingPipeline(catalog, emb, _Unsaved(self.index), self.thumbs)
+                with self.running(pipeline):
                     _, _, cancelled = pipeline.run(items, report)
                 if cancelled:
                     break
@@ -125,16 +134,16 @@ class ModelSwitch:
     def _flip(self) -> bool:
         """One transaction makes the target the library's model (only when no photo lacks
         its vector); the old vectors and index file go afterwards."""
-        lib = self.library
+        models = self.models
         emb, index = self.embedder, self.index
-        index.save(lib.catalog)  # the new index whole on disk before it is the library's
-        old = [m for m in lib.catalog.model_ids() if m != emb.model_id]
-        with lib.flipping():
-            if not lib.catalog.make_model_active(emb.spec, emb.model_id, old):
+        index.save(models.catalog)  # the new index whole on disk before it is the library's
+        old = [m for m in models.catalog.model_ids() if m != emb.model_id]
+        with models.flipping():
+            if not models.catalog.make_model_active(emb.spec, emb.model_id, old):
                 return False
-            lib.activate(emb, index)
-        freed = lib.drop_models(old)  # killed before this: begin_switch deletes them
-        lib.catalog.set_meta("retired_models", "")
-        lib.emit(Notice(Level.INFO, f"Now searching with {display_name(emb.spec)}; the old "
+            models.activate(emb, index)
+        freed = models.drop_models(old)  # killed before this: begin_switch deletes them
+        models.catalog.set_meta("retired_models", "")
+        models.emit(Notice(Level.INFO, f"Now searching with {display_name(emb.spec)}; the old "
                                 f"model's vectors and index were deleted ({freed / 1e6:.1f} MB)."))
         return True

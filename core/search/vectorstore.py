@@ -20,6 +20,12 @@ from core.types import Level, Notice, split_label
 log = logging.getLogger(__name__)
 
 
+def index_file(home: Path, model_id: str) -> Path:
+    """The index file of a model's vectors in a library home."""
+    digest = hashlib.blake2b(model_id.encode(), digest_size=8).hexdigest()
+    return home / f"index-{digest}.hnsw"
+
+
 class VectorStore:
     """The index of one library home (or its stand-in), for the model `embedder()` returns.
 
@@ -39,8 +45,7 @@ class VectorStore:
 
     def path(self, model_id: str) -> Path:
         """The index file of a model's vectors in the home."""
-        digest = hashlib.blake2b(model_id.encode(), digest_size=8).hexdigest()
-        return self.home / f"index-{digest}.hnsw"
+        return index_file(self.home, model_id)
 
     @property
     def loaded(self) -> VectorIndex | None:
