@@ -77,6 +77,18 @@ def test_faces_of_40_px_are_found_in_a_12_mp_photo(models, tmp_path):
     assert all(not f.sortable and f.embedding is None and f.score >= 0.5 for f in found)
 
 
+@pytest.mark.parametrize("width", [90, 110])
+@pytest.mark.parametrize("name", ["astronaut", "grace_hopper", "camera"])
+def test_a_lone_smaller_face_beside_a_large_one_is_found(models, tmp_path, name, width):
+    """Someone further back in a portrait: at the first look (640 px) a face of 90-110 px in
+    12 MP is only a hint, and too wide to make the whole photo worth a second look; it is
+    looked at closer on its own (missed in all six before)."""
+    heads = [{"name": "grace_hopper", "width": 500, "at": (300.0, 500.0)},
+             {"name": name, "width": width, "at": (2900.0, 1700.0)}]
+    truth = photo_of(tmp_path / "further.jpg", "coffee", heads)
+    assert_found(truth, found_in(tmp_path / "further.jpg"))
+
+
 def test_tilted_mirrored_hidden_and_cut_faces_are_found(models, tmp_path):
     heads = [
         {"name": "astronaut", "width": 300, "angle": 35},

@@ -28,6 +28,7 @@ SMALL = 19  # a face (or a hint of one, scoring HINT) narrower than this, in px 
 HINT = 0.1  # (faces 40-56 px wide in 12 MP score 0.1-0.11 at 640 px. Measured with
 # benchmarks/facedetect.py: 16 of its 42 photos, groups, crowds, tilted heads, faces cut by the
 # frame and one photo without a face, are looked at twice; none of benchmarks/enrichset.py's 12)
+MAX_CLOSER = 8  # hints of larger faces looked at closer, one by one (the best first)
 
 
 class DetectorMissing(RuntimeError):
@@ -73,13 +74,31 @@ class CenterFace:
         found = self.detect(image, hint, min(first, max(h, w)))
         faces = [d for d in found if d.score >= THRESHOLD]
         f = min(first, max(h, w)) / max(h, w)
+        closer = min(second, max(h, w))
         if max(h, w) > first and any((d.box[2] - d.box[0]) * f < small for d in found):
             self.second_looks += 1
-            faces += self.detect(image, THRESHOLD, min(second, max(h, w)))
+            faces += self.detect(image, THRESHOLD, closer)
+        elif max(h, w) > first:  # a hint large enough to be a face is looked at closer, alone
+            for d in [d for d in found if d.score < THRESHOLD][:MAX_CLOSER]:
+                faces += self.closer(image, d.box, closer / max(h, w))
+        if len(faces) > 1:
             boxes = np.asarray([d.box for d in faces], np.float32).reshape(-1, 4)
             faces = [faces[i] for i in nms(boxes, np.asarray([d.score for d in faces]),
                                            NMS_OVERLAP)]
         return sorted(faces, key=lambda d: -d.score)
+
+    def closer(self, image: np.ndarray, box, scale: float) -> list[Detection]:
+        """The faces in the neighbourhood of `box` (its width on every side), looked at
+        `scale` of the picture's pixels, in the picture's pixels."""
+        h, w = image.shape[:2]
+        bw, bh = box[2] - box[0], box[3] - box[1]
+        left, top = max(0, int(box[0] - bw)), max(0, int(box[1] - bh))
+        right, bottom = min(w, int(box[2] + bw) + 1), min(h, int(box[3] + bh) + 1)
+        crop = np.ascontiguousarray(image[top:bottom, left:right])
+        long_side = max(STRIDE, round(max(crop.shape[:2]) * scale))
+        return [Detection((d.box[0] + left, d.box[1] + top, d.box[2] + left, d.box[3] + top),
+                          d.score, d.landmarks + np.float32([left, top]))
+                for d in self.detect(crop, THRESHOLD, long_side)]
 
     def detect(self, image: np.ndarray, threshold: float = 0.5,
                long_side: int | None = None) -> list[Detection]:
