@@ -56,7 +56,7 @@ def _madvise():
 
     try:
         madvise = ctypes.CDLL(None, use_errno=True).madvise
-    except (OSError, AttributeError):  # no madvise (Windows)
+    except (OSError, AttributeError, TypeError):  # no madvise (Windows: no C library by None)
         return None
     madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     return madvise
