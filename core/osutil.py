@@ -47,26 +47,35 @@ def native_bf16() -> bool | None:
     return bool({"avx512_bf16", "amx_bf16"} & set(flags.split()))
 
 
-MADV_DONTNEED = 4  # Linux
+MADV_PAGEOUT = 21  # Linux 5.4 and later
 
 
 @functools.cache
 def _madvise():
+    """libc's madvise where this system has it and says which pages a process maps (Linux)."""
     import ctypes
 
+    if not os.path.exists("/proc/self/maps"):
+        return None
     try:
         madvise = ctypes.CDLL(None, use_errno=True).madvise
-    except (OSError, AttributeError, TypeError):  # no madvise (Windows: no C library by None)
+    except (OSError, AttributeError, TypeError):  # no C library to ask
         return None
     madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     return madvise
 
 
+def can_drop_mapped_pages() -> bool:
+    return _madvise() is not None
+
+
 def drop_mapped_pages(folders) -> int:
-    """Let go of the resident pages of this process's read-only file mappings under `folders`;
-    the bytes they spanned. What the kernel does to such pages whenever memory runs short: the
-    mapping stays, and a page read again comes back from the file. For OpenVINO, which keeps a
-    tower's file mapped after it has made its own copy of the weights (Linux; elsewhere, 0)."""
+    """Hand back the resident pages of this process's read-only mappings of files under
+    `folders` (the bytes those mappings span): for OpenVINO, which keeps a tower's files mapped
+    after it has made its own copy of the weights. MADV_PAGEOUT reclaims clean file pages as
+    the kernel does when memory runs short (a page read again comes back from the file), and
+    never discards anonymous memory: a range unmapped and reused between reading the map and
+    the call loses nothing (a kernel before 5.4 refuses it, and nothing is dropped)."""
     madvise = _madvise()
     roots = tuple(os.path.join(os.path.realpath(f), "") for f in folders if f)
     if madvise is None or not roots:
@@ -74,14 +83,14 @@ def drop_mapped_pages(folders) -> int:
     try:
         with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
             lines = f.readlines()
-    except OSError:  # not Linux
+    except OSError:
         return 0
     dropped = 0
     for line in lines:
         parts = line.split(maxsplit=5)
         if len(parts) < 6 or "w" in parts[1] or not parts[5].rstrip("\n").startswith(roots):
-            continue  # a written page is no longer the file's: never dropped
+            continue
         start, end = (int(x, 16) for x in parts[0].split("-"))
-        if madvise(start, end - start, MADV_DONTNEED) == 0:
+        if madvise(start, end - start, MADV_PAGEOUT) == 0:
             dropped += end - start
     return dropped

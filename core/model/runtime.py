@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.osutil import drop_mapped_pages, native_bf16
+from core.osutil import can_drop_mapped_pages, drop_mapped_pages, native_bf16
 from core.thirdparty import openvino
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,9 @@ class OpenVinoTower:
         made = [compiled.create_infer_request() for _ in range(self.requests)]
         for request in made:
             self._free.put(request)
-        # each stream reads the weights at its request's first run: the files settle after
-        self._files, self._unrun = files, {id(r) for r in made}
+        # a stream reads the weights from the files at its first run of each batch size (the
+        # CPU plugin lays them out for the size: another copy of some): those runs settle them
+        self._files, self._seen, self._seen_lock = files, set(), threading.Lock()
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(batch, dtype=np.float32)
@@ -65,10 +66,13 @@ class OpenVinoTower:
                 requests.append(self._free.get_nowait())
             except queue.Empty:
                 break
-        parts = np.array_split(batch, len(requests)) if len(requests) > 1 else [batch]
-        fresh = {id(r) for r in requests[:len(parts)]} & self._unrun
         started = []
         try:
+            parts = np.array_split(batch, len(requests)) if len(requests) > 1 else [batch]
+            with self._seen_lock:
+                fresh = {(id(r), len(p))
+                         for r, p in zip(requests, parts, strict=True)} - self._seen
+                self._seen |= fresh
             with settling(self._files if fresh else ()):
                 for request, part in zip(requests, parts, strict=True):
                     request.start_async(np.ascontiguousarray(part))
@@ -77,7 +81,6 @@ class OpenVinoTower:
                 for request in started:
                     request.wait()
                     outs.append(np.array(request.get_output_tensor(0).data, dtype=np.float32))
-            self._unrun -= fresh
         finally:
             for request in started:  # never handed back while it runs
                 request.wait()
@@ -96,9 +99,8 @@ def settling(files: tuple):
     it lays them out for its kernels), the pages of the tower's files go as it goes, and once
     more at the end. OpenVINO keeps the files mapped after it has made its own copy of the
     weights, and without this both are resident: a tower's weights twice (docs/PERFORMANCE.md,
-    "First run"). A page dropped is read again from the file (from the page cache: no disk
-    read) if it is needed again; the copy is what OpenVINO computes with."""
-    if not files:
+    "First run"). A page dropped is read again from the file if it is needed again."""
+    if not any(files) or not can_drop_mapped_pages():
         yield
         return
     done = threading.Event()
@@ -168,14 +170,14 @@ class TextTower:
         tokens = self.tokenizer(texts)
         rows = []
         with self._lock, settling(self._unsettled):
-            for one in tokens:
-                feed = {"tokens": one[None]}
+            for one in [t[None] for t in tokens] or [tokens]:  # (no text: one empty batch)
+                feed = {"tokens": one}
                 if self._table is not None:
-                    feed["embeds"] = np.ascontiguousarray(self._table[one[None]], np.float32)
+                    feed["embeds"] = np.ascontiguousarray(self._table[one], np.float32)
                 rows.append(np.asarray(self._compiled([feed[k] for k in self._inputs])[0],
                                        np.float32))
             self._unsettled = ()  # (a first run reads the weights: settled as it goes)
-        out = np.concatenate(rows) if rows else np.empty((0, 0), np.float32)
+        out = np.concatenate(rows)
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
