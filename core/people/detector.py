@@ -69,7 +69,8 @@ class CenterFace:
     def find(self, image: np.ndarray, first: int = FIRST_LOOK, second: int = SECOND_LOOK,
              hint: float = HINT, small: float = SMALL) -> list[Detection]:
         """The faces in an RGB picture, in its pixels, best first: looked at `first` px, and
-        again at up to `second` px where that look found a small face or a hint of one."""
+        again at up to `second` px where that look found a small face or a hint of one; the
+        neighbourhood of a hint of a larger face alone, at the same scale."""
         h, w = image.shape[:2]
         found = self.detect(image, hint, min(first, max(h, w)))
         faces = [d for d in found if d.score >= THRESHOLD]
@@ -79,21 +80,24 @@ class CenterFace:
             self.second_looks += 1
             faces += self.detect(image, THRESHOLD, closer)
         elif max(h, w) > first:  # a hint large enough to be a face is looked at closer, alone
-            for d in [d for d in found if d.score < THRESHOLD][:MAX_CLOSER]:
-                faces += self.closer(image, d.box, closer / max(h, w))
+            areas = [near(d.box, w, h) for d in found if d.score < THRESHOLD][:MAX_CLOSER]
+            if sum((r - le) * (b - t) for le, t, r, b in areas) >= w * h:
+                self.second_looks += 1  # (never more than the whole picture looked at again)
+                faces += self.detect(image, THRESHOLD, closer)
+            else:
+                for area in areas:
+                    faces += self.closer(image, area, closer / max(h, w))
         if len(faces) > 1:
             boxes = np.asarray([d.box for d in faces], np.float32).reshape(-1, 4)
             faces = [faces[i] for i in nms(boxes, np.asarray([d.score for d in faces]),
                                            NMS_OVERLAP)]
         return sorted(faces, key=lambda d: -d.score)
 
-    def closer(self, image: np.ndarray, box, scale: float) -> list[Detection]:
-        """The faces in the neighbourhood of `box` (its width on every side), looked at
-        `scale` of the picture's pixels, in the picture's pixels."""
-        h, w = image.shape[:2]
-        bw, bh = box[2] - box[0], box[3] - box[1]
-        left, top = max(0, int(box[0] - bw)), max(0, int(box[1] - bh))
-        right, bottom = min(w, int(box[2] + bw) + 1), min(h, int(box[3] + bh) + 1)
+    def closer(self, image: np.ndarray, area: tuple[int, int, int, int], scale: float
+               ) -> list[Detection]:
+        """The faces in `area` (left, top, right, bottom) of the picture, looked at `scale` of
+        its pixels, in the picture's pixels."""
+        left, top, right, bottom = area
         crop = np.ascontiguousarray(image[top:bottom, left:right])
         long_side = max(STRIDE, round(max(crop.shape[:2]) * scale))
         return [Detection((d.box[0] + left, d.box[1] + top, d.box[2] + left, d.box[3] + top),
@@ -124,6 +128,13 @@ class CenterFace:
                                   float(min(w, box[2])), float(min(h, box[3]))),
                                  float(score), lm.astype(np.float32)))
         return out
+
+
+def near(box, w: int, h: int) -> tuple[int, int, int, int]:
+    """A box's neighbourhood, its width and height on every side, within a w x h picture."""
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    return (max(0, int(box[0] - bw)), max(0, int(box[1] - bh)),
+            min(w, int(box[2] + bw) + 1), min(h, int(box[3] + bh) + 1))
 
 
 def decode(heat: np.ndarray, scale: np.ndarray, offset: np.ndarray, marks: np.ndarray,
