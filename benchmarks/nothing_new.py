@@ -67,7 +67,7 @@ def filled_library(home: Path, spec: str, photos: Path) -> int:
             index.add(np.array([m for m, _ in block]), vecs)
             index.seq = max(index.seq, seq)
         index.save(lib.catalog)
-        versions = lib._enricher_versions()
+        versions = lib.folder_work.enricher_versions()
         while items := lib.catalog.enrich_pending(versions, 1000):
             for item in items:
                 lib.catalog.store_enriched(item.media_id, item.content_hash,

@@ -14,6 +14,7 @@ import pytest
 from helpers import ROOT, make_photo, make_random_model, run_cli
 
 from core.library import Library
+from core.library.folderwork import FolderWork
 from core.types import Notice, Progress, Query
 
 COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"]
@@ -151,8 +152,8 @@ def test_a_switch_killed_midway_leaves_the_old_model_answering_and_resumes(
 def test_photos_added_during_a_switch_get_both_vectors(tmp_path, random_model, model_b,
                                                        monkeypatch):
     monkeypatch.setattr("core.library.switch.CHUNK", 4)
-    monkeypatch.setattr(Library, "faces_enabled", False)
-    monkeypatch.setattr(Library, "text_enabled", False)
+    monkeypatch.setattr(FolderWork, "faces_enabled", False)
+    monkeypatch.setattr(FolderWork, "text_enabled", False)
     home, folder, a_id, _, _ = indexed_with_a(tmp_path, random_model, 24)
     lib = Library(home)
     added, answers, a_had_new = [], [], []

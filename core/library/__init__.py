@@ -1,5 +1,5 @@
 """The facade the CLI and the desktop use: one library home, its catalog, model and vectors,
-folders and background work, and events. The work is done in the rooms it is made of."""
+folders and background work, and events. The work is done by the parts it holds."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class _Part:
         setattr(getattr(library, self.part), self.name, value)
 
 
-class Library(FolderWork, PhotoDetails):
+class Library:
     """One library home: a catalog, the model's vectors and their index, and background work."""
 
     def __init__(self, home: str | Path | None = None, model: str | None = None,
@@ -61,7 +61,6 @@ class Library(FolderWork, PhotoDetails):
         self._home_lock = HomeLock.of(self.home)
         self._holds = 0  # this Library's holds on the home lock (released by close)
         self._holds_lock = threading.Lock()
-        self._watch_hold = False
         self.thumbs = Path(thumbs_dir).expanduser() if thumbs_dir else self.home / "thumbs"
         if thumbs_dir:  # a thumbnail folder of the user's choosing is as private as the home
             make_private_home(self.thumbs)  # (the same rule: a folder of other things is left)
@@ -79,10 +78,11 @@ class Library(FolderWork, PhotoDetails):
         self.ranker = Ranker(self.catalog, lambda: models.embedder, self._searcher,
                              models.check_model)
         self.people_book = PeopleBook(self.catalog, self.ranker, self.thumbs, self.writing)
-        self.young: list[int] = []
-        self.background = None  # a BackgroundIndexer while watching
-        self._faces_child = False  # the second pass started the faces child (end_children)
-        self._forget_missing: set[int] = set()  # folders whose gone photos may go (FolderWork)
+        self.folder_work = FolderWork(self.catalog, self.thumbs, models, self.vectors,
+                                      self.in_flight, emit=self.emit, writing=self.writing,
+                                      watcher=self._watcher)
+        self.photo_details = PhotoDetails(self.catalog, self.home, self.thumbs, models,
+                                          self.vectors, self.ranker, self.emit)
 
     # -- the model (core/library/modelholder.py), named on the facade --------------------
     embedder = _Part("model_holder")
@@ -108,6 +108,43 @@ class Library(FolderWork, PhotoDetails):
     resume = _Part("in_flight")
     paused = _Part("in_flight")
     cancel = _Part("in_flight")
+
+    # -- folders and indexing (core/library/folderwork.py) -------------------------------
+    add_folder = _Part("folder_work")
+    remove_folder = _Part("folder_work")
+    folders = _Part("folder_work")
+    set_folder_paused = _Part("folder_work")
+    scan = _Part("folder_work")
+    index_pending = _Part("folder_work")
+    update_places = _Part("folder_work")
+    forget_missing = _Part("folder_work")
+    update = _Part("folder_work")
+    start_watching = _Part("folder_work")
+    stop = _Part("folder_work")
+    end_children = _Part("folder_work")
+    enrich_pending = _Part("folder_work")
+    enrich = _Part("folder_work")
+    young = _Part("folder_work")
+    background = _Part("folder_work")
+    faces_enabled = _Part("folder_work")
+    text_enabled = _Part("folder_work")
+
+    # -- what the library knows of photos (core/library/details.py) ----------------------
+    photo_text = _Part("photo_details")
+    media_id_of = _Part("photo_details")
+    about = _Part("photo_details")
+    why = _Part("photo_details")
+    explain = _Part("photo_details")
+    places = _Part("photo_details")
+    place_names = _Part("photo_details")
+    duplicates = _Part("photo_details")
+    status = _Part("photo_details")
+    away = _Part("photo_details")
+    errors = _Part("photo_details")
+    thumbnail = _Part("photo_details")
+    details = _Part("photo_details")
+    cameras = _Part("photo_details")
+    recent = _Part("photo_details")
 
     # -- people (core/library/peoplebook.py), named on the facade ----------------------------
     people = _Part("people_book")
@@ -187,6 +224,12 @@ class Library(FolderWork, PhotoDetails):
             if got:
                 self._home_lock.release()
 
+    def _watcher(self, **options):
+        """The background indexer that watches this library's folders (FolderWork's)."""
+        from core.folders.watcher import BackgroundIndexer
+
+        return BackgroundIndexer(self, **options)
+
     # -- the vectors (core/search/vectorstore.py) ------------------------------------------
     @property
     def index(self):
@@ -225,6 +268,9 @@ class Library(FolderWork, PhotoDetails):
         if self.is_empty():  # nothing to find: no model is loaded (or downloaded) for it
             return []
         return self.model_holder.answer(lambda: self.ranker.search(query))
+
+    def similar(self, media_id: int, k: int = 20) -> list[SearchResult]:
+        return self.search(Query(media=[(media_id, 1.0)], k=k))
 
     def is_empty(self) -> bool:
         """No photo or video catalogued yet (said without the model)."""

@@ -4,6 +4,7 @@ thumbnail, the words and chips a query met, where in the picture (explain), plac
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +20,14 @@ from core.types import Away, Query, SearchResult, SnapseekError
 
 
 class PhotoDetails:
-    """Library's part that answers about photos."""
+    """The library's part that answers about photos. It keeps no state of its own: it asks the
+    catalog, the model part (`models`: the model, which one, answers by one model), the vectors
+    (the index file's health) and the ranker, and makes thumbnails in `thumbs`."""
+
+    def __init__(self, catalog, home: Path, thumbs: Path, models, vectors, ranker,
+                 emit: Callable):
+        self.catalog, self.home, self.thumbs = catalog, home, thumbs
+        self.models, self.vectors, self.ranker, self.emit = models, vectors, ranker, emit
 
     # -- what a photo knows, and why it matched ------------------------------------
     def photo_text(self, media_id: int) -> list[str]:
@@ -102,7 +110,7 @@ class PhotoDetails:
     def explain(self, path_or_id, query: Query, across: int = 6) -> dict:
         """Why a photo matches: {"score", "words", "chips", "grid"}; grid is where in the
         picture the query matched (occlusion, core/search/explain.py), rows top first."""
-        return self.model_holder.answer(lambda: self._explain(path_or_id, query, across))
+        return self.models.answer(lambda: self._explain(path_or_id, query, across))
 
     def _explain(self, path_or_id, query: Query, across: int) -> dict:
         from core.search.explain import occlusion_map
@@ -116,8 +124,8 @@ class PhotoDetails:
             return {"score": None, "words": why["words"], "chips": why["chips"],
                     "people": why["people"], "grid": []}
         row = self.catalog.media_by_id(media_id)
-        emb = self.embedder
-        vector = self.query_vector(replace(query, k=1))
+        emb = self.models.embedder
+        vector = self.ranker.query_vector(replace(query, k=1))
         try:
             if is_video(row.path):  # the moment that matched is not known here: the first
                 picture = Image.open(self.thumbnail(media_id)).convert("RGB")
@@ -133,17 +141,6 @@ class PhotoDetails:
                 "people": why["people"], "grid": [[round(float(v), 3) for v in r] for r in grid]}
 
     # -- places ----------------------------------------------------------------
-    def update_places(self) -> int:
-        """Look up the place of every photo with a GPS position that has none yet (offline,
-        a few microseconds each once the cities are loaded); returns how many."""
-        from core.media.places import locate
-
-        done = 0
-        while missing := self.catalog.places_missing():
-            self.catalog.store_places([(m, locate(lat, lon)) for m, lat, lon in missing])
-            done += len(missing)
-        return done
-
     def places(self) -> list[tuple[str, int]]:
         """The library's places for a place filter: (name, photos), cities then countries,
         most photos first."""
@@ -163,10 +160,7 @@ class PhotoDetails:
 
     def duplicates(self, threshold: float = 0.95, neighbours: int = 8) -> list[list[SearchResult]]:
         """Groups of near-duplicate photos, largest first (Ranker.duplicates)."""
-        return self.model_holder.answer(lambda: self.ranker.duplicates(threshold, neighbours))
-
-    def similar(self, media_id: int, k: int = 20) -> list[SearchResult]:
-        return self.search(Query(media=[(media_id, 1.0)], k=k))
+        return self.models.answer(lambda: self.ranker.duplicates(threshold, neighbours))
 
     # -- status --------------------------------------------------------------
     def status(self) -> dict:
@@ -174,8 +168,8 @@ class PhotoDetails:
         model."""
         away = self.away()
         stored = self.catalog.get_meta("model")
-        model_ids = [h for h in self._model_ids() if spec_of(h) == self.model_spec]
-        model_id = self.model_holder.loaded_model_id or (model_ids[0] if model_ids else None)
+        model_ids = [h for h in self._model_ids() if spec_of(h) == self.models.model_spec]
+        model_id = self.models.loaded_model_id or (model_ids[0] if model_ids else None)
         header = self.catalog.index_header(model_id) if model_id else None
         indexed = self.catalog.vector_count(model_id) if model_id else 0
         # photos whose drive is away and that lack the model's vector (a switch flipped
@@ -185,15 +179,15 @@ class PhotoDetails:
         if header is None:
             health = "missing (rebuilt on next search)" if indexed else "empty"
         else:
-            path = self._index_path(model_id)
+            path = self.vectors.path(model_id)
             ok = path.exists() and path.stat().st_size == header.file_size
             health = (f"ok ({header.count} vectors, generation {header.generation})" if ok
                       else "damaged (rebuilt on next search)")
         return {
             "home": str(self.home),
-            "model": self.model_spec,
+            "model": self.models.model_spec,
             "library_model": stored,
-            "switching_to": self.switch_target,
+            "switching_to": self.models.switch_target,
             "media_count": self.catalog.media_count(),
             "indexed_count": indexed,
             "waiting_for_drive": waiting,

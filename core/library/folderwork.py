@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 
 from core.folders import drives
@@ -18,13 +19,29 @@ from core.types import Folder, IndexReport, Level, Notice, Progress, SnapseekErr
 
 
 class FolderWork:
-    """Library's part that owns folders and indexing."""
+    """The library's part that owns folders and indexing: the folders, their scans, both
+    passes, and watching them in the background. Its own state: the photos a pass left young,
+    the folders whose gone photos may go, the watcher and its hold on the writer lock, and
+    whether its second pass started the faces child. It is given the catalog, the thumbnail
+    folder, the model part (`models`), the vectors, the indexing in flight, the library's
+    events and writer lock, and `watcher`, which makes the library's BackgroundIndexer."""
 
     # the second pass runs after indexing (`snapseek index`, and the app when indexing is
     # idle); SNAPSEEK_NO_FACES=1 or faces_enabled = False turns finding faces off, and
     # SNAPSEEK_NO_TEXT=1 or text_enabled = False reading text in photos (core/text/ocr.py)
     faces_enabled = os.environ.get("SNAPSEEK_NO_FACES", "") in ("", "0")
     text_enabled = os.environ.get("SNAPSEEK_NO_TEXT", "") in ("", "0")
+
+    def __init__(self, catalog, thumbs: Path, models, vectors, in_flight, *, emit: Callable,
+                 writing: Callable[[], AbstractContextManager], watcher: Callable):
+        self.catalog, self.thumbs, self.models, self.vectors = catalog, thumbs, models, vectors
+        self.in_flight = in_flight
+        self.emit, self.writing, self._watcher = emit, writing, watcher
+        self.young: list[int] = []  # what the last pass left pending, half-copied maybe
+        self.background = None  # a BackgroundIndexer while watching
+        self._watch_hold: ExitStack | None = None  # the writer lock, held while watching
+        self._faces_child = False  # the second pass started the faces child (end_children)
+        self._forget_missing: set[int] = set()  # folders whose gone photos may go
 
     # -- folders -------------------------------------------------------------
     def add_folder(self, path: str | Path) -> Folder:
@@ -137,7 +154,7 @@ class FolderWork:
             # deleted photos leave no copy behind; changed ones get new thumbnails when re-embedded
             remove_thumbnails(self.thumbs, changes.removed_ids)
             if self.vectors.loaded is not None or changes.removed_ids or changes.copied_ids:
-                index = self.index
+                index = self.vectors.index()
                 index.remove(changes.removed_ids)
                 if changes.copied_ids:
                     ids, vecs, _ = self.catalog.vectors(index.model_id, ids=changes.copied_ids)
@@ -156,18 +173,29 @@ class FolderWork:
         pending (they may be half-copied); `young` lists them afterwards.
         """
         with self.writing():
-            emb, index = self.embedder, self.index
+            emb, index = self.models.embedder, self.vectors.index()
             items = self.catalog.pending(emb.model_id)
             pipeline = IndexingPipeline(self.catalog, emb, index, self.thumbs,
                                         retry_young_s=retry_young_s)
             try:
-                with self.running(pipeline):
+                with self.in_flight.running(pipeline):
                     result = pipeline.run(items, on_progress or self.emit)
                 self.update_places()  # cheap, offline: GPS to place names with pass 1
                 return result
             finally:
                 self.young = pipeline.young
                 self.vectors.forget_standin()
+
+    def update_places(self) -> int:
+        """Look up the place of every photo with a GPS position that has none yet (offline,
+        a few microseconds each once the cities are loaded); returns how many."""
+        from core.media.places import locate
+
+        done = 0
+        while missing := self.catalog.places_missing():
+            self.catalog.store_places([(m, locate(lat, lon)) for m, lat, lon in missing])
+            done += len(missing)
+        return done
 
     def forget_missing(self, path: str) -> None:
         """The photos gone from a folder that is on its drive are forgotten at its next sweep
@@ -185,30 +213,29 @@ class FolderWork:
                forget_missing: bool = False) -> IndexReport:
         """Scan all folders, then embed what is new: what `snapseek index` does."""
         started = time.monotonic()
-        self.begin_switch()  # another model asked for: re-embed beside the library's model
-        self.load_model()  # fail before touching anything when the model is unavailable
+        self.models.begin_switch()  # another model asked for: re-embed beside the library's model
+        self.models.load_model()  # fail before touching anything when the model is unavailable
         with self.writing():
-            self.remember_model()
+            self.models.remember_model()
             changes = self.scan(on_progress, forget_missing=forget_missing)
             embedded, failed, cancelled = self.index_pending(on_progress)
-            if self.switch_target and not cancelled:
-                self.run_switch(on_progress=on_progress)
+            if self.models.switch_target and not cancelled:
+                self.models.run_switch(on_progress=on_progress)
             return IndexReport(changes.report, embedded, failed, time.monotonic() - started, cancelled)
 
     # -- watching ------------------------------------------------------------
     def start_watching(self, settle: float = 1.0, reconcile_every: float | None = None,
                        **options) -> None:
         """Reconcile, then keep every folder indexed in the background until stop()."""
-        from core.folders.watcher import BackgroundIndexer
-
         if self.background is not None:
             return
-        self._acquire()  # the writer lock, held while watching (LibraryBusy when taken)
-        self._watch_hold = True
+        hold = ExitStack()  # the writer lock, held while watching (LibraryBusy when taken)
+        hold.enter_context(self.writing())
+        self._watch_hold = hold
         if reconcile_every is None:
             reconcile_every = float(self.catalog.get_meta("reconcile_every", "1800"))
-        self.background = BackgroundIndexer(self, settle=settle, reconcile_every=reconcile_every,
-                                            **options)
+        self.background = self._watcher(settle=settle, reconcile_every=reconcile_every,
+                                        **options)
         self.background.start()
 
     def stop(self) -> None:
@@ -216,9 +243,9 @@ class FolderWork:
         if self.background is not None:
             self.background.stop()
             self.background = None
-        if self._watch_hold:
-            self._watch_hold = False
-            self._release()
+        hold, self._watch_hold = self._watch_hold, None
+        if hold is not None:
+            hold.close()
 
     def end_children(self) -> None:
         """The faces child and its models' memory go with the library, where its second
@@ -253,7 +280,7 @@ class FolderWork:
             enrichers.append(reader)
         return enrichers
 
-    def _enricher_versions(self) -> dict[str, int]:
+    def enricher_versions(self) -> dict[str, int]:
         from core.people import names
         from core.people.faces import ENRICHER, FaceEnricher
         from core.text.ocr import TextReader
@@ -266,7 +293,7 @@ class FolderWork:
 
     def enrich_pending(self) -> int:
         """How many indexed photos the second pass has still to look at."""
-        versions = self._enricher_versions()
+        versions = self.enricher_versions()
         if not versions:
             return 0
         done, total = self.catalog.enrich_progress(versions)

@@ -21,9 +21,10 @@ def library_of_a(tmp_path, model_a, n, monkeypatch):
     """A library of `n` pictures indexed with model A (without the second pass), model B beside
     it, and the home (opened by the test without naming a model, as the app opens it)."""
     from core.library import Library
+    from core.library.folderwork import FolderWork
 
-    monkeypatch.setattr(Library, "faces_enabled", False)
-    monkeypatch.setattr(Library, "text_enabled", False)
+    monkeypatch.setattr(FolderWork, "faces_enabled", False)
+    monkeypatch.setattr(FolderWork, "text_enabled", False)
     model_b = make_random_model(tmp_path / "model-b", seed=5)
     folder = tmp_path / "Pictures"
     for i in range(n):
