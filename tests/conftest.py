@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from helpers import make_photo, make_random_model
+from helpers import home_holding, make_photo, make_random_model
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # QSettings and other per-user files go to a throw-away folder, never the real profile
@@ -97,6 +97,33 @@ def photo_dir(tmp_path):
     make_photo(folder / "sub" / "red_square.png", "red", "square", seed=10)
     make_photo(folder / "sub" / "blue_circle.webp", "blue", "circle", seed=11)
     return folder
+
+
+@pytest.fixture
+def home(tmp_path, exported_runtime) -> Path:
+    """An empty library home holding the tiny model's built towers (built once a run)."""
+    return home_holding(tmp_path, exported_runtime)
+
+
+@pytest.fixture(scope="session")
+def trained_runtime(trained_model, tmp_path_factory) -> Path:
+    """The trained model's towers, made once a run: its image tower is a ResNet, which the
+    builder does not cover, so torch exports them (15 s a home); the tests of that export
+    (test_fast_cli.py, test_builder.py) make their own."""
+    from PIL import Image
+
+    from core.library import Library
+
+    home = tmp_path_factory.mktemp("trained") / "home"
+    with Library(home, model=trained_model) as lib:
+        lib.load_model().encode_images([Image.new("RGB", (64, 48), (120, 80, 40))])
+    return home / "runtime"
+
+
+@pytest.fixture
+def trained_home(tmp_path, trained_runtime) -> Path:
+    """An empty library home holding the trained model's towers (made once a run)."""
+    return home_holding(tmp_path, trained_runtime)
 
 
 @pytest.fixture(scope="session")

@@ -270,3 +270,67 @@ def without_override_capabilities() -> list[str]:
     if subprocess.run([*prefix, "true"], capture_output=True).returncode != 0:
         pytest.skip("running as root and not allowed to drop capabilities")
     return prefix
+
+
+def home_holding(tmp_path: Path, runtime: Path) -> Path:
+    """`tmp_path`/home, empty but for a model's towers made before (a copy of `runtime`)."""
+    import shutil
+
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copytree(runtime, home / "runtime")
+    return home
+
+
+class Watching:
+    """`snapseek watch` in a process of its own, its lines read with a deadline (a silent
+    process never blocks a test), and ended however the test ends: SIGTERM, then SIGKILL."""
+
+    def __init__(self, home: Path, model: str, env: dict | None = None):
+        self.said: list[str] = []
+        self._partial = b""
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "core.cli", "--home", str(home), "--model", model, "watch"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), **(env or {})})
+
+    def wait_for(self, words: str, timeout: float = 120) -> str:
+        """The first line to come that holds `words` (read from the pipe itself: no buffer
+        can hold a line back from the deadline)."""
+        import select
+        import time
+
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([self.proc.stdout], [], [], min(left, 1.0))
+            if not ready:
+                continue
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:  # it ended
+                break
+            *lines, self._partial = (self._partial + chunk).split(b"\n")
+            for line in lines:
+                self.said.append(line.decode(errors="replace") + "\n")
+                if words in self.said[-1]:
+                    return self.said[-1]
+        raise AssertionError(f"no {words!r} in:\n{''.join(self.said)}")
+
+    def stop(self) -> int:
+        """Asked to end as a logout asks; killed if it has not within a minute."""
+        import signal
+
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rest, _ = self.proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rest, _ = self.proc.communicate()
+        self.said.append((self._partial + (rest or b"")).decode(errors="replace"))
+        return self.proc.returncode
+
+    def __enter__(self) -> Watching:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc.poll() is None:
+            self.stop()

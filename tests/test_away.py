@@ -5,16 +5,12 @@ folder asks first; and a share that does not answer never holds anything up."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, make_photo, run_cli
+from helpers import Watching, make_photo, run_cli
 from mounts import (
     bind,
     make_drive,
@@ -37,14 +33,6 @@ def fill(folder: Path, n: int = 12) -> None:
     for i in range(n):
         make_photo(folder / f"trip/{i:02d}.jpg", COLOURS[i % 6], ["circle", "square"][i % 2],
                    size=(160, 120), seed=i)
-
-
-@pytest.fixture
-def home(tmp_path, exported_runtime) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copytree(exported_runtime, home / "runtime")  # the model exported once a session
-    return home
 
 
 def catalog_state(home: Path) -> tuple[dict[str, int], int, int]:
@@ -258,35 +246,16 @@ def test_watch_started_while_the_drive_is_away_keeps_it_and_takes_it_back(
         index(home, random_model, str(usb))
         ids, vectors, seq = catalog_state(home)
         umount(usb)
-        watch = subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "--home", str(home), "--model", random_model,
-             "watch"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT),
-                 "SNAPSEEK_NO_FACES": "1", "SNAPSEEK_NO_TEXT": "1"})
-        said: list[str] = []
-        try:
-            def wait_for(words: str, timeout: float = 120) -> None:
-                deadline = time.monotonic() + timeout
-                while time.monotonic() < deadline:
-                    line = watch.stdout.readline()
-                    said.append(line)
-                    if words in line:
-                        return
-                    assert line or watch.poll() is None, "".join(said)
-                raise AssertionError(f"no {words!r} in:\n{''.join(said)}")
-
+        with Watching(home, random_model,
+                      {"SNAPSEEK_NO_FACES": "1", "SNAPSEEK_NO_TEXT": "1"}) as watch:
             away = f"{usb} is away (on USB, not connected): its 12 photos are kept"
-            wait_for(away)
+            watch.wait_for(away)
             assert catalog_state(home) == (ids, vectors, seq)
             plug(image, usb)
-            wait_for(f"{usb} is back")
+            watch.wait_for(f"{usb} is back")
             umount(usb)  # unplugged while watched
-            wait_for(away)
+            watch.wait_for(away)
             plug(image, usb)
-            wait_for(f"{usb} is back")
-        finally:
-            watch.send_signal(signal.SIGTERM)
-            rest, _ = watch.communicate(timeout=60)
-            said.append(rest)
-        assert watch.returncode == 0, "".join(said)
+            watch.wait_for(f"{usb} is back")
+            assert watch.stop() == 0, "".join(watch.said)
         assert catalog_state(home) == (ids, vectors, seq)  # nothing forgotten or embedded again

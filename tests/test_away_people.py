@@ -5,29 +5,15 @@ back, at the same mount point or another: the same ids, nothing embedded or look
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import pytest
-from helpers import ROOT, run_cli
+from helpers import Watching, run_cli
 from mounts import make_drive, mounted, need_mounts, plug, umount
 from test_away import catalog_state
 from test_people import write_people
 
 from core.store import Catalog
-
-
-@pytest.fixture
-def home(tmp_path, exported_runtime) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copytree(exported_runtime, home / "runtime")  # the model exported once a session
-    return home
 
 
 def faces_state(home: Path) -> tuple[list, list, int]:
@@ -62,34 +48,13 @@ def grace_of(listed: list[dict]) -> dict:
 def watch_until_back(home: Path, model: str, usb: Path, image: Path) -> None:
     """`watch` started while the drive is away: it keeps everything, and takes the drive back
     when it is plugged in again."""
-    watch = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "--home", str(home), "--model", model, "watch"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT),
-             "SNAPSEEK_NO_TEXT": "1"})
-    said: list[str] = []
-
-    def wait_for(words: str, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = watch.stdout.readline()
-            said.append(line)
-            if words in line:
-                return
-            assert line or watch.poll() is None, "".join(said)
-        raise AssertionError(f"no {words!r} in:\n{''.join(said)}")
-
-    try:
-        wait_for("Watching 1 folder(s)")  # the drive known to be away: nothing to say of it
+    with Watching(home, model, {"SNAPSEEK_NO_TEXT": "1"}) as watch:
+        watch.wait_for("Watching 1 folder(s)")  # the drive known to be away: nothing to say of it
         time.sleep(3)  # its first reconcile, and the second pass when idle, with the drive away
         assert grace_of(people(home))["count"] == 4  # listed while away, as watch runs
         plug(image, usb)
-        wait_for(f"{usb} is back")
-    finally:
-        watch.send_signal(signal.SIGTERM)
-        rest, _ = watch.communicate(timeout=120)
-        said.append(rest)
-    assert watch.returncode == 0, "".join(said)
+        watch.wait_for(f"{usb} is back")
+        assert watch.stop() == 0, "".join(watch.said)
 
 
 def test_a_named_face_on_a_drive_keeps_its_name_across_an_unplug(tmp_path, home, random_model):

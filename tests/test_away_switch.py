@@ -6,7 +6,6 @@ with the new model."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,14 +16,6 @@ from test_away import catalog_state, fill, index, status
 from core.library import Library
 from core.store import Catalog
 from core.types import Progress, State
-
-
-@pytest.fixture
-def home(tmp_path, exported_runtime) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copytree(exported_runtime, home / "runtime")  # the model exported once a session
-    return home
 
 
 @pytest.fixture(scope="module")

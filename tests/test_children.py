@@ -4,6 +4,7 @@ pictures, the faces finder and multiprocessing's resource tracker are never left
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -259,6 +260,10 @@ def test_the_index_writer_ends_with_its_parent(tmp_path):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     writer: dict[int, str] = {}
     try:
+        ready, _, _ = select.select([parent.stdout], [], [], 120)
+        if not ready:  # never reached its fork: what it said instead
+            parent.kill()
+            pytest.fail(f"the writer never started: {parent.communicate()[1][-2000:]}")
         pid = int(parent.stdout.readline() or parent.stderr.read())
         writer = {pid: _cmdline(pid)}
         os.kill(parent.pid, signal.SIGKILL)
