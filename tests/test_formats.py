@@ -114,14 +114,15 @@ def test_filters_and_date_sort_through_the_cli(tmp_path, random_model):
     assert bad.returncode == 2 and "not a date" in bad.stderr
 
 
-def test_duplicates_groups_near_identical_photos_and_deletes_nothing(tmp_path, trained_model):
+def test_duplicates_groups_near_identical_photos_and_deletes_nothing(tmp_path, trained_model,
+                                                                    trained_home):
     folder = tmp_path / "Pictures"
     original = make_photo(folder / "beach.jpg", "blue", "stripe", size=(800, 600), seed=1)
     with Image.open(original) as im:
         im.resize((400, 300)).save(folder / "beach-small.jpg", quality=70)
     make_photo(folder / "other.jpg", "red", "circle", seed=2)
     make_photo(folder / "third.jpg", "yellow", "triangle", seed=3)
-    home = tmp_path / "home"
+    home = trained_home
     run_cli("index", str(folder), home=home, model=trained_model)
     groups = json.loads(run_cli("duplicates", "--json", "--threshold", "0.98", home=home).stdout)
     assert len(groups) == 1

@@ -8,7 +8,7 @@ import sqlite3
 
 import numpy as np
 import pytest
-from helpers import draw_photo, make_photo, make_video, run_cli
+from helpers import draw_photo, home_holding, make_photo, make_video, run_cli
 from PIL import Image
 
 from core.library import Library
@@ -18,7 +18,7 @@ from core.types import Query
 
 
 @pytest.fixture(scope="module")
-def video_library(tmp_path_factory, trained_model):
+def video_library(tmp_path_factory, trained_model, trained_runtime):
     """Photos and videos indexed with the trained model: one video goes red circle → blue
     square → green triangle, another is all yellow stripe."""
     root = tmp_path_factory.mktemp("videos")
@@ -33,7 +33,7 @@ def video_library(tmp_path_factory, trained_model):
     (folder / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 50)
     make_photo(folder / "IMG_LIVE.jpg", "red", "circle", seed=9)
     make_video(folder / "IMG_LIVE.mov", [("red", "circle", 2)])  # a Live Photo's motion part
-    home = root / "home"
+    home = home_holding(root, trained_runtime)
     run_cli("index", str(folder), home=home, model=trained_model)
     return home, folder
 
@@ -161,13 +161,14 @@ def test_dates_in_the_query_filter_through_the_cli(tmp_path, random_model):
     assert "taken 2019" in said
 
 
-def test_relevance_feedback_pulls_towards_good_and_drops_bad(tmp_path, trained_model):
+def test_relevance_feedback_pulls_towards_good_and_drops_bad(tmp_path, trained_model,
+                                                             trained_home):
     folder = tmp_path / "Pictures"
     for i in range(4):
         make_photo(folder / f"red_circle_{i}.jpg", "red", "circle", seed=10 + i)
         make_photo(folder / f"red_square_{i}.jpg", "red", "square", seed=20 + i)
         make_photo(folder / f"blue_circle_{i}.jpg", "blue", "circle", seed=30 + i)
-    with Library(tmp_path / "home", model=trained_model) as lib:
+    with Library(trained_home, model=trained_model) as lib:
         lib.add_folder(folder)
         lib.update()
 
@@ -185,7 +186,7 @@ def test_relevance_feedback_pulls_towards_good_and_drops_bad(tmp_path, trained_m
         squares_after = [i for i, n in enumerate(after) if "square" in n]
         assert squares_after == [0, 1, 2, 3] and squares_before != squares_after
         cli = json.loads(run_cli("search", "red", "--json", "-k", "4", "--good",
-                                 str(good[0]), "--bad", str(bad[0]), home=tmp_path / "home",
+                                 str(good[0]), "--bad", str(bad[0]), home=trained_home,
                                  model=trained_model).stdout)
         assert all("square" in r["path"] for r in cli)
 

@@ -46,11 +46,11 @@ def travel_photos(folder, others: int = 6, colours=("yellow",)) -> None:
 
 
 @pytest.fixture
-def travels(tmp_path, trained_model):
+def travels(tmp_path, trained_model, trained_home):
     """Photos with GPS in three cities, and others without."""
     folder = tmp_path / "Pictures"
     travel_photos(folder)
-    lib = Library(tmp_path / "home", model=trained_model)
+    lib = Library(trained_home, model=trained_model)
     lib.add_folder(folder)
     lib.update()
     yield lib, folder
@@ -98,14 +98,14 @@ def sign_photo(path, words, seed=0):
     return path
 
 
-def test_words_on_signs_are_found_whole_and_in_part_and_lift_the_photo(tmp_path,
-                                                                      trained_model):
+def test_words_on_signs_are_found_whole_and_in_part_and_lift_the_photo(tmp_path, trained_model,
+                                                                      trained_home):
     folder = tmp_path / "Pictures"
     sign_photo(folder / "IMG_9001.jpg", ["INVOICE 4471"])
     sign_photo(folder / "IMG_9002.jpg", ["PLATFORM 9"])
     for i in range(8):
         make_photo(folder / f"IMG_{i:04d}.jpg", "green", "square", seed=200 + i)
-    with Library(tmp_path / "home", model=trained_model) as lib:
+    with Library(trained_home, model=trained_model) as lib:
         lib.add_folder(folder)
         lib.update()
         lib.enrich()
@@ -122,7 +122,8 @@ def test_words_on_signs_are_found_whole_and_in_part_and_lift_the_photo(tmp_path,
         assert all("IMG_90" not in r.path for r in got)
 
 
-def test_a_photo_holding_every_typed_word_comes_strictly_first(tmp_path, trained_model):
+def test_a_photo_holding_every_typed_word_comes_strictly_first(tmp_path, trained_model,
+                                                               trained_home):
     """Before, a photo holding the word was lifted to the top score, not above it: it tied with
     the most similar photo, and the tie went to the lower media id (the other photo)."""
     from ranking_model import CLASSES
@@ -132,7 +133,7 @@ def test_a_photo_holding_every_typed_word_comes_strictly_first(tmp_path, trained
         colour, shape = CLASSES[i % len(CLASSES)]
         make_photo(folder / f"IMG_{i:04d}.jpg", colour, shape, seed=700 + i)
     sign_photo(folder / "IMG_9001.jpg", ["HOTEL MIRAMAR"])
-    with Library(tmp_path / "home", model=trained_model) as lib:
+    with Library(trained_home, model=trained_model) as lib:
         lib.add_folder(folder)
         lib.update()
         lib.enrich()
@@ -143,7 +144,7 @@ def test_a_photo_holding_every_typed_word_comes_strictly_first(tmp_path, trained
                 assert len(got) == 1 or got[0].score > got[1].score, (typed, k, got[:2])
 
 
-def test_the_relevant_set_and_newest_first(tmp_path, trained_model):
+def test_the_relevant_set_and_newest_first(tmp_path, trained_model, trained_home):
     folder = tmp_path / "Pictures"
     for i in range(5):
         make_photo(folder / f"a{i}.jpg", "purple", "triangle", seed=300 + i,
@@ -153,7 +154,7 @@ def test_the_relevant_set_and_newest_first(tmp_path, trained_model):
                                          ("orange", "square"), ("blue", "circle"),
                                          ("red", "stripe"), ("green", "circle")] * 3):
         make_photo(folder / f"b{i:02d}.jpg", colour, shape, seed=400 + i)
-    with Library(tmp_path / "home", model=trained_model) as lib:
+    with Library(trained_home, model=trained_model) as lib:
         lib.add_folder(folder)
         lib.update()
         got = lib.search(Query(texts=[("a purple triangle", 1.0)], k=None))
@@ -165,7 +166,7 @@ def test_the_relevant_set_and_newest_first(tmp_path, trained_model):
         assert len(lib.search(Query(texts=[("a purple triangle", 1.0)], k=12))) == 12
 
 
-def test_explain_says_why_and_where(tmp_path, trained_model):
+def test_explain_says_why_and_where(tmp_path, trained_model, trained_home):
     import json
 
     import numpy as np
@@ -174,7 +175,7 @@ def test_explain_says_why_and_where(tmp_path, trained_model):
     folder = tmp_path / "Lisbon trip"
     folder.mkdir()
     _two_objects().save(folder / "circle and square.jpg", quality=95)
-    home = tmp_path / "home"
+    home = trained_home
     run_cli("index", str(folder), "--no-faces", home=home, model=trained_model)
     photo = str(folder / "circle and square.jpg")
     out = tmp_path / "why.png"

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.usefixtures("qapp")
 
 
 @pytest.fixture
-def travel_window(qtbot, tmp_path, trained_model):
+def travel_window(qtbot, tmp_path, trained_model, trained_home):
     from test_one_box import sign_photo, travel_photos
 
     from core.library import Library
@@ -20,7 +20,7 @@ def travel_window(qtbot, tmp_path, trained_model):
     folder = tmp_path / "Pictures"
     travel_photos(folder, others=12, colours=("yellow", "purple"))
     sign_photo(folder / "IMG_9001.jpg", ["INVOICE 4471"])
-    lib = Library(tmp_path / "home", model=trained_model)
+    lib = Library(trained_home, model=trained_model)
     lib.add_folder(folder)
     lib.update()
     lib.enrich()

@@ -105,7 +105,7 @@ def test_painting_the_grid_asks_qt_for_at_most_one_value_per_cell(qtbot):
 
 
 @pytest.fixture
-def busy_window(qtbot, tmp_path, trained_model):
+def busy_window(qtbot, tmp_path, trained_model, trained_home):
     """The real window on a library of its own, watching a folder that keeps getting photos."""
     from helpers import make_photo
     from ranking_model import CLASSES
@@ -116,7 +116,7 @@ def busy_window(qtbot, tmp_path, trained_model):
     photos = tmp_path / "Pictures"
     for i, (colour, shape) in enumerate(CLASSES):
         make_photo(photos / f"IMG_{i:04d}.jpg", colour, shape, seed=900 + i)
-    lib = Library(tmp_path / "home", model=trained_model)
+    lib = Library(trained_home, model=trained_model)
     lib.add_folder(photos)
     win = MainWindow(library=lib)
     qtbot.addWidget(win)
