@@ -209,7 +209,7 @@ def test_a_photo_asked_for_on_a_share_that_does_not_answer_is_said_in_seconds(
     need_mounts()
     from core.folders.presence import Presence
 
-    monkeypatch.setattr(Presence, "ASK_WITHIN_S", 1.0)
+    monkeypatch.setattr(Presence, "ASK_WITHIN_S", 4.0)
     nas = tmp_path / "nas"
     photo = nas / "trip" / "00.jpg"
     with mounted(nas):
@@ -222,17 +222,19 @@ def test_a_photo_asked_for_on_a_share_that_does_not_answer_is_said_in_seconds(
         with not_answering(nas):
             started = time.monotonic()
             asked = drives.within(lambda: library.media_id_of(str(photo)), 10, "asked")
-            assert asked == media_id  # the catalog's own spelling: no need to ask the share
+            assert asked == media_id  # the catalog's own spelling: no need to ask the share,
+            assert time.monotonic() - started < 2  # nor to wait for it
             for _ in range(2):  # and again, while the first look still waits
                 with pytest.raises(SnapseekError, match="not answering") as told:
                     drives.within(lambda: library.media_id_of(str(nas / "trip" / "99.jpg")),
                                   10, "asked")
                 assert "\n" not in str(told.value)
             # the folder itself is paused, and forgotten, without waiting for it
+            started = time.monotonic()
             drives.within(lambda: library.set_folder_paused(str(nas), True), 10, "pause")
             assert [f.paused for f in library.folders()] == [True]
             assert drives.within(lambda: library.remove_folder(nas), 10, "remove") == 2
-            assert time.monotonic() - started < 12
+            assert time.monotonic() - started < 2
 
 
 def test_watch_started_while_the_drive_is_away_keeps_it_and_takes_it_back(

@@ -297,6 +297,22 @@ def within(call: Callable[[], T], seconds: float, about: str) -> T:
     return box["value"]  # type: ignore[return-value]
 
 
+def known_as(path, known: Callable[[str], T | None], seconds: float) -> tuple[T | None, bool]:
+    """What `known` says of the first spelling of a path a person gives that it knows, and
+    whether the drive answered: the path as given first (a catalog holding it that way needs
+    nothing from the drive, answering or not), then its other spellings read within
+    `seconds`."""
+    given = os.path.abspath(os.path.expanduser(os.fspath(path)))
+    value = known(given)
+    if value is not None:
+        return value, True
+    found, answered = spellings_within(path, seconds)
+    for spelling in found:
+        if spelling != given and (value := known(spelling)) is not None:
+            return value, True
+    return None, answered
+
+
 def spellings_within(path: str, seconds: float) -> tuple[list[str], bool]:
     """The ways the catalog may have stored a path a person gives (core.paths.spellings: its
     links resolved, which reads the drive), read with a time limit: (spellings, True); on a

@@ -38,14 +38,12 @@ class PhotoDetails:
         """The media id of a file given as a person gives it (links and all), or None. Its
         links are read with the scans' time limit: on a share that does not answer, a path
         the catalog does not hold as given is said in one line (SnapseekError)."""
-        from core.folders.drives import spellings_within
+        from core.folders.drives import known_as
         from core.folders.presence import Presence
 
-        found, answered = spellings_within(path, Presence.ASK_WITHIN_S)
-        for spelling in found:
-            media_id = self.catalog.media_id_of(spelling)
-            if media_id is not None:
-                return media_id
+        media_id, answered = known_as(path, self.catalog.media_id_of, Presence.ASK_WITHIN_S)
+        if media_id is not None:
+            return media_id
         if not answered:
             raise SnapseekError(f"{path} is not answering (a network share whose server is "
                                 "gone?); ask again when it answers.")

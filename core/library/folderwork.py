@@ -73,19 +73,21 @@ class FolderWork:
         """(id, stored path) of the watched folder a person names, links and all. Its links
         are read with the scans' time limit: a share that does not answer is named by the
         path as given, and said in one line when that is not the catalog's."""
-        found, answered = drives.spellings_within(path, Presence.ASK_WITHIN_S)
-        for spelling in found:
+        def known(spelling: str) -> tuple[int, str] | None:
             folder_id = self.catalog.folder_id(spelling)
-            if folder_id is not None:
-                return folder_id, spelling
+            return None if folder_id is None else (folder_id, spelling)
+
+        found, answered = drives.known_as(path, known, Presence.ASK_WITHIN_S)
+        if found is not None:
+            return found
         if not answered:
             raise SnapseekError(f"{path} is not answering (a network share whose server is "
                                 "gone?); ask again when it answers.")
         raise SnapseekError(f"{path} is not a folder of this library.")
 
     def remove_folder(self, path: str | Path) -> int:
+        folder_id, real = self._folder_named(path)  # (the drive asked before the lock)
         with self.writing():
-            folder_id, real = self._folder_named(path)
             if self.background is not None:
                 self.background.unwatch(real)
             ids = self.catalog.remove_folder(folder_id)
@@ -101,8 +103,8 @@ class FolderWork:
 
     # -- lifetime ------------------------------------------------------------
     def set_folder_paused(self, path: str, paused: bool) -> None:
+        folder_id, real = self._folder_named(path)  # (the drive asked before the lock)
         with self.writing():
-            folder_id, real = self._folder_named(path)
             self.catalog.set_folder_paused(folder_id, paused)
             if self.background is not None and not paused:
                 self.background.queue.add(real, now=True)
@@ -201,8 +203,8 @@ class FolderWork:
         """The photos gone from a folder that is on its drive are forgotten at its next sweep
         (a scan kept them: most of the folder's photos went at once). Now when nothing
         watches; else the watcher's next reconcile, asked for now."""
+        folder_id, _ = self._folder_named(path)  # (the drive asked before the lock)
         with self.writing():
-            folder_id, _ = self._folder_named(path)
             self._forget_missing.add(folder_id)
             if self.background is not None:
                 self.background.reconcile()
