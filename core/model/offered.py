@@ -136,13 +136,13 @@ MODELS: tuple[OfferedModel, ...] = (
     OfferedModel(
         "MobileCLIP2-S2:dfndr2b", "MobileCLIP2-S2", "Apple-AMLR", AMLR_URL, "English", 397,
         48.82, APPLE_RESULTS.format("mobileclip2_s2"),
-        indexing_runs=(20.21, 19.83, 20.43), rss_mb=1510, speed_note=QUIET_BENCH,
+        indexing_runs=(20.21, 19.83, 20.43), speed_note=QUIET_BENCH,
         licence_first_sentence=AMLR_FIRST_SENTENCE,
         hub_repo="timm/MobileCLIP2-S2-OpenCLIP"),
     OfferedModel(
         "MobileCLIP2-S0:dfndr2b", "MobileCLIP2-S0", "Apple-AMLR", AMLR_URL, "English", 300,
         43.68, APPLE_RESULTS.format("mobileclip2_s0"),
-        indexing_runs=(24.84, 23.21, 26.43), rss_mb=1377, speed_note=QUIET_BENCH,
+        indexing_runs=(24.84, 23.21, 26.43), speed_note=QUIET_BENCH,
         licence_first_sentence=AMLR_FIRST_SENTENCE,
         hub_repo="timm/MobileCLIP2-S0-OpenCLIP"),
 )
