@@ -86,8 +86,8 @@ class FolderWork:
         raise SnapseekError(f"{path} is not a folder of this library.")
 
     def remove_folder(self, path: str | Path) -> int:
-        folder_id, real = self._folder_named(path)  # (the drive asked before the lock)
         with self.writing():
+            folder_id, real = self._folder_named(path)
             if self.background is not None:
                 self.background.unwatch(real)
             ids = self.catalog.remove_folder(folder_id)
@@ -103,8 +103,8 @@ class FolderWork:
 
     # -- lifetime ------------------------------------------------------------
     def set_folder_paused(self, path: str, paused: bool) -> None:
-        folder_id, real = self._folder_named(path)  # (the drive asked before the lock)
         with self.writing():
+            folder_id, real = self._folder_named(path)
             self.catalog.set_folder_paused(folder_id, paused)
             if self.background is not None and not paused:
                 self.background.queue.add(real, now=True)
@@ -203,8 +203,8 @@ class FolderWork:
         """The photos gone from a folder that is on its drive are forgotten at its next sweep
         (a scan kept them: most of the folder's photos went at once). Now when nothing
         watches; else the watcher's next reconcile, asked for now."""
-        folder_id, _ = self._folder_named(path)  # (the drive asked before the lock)
         with self.writing():
+            folder_id, _ = self._folder_named(path)
             self._forget_missing.add(folder_id)
             if self.background is not None:
                 self.background.reconcile()
