@@ -63,6 +63,16 @@ def _left_after(pids: dict[int, str], seconds: float = 20) -> dict[int, str]:
         time.sleep(0.1)
 
 
+def _end_all(parent: subprocess.Popen, children: dict[int, str]) -> None:
+    """However the test went: the parent and whatever it left, ended, and its pipes closed."""
+    parent.kill()
+    parent.wait()
+    for pid in _left_after(children, seconds=0):
+        os.kill(pid, signal.SIGKILL)
+    parent.stdout.close()
+    parent.stderr.close()
+
+
 DECODE_FOREVER = """
 import sys
 from core.media.imaging import open_image
@@ -108,12 +118,7 @@ def test_no_child_is_left_when_the_parent_is_killed(tmp_path, when, how):
         left = _left_after(children)
         assert left == {}, f"left behind: {left}"
     finally:
-        parent.kill()
-        parent.wait()
-        for pid in _left_after(children, seconds=0):
-            os.kill(pid, signal.SIGKILL)
-        parent.stdout.close()
-        parent.stderr.close()
+        _end_all(parent, children)
 
 
 def _pid_of_child() -> int:
@@ -270,12 +275,7 @@ def test_the_index_writer_ends_with_its_parent(tmp_path):
         parent.wait(30)
         assert _left_after(writer, seconds=10) == {}
     finally:
-        parent.kill()
-        parent.wait()
-        for pid in _left_after(writer, seconds=0):
-            os.kill(pid, signal.SIGKILL)
-        parent.stdout.close()
-        parent.stderr.close()
+        _end_all(parent, writer)
     left = list(home.glob("index-test.hnsw.*.tmp"))
     assert left  # the write never finished
     deadline = time.monotonic() + 30
