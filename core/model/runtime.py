@@ -90,7 +90,7 @@ class OpenVinoTower:
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
-SETTLE_EVERY_S = 0.05
+SETTLE_EVERY_S = 0.25
 
 
 @contextmanager
