@@ -105,19 +105,24 @@ def home(tmp_path, exported_runtime) -> Path:
     return home_holding(tmp_path, exported_runtime)
 
 
+def towers_made(model: str, folder: Path) -> Path:
+    """A model's towers made as a first run makes them, in a home in `folder`: its runtime."""
+    from PIL import Image
+
+    from core.library import Library
+
+    home = folder / "home"
+    with Library(home, model=model) as lib:
+        lib.load_model().encode_images([Image.new("RGB", (64, 48), (120, 80, 40))])
+    return home / "runtime"
+
+
 @pytest.fixture(scope="session")
 def trained_runtime(trained_model, tmp_path_factory) -> Path:
     """The trained model's towers, made once a run: its image tower is a ResNet, which the
     builder does not cover, so torch exports them (15 s a home); the tests of that export
     (test_fast_cli.py, test_builder.py) make their own."""
-    from PIL import Image
-
-    from core.library import Library
-
-    home = tmp_path_factory.mktemp("trained") / "home"
-    with Library(home, model=trained_model) as lib:
-        lib.load_model().encode_images([Image.new("RGB", (64, 48), (120, 80, 40))])
-    return home / "runtime"
+    return towers_made(trained_model, tmp_path_factory.mktemp("trained"))
 
 
 @pytest.fixture
@@ -131,14 +136,7 @@ def exported_runtime(random_model, tmp_path_factory) -> Path:
     """The tiny model's towers built once for the session, as a first run builds them (the
     builder itself is tested in test_builder.py, test_fast_cli.py and test_switch.py): copied
     into the `library` fixture's home, each test does not build them again."""
-    from PIL import Image
-
-    from core.library import Library
-
-    home = tmp_path_factory.mktemp("exported") / "home"
-    with Library(home, model=random_model) as lib:
-        lib.load_model().encode_images([Image.new("RGB", (64, 48), (120, 80, 40))])
-    return home / "runtime"
+    return towers_made(random_model, tmp_path_factory.mktemp("exported"))
 
 
 @pytest.fixture
