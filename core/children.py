@@ -26,7 +26,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout  # (not the builtin before 3.11)
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import SpawnContext, SpawnProcess
 
@@ -196,6 +197,27 @@ class WarmChild:
                 continue
             return self._handed(future, pool, context)
         raise AssertionError("unreachable")
+
+    def later(self, timeout_s: float, fn: Callable, *args) -> Callable:
+        """fn(*args) handed to the child now, and the call that waits for its answer: a child
+        let go before it began is given it once more; one that has not answered in
+        `timeout_s` is ended (the next call starts another) and the wait raises TimeoutError,
+        so that one picture that hangs stops nothing."""
+        future, end_child = self.submit(fn, *args)
+
+        def answer():
+            nonlocal future, end_child
+            try:
+                try:
+                    return future.result(timeout_s)
+                except CancelledError:
+                    future, end_child = self.submit(fn, *args)
+                    return future.result(timeout_s)
+            except FutureTimeout:
+                end_child()
+                raise TimeoutError(f"took more than {timeout_s:.0f} s") from None
+
+        return answer
 
     def _handed(self, future: Future, pool: ProcessPoolExecutor, context: _Spawn
                 ) -> tuple[Future, Callable[[], None]]:

@@ -40,7 +40,7 @@ class FolderWork:
         self.young: list[int] = []  # what the last pass left pending, half-copied maybe
         self.background = None  # a BackgroundIndexer while watching
         self._watch_hold: ExitStack | None = None  # the writer lock, held while watching
-        self._faces_child = False  # the second pass started the faces child (end_children)
+        self._children = False  # the second pass started its children (end_children)
         self._forget_missing: set[int] = set()  # folders whose gone photos may go
 
     # -- folders -------------------------------------------------------------
@@ -250,31 +250,34 @@ class FolderWork:
             hold.close()
 
     def end_children(self) -> None:
-        """The faces child and its models' memory go with the library, where its second
-        pass started them."""
-        if self._faces_child:
+        """The second pass's children (faces, text) and their models' memory go with the
+        library, where its second pass started them."""
+        if self._children:
             from core.people import faceworker
+            from core.text import textworker
 
             faceworker.stop()
-            self._faces_child = False
+            textworker.stop()
+            self._children = False
 
     def _enrichers(self) -> list:
         from core.people.faces import FaceModelsMissing
         from core.people.faceworker import FaceEnricherApart
         from core.people.names import NamesEnricher
-        from core.text.ocr import TextEnricher
+        from core.text.textworker import TextEnricherApart
 
         enrichers = []
         if self.faces_enabled:
             enricher = FaceEnricherApart(self.thumbs)
-            self._faces_child = True  # close() ends it
+            self._children = True  # close() ends it
             try:
                 enricher.load()
             except (FaceModelsMissing, RuntimeError, OSError) as exc:
                 raise SnapseekError(f"Faces cannot be found: {exc}") from exc
             enrichers += [enricher, NamesEnricher()]  # names the files give faces, with them
         if self.text_enabled:
-            reader = TextEnricher()
+            reader = TextEnricherApart()
+            self._children = True
             try:
                 reader.load()
             except (ImportError, RuntimeError, OSError) as exc:

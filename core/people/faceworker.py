@@ -11,9 +11,6 @@ picture that crashes dlib) fails that picture only: the next one gets a fresh ch
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import CancelledError, Future
-from concurrent.futures import TimeoutError as FutureTimeout  # (not the builtin before 3.11)
-from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
@@ -36,24 +33,11 @@ def _child_find(image: np.ndarray, frame: int, crops: bool) -> tuple[list[Face],
 
 def start() -> None:
     """The child, with its models loaded: raises what loading them raised (FaceModelsMissing)."""
-    future, end_child = _child.submit(_child_ready)
     try:
-        future.result(START_TIMEOUT_S)
-    except BrokenProcessPool:
-        end_child()
-        raise
-    except FutureTimeout:
-        end_child()
+        _child.later(START_TIMEOUT_S, _child_ready)()
+    except TimeoutError:
         raise RuntimeError(f"the face models did not load within {START_TIMEOUT_S:.0f} s") \
             from None
-
-
-def submit(image: np.ndarray, frame: int = 0, crops: bool = True
-           ) -> tuple[Future, Callable[[], None]]:
-    """find_faces(image) in the child: the future of find_faces's result, and the call that
-    ends the child running it (should it never finish: the pass goes on, and the app can quit;
-    the next picture starts another)."""
-    return _child.submit(_child_find, image, frame, crops)
 
 
 def stop() -> None:
@@ -72,19 +56,14 @@ class FaceEnricherApart(FaceEnricher):
         stop()
 
     def start(self, image: np.ndarray, media) -> Callable[[], tuple[list[Face], str | None]]:
-        handed = submit(image, media.frame, self.thumbs is not None)
+        answer = _child.later(PICTURE_TIMEOUT_S, _child_find, image, media.frame,
+                              self.thumbs is not None)
 
         def finish() -> tuple[list[Face], str | None]:
-            future, end_child = handed
             try:
-                try:
-                    found = future.result(PICTURE_TIMEOUT_S)
-                except CancelledError:  # its child was let go before it began: once more
-                    future, end_child = submit(image, media.frame, self.thumbs is not None)
-                    found = future.result(PICTURE_TIMEOUT_S)
-            except FutureTimeout:  # dlib hung on this picture: it fails, the pass goes on
-                end_child()
-                found = ([], f"finding faces took more than {PICTURE_TIMEOUT_S:.0f} s")
+                found = answer()
+            except TimeoutError as exc:  # dlib hung on this picture: it fails, the pass goes on
+                found = ([], f"finding faces {exc}")
             return self._keep(found, media)
 
         return finish

@@ -1,0 +1,85 @@
+"""Text read in a child process. Reading needs OpenCV, RapidOCR's code and its two networks:
+about 100 MB that stayed in the app's process once a second pass had read a photo (OpenVINO
+keeps some of a network's memory after it goes, and imports stay). In a child they end with
+the pass, and the post-processing's Python (boxes, polygons) never holds the interpreter lock
+of the window's process.
+
+One child, started by `spawn` when a pass has a photo to read, kept between pictures and let go
+when the pass has nothing left. A child that dies fails that picture only: the next one gets a
+fresh child."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
+
+import numpy as np
+
+from core.children import WarmChild
+from core.media.pixels import blank
+from core.text.ocr import TextEnricher
+
+_child = WarmChild()
+# a picture not read by then is given up (a network that hangs must not stop the pass)
+PICTURE_TIMEOUT_S = 120.0
+START_TIMEOUT_S = 120.0  # importing and compiling: about two seconds on a quiet machine
+_enricher: TextEnricher | None = None  # the child's own
+
+
+def _child_ready(threads: int) -> None:
+    global _enricher
+    if _enricher is None:
+        _enricher = TextEnricher(threads)
+    _enricher.load()
+
+
+def _child_read(image: np.ndarray, threads: int) -> list[str]:
+    _child_ready(threads)
+    return [line for _, line in _enricher.run(image, _Frame)[0]]
+
+
+class _Frame:  # what TextEnricher.run reads of a MediaRef: the frame, given back here instead
+    frame = 0
+
+
+def stop() -> None:
+    """Let the child go (its networks' memory with it); the next picture starts another."""
+    _child.stop(wait=True)
+
+
+def running() -> list[int]:
+    return _child.pids
+
+
+class TextEnricherApart(TextEnricher):
+    """The text enricher with the reading in the child: `start` hands the picture over and
+    returns at once, so the pass looks for faces and decodes the next photo meanwhile."""
+
+    def load(self) -> None:
+        try:
+            _child.later(START_TIMEOUT_S, _child_ready, self._threads)()
+        except TimeoutError:
+            raise RuntimeError(f"the text reader did not start within {START_TIMEOUT_S:.0f} s") \
+                from None
+        except BrokenProcessPool:
+            raise RuntimeError("the text reader's process ended while it started") from None
+
+    def close(self) -> None:
+        stop()
+
+    def run(self, image: np.ndarray, media) -> tuple[list, str | None]:
+        return self.start(image, media)()
+
+    def start(self, image: np.ndarray, media) -> Callable[[], tuple[list, str | None]]:
+        if blank(image):
+            return lambda: ([], None)
+        answer = _child.later(PICTURE_TIMEOUT_S, _child_read, image, self._threads)
+
+        def finish() -> tuple[list, str | None]:
+            try:
+                lines = answer()
+            except TimeoutError as exc:  # a network hung on this picture: the pass goes on
+                return [], f"reading text {exc}"
+            return [(media.frame, line) for line in lines], None
+
+        return finish
