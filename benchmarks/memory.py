@@ -33,6 +33,22 @@ def rss_mb() -> float:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
+def children_rss_mb() -> float:
+    """The resident memory of this process's children (the second pass's end with it)."""
+    pids = set()
+    for task in Path("/proc/self/task").iterdir():
+        pids |= set((task / "children").read_text().split())
+    total = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines()
+                       if line.startswith("VmRSS:")), 0)
+    return total / 1024
+
+
 def one(spec: str, work: Path) -> dict:
     """In this process: open a library on the model and load it."""
     from PIL import Image
@@ -89,7 +105,8 @@ def app_idle(spec: str, home: Path, photos: Path) -> dict:
             searched, quiet_since = True, None
     else:
         raise SystemExit("the app did not become idle in 15 minutes")
-    out = {"rss_mb": round(rss_mb()), "photos": lib.status()["indexed_count"],
+    out = {"rss_mb": round(rss_mb()), "children_mb": round(children_rss_mb()),
+           "photos": lib.status()["indexed_count"],
            "text_tower": getattr(lib.embedder, "_tower", None) is not None,
            "torch_imported": "torch" in sys.modules,
            "image_runtime": getattr(lib.embedder, "image_runtime", "torch"),

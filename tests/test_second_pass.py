@@ -17,9 +17,9 @@ def test_the_second_pass_starts_nothing_when_no_photo_is_left(tmp_path, photo_di
     from core.text.textworker import TextEnricherApart
 
     started = []
-    for enricher in (FaceEnricherApart, TextEnricherApart):
-        real = enricher.load
-        monkeypatch.setattr(enricher, "load", lambda self, real=real: (
+    for enricher, how in ((FaceEnricherApart, "load"), (TextEnricherApart, "starting")):
+        real = getattr(enricher, how)
+        monkeypatch.setattr(enricher, how, lambda self, real=real: (
             started.append(type(self).__name__), real(self))[1])
     with Library(tmp_path / "home", model=random_model) as lib:
         lib.add_folder(photo_dir)

@@ -266,20 +266,22 @@ class FolderWork:
         from core.people.names import NamesEnricher
         from core.text.textworker import TextEnricherApart
 
-        enrichers = []
+        enrichers, reader = [], None
+        if self.text_enabled:  # its child starts while the faces child does
+            reader = TextEnricherApart()
+            self._children = True  # close() ends it
+            text_ready = reader.starting()
         if self.faces_enabled:
             enricher = FaceEnricherApart(self.thumbs)
-            self._children = True  # close() ends it
+            self._children = True
             try:
                 enricher.load()
             except (FaceModelsMissing, RuntimeError, OSError) as exc:
                 raise SnapseekError(f"Faces cannot be found: {exc}") from exc
             enrichers += [enricher, NamesEnricher()]  # names the files give faces, with them
-        if self.text_enabled:
-            reader = TextEnricherApart()
-            self._children = True
+        if reader is not None:
             try:
-                reader.load()
+                text_ready()
             except (ImportError, RuntimeError, OSError) as exc:
                 raise SnapseekError(f"Text in photos cannot be read: {exc}") from exc
             enrichers.append(reader)

@@ -56,13 +56,29 @@ class TextEnricherApart(TextEnricher):
     returns at once, so the pass looks for faces and decodes the next photo meanwhile."""
 
     def load(self) -> None:
+        self.starting()()
+
+    def starting(self) -> Callable[[], None]:
+        """The child asked to start now, and the call that waits until it has (so that it
+        starts while the faces child does)."""
         try:
-            _child.later(START_TIMEOUT_S, _child_ready, self._threads)()
-        except TimeoutError:
-            raise RuntimeError(f"the text reader did not start within {START_TIMEOUT_S:.0f} s") \
-                from None
-        except BrokenProcessPool:
-            raise RuntimeError("the text reader's process ended while it started") from None
+            ready = _child.later(START_TIMEOUT_S, _child_ready, self._threads)
+        except BrokenProcessPool as exc:  # no child could be started: said by the wait
+            failed = exc
+            ready = None
+
+        def wait() -> None:
+            try:
+                if ready is None:
+                    raise failed
+                ready()
+            except TimeoutError:
+                raise RuntimeError(f"the text reader did not start within "
+                                   f"{START_TIMEOUT_S:.0f} s") from None
+            except BrokenProcessPool:
+                raise RuntimeError("the text reader's process ended while it started") from None
+
+        return wait
 
     def close(self) -> None:
         stop()
