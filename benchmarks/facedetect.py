@@ -5,9 +5,13 @@ alone, on the picture the second pass decoded before, about 1280 px on its long 
 
     PYTHONPATH=. .venv/bin/python -m benchmarks.facedetect [--keep DIR] [--only NAME,...]
     PYTHONPATH=. .venv/bin/python -m benchmarks.facedetect --ordinary [ROUNDS]
+    PYTHONPATH=. .venv/bin/python -m benchmarks.facedetect --lone
 
 `--ordinary`: the time of the detector before and of the chosen one on the 12 ordinary photos
 of benchmarks/enrichset.py (most without a face, a few with one or two), in turns.
+`--lone`: 24 photos of one face 40-75 px wide alone in a scene (benchmarks/faceset.py
+`make_lone`), the pass's detector against one look at the whole photo at each size: faces
+found, extra boxes, and CPU ms per photo there and on the 12 ordinary photos.
 
 A face counts as found when a box overlaps it by 0.3 or more of their union (one box, one face);
 the detectors draw their boxes differently (HOG from the brows to the lip, CenterFace from the
@@ -24,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.faceset import make_set
+from benchmarks.faceset import LONE_WIDTHS, make_set
 from core.folders.enrich import decode
 from core.people.faces import LONG_SIDE
 
@@ -175,7 +179,51 @@ def ordinary(rounds: int) -> None:
                   f"{os.getloadavg()[0]:.1f})")
 
 
+def lone() -> None:
+    """What finding a lone small face costs: the pass's two looks against one look at the
+    whole photo at each size, on make_lone's photos and on the ordinary ones."""
+    from benchmarks.enrichset import make_photos
+    from benchmarks.faceset import make_lone
+    from core.people.detector import THRESHOLD, CenterFace
+
+    with tempfile.TemporaryDirectory(prefix="snapseek-lone-") as tmp:
+        photos = make_lone(Path(tmp) / "lone")
+        pictures = [decode(str(Path(tmp) / "lone" / p.name), LONG_SIDE) for p in photos]
+        make_photos(Path(tmp) / "ordinary", 12)
+        ordinary = [decode(str(p), LONG_SIDE)
+                    for p in sorted((Path(tmp) / "ordinary").glob("*.jpg"))]
+        net = CenterFace()
+        looks = {"the pass (640 px, closer where it pays)": net.find}
+        for side in (960, 1280, 1600, 2000):
+            looks[f"one look at {side} px"] = lambda p, side=side: net.detect(p, THRESHOLD, side)
+        print("| detector | lone faces found | extra | 40-50 / 50-60 / 60-75 px | CPU ms/photo "
+              "| on ordinary photos: faces, CPU ms/photo |\n|---|---|---|---|---|---|")
+        for name, find in looks.items():
+            find(pictures[0])  # warm
+            t = time.process_time()
+            found = [find(p) for p in pictures]
+            spent = (time.process_time() - t) / len(pictures) * 1000
+            t = time.process_time()
+            others = sum(len(find(p)) for p in ordinary)
+            spent_ordinary = (time.process_time() - t) / len(ordinary) * 1000
+            hits, extra = [0, 0, 0], 0
+            for photo, picture, faces in zip(photos, pictures, found, strict=True):
+                h, w = picture.shape[:2]
+                hit, more = matched(photo.boxes, [(d.box[0] / w, d.box[1] / h, d.box[2] / w,
+                                                   d.box[3] / h) for d in faces])
+                extra += more
+                hits[next(i for i, (a, b) in enumerate(LONE_WIDTHS)
+                          if photo.widths[0] < b or i == 2)] += sum(hit)
+            n = len(photos) // 3
+            print(f"| {name} | {sum(hits)}/{len(photos)} | {extra} | "
+                  f"{' / '.join(f'{k}/{n}' for k in hits)} | {spent:.0f} | "
+                  f"{others}, {spent_ordinary:.0f} |", flush=True)
+        print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+
+
 def main(argv: list[str]) -> None:
+    if "--lone" in argv:
+        return lone()
     if "--ordinary" in argv:
         at = argv.index("--ordinary") + 1
         return ordinary(int(argv[at]) if at < len(argv) else 3)

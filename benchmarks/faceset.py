@@ -177,3 +177,21 @@ def make_set(folder: Path, seed: int = 38) -> list[Photo]:
             photos.append(Photo(name, kind, boxes, sizes))
     truth.write_text(json.dumps({"seed": seed, "photos": [p.__dict__ for p in photos]}))
     return photos
+
+
+LONE_WIDTHS = [(40, 50), (50, 60), (60, 75)]  # px at 12 MP: the faces a first look misses
+
+
+def make_lone(folder: Path, n: int = 24, seed: int = 7) -> list[Photo]:
+    """Photos of one small face each (40-75 px wide at 12 MP, a third in each band of
+    LONE_WIDTHS), alone in a real scene: nothing larger leads a detector to them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    photos = []
+    for i in range(n):
+        picture, boxes, sizes = make_photo("lone", rng, LONE_WIDTHS[i % len(LONE_WIDTHS)],
+                                           (1, 1))
+        name = f"lone_{i:02d}.jpg"
+        picture.save(folder / name, quality=90)
+        photos.append(Photo(name, "lone", boxes, sizes))
+    return photos
