@@ -1,8 +1,8 @@
 """Child processes that end with their parent: the one way the core starts one.
 
-A child kept warm (the decoder for huge pictures, the faces finder), or the forked index
-writer (`fork`), that outlives its parent holds its memory, and multiprocessing's resource
-tracker or the library's writer lock with it, for nobody: a parent killed outright (SIGKILL,
+A child kept warm (the decoder for huge pictures, the faces finder, the text reader), or the
+forked index writer (`fork`), that outlives its parent holds its memory, and multiprocessing's
+resource tracker or the library's writer lock with it, for nobody: a parent killed outright (SIGKILL,
 out of memory) runs none of its exit hooks. So each child ends itself:
 
 - On Linux the kernel does it. The child asks for SIGKILL at its parent's death
@@ -199,23 +199,28 @@ class WarmChild:
         raise AssertionError("unreachable")
 
     def later(self, timeout_s: float, fn: Callable, *args) -> Callable:
-        """fn(*args) handed to the child now, and the call that waits for its answer: a child
-        let go before it began is given it once more; one that has not answered in
-        `timeout_s` is ended (the next call starts another) and the wait raises TimeoutError,
-        so that one picture that hangs stops nothing."""
+        """fn(*args) handed to the child now, and the call that waits for its answer. A call
+        whose child was let go or ended before it answered (another call's time ran out) is
+        given to the next child, once; one that has not answered in `timeout_s` is given up:
+        its child is ended (the next call starts another) and the wait raises TimeoutError,
+        so that one picture that hangs stops nothing. What fn raises is raised as it is."""
         future, end_child = self.submit(fn, *args)
 
         def answer():
             nonlocal future, end_child
-            try:
+            for attempt in (1, 2):
                 try:
                     return future.result(timeout_s)
-                except CancelledError:
+                except (CancelledError, BrokenProcessPool):
+                    if attempt == 2:
+                        raise
                     future, end_child = self.submit(fn, *args)
-                    return future.result(timeout_s)
-            except FutureTimeout:
-                end_child()
-                raise TimeoutError(f"took more than {timeout_s:.0f} s") from None
+                except FutureTimeout:
+                    if future.done():  # fn's own TimeoutError (the same class from 3.11)
+                        raise
+                    end_child()
+                    raise TimeoutError(f"took more than {timeout_s:.0f} s") from None
+            raise AssertionError("unreachable")
 
         return answer
 

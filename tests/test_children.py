@@ -180,6 +180,39 @@ def test_a_child_let_go_by_another_thread_meanwhile_is_replaced():
         child.stop()
 
 
+def _times_out() -> None:  # a call whose own work raises TimeoutError (a socket's, say)
+    raise TimeoutError("the share did not answer")
+
+
+def test_a_call_that_raises_timeout_itself_is_not_taken_for_a_stuck_child():
+    """`later` ends a child that has not answered in time; a call that answered by raising
+    TimeoutError of its own answered: its error is said as it is and the child stays."""
+    child = WarmChild()
+    try:
+        pid = child.later(60, _pid_of_child)()
+        with pytest.raises(TimeoutError, match="the share did not answer"):
+            child.later(60, _times_out)()
+        assert child.later(60, _pid_of_child)() == pid
+    finally:
+        child.stop()
+
+
+def test_a_call_queued_behind_a_stuck_one_is_given_to_the_next_child():
+    """Two pictures handed over at once, the first stuck: it is given up after its time
+    limit and its child ended, and the second, already handed to that child, goes to the next
+    child instead of failing with it."""
+    child = WarmChild()
+    try:
+        stuck = child.later(3, _sleep, 3600)
+        behind = child.later(60, _pid_of_child)
+        first_pid = child.pids
+        with pytest.raises(TimeoutError, match="more than 3 s"):
+            stuck()
+        assert behind() not in first_pid
+    finally:
+        child.stop()
+
+
 # -- the faces child -----------------------------------------------------------------------
 def hang(image, frame, crops):  # a picture dlib never finishes (run in the faces child)
     Path(tempfile.gettempdir(), f"snapseek-hung-{os.getppid()}").touch()  # begun

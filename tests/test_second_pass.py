@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from core.library import Library
 
 
@@ -35,10 +37,33 @@ def test_the_second_pass_starts_nothing_when_no_photo_is_left(tmp_path, photo_di
         assert textworker.running() == []  # nor a text reader
 
 
+def test_no_child_is_left_when_the_other_cannot_start(tmp_path, photo_dir, random_model,
+                                                     monkeypatch):
+    """The text reader's child starts while the faces child does; where finding faces cannot
+    start (its models missing), the pass says so in one line and leaves no child behind."""
+    from core.people.faces import FaceModelsMissing
+    from core.people.faceworker import FaceEnricherApart
+    from core.text import textworker
+    from core.types import SnapseekError
+
+    def missing(self):
+        raise FaceModelsMissing("the face models are not installed")
+
+    monkeypatch.setattr(FaceEnricherApart, "load", missing)
+    with Library(tmp_path / "home", model=random_model) as lib:
+        lib.add_folder(photo_dir)
+        lib.update()
+        with pytest.raises(SnapseekError, match="Faces cannot be found"):
+            lib.enrich()
+        assert textworker.running() == []
+
+
 READ_IN_A_FRESH_PROCESS = """
 import json, sys
 from pathlib import Path
 import os
+
+import pytest
 
 from core.library import Library
 home, folder, model = map(Path, sys.argv[1:4])

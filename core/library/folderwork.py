@@ -22,8 +22,8 @@ class FolderWork:
     """The library's part that owns folders and indexing: the folders, their scans, both
     passes, and watching them in the background. Its own state: the photos a pass left young,
     the folders whose gone photos may go, the watcher and its hold on the writer lock, and
-    whether its second pass started the faces child. It is given the catalog, the thumbnail
-    folder, the model part (`models`), the vectors, the indexing in flight, the library's
+    whether its second pass started its children (faces, text). It is given the catalog, the
+    thumbnail folder, the model part (`models`), the vectors, the indexing in flight, the library's
     events and writer lock, and `watcher`, which makes the library's BackgroundIndexer."""
 
     # the second pass runs after indexing (`snapseek index`, and the app when indexing is
@@ -267,24 +267,28 @@ class FolderWork:
         from core.text.textworker import TextEnricherApart
 
         enrichers, reader = [], None
-        if self.text_enabled:  # its child starts while the faces child does
-            reader = TextEnricherApart()
-            self._children = True  # close() ends it
-            text_ready = reader.starting()
-        if self.faces_enabled:
-            enricher = FaceEnricherApart(self.thumbs)
-            self._children = True
-            try:
-                enricher.load()
-            except (FaceModelsMissing, RuntimeError, OSError) as exc:
-                raise SnapseekError(f"Faces cannot be found: {exc}") from exc
-            enrichers += [enricher, NamesEnricher()]  # names the files give faces, with them
-        if reader is not None:
-            try:
-                text_ready()
-            except (ImportError, RuntimeError, OSError) as exc:
-                raise SnapseekError(f"Text in photos cannot be read: {exc}") from exc
-            enrichers.append(reader)
+        try:
+            if self.text_enabled:  # its child starts while the faces child does
+                reader = TextEnricherApart()
+                self._children = True  # close() ends it
+                text_ready = reader.starting()
+            if self.faces_enabled:
+                enricher = FaceEnricherApart(self.thumbs)
+                self._children = True
+                try:
+                    enricher.load()
+                except (FaceModelsMissing, RuntimeError, OSError) as exc:
+                    raise SnapseekError(f"Faces cannot be found: {exc}") from exc
+                enrichers += [enricher, NamesEnricher()]  # names the files give faces too
+            if reader is not None:
+                try:
+                    text_ready()
+                except (ImportError, RuntimeError, OSError) as exc:
+                    raise SnapseekError(f"Text in photos cannot be read: {exc}") from exc
+                enrichers.append(reader)
+        except BaseException:
+            self.end_children()  # the one that started is not kept for a pass that never runs
+            raise
         return enrichers
 
     def enricher_versions(self) -> dict[str, int]:

@@ -33,7 +33,7 @@ def _child_ready(threads: int) -> None:
     _enricher.load()
 
 
-def _child_read(image: np.ndarray, threads: int) -> list[str]:
+def _child_read(image: np.ndarray, threads: int) -> list:  # of TextLine
     _child_ready(threads)
     return [line for _, line in _enricher.run(image, _Frame)[0]]
 
@@ -64,7 +64,7 @@ class TextEnricherApart(TextEnricher):
         try:
             ready = _child.later(START_TIMEOUT_S, _child_ready, self._threads)
         except BrokenProcessPool as exc:  # no child could be started: said by the wait
-            failed = exc
+            failed = RuntimeError(f"the text reader's process could not start: {exc}")
             ready = None
 
         def wait() -> None:
@@ -75,8 +75,9 @@ class TextEnricherApart(TextEnricher):
             except TimeoutError:
                 raise RuntimeError(f"the text reader did not start within "
                                    f"{START_TIMEOUT_S:.0f} s") from None
-            except BrokenProcessPool:
-                raise RuntimeError("the text reader's process ended while it started") from None
+            except BrokenProcessPool as exc:
+                raise RuntimeError(f"the text reader's process ended while it started: {exc}") \
+                    from None
 
         return wait
 
