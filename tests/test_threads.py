@@ -117,3 +117,29 @@ def test_overlapping_model_loads_leave_the_hub_as_they_found_it(monkeypatch):
         t.join(10)
     assert seen["inside"] is True  # still offline for the second while it looks in the cache
     assert constants.HF_HUB_OFFLINE is False  # and online again once both are done
+
+
+def test_a_query_asked_while_the_same_text_is_encoded_waits_for_that_answer(library):
+    """The window warms the text tower up with what is typed as the library opens; the search
+    for it, asked meanwhile, takes that answer instead of running the tower again (a second
+    run after start reads back the pages the first run let go: 0.2 s here)."""
+    emb = library.load_model()
+    emb.encode_text(["warm"])  # compiled
+    tower, runs = emb._tower, []
+
+    def counted(texts):
+        runs.append(list(texts))
+        time.sleep(0.3)  # a first run
+        return tower(texts)
+
+    emb._tower = counted
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(emb.encode_text(["a dog"])))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+        time.sleep(0.05)
+    for t in threads:
+        t.join()
+    assert runs == [["a dog"]]
+    assert np.array_equal(answers[0], answers[1])

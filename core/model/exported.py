@@ -109,6 +109,7 @@ class LightEmbedder:
         self._load_full, self._full = full_loader, None
         self._full_lock = threading.Lock()
         self._text_cache = TextCache()
+        self._text_lock = threading.Lock()
         self.exported_again = False  # a tower fell back, and the towers are made afresh
 
     def runtime_key(self) -> str:
@@ -261,9 +262,14 @@ class LightEmbedder:
             if self._tower is None:
                 self._tower = self._compiled("text", self._make_tower)
                 give_back_memory()  # what compiling it took and no longer needs
-        out = self._tower(list(texts))
-        if len(texts) == 1:
-            self._text_cache.put(texts[0], out[0])
+        with self._text_lock:  # the tower runs one call at a time anyway
+            # the same text asked meanwhile (the window's warm-up of what is typed) answered
+            known = self._text_cache.get(texts[0]) if len(texts) == 1 else None
+            if known is not None:
+                return known[None, :]
+            out = self._tower(list(texts))
+            if len(texts) == 1:
+                self._text_cache.put(texts[0], out[0])
         return out
 
 

@@ -79,8 +79,10 @@ class Session(QObject):
         w.library, self._opened = library, None
         library.subscribe(w.bridge)
         # the model loads (and runs once) as soon as the window is up: the first search
-        # does not wait for it
-        w.tasks.run(lambda: library.load_model().encode_text(["a photo"]))
+        # does not wait for it. What is typed already is the text it runs: the search for it,
+        # asked meanwhile, takes that answer (a second run after start costs more)
+        typed = [text for text, _ in w.search.query(1).texts][:1] or ["a photo"]
+        w.tasks.run(lambda: library.load_model().encode_text(typed))
         count = w.searching.RESULTS
         w.tasks.run(lambda: (library.folders(), library.recent(count)),
                     self._show_start_page, w.show_error)
