@@ -9,6 +9,9 @@ TORCH_PIN := torch==2.14.1 torchvision==0.29.1
 # aborts the app on Python < 3.12; see pyproject.toml. Kept here too so an existing venv that
 # has 6.12.0 is moved off it by the next set-up.
 QT_PIN := 'PySide6-Essentials>=6.8,!=6.12.0'
+# PyAV 18.1.1's wheel pads each of its four libxcb files to 6 MB (segments aligned to 2 MB;
+# 0.03-0.3 MB in 18.1.0): 29 MB more in the app's bundle, over its 700 MB.
+AV_PIN := av==18.1.0
 
 .PHONY: setup run test test-long test-oldest test-models lint app app-gpu app-check clean bench bench-quick
 
@@ -17,7 +20,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q $(TORCH_PIN) $(QT_PIN)
+	$(PY) -m pip install -q $(TORCH_PIN) $(QT_PIN) $(AV_PIN)
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 

@@ -101,6 +101,9 @@ def app_builds_and_indexes(app: Path, cli: Path, tmp: Path, env: dict) -> None:
         window.wait(30)
 
 
+BUNDLE_MAX_MB = 700  # what a person downloads, its files' bytes (not the disk's blocks)
+
+
 def main() -> int:
     dist = Path(sys.argv[1]).resolve()
     cli, app = dist / "snapseek", dist / "snapseek-desktop"
@@ -113,6 +116,8 @@ def main() -> int:
     assert not heavy, f"the slim bundle holds {heavy}"
     size = sum(p.stat().st_size for p in dist.rglob("*") if p.is_file() and not p.is_symlink())
     print(f"bundle: {size / 1e6:.0f} MB in {dist}")
+    assert size <= BUNDLE_MAX_MB * 1e6, f"the bundle holds {size / 1e6:.0f} MB of files, over " \
+        f"{BUNDLE_MAX_MB} MB"
     sys.path.append(str(ROOT / "tests"))
     from localhub import Server, hub_model
     from vit_model import vit_model
