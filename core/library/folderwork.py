@@ -267,14 +267,13 @@ class FolderWork:
         from core.text.textworker import TextEnricherApart
 
         enrichers, reader = [], None
+        self._children = True  # end_children() ends what starts here
         try:
             if self.text_enabled:  # its child starts while the faces child does
                 reader = TextEnricherApart()
-                self._children = True  # close() ends it
                 text_ready = reader.starting()
             if self.faces_enabled:
                 enricher = FaceEnricherApart(self.thumbs)
-                self._children = True
                 try:
                     enricher.load()
                 except (FaceModelsMissing, RuntimeError, OSError) as exc:

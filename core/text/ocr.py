@@ -237,6 +237,9 @@ class TextEnricher:
     def run(self, image: np.ndarray, media) -> tuple[list, str | None]:
         if blank(image):
             return [], None
+        return [(media.frame, line) for line in self.read(image)], None
+
+    def read(self, image: np.ndarray) -> list[TextLine]:
+        """The lines read in a picture that is not blank."""
         self.load()
-        lines = self._reader.text_of(Image.fromarray(image))
-        return [(media.frame, line) for line in lines], None
+        return self._reader.text_of(Image.fromarray(image))

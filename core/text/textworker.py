@@ -17,7 +17,7 @@ import numpy as np
 
 from core.children import WarmChild
 from core.media.pixels import blank
-from core.text.ocr import TextEnricher
+from core.text.ocr import TextEnricher, TextLine
 
 _child = WarmChild()
 # a picture not read by then is given up (a network that hangs must not stop the pass)
@@ -33,13 +33,9 @@ def _child_ready(threads: int) -> None:
     _enricher.load()
 
 
-def _child_read(image: np.ndarray, threads: int) -> list:  # of TextLine
+def _child_read(image: np.ndarray, threads: int) -> list[TextLine]:
     _child_ready(threads)
-    return [line for _, line in _enricher.run(image, _Frame)[0]]
-
-
-class _Frame:  # what TextEnricher.run reads of a MediaRef: the frame, given back here instead
-    frame = 0
+    return _enricher.read(image)
 
 
 def stop() -> None:
