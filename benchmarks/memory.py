@@ -26,11 +26,11 @@ CANDIDATES = ["ViT-B-32-SigLIP2-256:webli", "ViT-B-16-SigLIP2:webli",
               "MobileCLIP2-S2:dfndr2b", "MobileCLIP2-S0:dfndr2b"]
 
 
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def rss_mb(pid: int | str = "self") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    raise RuntimeError(f"no VmRSS in /proc/{pid}/status")
 
 
 def children_rss_mb() -> float:
@@ -38,15 +38,13 @@ def children_rss_mb() -> float:
     pids = set()
     for task in Path("/proc/self/task").iterdir():
         pids |= set((task / "children").read_text().split())
-    total = 0
+    total = 0.0
     for pid in pids:
         try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
+            total += rss_mb(pid)
+        except (OSError, RuntimeError):  # ended meanwhile (a zombie has no VmRSS)
             continue
-        total += next((int(line.split()[1]) for line in status.splitlines()
-                       if line.startswith("VmRSS:")), 0)
-    return total / 1024
+    return total
 
 
 def one(spec: str, work: Path) -> dict:

@@ -143,8 +143,7 @@ def exported_runtime(random_model, tmp_path_factory) -> Path:
 def library(tmp_path, random_model, exported_runtime):
     from core.library import Library
 
-    lib = Library(tmp_path / "home", model=random_model)
-    shutil.copytree(exported_runtime, tmp_path / "home" / "runtime")  # before the model loads
+    lib = Library(home_holding(tmp_path, exported_runtime), model=random_model)
     yield lib
     lib.close()
 
