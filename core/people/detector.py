@@ -28,7 +28,9 @@ SMALL = 19  # a face (or a hint of one, scoring HINT) narrower than this, in px 
 HINT = 0.1  # (faces 40-56 px wide in 12 MP score 0.1-0.11 at 640 px. Measured with
 # benchmarks/facedetect.py: 16 of its 42 photos, groups, crowds, tilted heads, faces cut by the
 # frame and one photo without a face, are looked at twice; none of benchmarks/enrichset.py's 12)
-MAX_CLOSER = 8  # hints of larger faces looked at closer, one by one (the best first)
+MAX_CLOSER = 8  # hints looked at closer, one by one (the best first)
+FAR = 64  # px at the first look: a hint wider is no face seen too small (a face that wide
+# scores 0.5 there), as a cat's face half the picture wide scores 0.1
 
 
 class DetectorMissing(RuntimeError):
@@ -65,28 +67,33 @@ class CenterFace:
             "INFERENCE_NUM_THREADS": max(1, threads)})
         self._lock = threading.Lock()
         self.second_looks = 0  # pictures looked at twice
+        self.looked = 0  # pixels the network has looked at, all looks together
 
     def find(self, image: np.ndarray, first: int = FIRST_LOOK, second: int = SECOND_LOOK,
              hint: float = HINT, small: float = SMALL) -> list[Detection]:
-        """The faces in an RGB picture, in its pixels, best first: looked at `first` px, and
-        again at up to `second` px where that look found a small face or a hint of one; the
-        neighbourhood of a hint of a larger face alone, at the same scale."""
+        """The faces in an RGB picture, in its pixels, best first: looked at `first` px; each
+        hint of a face looked at closer (up to `second` px) where it is; and the whole picture
+        again at up to `second` px where a small face was found by either (a group, a crowd:
+        others there gave no hint at all)."""
         h, w = image.shape[:2]
         found = self.detect(image, hint, min(first, max(h, w)))
         faces = [d for d in found if d.score >= THRESHOLD]
-        f = min(first, max(h, w)) / max(h, w)
-        closer = min(second, max(h, w))
-        if max(h, w) > first and any((d.box[2] - d.box[0]) * f < small for d in found):
+        if max(h, w) <= first:
+            return sorted(faces, key=lambda d: -d.score)
+        f, closer = first / max(h, w), min(second, max(h, w))
+        again = any((d.box[2] - d.box[0]) * f < small for d in faces)
+        hints = [d for d in found if d.score < THRESHOLD and (d.box[2] - d.box[0]) * f <= FAR]
+        areas = [near(d.box, w, h) for d in hints[:MAX_CLOSER]]
+        if not again and sum((r - le) * (b - t) for le, t, r, b in areas) < w * h:
+            for d, area in zip(hints, areas, strict=False):
+                seen = self.closer(image, area, closer / max(h, w))
+                faces += seen
+                again = again or bool(seen and (d.box[2] - d.box[0]) * f < small)
+        elif not again:  # hints all over: never more than the whole picture looked at again
+            again = bool(areas)
+        if again:
             self.second_looks += 1
             faces += self.detect(image, THRESHOLD, closer)
-        elif max(h, w) > first:  # a hint large enough to be a face is looked at closer, alone
-            areas = [near(d.box, w, h) for d in found if d.score < THRESHOLD][:MAX_CLOSER]
-            if sum((r - le) * (b - t) for le, t, r, b in areas) >= w * h:
-                self.second_looks += 1  # (never more than the whole picture looked at again)
-                faces += self.detect(image, THRESHOLD, closer)
-            else:
-                for area in areas:
-                    faces += self.closer(image, area, closer / max(h, w))
         if len(faces) > 1:
             boxes = np.asarray([d.box for d in faces], np.float32).reshape(-1, 4)
             faces = [faces[i] for i in nms(boxes, np.asarray([d.score for d in faces]),
@@ -118,6 +125,7 @@ class CenterFace:
         x = np.zeros((1, 3, ph, pw), np.float32)
         x[0, :, :sh, :sw] = image.transpose(2, 0, 1)
         with self._lock:
+            self.looked += ph * pw
             heat, scale, offset, marks = (np.asarray(o) for o in self._compiled(x).values())
         boxes, scores, landmarks = decode(heat, scale, offset, marks, threshold)
         keep = nms(boxes, scores, NMS_OVERLAP)
