@@ -5,6 +5,7 @@ child is started and no text network is compiled."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -62,6 +63,7 @@ READ_IN_A_FRESH_PROCESS = """
 import json, sys
 from pathlib import Path
 import os
+from pathlib import Path
 
 import pytest
 
@@ -101,3 +103,40 @@ def test_text_is_read_in_a_child_that_ends_with_the_pass(tmp_path, random_model)
     assert got["done"] == 1
     assert {"OPENDAILY", "FRESHBREAD"} <= {t.replace(" ", "").upper() for t in got["text"]}
     assert got["held"] == []
+
+
+def test_the_next_photo_is_handed_over_before_this_ones_answers_are_awaited(
+        tmp_path, photo_dir, random_model):
+    """Enrichers that work elsewhere (faces and text, each in a child) are handed the next photo
+    while the pass still waits for this one's answers, so that one that is done early does not
+    sit idle until the other is; every photo's answers are still stored, each once."""
+    from core.folders.enrich import EnrichPass
+
+    events = []
+
+    class Apart:
+        version = 1
+
+        def __init__(self, name):
+            self.name = name
+
+        def start(self, image, media):
+            events.append(("start", self.name, media.media_id))
+            return lambda: events.append(("answer", self.name, media.media_id)) or ([], None)
+
+    with Library(tmp_path / "home", model=random_model) as lib:
+        lib.add_folder(photo_dir)
+        lib.update()
+        work = EnrichPass(lib.catalog, lib.thumbs, [Apart("a"), Apart("b")])
+        assert work.run() == (8, 0, False)
+        assert work.pending() == 0 and work.run() == (0, 0, False)
+    ids = list(dict.fromkeys(m for _, _, m in events))
+    assert len(ids) == 8
+    for name in "ab":
+        answers = [m for what, n, m in events if what == "answer" and n == name]
+        assert answers == ids  # each photo answered once, in order
+        for first, second in zip(ids, ids[1:], strict=False):
+            if events.index(("start", name, second)) > events.index(("answer", name, first)):
+                # only where a batch ends may the pass wait for all before going on
+                assert ids.index(second) % work.batch_size == 0, events
+

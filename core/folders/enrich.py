@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 STATE = State.FINDING_FACES  # the Progress state of the second pass
 DECODE_LONG_SIDE = 1280
+IN_FLIGHT = 2  # photos handed over whose answers are not awaited yet, besides the newest
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,14 @@ class MediaRef:
     path: str
     kind: str
     frame: int = 0
+
+
+@dataclass(frozen=True)
+class _Begun:
+    """A photo handed to the enrichers: for each, what `_begin` gave for each picture."""
+    item: EnrichItem
+    answers: dict[str, list]
+    unreadable: str | None = None
 
 
 class Enricher(Protocol):
@@ -99,6 +109,20 @@ class EnrichPass:
         started = time.monotonic()
         stopped = False
         seen: set[int] = set()
+        in_flight: deque[_Begun] = deque()  # handed over, answers not yet stored
+
+        def finish() -> None:
+            nonlocal done, failed
+            begun = in_flight.popleft()
+            ok = self._finish(begun)
+            done += ok
+            failed += not ok
+            rate = (done + failed) / max(time.monotonic() - started, 1e-6)
+            left = max(0, total - done_before - done - failed)
+            notify(Progress(STATE, found=total, done=done_before + done + failed,
+                            failed=failed, total=total, rate=rate,
+                            eta_s=left / rate if rate else None, current=begun.item.path))
+
         with ThreadPoolExecutor(1, thread_name_prefix="enrich-decode") as decoder:
             while not stopped:
                 items = [i for i in self.catalog.enrich_pending(self.versions,
@@ -106,23 +130,24 @@ class EnrichPass:
                          if i.media_id not in seen][: self.batch_size]
                 if not items:
                     break
-                ahead = decoder.submit(self._pictures, items[0])
+                # the next photos decode while these are looked at, as many as are in flight
+                ahead = deque(decoder.submit(self._pictures, i) for i in items[:IN_FLIGHT + 1])
                 for k, item in enumerate(items):
-                    if should_stop() or (limit is not None and done + failed >= limit):
+                    if should_stop() or (limit is not None
+                                         and done + failed + len(in_flight) >= limit):
                         stopped = True
                         break
                     seen.add(item.media_id)
-                    pictures = ahead
-                    if k + 1 < len(items):  # the next photo decodes while this one is looked at
-                        ahead = decoder.submit(self._pictures, items[k + 1])
-                    ok = self._one(item, pictures)
-                    done += ok
-                    failed += not ok
-                    rate = (done + failed) / max(time.monotonic() - started, 1e-6)
-                    left = max(0, total - done_before - done - failed)
-                    notify(Progress(STATE, found=total, done=done_before + done + failed,
-                                    failed=failed, total=total, rate=rate,
-                                    eta_s=left / rate if rate else None, current=item.path))
+                    pictures = ahead.popleft()
+                    if k + IN_FLIGHT + 1 < len(items):
+                        ahead.append(decoder.submit(self._pictures, items[k + IN_FLIGHT + 1]))
+                    # handed over before the last ones' answers are awaited: an enricher in
+                    # a child that is done early begins the next photo while another finishes
+                    in_flight.append(self._begin_photo(item, pictures))
+                    if len(in_flight) > IN_FLIGHT:
+                        finish()
+                while in_flight:  # (a batch's people are sorted once its photos are stored)
+                    finish()
                 if self.after_batch is not None:
                     self.after_batch()
         if not stopped:
@@ -146,38 +171,38 @@ class EnrichPass:
                 out.append(np.asarray(im.convert("RGB")))
         return dict.fromkeys(sizes, out)
 
-    def _one(self, item: EnrichItem, decoded: Future) -> bool:
-        """Enrich one photo; True when it was read. An unreadable one is recorded with its
-        reason (one line) and not tried again until it changes."""
+    def _begin_photo(self, item: EnrichItem, decoded: Future) -> _Begun:
+        """Hand one photo to the enrichers that still need it: those that work elsewhere
+        begin first, then the others run here meanwhile. An unreadable photo is recorded
+        with its reason (one line) and not tried again until it changes."""
         names = [n for n in self.enrichers if n in item.needs]
-        results: list[tuple[str, int, list, str | None]] = []
-        ok = True
         try:
             pictures = decoded.result()
         except (ImageError, OSError) as exc:
             reason = f"unreadable: {exc}"
             log.info("%s: %s", item.path, reason)
-            results = [(n, self.versions[n], [], reason) for n in names]
-            ok = False
-        else:
-            # those that work elsewhere begin first, then the others run here meanwhile
-            names.sort(key=lambda n: not hasattr(self.enrichers[n], "start"))
-            begun = {n: [self._begin(n, picture, item, frame)
-                         for frame, picture in enumerate(pictures[self.sizes[n]])]
-                     for n in names}
-            for name in names:
-                rows, notes = [], []
-                for answer in begun[name]:
-                    got, note = self._answer(name, answer, item)
-                    rows += got
-                    if note:
-                        notes.append(note)
-                results.append((name, self.versions[name], rows, "; ".join(notes) or None))
+            return _Begun(item, {n: [] for n in names}, reason)
+        names.sort(key=lambda n: not hasattr(self.enrichers[n], "start"))
+        return _Begun(item, {n: [self._begin(n, picture, item, frame)
+                                 for frame, picture in enumerate(pictures[self.sizes[n]])]
+                             for n in names})
+
+    def _finish(self, begun: _Begun) -> bool:
+        """Wait for one photo's answers and store them; True when it was read."""
+        item, results = begun.item, []
+        for name, answers in begun.answers.items():
+            rows, notes = [], [begun.unreadable] if begun.unreadable else []
+            for answer in answers:
+                got, note = self._answer(name, answer, item)
+                rows += got
+                if note:
+                    notes.append(note)
+            results.append((name, self.versions[name], rows, "; ".join(notes) or None))
         stored = self.catalog.store_enriched(item.media_id, item.content_hash, results)
         if not stored and self.catalog.media_by_id(item.media_id) is None:
             # forgotten while it was looked at: the files written for it go too
             remove_thumbnails(self.thumbs, [item.media_id])
-        return ok
+        return begun.unreadable is None
 
     def _begin(self, name: str, picture: np.ndarray, item: EnrichItem, frame: int):
         """What `start` returns (the call that waits), or the answer itself: one picture."""
