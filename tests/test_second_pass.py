@@ -140,3 +140,44 @@ def test_the_next_photo_is_handed_over_before_this_ones_answers_are_awaited(
                 # only where a batch ends may the pass wait for all before going on
                 assert ids.index(second) % work.batch_size == 0, events
 
+
+def test_the_childrens_networks_are_not_bound_to_one_core(tmp_path, photo_dir, random_model):
+    """OpenVINO binds a network's thread to a core by default, and each child chose the
+    first: faces and text took turns on one core while the other sat idle (the pass ran at
+    2.6-3.0 photos/s of benchmarks/enrichset.py's, 3.7 unbound). Once the pass has stored a
+    photo (starting up, a thread may be bound for a moment), every thread of both children
+    may run on every core the app may."""
+    import threading
+
+    from core.people import faceworker
+    from core.text import textworker
+
+    allowed = os.sched_getaffinity(0)
+    narrower: list[str] = []
+    stored = threading.Event()
+    stop = threading.Event()
+
+    def watch():  # the children's threads, read from outside while the pass runs
+        while not stop.wait(0.01):
+            started = stored.is_set()
+            for pid, who in ([(p, "faces") for p in faceworker._child.pids]
+                             + [(p, "text") for p in textworker.running()]):
+                for task in Path(f"/proc/{pid}/task").glob("*"):
+                    try:
+                        cpus = os.sched_getaffinity(int(task.name))
+                    except OSError:
+                        continue
+                    if cpus != allowed and started:
+                        narrower.append(f"{who} {pid}/{task.name}: {sorted(cpus)}")
+
+    watcher = threading.Thread(target=watch)
+    with Library(tmp_path / "home", model=random_model) as lib:
+        lib.add_folder(photo_dir)
+        lib.update()
+        watcher.start()
+        try:
+            assert lib.enrich(on_progress=lambda p: p.done and stored.set())[:2] == (8, 0)
+        finally:
+            stop.set()
+            watcher.join()
+    assert not narrower, sorted(set(narrower))

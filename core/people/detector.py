@@ -64,7 +64,7 @@ class CenterFace:
         model.reshape({model.inputs[0]: ov.PartialShape([1, 3, -1, -1])})
         self._compiled = core.compile_model(model, "CPU", {
             "INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY",
-            "INFERENCE_NUM_THREADS": max(1, threads)})
+            "INFERENCE_NUM_THREADS": max(1, threads), "ENABLE_CPU_PINNING": False})
         self._lock = threading.Lock()
         self.second_looks = 0  # pictures looked at twice
         self.looked = 0  # pixels the network has looked at, all looks together

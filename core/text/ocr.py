@@ -201,7 +201,7 @@ class OcrNetwork:
         threads = int(config.get("intra_op_num_threads") or 1)
         self._compiled = core.compile_model(self.model, "CPU", {
             "INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY",
-            "INFERENCE_NUM_THREADS": max(1, threads)})
+            "INFERENCE_NUM_THREADS": max(1, threads), "ENABLE_CPU_PINNING": False})
 
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
         return [np.asarray(self._compiled(np.ascontiguousarray(batch, np.float32))[0])]
