@@ -181,8 +181,9 @@ def markdown(x: dict) -> list[str]:
         f"{x['lines_naive']} | {x['longest_wait_ms_naive']} → {x['longest_wait_ms']} ms |", "",
         f"Load average {x['load_average']} on {x['cores']} cores at the end of the section. "
         "Snapseek: faces and text each in a child process (core/people/faceworker.py, "
-        "core/text/textworker.py) while this process decodes; the next photo decoded on a "
-        "thread meanwhile; the text check runs the detector's "
+        "core/text/textworker.py; their networks unbound) while this process decodes, a few "
+        "photos ahead, each handed over two photos ahead of the answers awaited; the text "
+        "check runs the detector's "
         "network directly on the 640 px copy (core/text/ocr.py). A face counts as found when the "
         "same photo has a face whose box overlaps it by half, a line when the same photo has "
         "the same text, spaces aside.", ""]

@@ -6,8 +6,9 @@ image is an upright RGB numpy array and `media` a MediaRef. One that works elsew
 a child process) also has `start(image, media)`, which returns at once with the call that waits
 for its answer, so the others run meanwhile; `close()`, when it has one, is called once the pass
 has nothing left. The pass decodes a photo once for all the enrichers it still needs, on a
-thread of its own one photo ahead, and a video by its moments' thumbnails (made by the first
-pass). Each photo's rows and the record that each enricher ran on it (its version and the
+thread of its own a few photos ahead, and a video by its moments' thumbnails (made by the first
+pass); it hands the next photos over before it waits for a photo's answers, so that an
+enricher in a child that is done early is not idle while another finishes. Each photo's rows and the record that each enricher ran on it (its version and the
 photo's content hash) are written in one transaction (Catalog.store_enriched): a kill -9 loses
 at most the photo in flight and never doubles one, and a new enricher, or a new version of one,
 runs on exactly the photos it has not seen. Files an enricher writes (face crops) are keyed by
@@ -146,6 +147,8 @@ class EnrichPass:
                     in_flight.append(self._begin_photo(item, pictures))
                     if len(in_flight) > IN_FLIGHT:
                         finish()
+                for decoding in ahead:  # (stopped: what is decoded ahead is not needed)
+                    decoding.cancel()
                 while in_flight:  # (a batch's people are sorted once its photos are stored)
                     finish()
                 if self.after_batch is not None:

@@ -23,11 +23,11 @@ STRIDE = 32  # the input's sides are multiples of this
 NMS_OVERLAP = 0.3  # two boxes overlapping more (over their union) are one face
 THRESHOLD = 0.5  # a face scores this much or more
 FIRST_LOOK = 640  # px on the long side: faces from about 120 px wide in a 12 MP photo
-SECOND_LOOK = 2000  # ...and where it pays, from about 40 px: where the first look saw
-SMALL = 19  # a face (or a hint of one, scoring HINT) narrower than this, in px at that look
-HINT = 0.1  # (faces 40-56 px wide in 12 MP score 0.1-0.11 at 640 px. Measured with
-# benchmarks/facedetect.py: 16 of its 42 photos, groups, crowds, tilted heads, faces cut by the
-# frame and one photo without a face, are looked at twice; none of benchmarks/enrichset.py's 12)
+SECOND_LOOK = 2000  # ...and where it pays, from about 40 px: where a small face was found
+SMALL = 19  # a face narrower than this, in px at the first look, is a small one
+HINT = 0.1  # a hint of a face, looked at closer (faces 40-56 px wide in 12 MP score 0.1-0.11
+# at 640 px. Measured with benchmarks/facedetect.py: 11 of its 42 photos, groups, crowds and
+# faces cut by the frame, are looked at twice; none of benchmarks/enrichset.py's)
 MAX_CLOSER = 8  # hints looked at closer, one by one (the best first)
 FAR = 64  # px at the first look: a hint wider is no face seen too small (a face that wide
 # scores 0.5 there), as a cat's face half the picture wide scores 0.1
