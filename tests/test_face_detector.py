@@ -115,17 +115,17 @@ def test_a_scene_without_a_face_has_none(models, tmp_path, backdrop):
 
 @pytest.mark.parametrize("i", [2, 16, 23])
 def test_a_photo_without_a_person_is_looked_at_about_once(models, tmp_path, i):
-    """benchmarks/enrichset.py's cat (whose face is a faint hint half the picture wide at the
-    first look), gravel and a starry sky (a speck or two that look like a small face): their
-    hints are looked at closer where they are, never the whole photo again at 2000 px (each
-    cost 0.7-1 s of the detector: a third of the time it spent on that set's 24 photos)."""
+    """Photos made as benchmarks/enrichset.py makes its cat (whose face is a faint hint half
+    the picture wide at the first look), gravel and a starry sky (a speck or two that look like
+    a small face): their hints are looked at closer where they are, never the whole photo again
+    at 2000 px (in that set each cost 0.7-1 s of the detector: two thirds of its time there)."""
     from benchmarks.enrichset import make_photo
 
     make_photo(tmp_path / "photo.jpg", i, np.random.default_rng(i))
     net = models.detector
     looked = net.looked
     assert found_in(tmp_path / "photo.jpg") == []
-    first = 640 * 480  # the first look at a 4:3 photo
+    first = 640 * 480  # the first look at a 4:3 photo (the whole photo at 2000 px: ten times)
     assert net.looked - looked <= 1.25 * first
 
 

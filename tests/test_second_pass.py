@@ -63,7 +63,6 @@ READ_IN_A_FRESH_PROCESS = """
 import json, sys
 from pathlib import Path
 import os
-from pathlib import Path
 
 import pytest
 
@@ -153,6 +152,8 @@ def test_the_childrens_networks_are_not_bound_to_one_core(tmp_path, photo_dir, r
     from core.text import textworker
 
     allowed = os.sched_getaffinity(0)
+    if len(allowed) < 2:
+        pytest.skip("one core: nothing to be bound to")
     narrower: list[str] = []
     stored = threading.Event()
     stop = threading.Event()

