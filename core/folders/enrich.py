@@ -12,9 +12,9 @@ enricher in a child that is done early is not idle while another finishes. Each 
 and the record that each enricher ran on it (its version and the photo's content hash) are
 written in one transaction (Catalog.store_enriched): a kill -9 loses at most the photos in
 flight (IN_FLIGHT + 1, done again by the next pass) and never doubles one, and a new
-enricher, or a new version of one,
-runs on exactly the photos it has not seen. Files an enricher writes (face crops) are keyed by
-media id in the thumbnail folder, so forgetting a photo forgets them with its thumbnails.
+enricher, or a new version of one, runs on exactly the photos it has not seen. Files an
+enricher writes (face crops) are keyed by media id in the thumbnail folder, so forgetting a
+photo forgets them with its thumbnails.
 """
 
 from __future__ import annotations
