@@ -83,19 +83,22 @@ class CenterFace:
         if max(h, w) <= first:
             return sorted(faces, key=lambda d: -d.score)
         f, closer = first / max(h, w), min(second, max(h, w))
-        again = any((d.box[2] - d.box[0]) * f < small for d in faces)
-        hints = [d for d in found if d.score < THRESHOLD and (d.box[2] - d.box[0]) * f <= FAR]
-        hints = hints[:MAX_CLOSER]
+
+        def width(d: Detection) -> float:  # px at the first look
+            return (d.box[2] - d.box[0]) * f
+
+        hints = [d for d in found if d.score < THRESHOLD and width(d) <= FAR][:MAX_CLOSER]
         areas = [near(d.box, w, h) for d in hints]
-        if not again and sum((r - le) * (b - t) for le, t, r, b in areas) < w * h:
+        # a small face, or hints all over (never more than the whole picture looked at again)
+        again = (any(width(d) < small for d in faces)
+                 or sum((r - le) * (b - t) for le, t, r, b in areas) >= w * h)
+        if not again:
             for d, area in zip(hints, areas, strict=True):
                 seen = self.closer(image, area, closer / max(h, w))
                 faces += seen
                 # (the others are still looked at: a closer look finds a face the whole
                 # look can miss, one of benchmarks/faceset.py's 220)
-                again = again or bool(seen and (d.box[2] - d.box[0]) * f < small)
-        elif not again:  # hints all over: never more than the whole picture looked at again
-            again = True
+                again = again or bool(seen) and width(d) < small
         if again:
             self.second_looks += 1
             faces += self.detect(image, THRESHOLD, closer)
